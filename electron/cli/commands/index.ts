@@ -1,0 +1,9 @@
+/**
+ * @file Every CLI command (Node). Each domain adds its commands here.
+ */
+import type { CommandSpec } from '../command';
+import { serveCommand } from './serve';
+import { doctorCommand, versionCommand } from './system';
+
+/** All commands, in the order `--help` lists them. */
+export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand];

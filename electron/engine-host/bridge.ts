@@ -1,0 +1,32 @@
+/**
+ * @file Serves the engine protocol to one untrusted peer (web socket, Electron renderer) over an `EngineClient` (Node).
+ *
+ * The peer's messages are checked for shape here and their arguments parsed by the engine's zod
+ * schemas, so a peer can never reach a handler with unchecked input. Jobs outlive the peer's
+ * connection: reloading the page does not cancel a training run.
+ */
+import type { EngineClient } from '../../shared/client';
+import type { OpName } from '../../shared/contract';
+import { isClientMessage, type EngineMessage } from '../../shared/protocol';
+
+/** Returns the function to feed with the peer's messages; answers go through `send`. */
+export function bridgeToEngine(client: EngineClient, send: (m: EngineMessage) => void): (message: unknown) => void {
+  const jobs = new Map<number, AbortController>();
+  return (m) => {
+    if (!isClientMessage(m)) return;
+    if (m.type === 'cancel') {
+      jobs.get(m.id)?.abort();
+      return;
+    }
+    const { id } = m;
+    const controller = new AbortController();
+    jobs.set(id, controller);
+    const onProgress = m.wantsProgress ? (event: unknown) => send({ type: 'progress', id, event }) : undefined;
+    void client
+      .call(m.op as OpName, m.args as never, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) })
+      .then((result) => {
+        jobs.delete(id);
+        send({ type: 'result', id, result });
+      });
+  };
+}

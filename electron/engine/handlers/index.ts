@@ -1,0 +1,17 @@
+/**
+ * @file The engine's handler table (engine, plain Node).
+ *
+ * Typed `Handlers`: an operation of the contract without a handler here is a `tsc` error
+ * (see [Note: one contract] and `handlers.test-d.ts`).
+ */
+import type { Handlers } from '../../../shared/contract';
+import type { EngineEnv } from '../env';
+import { diagnosticHandlers, systemHandlers } from './system';
+
+/** Builds every handler of the contract over one environment. */
+export function createHandlers(env: EngineEnv): Handlers {
+  return {
+    ...systemHandlers(env),
+    ...diagnosticHandlers(),
+  };
+}

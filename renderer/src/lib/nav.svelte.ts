@@ -1,0 +1,26 @@
+/**
+ * @file Which screen is shown (renderer).
+ */
+
+/** The screens of the app shell. */
+export const SCREENS = [
+  { id: 'projects', label: 'Projects' },
+  { id: 'dataset', label: 'Dataset' },
+  { id: 'learn', label: 'Learn' },
+  { id: 'results', label: 'Results' },
+  { id: 'models', label: 'Models' },
+] as const;
+
+/** A screen id. */
+export type ScreenId = (typeof SCREENS)[number]['id'];
+
+class Navigation {
+  current = $state<ScreenId>('projects');
+
+  go(id: ScreenId): void {
+    this.current = id;
+  }
+}
+
+/** The app's navigation state. */
+export const nav = new Navigation();

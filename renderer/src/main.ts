@@ -1,0 +1,8 @@
+/**
+ * @file Entry of the renderer (browser or Electron renderer, sandboxed).
+ */
+import { mount } from 'svelte';
+import App from './App.svelte';
+import './app.css';
+
+mount(App, { target: document.getElementById('app') as HTMLElement });

@@ -1,0 +1,56 @@
+// Builds everything the app runs from: the Node-side bundles (esbuild) and the renderer (Vite).
+// Usage: node scripts/build.mjs [--node-only]
+// [Note: bundles] Node code is bundled per entry with every npm package left external, so native
+// modules (onnxruntime-node, better-sqlite3, sharp) and tfjs' wasm files load from node_modules.
+// The preload is CommonJS because Electron's sandboxed preloads cannot be ES modules.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nodeOnly = process.argv.includes('--node-only');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+// The renderer build empties dist/renderer itself; a node-only build leaves it alone.
+if (!nodeOnly) rmSync(join(root, 'dist'), { recursive: true, force: true, maxRetries: 3 });
+await Promise.all([
+  build({
+    ...common,
+    format: 'esm',
+    entryPoints: {
+      cli: 'electron/cli/main.ts',
+      'engine-worker': 'electron/engine/worker-main.ts',
+      'electron/main': 'electron/main.ts',
+    },
+    outdir: 'dist',
+    outExtension: { '.js': '.js' },
+  }),
+  build({
+    ...common,
+    format: 'cjs',
+    external: ['electron'],
+    entryPoints: { 'electron/preload': 'electron/preload.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+  }),
+]);
+if (!nodeOnly) {
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+}
