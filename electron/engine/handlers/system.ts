@@ -3,6 +3,8 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism, totalmem } from 'node:os';
+import type Database from 'better-sqlite3';
+import type * as Ort from 'onnxruntime-node';
 import type { HandlersFor } from '../../../shared/contract';
 import type { BackendStatus, diagnosticOps, DoctorReport, systemOps } from '../../../shared/contract/system';
 import { AppError } from '../../../shared/result';
@@ -31,7 +33,7 @@ function electronStatus(): DoctorReport['electron'] {
 }
 
 async function ortStatus(): Promise<DoctorReport['onnxRuntime']> {
-  const ort = (await import('onnxruntime-node')) as typeof import('onnxruntime-node');
+  const ort = (await import('onnxruntime-node')) as typeof Ort;
   const version = (require('onnxruntime-node/package.json') as { version: string }).version;
   const providers: BackendStatus[] = ort.listSupportedBackends().map((b) => ({
     name: b.name,
@@ -42,8 +44,8 @@ async function ortStatus(): Promise<DoctorReport['onnxRuntime']> {
 }
 
 function sqliteVersion(): string {
-  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
-  const db = new Database(':memory:');
+  const Sqlite = require('better-sqlite3') as typeof Database;
+  const db = new Sqlite(':memory:');
   try {
     return (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
   } finally {
