@@ -1,16 +1,20 @@
 /**
- * @file Electron main process: window, menu, engine host (Electron main, kept thin).
+ * @file Electron main process: single instance, window, menu, IPC, engine host (Electron main, kept thin).
  *
- * Heavy work never runs here (see [Note: engine process]); the engine is a utilityProcess that
- * this file starts through `EngineHost` and restarts if it crashes.
+ * Heavy work never runs here (see [Note: engine process]): the engine is a utilityProcess that
+ * `EngineHost` starts, restarts after a crash (the calls in flight fail and the user is told),
+ * and asks to cancel its jobs on quit.
  */
-import { app, BrowserWindow, dialog, utilityProcess } from 'electron';
+import { app, BrowserWindow, session, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { EngineMessage } from '../shared/protocol';
 import { EngineHost, type WorkerLauncher } from './engine-host/engine-host';
 import { appRoot } from './engine/paths';
-import { registerEngineIpc } from './ipc-main';
-import { SECURE_WEB_PREFERENCES } from './window-options';
+import { registerIpc, type TrustedOrigin } from './ipc-main';
+import { desktopHandlers } from './main/desktop-handlers';
+import { installMenu } from './main/menu';
+import { loadWindowState, trackWindowState } from './main/window-state';
+import { DESKTOP_CSP, SECURE_WEB_PREFERENCES } from './window-options';
 
 const utilityLauncher: WorkerLauncher = (entry, env) => {
   const child = utilityProcess.fork(entry, [], { env, serviceName: 'CoOp Studio engine', stdio: 'inherit' });
@@ -27,6 +31,31 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
   };
 };
 
+let mainWindow: BrowserWindow | null = null;
+
+function createWindow(trust: TrustedOrigin): BrowserWindow {
+  const state = loadWindowState(app.getPath('userData'));
+  const win = new BrowserWindow({
+    ...state,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'CoOp Studio',
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(appRoot(), 'dist', 'electron', 'preload.cjs') },
+  });
+  if (state.maximized) win.maximize();
+  trackWindowState(win, app.getPath('userData'));
+  win.once('ready-to-show', () => win.show());
+  // No navigation away from our page and no new windows: links open in the system browser via the allow-list.
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.webContents.on('will-navigate', (e, url) => {
+    if (url !== win.webContents.getURL()) e.preventDefault();
+  });
+  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
+  void win.loadFile(trust.rendererFile);
+  return win;
+}
+
 async function main(): Promise<void> {
   app.enableSandbox();
   if (!app.requestSingleInstanceLock()) {
@@ -35,33 +64,47 @@ async function main(): Promise<void> {
   }
   await app.whenReady();
   process.env['COOP_STUDIO_DATA_DIR'] ??= app.getPath('userData');
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DESKTOP_CSP] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+
   const host = new EngineHost({
     launcher: utilityLauncher,
     onCrash: ({ failedCalls }) => {
-      dialog.showErrorBox(
-        'The engine stopped',
-        `The engine process crashed and was restarted.${failedCalls ? ` ${failedCalls} job(s) in flight were marked failed.` : ''}`,
-      );
+      mainWindow?.webContents.send('engine:notice', {
+        kind: 'crashed',
+        message: `The engine stopped unexpectedly and was restarted.${failedCalls ? ` ${failedCalls} job(s) in flight were marked failed.` : ''}`,
+      });
     },
   });
   await host.start();
-  registerEngineIpc(host.client, null);
-  const win = new BrowserWindow({
-    width: 1280,
-    height: 820,
-    title: 'CoOp Studio',
-    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(appRoot(), 'dist', 'electron', 'preload.cjs') },
-  });
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  win.webContents.on('will-navigate', (e) => e.preventDefault());
-  await win.loadFile(join(appRoot(), 'dist', 'renderer', 'index.html'));
+  const trust: TrustedOrigin = {
+    rendererFile: join(appRoot(), 'dist', 'renderer', 'index.html'),
+    devServerOrigin: null,
+  };
+  registerIpc(
+    host.client,
+    desktopHandlers(() => mainWindow),
+    trust,
+  );
+  installMenu(() => mainWindow);
+  mainWindow = createWindow(trust);
+
   app.on('second-instance', () => {
-    if (win.isMinimized()) win.restore();
-    win.focus();
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
   });
-  app.on('window-all-closed', () => {
-    void host.stop().then(() => app.quit());
+  let quitting = false;
+  app.on('before-quit', (e) => {
+    if (quitting) return;
+    // Graceful quit: the engine cancels its jobs (runs are recorded as cancelled) before it exits.
+    quitting = true;
+    e.preventDefault();
+    void host.shutdown().finally(() => app.quit());
   });
+  app.on('window-all-closed', () => app.quit());
 }
 
 void main();

@@ -1,14 +1,54 @@
 /**
- * @file Security-relevant window options, kept apart so tests can check them without Electron.
+ * @file Security-relevant window options and the CSP, kept apart so tests can check them without Electron.
  */
 
-/** webPreferences every window of the app uses. */
+/** webPreferences every window of the app uses (see README, architecture decision on security). */
 export const SECURE_WEB_PREFERENCES = {
   contextIsolation: true,
   nodeIntegration: false,
+  nodeIntegrationInWorker: false,
   sandbox: true,
   webSecurity: true,
   allowRunningInsecureContent: false,
   webviewTag: false,
+  navigateOnDragDrop: false,
   spellcheck: false,
 } as const;
+
+/** The renderer's Content-Security-Policy in the desktop app (no remote content at all). */
+export const DESKTOP_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob: file:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Saved window geometry. */
+export interface WindowState {
+  x?: number;
+  y?: number;
+  width: number;
+  height: number;
+  maximized: boolean;
+}
+
+/** The default geometry of the main window. */
+export const DEFAULT_WINDOW_STATE: WindowState = { width: 1280, height: 820, maximized: false };
+
+/** Parses saved window state, falling back to the default for anything missing or absurd. */
+export function parseWindowState(raw: unknown): WindowState {
+  if (typeof raw !== 'object' || raw === null) return { ...DEFAULT_WINDOW_STATE };
+  const r = raw as Record<string, unknown>;
+  const num = (v: unknown, min: number, max: number) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? Math.round(v) : undefined;
+  const width = num(r['width'], 640, 16384) ?? DEFAULT_WINDOW_STATE.width;
+  const height = num(r['height'], 480, 16384) ?? DEFAULT_WINDOW_STATE.height;
+  const x = num(r['x'], -32768, 32768);
+  const y = num(r['y'], -32768, 32768);
+  return { width, height, maximized: r['maximized'] === true, ...(x !== undefined && y !== undefined ? { x, y } : {}) };
+}

@@ -4,12 +4,16 @@
  * Plain JSON-serialisable messages (structured-clone-safe for Electron). One `call` starts a job
  * identified by `id`; the engine answers with any number of `progress` messages and exactly one
  * `result`. A `cancel` aborts the job's signal; the job then ends with a `cancelled` result.
+ * `shutdown` (host only) cancels every job and ends the worker once they have settled.
  */
 import type { AppErrorData, Result } from './result';
 
 /** Client -> engine. */
 export type ClientMessage =
-  { type: 'call'; id: number; op: string; args: unknown; wantsProgress: boolean } | { type: 'cancel'; id: number };
+  | { type: 'call'; id: number; op: string; args: unknown; wantsProgress: boolean }
+  | { type: 'cancel'; id: number }
+  /** Graceful stop: cancel every job, let them record it, then exit. Sent by the host, never by a UI peer. */
+  | { type: 'shutdown' };
 
 /** Engine -> client. */
 export type EngineMessage =
@@ -18,8 +22,11 @@ export type EngineMessage =
   | { type: 'ready'; pid: number }
   | { type: 'fatal'; error: AppErrorData };
 
-/** Narrow check of an incoming client message (the web socket receives untrusted JSON). */
-export function isClientMessage(m: unknown): m is ClientMessage {
+/** What an untrusted peer (web page, renderer) may send: calls and cancels, never `shutdown`. */
+export type PeerMessage = Extract<ClientMessage, { type: 'call' | 'cancel' }>;
+
+/** Narrow check of an incoming peer message (the web socket receives untrusted JSON). */
+export function isClientMessage(m: unknown): m is PeerMessage {
   if (typeof m !== 'object' || m === null) return false;
   const r = m as Record<string, unknown>;
   if (typeof r['id'] !== 'number') return false;

@@ -61,3 +61,19 @@ describe('engine worker process (child_process transport)', () => {
     expect(await host.client.call('ping', {})).toMatchObject({ ok: true });
   });
 });
+
+describe('graceful shutdown', () => {
+  it('cancels running jobs and lets the worker exit by itself', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'coop-host-'));
+    const host = new EngineHost({ env: { ...process.env, COOP_STUDIO_DATA_DIR: dataDir } });
+    await host.start();
+    let ticks = 0;
+    const job = host.client.call('ping', { delayMs: 20_000, ticks: 200 }, { onProgress: () => (ticks += 1) });
+    while (ticks < 2) await new Promise((r) => setTimeout(r, 20));
+    const stopping = host.shutdown(10_000);
+    expect(await job).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    await stopping;
+    expect(host.pid).toBeUndefined();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});

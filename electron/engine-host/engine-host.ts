@@ -73,7 +73,7 @@ export class EngineHost {
         if (!this.worker) throw new Error('engine not running');
         this.worker.send(m);
       },
-      () => this.stop(),
+      () => this.shutdown(),
     );
   }
 
@@ -131,7 +131,26 @@ export class EngineHost {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** Stops the worker for good. */
+  /** Graceful stop: the worker cancels its jobs and exits; killed if it has not exited after `timeoutMs`. */
+  async shutdown(timeoutMs = 12_000): Promise<void> {
+    this.stopping = true;
+    const worker = this.worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => worker.kill(), timeoutMs);
+      worker.onExit(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        worker.send({ type: 'shutdown' });
+      } catch {
+        worker.kill();
+      }
+    });
+  }
+
+  /** Stops the worker for good, at once. */
   async stop(): Promise<void> {
     this.stopping = true;
     const worker = this.worker;

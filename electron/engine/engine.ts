@@ -68,6 +68,12 @@ export class Engine {
     this.jobs.get(id)?.abort();
   }
 
+  /** Resolves when no job is running, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.jobs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Cancels every running job (graceful shutdown). */
   cancelAll(): void {
     for (const c of this.jobs.values()) c.abort();

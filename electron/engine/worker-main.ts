@@ -32,6 +32,10 @@ const engine = new Engine(
 
 function onMessage(raw: unknown): void {
   const m = raw as ClientMessage;
+  if (m.type === 'shutdown') {
+    void shutdown();
+    return;
+  }
   if (m.type === 'cancel') {
     engine.cancel(m.id);
     return;
@@ -46,6 +50,15 @@ else {
   process.stderr.write('The engine worker must be started by coop-studio (fork or utilityProcess).\n');
   process.exit(2);
 }
+
+/** Cancels every job and exits once they have settled (at most 10 s). */
+async function shutdown(): Promise<void> {
+  engine.cancelAll();
+  await engine.idle(10_000);
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown());
 
 // The parent going away ends the worker (child_process: 'disconnect').
 process.on('disconnect', () => {

@@ -6,14 +6,8 @@
  */
 import type { EngineClient } from '../../../shared/client';
 import { MessageClient } from '../../../shared/message-client';
+import type { PreloadApi } from '../../../shared/preload-api';
 import type { EngineMessage } from '../../../shared/protocol';
-
-interface PreloadApi {
-  transport: 'electron';
-  send(message: unknown): void;
-  onMessage(listener: (m: unknown) => void): void;
-  pathForFile(file: File): string;
-}
 
 declare global {
   interface Window {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { isAllowedExternalUrl } from '../shared/contract/desktop';
+import { DESKTOP_CSP, parseWindowState, SECURE_WEB_PREFERENCES } from './window-options';
+
+describe('window security options', () => {
+  it('isolates and sandboxes the renderer', () => {
+    expect(SECURE_WEB_PREFERENCES).toMatchObject({
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      sandbox: true,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+  });
+
+  it('has a strict CSP without remote sources or eval', () => {
+    expect(DESKTOP_CSP).toContain("default-src 'self'");
+    expect(DESKTOP_CSP).toContain("object-src 'none'");
+    expect(DESKTOP_CSP).not.toMatch(/https?:/);
+    expect(DESKTOP_CSP).not.toContain("'unsafe-eval'");
+  });
+
+  it('opens only allow-listed https origins externally', () => {
+    expect(isAllowedExternalUrl('https://huggingface.co/Xenova/clip-vit-base-patch32')).toBe(true);
+    expect(isAllowedExternalUrl('http://huggingface.co/')).toBe(false);
+    expect(isAllowedExternalUrl('https://huggingface.co.evil.example/')).toBe(false);
+    expect(isAllowedExternalUrl('file:///etc/passwd')).toBe(false);
+    expect(isAllowedExternalUrl('javascript:alert(1)')).toBe(false);
+  });
+
+  it('restores saved window geometry and ignores absurd values', () => {
+    expect(parseWindowState({ x: 10, y: 20, width: 1000, height: 700, maximized: true })).toEqual({
+      x: 10,
+      y: 20,
+      width: 1000,
+      height: 700,
+      maximized: true,
+    });
+    expect(parseWindowState({ width: 10, height: 1e9, x: 'a' })).toEqual({
+      width: 1280,
+      height: 820,
+      maximized: false,
+    });
+    expect(parseWindowState(null)).toEqual({ width: 1280, height: 820, maximized: false });
+  });
+});
