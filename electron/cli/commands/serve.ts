@@ -3,7 +3,8 @@
  */
 import { join } from 'node:path';
 import { AppError } from '../../../shared/result';
-import { appRoot } from '../../engine/paths';
+import { appRoot, dataDir } from '../../engine/paths';
+import { fileRoutes } from '../../server/file-routes';
 import { startWebServer } from '../../server/web-server';
 import { int, type CommandSpec } from '../command';
 
@@ -20,7 +21,12 @@ export const serveCommand: CommandSpec = {
     const port = int(ctx, 'port', 0);
     if (port < 0 || port > 65535) throw new AppError('bad_args', `--port must be between 0 and 65535, got ${port}.`);
     const client = await ctx.engine();
-    const server = await startWebServer({ client, staticDir: join(appRoot(), 'dist', 'renderer'), port });
+    const server = await startWebServer({
+      client,
+      staticDir: join(appRoot(), 'dist', 'renderer'),
+      port,
+      routes: fileRoutes(dataDir()),
+    });
     ctx.print(`CoOp Studio is running. Open this URL in your browser:\n\n    ${server.url}\n\nPress Ctrl+C to stop.`);
     ctx.log(`serving on ${server.origin}`);
     const stop = () => {
