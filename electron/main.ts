@@ -12,6 +12,7 @@ import { EngineHost, type WorkerLauncher } from './engine-host/engine-host';
 import { appRoot } from './engine/paths';
 import { registerIpc, type TrustedOrigin } from './ipc-main';
 import { desktopHandlers } from './main/desktop-handlers';
+import { handleFileProtocol, registerFileScheme } from './main/file-protocol';
 import { installMenu } from './main/menu';
 import { loadWindowState, trackWindowState } from './main/window-state';
 import { DESKTOP_CSP, SECURE_WEB_PREFERENCES } from './window-options';
@@ -62,8 +63,10 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
+  registerFileScheme();
   await app.whenReady();
   process.env['COOP_STUDIO_DATA_DIR'] ??= app.getPath('userData');
+  handleFileProtocol(process.env['COOP_STUDIO_DATA_DIR']);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DESKTOP_CSP] } });
   });

@@ -20,7 +20,7 @@ export const DESKTOP_CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob: file:",
+  "img-src 'self' data: blob: coop:",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
