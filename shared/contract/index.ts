@@ -5,11 +5,14 @@
  */
 import type { ArgsIn, HandlersFor, ProgressOf, ResultOf } from './define';
 import { diagnosticOps, systemOps } from './system';
+import { modelsOps, settingsOps } from './models';
 
 /** Every engine operation by name. */
 export const contract = {
   ...systemOps,
   ...diagnosticOps,
+  ...modelsOps,
+  ...settingsOps,
 };
 
 /** The contract's type. */
@@ -32,3 +35,4 @@ export function isOpName(name: string): name is OpName {
 
 export * from './define';
 export * from './system';
+export * from './models';

@@ -7,11 +7,14 @@
 import type { Handlers } from '../../../shared/contract';
 import type { EngineEnv } from '../env';
 import { diagnosticHandlers, systemHandlers } from './system';
+import { modelsHandlers, settingsHandlers } from './models';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
   return {
     ...systemHandlers(env),
     ...diagnosticHandlers(),
+    ...modelsHandlers(env),
+    ...settingsHandlers(env),
   };
 }

@@ -1,0 +1,52 @@
+/**
+ * @file Handlers of the model manager and settings operations (engine, plain Node).
+ */
+import type { HandlersFor } from '../../../shared/contract';
+import type { modelsOps, settingsOps } from '../../../shared/contract/models';
+import type { EngineEnv } from '../env';
+import { CATALOGUE } from '../models/catalogue';
+import { downloadModel } from '../models/download-model';
+import { importModel } from '../models/import-model';
+import { activeModelId, listInstalled, removeModel, setActiveModel } from '../models/model-store';
+import { readSettings, resolveEndpoint, updateSettings } from '../models/settings';
+
+/** Handlers for {@link modelsOps}. */
+export function modelsHandlers(env: EngineEnv): HandlersFor<typeof modelsOps> {
+  return {
+    async modelsList() {
+      const { endpoint, source } = resolveEndpoint(env.dataDir);
+      return {
+        activeId: activeModelId(env.dataDir),
+        installed: listInstalled(env.dataDir),
+        catalogue: [...CATALOGUE],
+        endpoint,
+        endpointSource: source,
+      };
+    },
+    async modelsDownload(args, ctx) {
+      env.log(`models: downloading ${args.repo}@${args.revision} (${args.variant})`);
+      return await downloadModel(env.dataDir, args, ctx);
+    },
+    async modelsImport(args) {
+      return await importModel(env.dataDir, args);
+    },
+    async modelsRemove({ id }) {
+      return await removeModel(env.dataDir, id);
+    },
+    async modelsSetActive({ id }) {
+      return setActiveModel(env.dataDir, id);
+    },
+  };
+}
+
+/** Handlers for {@link settingsOps}. */
+export function settingsHandlers(env: EngineEnv): HandlersFor<typeof settingsOps> {
+  return {
+    async settingsGet() {
+      return readSettings(env.dataDir);
+    },
+    async settingsSet(patch) {
+      return updateSettings(env.dataDir, patch);
+    },
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * @file Downloads one variant of a Hugging Face CLIP repository and installs it (engine, plain Node).
+ *
+ * Phases: `resolve` (HEAD every file: size, sha256, which optional files exist), `download` (each
+ * file resumable and verified, see [Note: resumable download]), `validate` (see
+ * [Note: validate before install]), `install` (manifest + one rename, see [Note: atomic install]).
+ * Work in progress lives in `downloads/<id>/`: `model/` (the files, with `.part` files while they
+ * arrive), `files.json` (files already verified, so a rerun skips them) and `.lock` (one download of
+ * an id at a time, across processes).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DownloadProgress, InstalledModel, ManifestFile, ModelVariant } from '../../../shared/contract/models';
+import { AppError } from '../../../shared/result';
+import { variantFiles } from './catalogue';
+import { downloadFile, probeFile, type RemoteFile } from './http-download';
+import {
+  assertInstallable,
+  commitInstall,
+  downloadId,
+  findInstalled,
+  setActiveModel,
+  stagingRoot,
+  writeManifest,
+} from './model-store';
+import { resolveEndpoint } from './settings';
+import { validateModelFolder } from './validate';
+
+/** What to download. */
+export interface DownloadRequest {
+  repo: string;
+  variant: ModelVariant;
+  revision: string;
+  endpoint?: string | undefined;
+  force: boolean;
+  activate: boolean;
+}
+
+/** Knobs for tests and callers with special needs. */
+export interface DownloadTuning {
+  retryDelayMs?: number;
+  maxRetries?: number;
+  /** Minimum time between two `download` progress events (default 100 ms). */
+  progressIntervalMs?: number;
+}
+
+interface VerifiedRecord {
+  bytes: number;
+  sha256: string;
+  etag: string | null;
+}
+
+const activeIds = new Set<string>();
+
+/** The URL of a file: `{endpoint}/{repo}/resolve/{revision}/{path}`. */
+export function resolveUrl(endpoint: string, repo: string, revision: string, path: string): string {
+  const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
+  return `${endpoint.replace(/\/+$/, '')}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(path)}`;
+}
+
+/** Downloads and installs a model variant; resolves with the installed model. */
+export async function downloadModel(
+  dataDir: string,
+  req: DownloadRequest,
+  ctx: { progress(e: DownloadProgress): void; signal: AbortSignal },
+  tuning: DownloadTuning = {},
+): Promise<InstalledModel> {
+  const { signal } = ctx;
+  const id = downloadId(req.repo, req.revision, req.variant);
+  assertInstallable(dataDir, id, req.force);
+  const { endpoint } = resolveEndpoint(dataDir, req.endpoint);
+  const work = join(stagingRoot(dataDir), id);
+  const modelDir = join(work, 'model');
+  await mkdir(modelDir, { recursive: true });
+  const release = await acquireLock(work, id);
+  try {
+    // resolve
+    const wanted = variantFiles(req.variant);
+    const remotes: { path: string; remote: RemoteFile }[] = [];
+    const base = { fileBytes: 0, fileTotal: 0, bytesPerSecond: 0, etaSeconds: null };
+    for (const [i, f] of wanted.entries()) {
+      ctx.progress({
+        phase: 'resolve',
+        file: f.path,
+        fileIndex: i,
+        fileCount: wanted.length,
+        bytes: 0,
+        total: 0,
+        ...base,
+      });
+      const url = resolveUrl(endpoint, req.repo, req.revision, f.path);
+      const remote = await probeFile(url, signal);
+      if (remote) remotes.push({ path: f.path, remote });
+      else if (f.required)
+        throw new AppError(
+          'not_found',
+          `${req.repo}@${req.revision} has no ${f.path} at ${endpoint} (the ${req.variant} variant may not exist).`,
+        );
+    }
+    const total = remotes.reduce((sum, r) => sum + (r.remote.size ?? 0), 0);
+
+    // download
+    const verified = await readVerified(work);
+    const meter = new Meter(total, tuning.progressIntervalMs ?? 100);
+    const files: ManifestFile[] = [];
+    for (const [i, { path, remote }] of remotes.entries()) {
+      const dest = join(modelDir, path);
+      const fileTotal = remote.size ?? 0;
+      const done = verified[path];
+      const event = (fileBytes: number, extra: Partial<DownloadProgress> = {}): DownloadProgress => ({
+        phase: 'download',
+        file: path,
+        fileIndex: i,
+        fileCount: remotes.length,
+        fileBytes,
+        fileTotal,
+        ...meter.snapshot(),
+        ...extra,
+      });
+      if (done && existsSync(dest) && done.etag === remote.etag && done.bytes === (remote.size ?? done.bytes)) {
+        meter.addResumed(done.bytes);
+        files.push({ path, bytes: done.bytes, sha256: done.sha256 });
+        ctx.progress(event(done.bytes, { resumedFrom: done.bytes }));
+        continue;
+      }
+      let fileBytes = 0;
+      ctx.progress(event(0));
+      const result = await downloadFile({
+        remote,
+        dest,
+        signal,
+        ...(tuning.maxRetries !== undefined ? { maxRetries: tuning.maxRetries } : {}),
+        ...(tuning.retryDelayMs !== undefined ? { retryDelayMs: tuning.retryDelayMs } : {}),
+        onResume(from) {
+          meter.rewindFile(fileBytes, from);
+          fileBytes = from;
+          ctx.progress(event(from, { resumedFrom: from }));
+        },
+        onBytes(now, delta) {
+          if (now < fileBytes + delta) meter.rewindFile(fileBytes, now - delta);
+          fileBytes = now;
+          if (meter.transferred(delta)) ctx.progress(event(now));
+        },
+      });
+      meter.rewindFile(fileBytes, result.bytes);
+      verified[path] = { bytes: result.bytes, sha256: result.sha256, etag: remote.etag };
+      await writeFile(join(work, 'files.json'), JSON.stringify(verified));
+      files.push({ path, ...result });
+      ctx.progress(event(result.bytes));
+    }
+
+    // validate
+    const last = { file: null, fileIndex: remotes.length, fileCount: remotes.length, ...base };
+    ctx.progress({ phase: 'validate', ...last, bytes: total, total });
+    try {
+      await validateModelFolder(modelDir, req.variant);
+    } catch (e) {
+      // The files passed their checks but do not make a model: nothing worth resuming.
+      await rm(work, { recursive: true, force: true });
+      throw e;
+    }
+    signal.throwIfAborted();
+
+    // install
+    ctx.progress({ phase: 'install', ...last, bytes: total, total });
+    await writeManifest(modelDir, {
+      schema: 1,
+      id,
+      source: 'download',
+      repo: req.repo,
+      revision: req.revision,
+      variant: req.variant,
+      origin: endpoint,
+      path: null,
+      files,
+      installedAt: new Date().toISOString(),
+    });
+    await commitInstall(dataDir, modelDir, id, req.force);
+    await rm(work, { recursive: true, force: true });
+  } finally {
+    await release();
+  }
+  return req.activate ? setActiveModel(dataDir, id) : findInstalled(dataDir, id);
+}
+
+async function readVerified(work: string): Promise<Record<string, VerifiedRecord>> {
+  try {
+    return JSON.parse(await readFile(join(work, 'files.json'), 'utf8')) as Record<string, VerifiedRecord>;
+  } catch {
+    return {};
+  }
+}
+
+/** One download of an id at a time: in this process (a set) and across processes (a pid lock file). */
+async function acquireLock(work: string, id: string): Promise<() => Promise<void>> {
+  const busy = () => new AppError('conflict', `"${id}" is already being downloaded.`);
+  if (activeIds.has(id)) throw busy();
+  const lock = join(work, '.lock');
+  try {
+    await writeFile(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const owner = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) throw busy();
+    await writeFile(lock, String(process.pid));
+  }
+  activeIds.add(id);
+  return async () => {
+    activeIds.delete(id);
+    await rm(lock, { force: true });
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Bytes on disk, transfer speed over a sliding window, ETA, and the pacing of progress events. */
+class Meter {
+  private bytes = 0;
+  private readonly samples: { t: number; moved: number }[] = [];
+  private moved = 0;
+  private lastEmit = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Counts bytes that were already on disk (resumed). */
+  addResumed(n: number): void {
+    this.bytes += n;
+  }
+
+  /** A file restarted or resumed at `to` while this meter had counted `from` of it. */
+  rewindFile(from: number, to: number): void {
+    this.bytes += to - from;
+  }
+
+  /** Counts transferred bytes; true when a progress event is due. */
+  transferred(n: number): boolean {
+    this.bytes += n;
+    this.moved += n;
+    const t = performance.now();
+    this.samples.push({ t, moved: this.moved });
+    while (this.samples.length > 2 && t - (this.samples[0]?.t ?? t) > 5000) this.samples.shift();
+    if (t - this.lastEmit < this.intervalMs) return false;
+    this.lastEmit = t;
+    return true;
+  }
+
+  snapshot(): Pick<DownloadProgress, 'bytes' | 'total' | 'bytesPerSecond' | 'etaSeconds'> {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    const dt = first && last ? (last.t - first.t) / 1000 : 0;
+    const bytesPerSecond = first && last && dt > 0.05 ? Math.round((last.moved - first.moved) / dt) : 0;
+    const left = Math.max(0, this.total - this.bytes);
+    return {
+      bytes: this.bytes,
+      total: this.total,
+      bytesPerSecond,
+      etaSeconds: bytesPerSecond > 0 ? Math.round((left / bytesPerSecond) * 10) / 10 : null,
+    };
+  }
+}
