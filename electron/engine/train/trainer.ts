@@ -7,6 +7,8 @@
  * and files live in `trainer-run.ts`, so this file runs unchanged in a browser context.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// The loss (logSoftmax, matMul, norm) is differentiated through; tfjs-core registers no gradients by itself.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { AppError } from '../../../shared/result';
 import {
   classificationReport,
