@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { classWeights, evaluateWeights } from './ensemble';
+import { score, type FewShotFeatures, type LabelledFeatures } from './evaluate';
+import { minimize } from './lbfgs';
+import { fitLogisticRegression, linearLogits, linearProbe } from './linear-probe';
+import { normalizeRows, stack, type Matrix } from './matrix';
+import { CLIP_7_TEMPLATES, CLIP_80_TEMPLATES, fillTemplate } from './templates';
+import { tipAdapter, tipAdapterF } from './tip-adapter';
+
+/** Seeded PRNG (mulberry32) and Gaussian samples for synthetic feature clouds. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/**
+ * Classes are clusters around random unit centres in D dimensions. The "hand-written prompt" weights
+ * are the true centres mixed with a wrong class's centre, so zero-shot is clearly imperfect and the
+ * few-shot methods have something to learn.
+ */
+function world(seed: number, classes = 6, dim = 24, shots = 16, noise = 0.9): FewShotFeatures {
+  const r = rng(seed);
+  const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, () => gauss(r)));
+  const sample = (perClass: number): LabelledFeatures => {
+    const rows: Float32Array[] = [];
+    const labels: number[] = [];
+    for (let c = 0; c < classes; c++) {
+      for (let i = 0; i < perClass; i++) {
+        rows.push(Float32Array.from(centres[c]!, (v) => v + noise * gauss(r)));
+        labels.push(c);
+      }
+    }
+    return { features: normalizeRows(stack(rows)), labels };
+  };
+  const textRows = centres.map((c, i) =>
+    Float32Array.from(c, (v, j) => 0.45 * v + 0.55 * centres[(i + 1) % classes]![j]!),
+  );
+  return {
+    numClasses: classes,
+    zeroShotWeights: normalizeRows(stack(textRows)),
+    train: sample(shots),
+    val: sample(4),
+    test: sample(60),
+    logitScale: 100,
+  };
+}
+
+describe('few-shot methods on synthetic features', () => {
+  const data = world(1);
+  const zs = evaluateWeights('zs', data, data.zeroShotWeights);
+
+  it('builds a world where zero-shot is imperfect but better than chance', () => {
+    expect(zs.test.accuracy).toBeGreaterThan(1 / data.numClasses);
+    expect(zs.test.accuracy).toBeLessThan(0.9);
+  });
+
+  it('scores predictions into accuracy, per-class accuracy and a confusion matrix', () => {
+    const logits: Matrix = { rows: 4, cols: 2, data: Float32Array.from([1, 0, 0, 1, 1, 0, 1, 0]) };
+    const s = score(logits, [0, 1, 1, 0], 2);
+    expect(s.accuracy).toBe(0.75);
+    expect(s.confusion).toEqual([
+      [2, 0],
+      [1, 1],
+    ]);
+    expect(s.perClass).toEqual([1, 0.5]);
+  });
+
+  it('L-BFGS finds the minimum of a convex quadratic', () => {
+    const target = [3, -2, 0.5];
+    const { x } = minimize((p, g) => {
+      let f = 0;
+      for (let i = 0; i < 3; i++) {
+        const w = i + 1;
+        f += w * (p[i]! - target[i]!) ** 2;
+        g[i] = 2 * w * (p[i]! - target[i]!);
+      }
+      return f;
+    }, new Float64Array(3));
+    [...x].forEach((v, i) => expect(v).toBeCloseTo(target[i]!, 5));
+  });
+
+  it('logistic regression separates the training shots and generalises', () => {
+    const model = fitLogisticRegression(data.train.features, data.train.labels, data.numClasses, 10);
+    expect(score(linearLogits(model, data.train.features), data.train.labels, data.numClasses).accuracy).toBe(1);
+    expect(score(linearLogits(model, data.test.features), data.test.labels, data.numClasses).accuracy).toBeGreaterThan(
+      zs.test.accuracy,
+    );
+  });
+
+  it('linear probe chooses C on validation and beats the corrupted zero-shot prompt', () => {
+    const r = linearProbe(data);
+    expect(r.chosen['C']).toBeGreaterThan(0);
+    expect(r.test.accuracy).toBeGreaterThan(zs.test.accuracy + 0.1);
+  });
+
+  it('Tip-Adapter improves on zero-shot without training, Tip-Adapter-F trains 20 epochs', () => {
+    const tip = tipAdapter(data);
+    expect(tip.chosen['alpha']).toBeGreaterThan(0);
+    expect(tip.test.accuracy).toBeGreaterThan(zs.test.accuracy + 0.1);
+    const tipf = tipAdapterF(data, { random: rng(7) });
+    expect(tipf.curve).toHaveLength(20);
+    expect(tipf.curve!.at(-1)!.loss).toBeLessThan(tipf.curve![0]!.loss);
+    expect(tipf.test.accuracy).toBeGreaterThan(zs.test.accuracy + 0.1);
+  });
+
+  it('Tip-Adapter-F is deterministic for a seed', () => {
+    const a = tipAdapterF(data, { random: rng(3), epochs: 3 });
+    const b = tipAdapterF(data, { random: rng(3), epochs: 3 });
+    expect(a.test).toEqual(b.test);
+    expect(a.curve).toEqual(b.curve);
+  });
+});
+
+describe('prompt templates and ensembling', () => {
+  it('has CLIP 80 templates and the 7-template subset, all with a class slot', () => {
+    expect(CLIP_80_TEMPLATES).toHaveLength(80);
+    expect(new Set(CLIP_80_TEMPLATES).size).toBe(80);
+    expect(CLIP_7_TEMPLATES).toHaveLength(7);
+    for (const t of CLIP_7_TEMPLATES) expect(CLIP_80_TEMPLATES).toContain(t);
+    for (const t of CLIP_80_TEMPLATES) expect(t).toContain('{}');
+    expect(fillTemplate('a photo of a {}.', 'red circle')).toBe('a photo of a red circle.');
+  });
+
+  it('averages normalised template features and normalises again', async () => {
+    const embed = async (texts: string[]) =>
+      texts.map((t) => (t.startsWith('a') ? Float32Array.from([2, 0]) : Float32Array.from([0, 5])));
+    const w = await classWeights(embed, ['x'], ['a {}', 'b {}']);
+    expect(w.data[0]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(w.data[1]).toBeCloseTo(Math.SQRT1_2, 6);
+  });
+});
