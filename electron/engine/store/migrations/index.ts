@@ -1,0 +1,14 @@
+/**
+ * @file The ordered list of store migrations (engine, plain Node). See [Note: immutable migrations].
+ */
+import { MIGRATION_0001_INIT } from './0001-init.sql';
+
+/** One numbered migration. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '0001-init', sql: MIGRATION_0001_INIT }];

@@ -1,0 +1,269 @@
+/**
+ * @file Repository of projects, classes and images (engine, plain Node).
+ *
+ * Typed functions over the store; every multi-row write runs in one transaction.
+ */
+import type { ClassInfo, ImageInfo, ProjectSummary, Split } from '../../../shared/contract/projects';
+import { AppError } from '../../../shared/result';
+import type { Db } from './db';
+import { stmt } from './statements';
+
+/** Class colours, assigned in turn (Tableau 10). */
+export const CLASS_COLOURS = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+] as const;
+
+/** A prompt from a folder name: `_` and `-` become spaces (see science notes). */
+export function promptFromFolder(name: string): string {
+  return name.replace(/[_-]+/g, ' ').replace(/\s+/g, ' ').trim() || name;
+}
+
+interface ProjectRow {
+  id: number;
+  name: string;
+  description: string;
+  copy_dir: string | null;
+  created_at: number;
+  updated_at: number;
+  classes: number;
+  images: number;
+}
+
+const PROJECT_SELECT = `SELECT p.*, (SELECT count(*) FROM classes c WHERE c.project_id = p.id) AS classes,
+  (SELECT count(*) FROM images i WHERE i.project_id = p.id) AS images FROM projects p`;
+
+function toSummary(r: ProjectRow): ProjectSummary {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    copyImages: r.copy_dir !== null,
+    classes: r.classes,
+    images: r.images,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Creates a project; `copyDir` is where copied images go (null: reference in place). */
+export function createProject(db: Db, name: string, description: string, copyDir: string | null): ProjectSummary {
+  const now = Date.now();
+  const id = Number(
+    stmt(db, 'INSERT INTO projects (name, description, copy_dir, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(
+      name,
+      description,
+      copyDir,
+      now,
+      now,
+    ).lastInsertRowid,
+  );
+  return getProject(db, id);
+}
+
+/** Sets where a project copies its images. */
+export function setProjectCopyDir(db: Db, id: number, copyDir: string | null): void {
+  stmt(db, 'UPDATE projects SET copy_dir = ? WHERE id = ?').run(copyDir, id);
+}
+
+/** Raw project row (copy dir included); throws `not_found`. */
+export function projectRow(db: Db, id: number): { id: number; name: string; copyDir: string | null } {
+  const r = stmt(db, 'SELECT id, name, copy_dir FROM projects WHERE id = ?').get(id) as
+    | { id: number; name: string; copy_dir: string | null }
+    | undefined;
+  if (!r) throw new AppError('not_found', `There is no project with id ${id}.`);
+  return { id: r.id, name: r.name, copyDir: r.copy_dir };
+}
+
+/** One project; throws `not_found`. */
+export function getProject(db: Db, id: number): ProjectSummary {
+  const r = stmt(db, `${PROJECT_SELECT} WHERE p.id = ?`).get(id) as ProjectRow | undefined;
+  if (!r) throw new AppError('not_found', `There is no project with id ${id}.`);
+  return toSummary(r);
+}
+
+/** Every project, newest first. */
+export function listProjects(db: Db): ProjectSummary[] {
+  return (stmt(db, `${PROJECT_SELECT} ORDER BY p.updated_at DESC, p.id DESC`).all() as ProjectRow[]).map(toSummary);
+}
+
+/** Deletes a project (classes, images, runs, metrics, contexts cascade; the embedding cache stays). */
+export function deleteProject(db: Db, id: number): boolean {
+  return stmt(db, 'DELETE FROM projects WHERE id = ?').run(id).changes > 0;
+}
+
+/** Bumps a project's `updated_at`. */
+export function touchProject(db: Db, id: number): void {
+  stmt(db, 'UPDATE projects SET updated_at = ? WHERE id = ?').run(Date.now(), id);
+}
+
+interface ClassRow {
+  id: number;
+  folder_name: string;
+  prompt: string;
+  sort_order: number;
+  colour: string;
+  images: number;
+  excluded: number;
+}
+
+/** The classes of a project in display order, with image counts. */
+export function listClasses(db: Db, projectId: number): ClassInfo[] {
+  const rows = stmt(
+    db,
+    `SELECT c.*, (SELECT count(*) FROM images i WHERE i.class_id = c.id) AS images,
+      (SELECT count(*) FROM images i WHERE i.class_id = c.id AND i.excluded = 1) AS excluded
+     FROM classes c WHERE c.project_id = ? ORDER BY c.sort_order, c.id`,
+  ).all(projectId) as ClassRow[];
+  return rows.map((r) => ({
+    id: r.id,
+    folderName: r.folder_name,
+    prompt: r.prompt,
+    order: r.sort_order,
+    colour: r.colour,
+    images: r.images,
+    excluded: r.excluded,
+  }));
+}
+
+/** The id of the class with this folder name, creating it at the end if needed. */
+export function ensureClass(db: Db, projectId: number, folderName: string, prompt?: string): { id: number; created: boolean } {
+  const found = stmt(db, 'SELECT id FROM classes WHERE project_id = ? AND folder_name = ?').get(projectId, folderName) as
+    | { id: number }
+    | undefined;
+  if (found) return { id: found.id, created: false };
+  const { n, maxOrder } = stmt(
+    db,
+    'SELECT count(*) AS n, coalesce(max(sort_order), -1) AS maxOrder FROM classes WHERE project_id = ?',
+  ).get(projectId) as { n: number; maxOrder: number };
+  const id = Number(
+    stmt(db, 'INSERT INTO classes (project_id, folder_name, prompt, sort_order, colour) VALUES (?, ?, ?, ?, ?)').run(
+      projectId,
+      folderName,
+      prompt ?? promptFromFolder(folderName),
+      maxOrder + 1,
+      CLASS_COLOURS[n % CLASS_COLOURS.length] ?? '#888888',
+    ).lastInsertRowid,
+  );
+  return { id, created: true };
+}
+
+/** What the importer writes for one image. */
+export interface NewImage {
+  classId: number | null;
+  path: string;
+  origin: string;
+  sha256: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+  thumbnail: string | null;
+  copied: boolean;
+  split?: Split;
+}
+
+/** Inserts one image; returns null when the project already has this content (a duplicate). */
+export function insertImage(db: Db, projectId: number, img: NewImage): number | null {
+  const r = stmt(
+    db,
+    `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, thumbnail, copied, split, added_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, sha256) DO NOTHING`,
+  ).run(
+    projectId,
+    img.classId,
+    img.path,
+    img.origin,
+    img.sha256,
+    img.bytes,
+    img.width,
+    img.height,
+    img.format,
+    img.thumbnail,
+    img.copied ? 1 : 0,
+    img.split ?? 'auto',
+    Date.now(),
+  );
+  return r.changes > 0 ? Number(r.lastInsertRowid) : null;
+}
+
+/** The origin of the image with this content in the project, if any. */
+export function imageByHash(db: Db, projectId: number, sha256: string): { id: number; origin: string } | undefined {
+  return stmt(db, 'SELECT id, origin FROM images WHERE project_id = ? AND sha256 = ?').get(projectId, sha256) as
+    | { id: number; origin: string }
+    | undefined;
+}
+
+interface ImageRow {
+  id: number;
+  class_id: number | null;
+  path: string;
+  origin: string;
+  sha256: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+  split: Split;
+  excluded: number;
+  missing: number;
+  thumbnail: string | null;
+}
+
+function toImage(r: ImageRow): ImageInfo {
+  return {
+    id: r.id,
+    classId: r.class_id,
+    path: r.path,
+    origin: r.origin,
+    sha256: r.sha256,
+    bytes: r.bytes,
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    split: r.split,
+    excluded: r.excluded === 1,
+    missing: r.missing === 1,
+    thumbnail: r.thumbnail,
+  };
+}
+
+/** Images of a project, optionally of one class or only the missing ones. */
+export function listImages(
+  db: Db,
+  projectId: number,
+  opts: { classId?: number | undefined; missingOnly?: boolean; limit?: number; offset?: number } = {},
+): { images: ImageInfo[]; total: number } {
+  const where = `project_id = ?${opts.classId !== undefined ? ' AND class_id = ?' : ''}${opts.missingOnly ? ' AND missing = 1' : ''}`;
+  const params: number[] = opts.classId !== undefined ? [projectId, opts.classId] : [projectId];
+  const total = (stmt(db, `SELECT count(*) AS n FROM images WHERE ${where}`).get(...params) as { n: number }).n;
+  const rows = stmt(db, `SELECT * FROM images WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`).all(
+    ...params,
+    opts.limit ?? -1,
+    opts.offset ?? 0,
+  ) as ImageRow[];
+  return { images: rows.map(toImage), total };
+}
+
+/** Counts of a project's images per split (excluded images not counted). */
+export function splitCounts(db: Db, projectId: number): Record<Split, number> {
+  const out: Record<Split, number> = { auto: 0, train: 0, val: 0, test: 0 };
+  const rows = stmt(
+    db,
+    'SELECT split, count(*) AS n FROM images WHERE project_id = ? AND excluded = 0 GROUP BY split',
+  ).all(projectId) as { split: Split; n: number }[];
+  for (const r of rows) out[r.split] = r.n;
+  return out;
+}
+
+/** Sets the split of images (the trainer's fixed splits). */
+export function setSplits(db: Db, assignments: { imageId: number; split: Split }[]): void {
+  const upd = stmt(db, 'UPDATE images SET split = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const a of assignments) upd.run(a.split, a.imageId);
+  })();
+}
+
+/** Sets an image's thumbnail path. */
+export function setThumbnail(db: Db, imageId: number, thumbnail: string): void {
+  stmt(db, 'UPDATE images SET thumbnail = ? WHERE id = ?').run(thumbnail, imageId);
+}

@@ -1,0 +1,207 @@
+/**
+ * @file Repository of runs, curves (metrics) and learned contexts, for the trainer (engine, plain Node).
+ *
+ * The trainer records a run with `createRun` -> `startRun` -> `appendMetrics`... -> `saveContext` ->
+ * `finishRun`. Each call is its own transaction, so a SIGKILL keeps every metric and context written
+ * before it, and the run becomes `interrupted` at the next open (see [Note: interrupted jobs]).
+ */
+import type { JobStatus, RunSummary } from '../../../shared/contract/projects';
+import { AppError } from '../../../shared/result';
+import { blobToFloats, floatsToBlob } from './blob';
+import type { Db } from './db';
+import { stmt } from './statements';
+
+/** What a new run records. */
+export interface NewRun {
+  projectId: number;
+  modelId: string;
+  method: string;
+  options: Record<string, unknown>;
+  seed: number;
+  shots: number;
+  backend: string;
+}
+
+/** One point of a training curve. */
+export interface MetricPoint {
+  epoch: number;
+  step: number;
+  loss?: number | null;
+  trainAcc?: number | null;
+  valAcc?: number | null;
+  testAcc?: number | null;
+  lr?: number | null;
+}
+
+/** A learned tensor of a run (context vectors, adapter weights...). */
+export interface SavedContext {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  meta: Record<string, unknown>;
+}
+
+/** A run with everything needed to show it again. */
+export interface RunRecord extends RunSummary {
+  projectId: number;
+  options: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** Creates a `queued` run; returns its id. */
+export function createRun(db: Db, run: NewRun): number {
+  return Number(
+    stmt(
+      db,
+      `INSERT INTO runs (project_id, model_id, method, options_json, seed, shots, status, backend, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+    ).run(run.projectId, run.modelId, run.method, JSON.stringify(run.options), run.seed, run.shots, run.backend, Date.now())
+      .lastInsertRowid,
+  );
+}
+
+/** Marks a run `running`. */
+export function startRun(db: Db, runId: number): void {
+  stmt(db, `UPDATE runs SET status = 'running', started_at = ? WHERE id = ?`).run(Date.now(), runId);
+}
+
+/** Appends curve points in one transaction (re-writing a step replaces it). */
+export function appendMetrics(db: Db, runId: number, points: MetricPoint[]): void {
+  const ins = stmt(
+    db,
+    `INSERT OR REPLACE INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const now = Date.now();
+  db.transaction(() => {
+    for (const p of points)
+      ins.run(runId, p.epoch, p.step, p.loss ?? null, p.trainAcc ?? null, p.valAcc ?? null, p.testAcc ?? null, p.lr ?? null, now);
+  })();
+}
+
+/** Appends one curve point. */
+export function appendMetric(db: Db, runId: number, point: MetricPoint): void {
+  appendMetrics(db, runId, [point]);
+}
+
+/** Reads a run's curve in step order. */
+export function getMetrics(db: Db, runId: number): MetricPoint[] {
+  const rows = stmt(
+    db,
+    'SELECT epoch, step, loss, train_acc, val_acc, test_acc, lr FROM metrics WHERE run_id = ? ORDER BY step',
+  ).all(runId) as {
+    epoch: number;
+    step: number;
+    loss: number | null;
+    train_acc: number | null;
+    val_acc: number | null;
+    test_acc: number | null;
+    lr: number | null;
+  }[];
+  return rows.map((r) => ({
+    epoch: r.epoch,
+    step: r.step,
+    loss: r.loss,
+    trainAcc: r.train_acc,
+    valAcc: r.val_acc,
+    testAcc: r.test_acc,
+    lr: r.lr,
+  }));
+}
+
+/** Saves (or replaces) a learned tensor of a run. */
+export function saveContext(db: Db, runId: number, ctx: SavedContext): void {
+  const expected = ctx.shape.reduce((a, b) => a * b, 1);
+  if (expected !== ctx.data.length)
+    throw new AppError('invalid_data', `Context "${ctx.name}" has ${ctx.data.length} values for shape [${ctx.shape.join(', ')}].`);
+  stmt(
+    db,
+    `INSERT OR REPLACE INTO contexts (run_id, name, shape_json, tensor, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  ).run(runId, ctx.name, JSON.stringify(ctx.shape), floatsToBlob(ctx.data), JSON.stringify(ctx.meta), Date.now());
+}
+
+/** Loads the learned tensors of a run. */
+export function loadContexts(db: Db, runId: number): SavedContext[] {
+  const rows = stmt(db, 'SELECT name, shape_json, tensor, meta_json FROM contexts WHERE run_id = ? ORDER BY id').all(
+    runId,
+  ) as { name: string; shape_json: string; tensor: Buffer; meta_json: string }[];
+  return rows.map((r) => {
+    const shape = JSON.parse(r.shape_json) as number[];
+    return {
+      name: r.name,
+      shape,
+      data: blobToFloats(r.tensor, shape.reduce((a, b) => a * b, 1)),
+      meta: JSON.parse(r.meta_json) as Record<string, unknown>,
+    };
+  });
+}
+
+/** Ends a run with a final status and optional result (accuracies etc.). */
+export function finishRun(
+  db: Db,
+  runId: number,
+  status: Exclude<JobStatus, 'queued' | 'running'>,
+  opts: { result?: Record<string, unknown>; error?: string } = {},
+): void {
+  const now = Date.now();
+  stmt(
+    db,
+    `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ? - coalesce(started_at, created_at),
+       result_json = coalesce(?, result_json), error = ? WHERE id = ?`,
+  ).run(status, now, now, opts.result ? JSON.stringify(opts.result) : null, opts.error ?? null, runId);
+}
+
+interface RunRow {
+  id: number;
+  project_id: number;
+  model_id: string;
+  method: string;
+  options_json: string;
+  seed: number;
+  shots: number;
+  status: JobStatus;
+  backend: string;
+  error: string | null;
+  result_json: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    modelId: r.model_id,
+    method: r.method,
+    seed: r.seed,
+    shots: r.shots,
+    status: r.status,
+    backend: r.backend,
+    createdAt: r.created_at,
+    durationMs: r.duration_ms,
+    error: r.error,
+    options: JSON.parse(r.options_json) as Record<string, unknown>,
+    result: r.result_json ? (JSON.parse(r.result_json) as Record<string, unknown>) : null,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/** One run; throws `not_found`. */
+export function getRun(db: Db, runId: number): RunRecord {
+  const r = stmt(db, 'SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  if (!r) throw new AppError('not_found', `There is no run with id ${runId}.`);
+  return toRecord(r);
+}
+
+/** A project's runs, newest first. */
+export function listRuns(db: Db, projectId: number): RunSummary[] {
+  return (stmt(db, 'SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map((r) => {
+    const { projectId: _p, options: _o, result: _r, startedAt: _s, finishedAt: _f, ...summary } = toRecord(r);
+    return summary;
+  });
+}

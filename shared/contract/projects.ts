@@ -1,0 +1,227 @@
+/**
+ * @file Contract of projects: create, list, show, import data, class editing, embedding cache, runs,
+ * missing files, export/import (pure TypeScript).
+ *
+ * [Note: projects] A project is a set of classes and images (referenced in place by content sha256,
+ * or copied into the data folder) plus its runs. Everything lives in the engine's SQLite store.
+ */
+import { z } from 'zod';
+import { job, op } from './define';
+
+/** Statuses of a job or run. `interrupted` means its process died (see [Note: interrupted jobs]). */
+export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+/** One of {@link JOB_STATUSES}. */
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Image splits; `auto` lets the trainer sample shots by seed. */
+export const SPLITS = ['auto', 'train', 'val', 'test'] as const;
+/** One of {@link SPLITS}. */
+export type Split = (typeof SPLITS)[number];
+
+/** Name of the class that receives images without a class folder. */
+export const UNASSIGNED_CLASS = 'Unassigned';
+
+/** A project in lists. */
+export interface ProjectSummary {
+  id: number;
+  name: string;
+  description: string;
+  copyImages: boolean;
+  classes: number;
+  images: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One class of a project. */
+export interface ClassInfo {
+  id: number;
+  folderName: string;
+  prompt: string;
+  order: number;
+  colour: string;
+  images: number;
+  excluded: number;
+}
+
+/** One image of a project. */
+export interface ImageInfo {
+  id: number;
+  classId: number | null;
+  path: string;
+  origin: string;
+  sha256: string;
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+  split: Split;
+  excluded: boolean;
+  missing: boolean;
+  thumbnail: string | null;
+}
+
+/** A run in lists. */
+export interface RunSummary {
+  id: number;
+  modelId: string;
+  method: string;
+  seed: number;
+  shots: number;
+  status: JobStatus;
+  backend: string;
+  createdAt: number;
+  durationMs: number | null;
+  error: string | null;
+}
+
+/** A job (import, embedding) as recorded in the store. */
+export interface JobRecord {
+  id: number;
+  kind: string;
+  status: JobStatus;
+  detail: Record<string, unknown>;
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+/** Everything `project show` prints. */
+export interface ProjectDetail extends ProjectSummary {
+  classList: ClassInfo[];
+  splits: Record<Split, number>;
+  missing: number;
+  runs: RunSummary[];
+  jobs: JobRecord[];
+}
+
+/** Progress of a data import. */
+export interface ImportProgress {
+  scanned: number;
+  imported: number;
+  skipped: number;
+  failed: number;
+  duplicates: number;
+  /** Files found so far (grows while scanning). */
+  total: number;
+}
+
+/** What an import did, with reasons for everything it did not import. */
+export interface ImportReport extends ImportProgress {
+  jobId: number;
+  projectId: number;
+  classesCreated: string[];
+  skippedFiles: { path: string; reason: string }[];
+  failedFiles: { path: string; reason: string }[];
+  duplicateFiles: { path: string; sameAs: string }[];
+  durationMs: number;
+}
+
+/** Progress of an embedding job. */
+export interface EmbedProgress {
+  done: number;
+  total: number;
+  cached: number;
+}
+
+/** What an embedding job did. */
+export interface EmbedReport {
+  jobId: number;
+  modelId: string;
+  views: string[];
+  total: number;
+  cached: number;
+  computed: number;
+  failed: { path: string; reason: string }[];
+}
+
+const projectId = z.number().int().positive();
+
+/** One class-editing operation. Every one is a transaction and can be undone. */
+export const classEditSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('rename'), classId: z.number().int(), prompt: z.string().min(1).max(300) }),
+  z.object({ kind: z.literal('merge'), from: z.array(z.number().int()).min(1), into: z.number().int() }),
+  z.object({
+    kind: z.literal('split'),
+    classId: z.number().int(),
+    imageIds: z.array(z.number().int()).min(1),
+    folderName: z.string().min(1).max(200),
+    prompt: z.string().min(1).max(300).optional(),
+  }),
+  z.object({ kind: z.literal('delete'), classId: z.number().int() }),
+  z.object({ kind: z.literal('reorder'), classIds: z.array(z.number().int()).min(1) }),
+  z.object({ kind: z.literal('move'), imageIds: z.array(z.number().int()).min(1), toClassId: z.number().int() }),
+  z.object({ kind: z.literal('exclude'), imageIds: z.array(z.number().int()).min(1), excluded: z.boolean() }),
+  z.object({ kind: z.literal('colour'), classId: z.number().int(), colour: z.string().regex(/^#[0-9a-fA-F]{6}$/) }),
+]);
+/** One class-editing operation. */
+export type ClassEdit = z.infer<typeof classEditSchema>;
+
+/** Project operations. */
+export const projectsOps = {
+  projectCreate: op<ProjectSummary>()(
+    z.object({
+      name: z.string().min(1).max(200),
+      description: z.string().max(2000).default(''),
+      copyImages: z.boolean().default(false),
+    }),
+    'Create an empty project.',
+  ),
+  projectList: op<{ projects: ProjectSummary[] }>()(z.object({}), 'List the projects.'),
+  projectShow: op<ProjectDetail>()(
+    z.object({ projectId, checkFiles: z.boolean().default(false) }),
+    'Show a project: classes, splits, missing files, runs and jobs.',
+  ),
+  projectDelete: op<{ deleted: boolean }>()(z.object({ projectId }), 'Delete a project and its runs.'),
+  projectImages: op<{ images: ImageInfo[]; total: number }>()(
+    z.object({
+      projectId,
+      classId: z.number().int().optional(),
+      missingOnly: z.boolean().default(false),
+      limit: z.number().int().min(1).max(100_000).default(500),
+      offset: z.number().int().min(0).default(0),
+    }),
+    'List a project\'s images.',
+  ),
+  projectImportData: job<ImportReport, ImportProgress>()(
+    z.object({
+      projectId,
+      /** Folders (of class folders, or one class folder each), image files, .zip files or .csv (path,label). */
+      sources: z.array(z.string().min(1)).min(1),
+      /** Copy images into the project instead of referencing them in place (default: the project's setting). */
+      copy: z.boolean().optional(),
+      thumbnails: z.boolean().default(true),
+    }),
+    'Import images: folders of class folders, class folders, loose images, .zip, or a CSV of path,label.',
+  ),
+  projectEditClasses: op<{ classes: ClassInfo[] }>()(
+    z.object({ projectId, edit: classEditSchema }),
+    'Edit classes: rename, merge, split out, delete, reorder, move or exclude images (undoable).',
+  ),
+  projectUndo: op<{ undone: string | null; classes: ClassInfo[] }>()(
+    z.object({ projectId }),
+    'Undo the last class edit of a project.',
+  ),
+  projectEmbed: job<EmbedReport, EmbedProgress>()(
+    z.object({
+      projectId,
+      modelDir: z.string().min(1).optional(),
+      views: z.array(z.string().min(1)).default(['center']),
+      batchSize: z.number().int().min(1).max(256).default(16),
+    }),
+    'Compute the image embeddings a project is missing (cached by image hash, model id and view).',
+  ),
+  projectRelink: op<{ relinked: number; stillMissing: number }>()(
+    z.object({ projectId, folder: z.string().min(1) }),
+    'Find moved images in a folder by content hash and point the project at them.',
+  ),
+  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), 'List a project\'s runs.'),
+  projectExport: op<{ file: string; bytes: number; images: number }>()(
+    z.object({ projectId, file: z.string().min(1), includeImages: z.boolean().default(true) }),
+    'Export a project as one .coopproj file (rows, images, runs, curves, contexts).',
+  ),
+  projectImportFile: op<ProjectSummary>()(
+    z.object({ file: z.string().min(1), name: z.string().min(1).max(200).optional() }),
+    'Import a project exported with projectExport.',
+  ),
+};
