@@ -258,7 +258,7 @@ class Meter {
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
     const dt = first && last ? (last.t - first.t) / 1000 : 0;
-    const bytesPerSecond = first && last && dt > 0.05 ? Math.round((last.moved - first.moved) / dt) : 0;
+    const bytesPerSecond = first && last && dt > 0.25 ? Math.round((last.moved - first.moved) / dt) : 0;
     const left = Math.max(0, this.total - this.bytes);
     return {
       bytes: this.bytes,
