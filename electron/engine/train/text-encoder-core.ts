@@ -1,0 +1,171 @@
+/**
+ * @file The frozen CLIP text encoder as tfjs tensors, and its plain reference forward pass (engine worker or browser;
+ * imports only @tensorflow/tfjs-core).
+ *
+ * [Note: plain reference path] `plainForward` is the textbook computation, written to be obviously right: separate
+ * q/k/v projections, heads split with reshape + transpose, a full causal mask, the final LayerNorm over every token,
+ * then the EOT row and the projection. The optimised path (text-encoder-fast.ts) must agree with it; tests compare
+ * both features and gradients.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ClipTextWeights, LayerNormWeights, LinearWeights } from '../onnx/clip-text-graph';
+
+/** A linear layer as tensors: weight [in, out], bias [out]. */
+export interface TfLinear {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+/** A layer norm as tensors. */
+export interface TfLayerNorm {
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+  eps: number;
+}
+
+/** One transformer layer; `qkv` is q, k and v fused column-wise ([W, 3W]) for the optimised path. */
+export interface TfTextLayer {
+  ln1: TfLayerNorm;
+  q: TfLinear;
+  k: TfLinear;
+  v: TfLinear;
+  qkv: TfLinear;
+  out: TfLinear;
+  ln2: TfLayerNorm;
+  fc1: TfLinear;
+  fc2: TfLinear;
+}
+
+/** The frozen text encoder (pinned interface shared with the trainer). */
+export interface TfTextEncoder {
+  width: number;
+  heads: number;
+  layers: number;
+  contextLength: number;
+  projectionDim: number;
+  vocabSize: number;
+  tokenEmbedding: tf.Tensor2D;
+  positionalEmbedding: tf.Tensor2D;
+  layerWeights: TfTextLayer[];
+  finalLn: TfLayerNorm;
+  projection: TfLinear;
+  activation: 'quick_gelu' | 'gelu';
+  dispose(): void;
+}
+
+function linear(l: LinearWeights): TfLinear {
+  return { w: tf.tensor2d(l.w, [l.inDim, l.outDim]), b: tf.tensor1d(l.b) };
+}
+
+function layerNormT(l: LayerNormWeights): TfLayerNorm {
+  return { gamma: tf.tensor1d(l.gamma), beta: tf.tensor1d(l.beta), eps: l.eps };
+}
+
+/** Uploads extracted weights as tfjs tensors (kept until `dispose`). */
+export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
+  const tensors: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    tensors.push(t);
+    return t;
+  };
+  const lin = (l: LinearWeights): TfLinear => {
+    const t = linear(l);
+    keep(t.w);
+    keep(t.b);
+    return t;
+  };
+  const ln = (l: LayerNormWeights): TfLayerNorm => {
+    const t = layerNormT(l);
+    keep(t.gamma);
+    keep(t.beta);
+    return t;
+  };
+  const layerWeights = wts.layers.map((l) => {
+    const q = lin(l.q);
+    const k = lin(l.k);
+    const v = lin(l.v);
+    const qkv = {
+      w: keep(tf.concat([q.w, k.w, v.w], 1)),
+      b: keep(tf.concat([q.b, k.b, v.b], 0)),
+    };
+    return { ln1: ln(l.ln1), q, k, v, qkv, out: lin(l.out), ln2: ln(l.ln2), fc1: lin(l.fc1), fc2: lin(l.fc2) };
+  });
+  return {
+    width: wts.width,
+    heads: wts.heads,
+    layers: wts.layers.length,
+    contextLength: wts.contextLength,
+    projectionDim: wts.projectionDim,
+    vocabSize: wts.vocabSize,
+    activation: wts.activation,
+    tokenEmbedding: keep(tf.tensor2d(wts.tokenEmbedding, [wts.vocabSize, wts.width])),
+    positionalEmbedding: keep(tf.tensor2d(wts.positionalEmbedding, [wts.contextLength, wts.width])),
+    layerWeights,
+    finalLn: ln(wts.finalLn),
+    projection: lin(wts.projection),
+    dispose: () => {
+      for (const t of tensors) t.dispose();
+      tensors.length = 0;
+    },
+  };
+}
+
+/** LayerNorm over the last axis. */
+export function layerNorm<T extends tf.Tensor>(x: T, ln: TfLayerNorm): T {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, ln.eps))), ln.gamma), ln.beta) as T;
+}
+
+/** The MLP activation: CLIP's quick GELU (x * sigmoid(1.702 x)) or exact GELU. */
+export function activate<T extends tf.Tensor>(x: T, kind: TfTextEncoder['activation']): T {
+  if (kind === 'quick_gelu') return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))) as T;
+  // Exact GELU via erf (tfjs-core has erf with a gradient).
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+}
+
+/** x @ w + b over the last axis of any-rank x. */
+export function applyLinear(x: tf.Tensor, l: TfLinear): tf.Tensor {
+  const shape = x.shape;
+  const inDim = shape[shape.length - 1] ?? 0;
+  const out2d = tf.add(tf.matMul(tf.reshape(x, [-1, inDim]), l.w), l.b);
+  return tf.reshape(out2d, [...shape.slice(0, -1), l.w.shape[1]]);
+}
+
+/** A [L, L] additive causal mask (0 on and below the diagonal, -1e9 above). */
+export function causalMask(len: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = tf.range(0, len, 1, 'int32');
+    const above = tf.greater(tf.reshape(r, [1, len]), tf.reshape(r, [len, 1]));
+    return tf.where(above, tf.fill([len, len], -1e9), tf.zeros([len, len])) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The reference forward pass: token embeddings `x` [B, L, W] (positions not yet added) -> projected features at
+ * `eot` [B] (row indices) -> [B, P].
+ */
+export function plainForward(enc: TfTextEncoder, x: tf.Tensor3D, eot: number[]): tf.Tensor2D {
+  const [B = 0, L = 0, W = 0] = x.shape;
+  const H = enc.heads;
+  const D = W / H;
+  const mask = causalMask(L);
+  let h: tf.Tensor = tf.add(x, tf.slice(enc.positionalEmbedding, [0, 0], [L, W]));
+  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3]);
+  for (const lw of enc.layerWeights) {
+    const a = layerNorm(h, lw.ln1);
+    const q = heads(applyLinear(a, lw.q));
+    const k = heads(applyLinear(a, lw.k));
+    const v = heads(applyLinear(a, lw.v));
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask);
+    const attn = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [B, L, W]);
+    h = tf.add(h, applyLinear(attn, lw.out));
+    const m = layerNorm(h, lw.ln2);
+    h = tf.add(h, applyLinear(activate(applyLinear(m, lw.fc1), enc.activation), lw.fc2));
+  }
+  const normed = tf.reshape(layerNorm(h, enc.finalLn), [B * L, W]);
+  const rows = tf.tensor1d(
+    eot.map((e, b) => b * L + e),
+    'int32',
+  );
+  return applyLinear(tf.gather(normed, rows), enc.projection) as tf.Tensor2D;
+}

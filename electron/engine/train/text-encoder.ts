@@ -1,0 +1,207 @@
+/**
+ * @file Loads a model folder's frozen CLIP text encoder into tfjs and verifies it against ONNX Runtime (engine worker,
+ * Node: reads files and runs onnxruntime-node; the math lives in text-encoder-core.ts, which the browser can import).
+ *
+ * [Note: verify before first use] A structural match of an exported graph can be subtly wrong (a swapped q/k, a
+ * different epsilon or activation). Every text model is therefore run through ONNX Runtime and through the tfjs
+ * encoder on a fixed set of token sequences (seeded random content ids of lengths 1 to 40, so no tokenizer is needed
+ * and truncation after the EOT is exercised), and refused with `invalid_model` when the text features differ by more
+ * than the tolerance: 1e-4 for fp32 weights, 5e-2 for fp16 weights (ONNX Runtime then computes in half precision while
+ * tfjs computes in fp32 from the same rounded weights). The verdict is cached in memory per file hash.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../../../shared/result';
+import { extractClipTextWeights, GraphMatchError, type ClipTextWeights } from '../onnx/clip-text-graph';
+import { decodeModel, OnnxDataType } from '../onnx/onnx-proto';
+import { createTextEncoder, plainForward, type TfTextEncoder } from './text-encoder-core';
+
+export type { TfTextEncoder } from './text-encoder-core';
+
+/** The outcome of comparing the tfjs encoder with ONNX Runtime. */
+export interface TextEncoderCheck {
+  ok: boolean;
+  file: string;
+  sha256: string;
+  weights: 'fp32' | 'fp16';
+  maxAbsDiff: number;
+  tolerance: number;
+  prompts: number;
+  width: number;
+  layers: number;
+  heads: number;
+  contextLength: number;
+  projectionDim: number;
+  vocabSize: number;
+}
+
+const verdicts = new Map<string, TextEncoderCheck>();
+
+/** The text model file to train from: fp32 if present, else fp16; quantized-only folders are refused. */
+export function textModelFile(modelDir: string): string {
+  for (const name of ['text_model.onnx', 'text_model_fp16.onnx']) {
+    const p = join(modelDir, 'onnx', name);
+    if (existsSync(p)) return p;
+  }
+  if (existsSync(join(modelDir, 'onnx', 'text_model_quantized.onnx'))) {
+    throw new AppError(
+      'invalid_model',
+      'This model folder only has an int8-quantized text model; training needs the fp32 file (onnx/text_model.onnx). Download the full-precision variant.',
+    );
+  }
+  throw new AppError('invalid_model', `No text model found: expected ${join(modelDir, 'onnx', 'text_model.onnx')}.`);
+}
+
+function headsFromConfig(modelDir: string): number | undefined {
+  try {
+    const cfg = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as {
+      text_config?: { num_attention_heads?: number };
+    };
+    return cfg.text_config?.num_attention_heads;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a text model file into weights (throws AppError('invalid_model') with the reason). */
+export function readTextWeights(
+  bytes: Uint8Array,
+  heads?: number,
+): { weights: ClipTextWeights; precision: 'fp32' | 'fp16' } {
+  try {
+    const model = decodeModel(bytes);
+    const weights = extractClipTextWeights(model, heads === undefined ? {} : { heads });
+    const fp16 = (model.graph?.initializer ?? []).some(
+      (t) => t.dataType === OnnxDataType.FLOAT16 && (t.dims ?? []).length === 2,
+    );
+    return { weights, precision: fp16 ? 'fp16' : 'fp32' };
+  } catch (e) {
+    if (e instanceof GraphMatchError) throw new AppError('invalid_model', e.message);
+    throw new AppError('invalid_model', `The text model could not be read: ${(e as Error).message}`);
+  }
+}
+
+/** Seeded token sequences [SOT, content..., EOT] of lengths 1..40 content tokens. */
+export function verificationIds(vocabSize: number, count = 8): number[][] {
+  let s = 12345;
+  const rand = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  const sot = vocabSize - 2;
+  const eot = vocabSize - 1;
+  const lengths = [1, 3, 5, 8, 13, 21, 30, 40, 2, 17];
+  return Array.from({ length: count }, (_, i) => {
+    const n = lengths[i % lengths.length] ?? 4;
+    return [sot, ...Array.from({ length: n }, () => Math.floor(rand() * (vocabSize - 2))), eot];
+  });
+}
+
+async function runOrt(bytes: Uint8Array, ids: number[][], contextLength: number, eot: number): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const B = ids.length;
+    const flat = new BigInt64Array(B * contextLength).fill(BigInt(eot));
+    const mask = new BigInt64Array(B * contextLength);
+    ids.forEach((row, b) =>
+      row.forEach((id, j) => {
+        flat[b * contextLength + j] = BigInt(id);
+        mask[b * contextLength + j] = 1n;
+      }),
+    );
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) {
+      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', flat, [B, contextLength]);
+      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, [B, contextLength]);
+    }
+    const out = await session.run(feeds);
+    const emb = out.text_embeds ?? out[session.outputNames[0] ?? ''];
+    if (!emb) throw new AppError('invalid_model', 'The text model has no text_embeds output.');
+    return Float32Array.from(emb.data as Float32Array | Uint16Array, Number);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The tfjs encoder's features for token id rows (each [SOT ... EOT]), truncated after the longest EOT. */
+export function encodeIds(enc: TfTextEncoder, ids: number[][]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const L = Math.max(...ids.map((r) => r.length));
+    const padded = ids.map((r) => [...r, ...new Array<number>(L - r.length).fill(r[r.length - 1] ?? 0)]);
+    const x = tf.gather(enc.tokenEmbedding, tf.tensor2d(padded, [ids.length, L], 'int32')) as tf.Tensor3D;
+    return plainForward(
+      enc,
+      x,
+      ids.map((r) => r.length - 1),
+    );
+  });
+}
+
+/** Compares the tfjs encoder with ONNX Runtime on the verification sequences. */
+export async function verifyTextEncoder(
+  enc: TfTextEncoder,
+  bytes: Uint8Array,
+  precision: 'fp32' | 'fp16',
+): Promise<{ maxAbsDiff: number; tolerance: number; prompts: number }> {
+  const ids = verificationIds(enc.vocabSize);
+  const ref = await runOrt(bytes, ids, enc.contextLength, enc.vocabSize - 1);
+  const mine = encodeIds(enc, ids);
+  const got = mine.dataSync();
+  mine.dispose();
+  let maxAbsDiff = 0;
+  for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs((ref[i] ?? 0) - (got[i] ?? NaN)));
+  if (Number.isNaN(maxAbsDiff) || got.length !== ref.length) maxAbsDiff = Infinity;
+  return { maxAbsDiff, tolerance: precision === 'fp16' ? 5e-2 : 1e-4, prompts: ids.length };
+}
+
+/** Loads and verifies (unless skipped) the text encoder of a model folder, keeping the check's report. */
+export async function loadTextEncoderChecked(
+  modelDir: string,
+  opts: { skipVerify?: boolean; file?: string } = {},
+): Promise<{ encoder: TfTextEncoder; check: TextEncoderCheck | null }> {
+  const file = opts.file ?? textModelFile(modelDir);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new AppError('io_error', `Cannot read ${file}: ${(e as Error).message}`);
+  }
+  const { weights, precision } = readTextWeights(bytes, headsFromConfig(modelDir));
+  const encoder = createTextEncoder(weights);
+  if (opts.skipVerify) return { encoder, check: null };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let check = verdicts.get(sha256);
+  if (!check) {
+    const r = await verifyTextEncoder(encoder, bytes, precision);
+    check = {
+      ok: r.maxAbsDiff <= r.tolerance,
+      file,
+      sha256,
+      weights: precision,
+      ...r,
+      width: encoder.width,
+      layers: encoder.layers,
+      heads: encoder.heads,
+      contextLength: encoder.contextLength,
+      projectionDim: encoder.projectionDim,
+      vocabSize: encoder.vocabSize,
+    };
+    verdicts.set(sha256, check);
+  }
+  if (!check.ok) {
+    encoder.dispose();
+    throw new AppError(
+      'invalid_model',
+      `The text encoder rebuilt from ${file} does not match ONNX Runtime (max abs difference ${check.maxAbsDiff.toExponential(2)} > ${check.tolerance}); this export is not supported for training.`,
+    );
+  }
+  return { encoder, check };
+}
+
+/** Loads the verified text encoder of a model folder (pinned interface). */
+export async function loadTextEncoder(modelDir: string, opts: { skipVerify?: boolean } = {}): Promise<TfTextEncoder> {
+  return (await loadTextEncoderChecked(modelDir, opts)).encoder;
+}
