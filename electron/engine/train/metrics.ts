@@ -2,6 +2,7 @@
  * @file Classification metrics and CLIP logits (engine; pure TypeScript + tfjs-core).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ClassificationReport } from '../../../shared/contract/train';
 
 /** CLIP's trained logit scale (exp(4.6052)); split ONNX exports do not carry it. */
 export const CLIP_LOGIT_SCALE = 100;
@@ -33,16 +34,6 @@ export function predict(logits: tf.Tensor2D): number[] {
   } finally {
     am.dispose();
   }
-}
-
-/** Summary of predictions against labels. */
-export interface ClassificationReport {
-  /** Fraction in [0, 1]; NaN-free: 0 when there are no items. */
-  accuracy: number;
-  count: number;
-  perClass: { name: string; accuracy: number | null; count: number }[];
-  /** confusion[true][predicted] counts. */
-  confusion: number[][];
 }
 
 /** Accuracy overall and per class, and the confusion matrix. A class without items has accuracy null. */

@@ -10,17 +10,13 @@ import * as tf from '@tensorflow/tfjs-core';
 // The loss (logSoftmax, matMul, norm) is differentiated through; tfjs-core registers no gradients by itself.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { AppError } from '../../../shared/result';
-import {
-  classificationReport,
-  clipLogits,
-  CLIP_LOGIT_SCALE,
-  crossEntropy,
-  predict,
-  type ClassificationReport,
-} from './metrics';
+import type { ClassificationReport, EpochPoint, TrainProgress } from '../../../shared/contract/train';
+import { classificationReport, clipLogits, CLIP_LOGIT_SCALE, crossEntropy, predict } from './metrics';
 import { COOP_SCHEDULE, learningRate, type ScheduleOptions } from './schedule';
 import { COOP_SGD, Sgd, type SgdOptions } from './sgd';
 import { Rng } from './splits';
+
+export type { EpochPoint, TrainProgress };
 
 /** What the trainer needs from a prompt learner (a subset of D1's `PromptLearner`). */
 export interface TrainableLearner {
@@ -53,32 +49,6 @@ export interface TrainData {
   /** Raw text features of the hand-written prompt per class (the zero-shot baseline). */
   zeroShotText: Float32Array[];
 }
-
-/** One point of the learning curve; epoch 0 is the hand-written prompt before training. */
-export interface EpochPoint {
-  epoch: number;
-  lr: number | null;
-  trainLoss: number;
-  trainAccuracy: number;
-  valAccuracy: number | null;
-  testAccuracy: number | null;
-  seconds: number;
-}
-
-/** Progress of a training run. */
-export type TrainProgress =
-  | {
-      kind: 'step';
-      epoch: number;
-      epochs: number;
-      step: number;
-      stepsPerEpoch: number;
-      loss: number;
-      lr: number;
-      etaS: number;
-      backend: string;
-    }
-  | { kind: 'epoch'; point: EpochPoint; epochs: number; etaS: number; backend: string };
 
 /** Options of {@link trainCoop}. */
 export interface TrainOptions {

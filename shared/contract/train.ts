@@ -1,0 +1,164 @@
+/**
+ * @file Contract of CoOp prompt learning: `learn` (a job) and `evaluate` (pure TypeScript).
+ *
+ * Accuracies are fractions in [0, 1]. Epoch 0 of every curve is the hand-written prompt ("a photo of a {}.") before
+ * training, so a curve always starts from the zero-shot baseline.
+ */
+import { z } from 'zod';
+import { job } from './define';
+
+/** Where the class name sits in the prompt. */
+export const CLASS_POSITIONS = ['end', 'middle', 'front'] as const;
+/** tfjs backends a run can ask for in the Node engine. */
+export const TRAIN_BACKENDS = ['wasm', 'tensorflow', 'cpu'] as const;
+/** The two implementations of the text encoder's forward+backward (results must agree). */
+export const ENCODER_PATHS = ['optimised', 'plain'] as const;
+/** The hand-written prompt of the zero-shot baseline. */
+export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
+
+/** One point of the learning curve; epoch 0 is the hand-written prompt before training. */
+export interface EpochPoint {
+  epoch: number;
+  /** Learning rate of this epoch (null for epoch 0). */
+  lr: number | null;
+  trainLoss: number;
+  trainAccuracy: number;
+  valAccuracy: number | null;
+  testAccuracy: number | null;
+  seconds: number;
+}
+
+/** Accuracy overall and per class, and the confusion matrix (`confusion[true][predicted]`). */
+export interface ClassificationReport {
+  accuracy: number;
+  count: number;
+  perClass: { name: string; accuracy: number | null; count: number }[];
+  confusion: number[][];
+}
+
+/** Progress of the training loop. */
+export type TrainProgress =
+  | {
+      kind: 'step';
+      epoch: number;
+      epochs: number;
+      step: number;
+      stepsPerEpoch: number;
+      loss: number;
+      lr: number;
+      etaS: number;
+      backend: string;
+    }
+  | { kind: 'epoch'; point: EpochPoint; epochs: number; etaS: number; backend: string };
+
+/** Progress of `learn` and `evaluate`: phases, image embedding, then the training loop's events. */
+export type LearnProgress =
+  | { kind: 'phase'; phase: 'load' | 'features' | 'text-encoder' | 'train' | 'evaluate' | 'save'; message: string }
+  | { kind: 'features'; done: number; total: number }
+  | TrainProgress;
+
+/** Arguments of `learn`. */
+export const learnArgs = z.object({
+  /** Model folder; the embedded demo model when omitted. */
+  model: z.string().min(1).optional(),
+  /** Dataset folder: one sub-folder of images per class. */
+  data: z.string().min(1),
+  /** Separate test folder with the same class folders; otherwise the test set is what the split leaves. */
+  test: z.string().min(1).optional(),
+  shots: z.number().int().min(1).max(10_000).default(16),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  nCtx: z.number().int().min(1).max(64).default(16),
+  csc: z.boolean().default(false),
+  position: z.enum(CLASS_POSITIONS).default('end'),
+  /** Initialise the context from these words (M becomes their token count). */
+  ctxInit: z.string().min(1).optional(),
+  /** Epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
+  epochs: z.number().int().min(0).max(10_000).optional(),
+  /** Cached augmented views per training image (0 = the plain image only). */
+  augViews: z.number().int().min(0).max(256).default(4),
+  backend: z.enum(TRAIN_BACKENDS).optional(),
+  path: z.enum(ENCODER_PATHS).default('optimised'),
+  batchSize: z.number().int().min(1).max(4096).default(32),
+  /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
+  out: z.string().min(1).optional(),
+  /** Prompt text per class folder name, overriding the folder-derived text. */
+  prompts: z.record(z.string(), z.string().min(1)).optional(),
+});
+
+/** Per-class sizes of a run's split. */
+export interface SplitSummary {
+  name: string;
+  prompt: string;
+  train: number;
+  val: number;
+  test: number;
+}
+
+/** What `learn` reports. */
+export interface LearnResult {
+  model: { id: string; dir: string };
+  data: { root: string; test: string | null; classes: SplitSummary[]; skipped: { path: string; reason: string }[] };
+  settings: {
+    shots: number;
+    seed: number;
+    nCtx: number;
+    csc: boolean;
+    position: (typeof CLASS_POSITIONS)[number];
+    ctxInit: string | null;
+    epochs: number;
+    augViews: number;
+    batchSize: number;
+    path: (typeof ENCODER_PATHS)[number];
+  };
+  backend: string;
+  zeroShot: { template: string; test: ClassificationReport; valAccuracy: number | null };
+  curve: EpochPoint[];
+  test: ClassificationReport;
+  valAccuracy: number | null;
+  nearestTokens: { position: number; tokens: { token: string; id: number; distance: number }[] }[];
+  timings: {
+    loadS: number;
+    featuresS: number;
+    imagesEmbedded: number;
+    imagesFromCache: number;
+    textEncoderS: number;
+    trainS: number;
+    steps: number;
+    msPerStep: number;
+    totalS: number;
+  };
+  contextPath: string;
+  curvePath: string;
+  outDir: string;
+}
+
+/** Arguments of `evaluate`. */
+export const evaluateArgs = z.object({
+  model: z.string().min(1).optional(),
+  data: z.string().min(1),
+  context: z.string().min(1),
+  backend: z.enum(TRAIN_BACKENDS).optional(),
+});
+
+/** What `evaluate` reports: the learned prompt and the hand-written one on every image of the folder. */
+export interface EvaluateResult {
+  model: { id: string; dir: string };
+  context: { path: string; modelId: string; nCtx: number; csc: boolean; position: string; shots: number; seed: number };
+  backend: string;
+  test: ClassificationReport;
+  zeroShot: { template: string; test: ClassificationReport };
+  skipped: { path: string; reason: string }[];
+  warnings: string[];
+}
+
+/** CoOp prompt learning operations. */
+export const trainOps = {
+  learn: job<LearnResult, LearnProgress>()(
+    learnArgs,
+    'Learn a prompt with CoOp on a folder dataset (few-shot split, cached features, SGD) and save the context.',
+  ),
+  evaluate: job<EvaluateResult, LearnProgress>()(
+    evaluateArgs,
+    'Evaluate a saved context file on a folder dataset, next to the zero-shot prompt.',
+  ),
+};
