@@ -1,0 +1,256 @@
+/**
+ * @file The synthetic image-text world the demo CLIP learns from (build script, plain Node).
+ *
+ * A scene is one to three copies of a shape with a colour, size, position, drawing style and a
+ * patterned background. `renderScene` draws it as RGB bytes (2x2 supersampled, so edges are
+ * anti-aliased like a downscaled photo), and `captionScene` describes it in varied English.
+ *
+ * [Note: demo world captions] Captions always name the shape, usually the colour, and only
+ * sometimes the count, size, position, drawing style or background. A model trained on them knows
+ * shapes and colours well and backgrounds and styles loosely, which is what makes the sample
+ * tasks of `samples.ts` (backgrounds, hollow shapes) imperfect zero-shot and learnable with
+ * CoOp, as real CLIP is on textures or satellite images.
+ */
+import { type Rng } from './rng';
+
+/** Shape names as captions spell them (singular). */
+export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross', 'diamond'] as const;
+/** Object colours with their RGB values. */
+export const COLOURS = {
+  red: [220, 40, 40],
+  green: [40, 170, 60],
+  blue: [40, 80, 220],
+  yellow: [240, 210, 30],
+  purple: [140, 50, 180],
+  orange: [245, 140, 20],
+  black: [25, 25, 25],
+} as const satisfies Record<string, readonly [number, number, number]>;
+/** Background patterns. */
+export const BACKGROUNDS = ['plain', 'striped', 'dotted', 'checkered', 'grid'] as const;
+/** Object sizes. */
+export const SIZES = ['small', 'large'] as const;
+/** Drawing styles: filled or only the outline. */
+export const STYLES = ['solid', 'hollow'] as const;
+/** Positions of a single object. */
+export const POSITIONS = ['center', 'left', 'right', 'top', 'bottom'] as const;
+
+/** A shape name. */
+export type Shape = (typeof SHAPES)[number];
+/** A colour name. */
+export type Colour = keyof typeof COLOURS;
+/** A background pattern. */
+export type Background = (typeof BACKGROUNDS)[number];
+
+/** Everything that determines one picture. */
+export interface Scene {
+  shape: Shape;
+  colour: Colour;
+  count: 1 | 2 | 3;
+  size: (typeof SIZES)[number];
+  style: (typeof STYLES)[number];
+  position: (typeof POSITIONS)[number];
+  background: Background;
+  /** Pale background tint (RGB) and pattern phase/scale, drawn at random. */
+  tint: [number, number, number];
+  patternScale: number;
+  patternPhase: number;
+  /** Object centres and radii as fractions of the image side. */
+  objects: { x: number; y: number; r: number }[];
+  noiseSeed: number;
+}
+
+/** Constraints a sample task puts on the scenes it draws (unset fields are random). */
+export type ScenePins = Partial<Pick<Scene, 'shape' | 'colour' | 'count' | 'size' | 'style' | 'position' | 'background'>>;
+
+const TINTS: [number, number, number][] = [
+  [235, 235, 235],
+  [245, 235, 215],
+  [215, 235, 245],
+  [225, 245, 220],
+  [245, 225, 235],
+];
+
+/** Draws a random scene, optionally pinning some attributes. */
+export function randomScene(rng: Rng, pins: ScenePins = {}): Scene {
+  const count = pins.count ?? (rng.chance(0.6) ? 1 : rng.chance(0.5) ? 2 : 3);
+  const size = pins.size ?? (count === 1 ? rng.pick(SIZES) : 'small');
+  const position = pins.position ?? (count === 1 ? rng.pick(POSITIONS) : 'center');
+  const base = size === 'large' ? 0.26 : 0.14;
+  const objects: Scene['objects'] = [];
+  if (count === 1) {
+    const off = size === 'large' ? 0.2 : 0.27;
+    const [dx, dy] =
+      position === 'left' ? [-off, 0] : position === 'right' ? [off, 0] : position === 'top' ? [0, -off] : position === 'bottom' ? [0, off] : [0, 0];
+    objects.push({ x: 0.5 + dx + rng.uniform(-0.04, 0.04), y: 0.5 + dy + rng.uniform(-0.04, 0.04), r: base * rng.uniform(0.9, 1.1) });
+  } else {
+    // Place copies on a jittered ring so they rarely overlap.
+    const start = rng.uniform(0, 2 * Math.PI);
+    for (let i = 0; i < count; i++) {
+      const a = start + (2 * Math.PI * i) / count;
+      objects.push({ x: 0.5 + 0.26 * Math.cos(a), y: 0.5 + 0.26 * Math.sin(a), r: base * rng.uniform(0.9, 1.1) });
+    }
+  }
+  return {
+    shape: pins.shape ?? rng.pick(SHAPES),
+    colour: pins.colour ?? rng.pick(Object.keys(COLOURS) as Colour[]),
+    count: count as Scene['count'],
+    size,
+    style: pins.style ?? (rng.chance(0.7) ? 'solid' : 'hollow'),
+    position,
+    background: pins.background ?? rng.pick(BACKGROUNDS),
+    tint: rng.pick(TINTS),
+    patternScale: rng.uniform(0.8, 1.25),
+    patternPhase: rng.uniform(0, 1),
+    objects,
+    noiseSeed: rng.int(0x7fffffff),
+  };
+}
+
+/** Whether a point (in the shape's unit frame, radius 1) is inside the shape. */
+function insideShape(shape: Shape, x: number, y: number): boolean {
+  switch (shape) {
+    case 'circle':
+      return x * x + y * y < 1;
+    case 'square':
+      return Math.abs(x) < 0.82 && Math.abs(y) < 0.82;
+    case 'diamond':
+      return Math.abs(x) + Math.abs(y) < 1.05;
+    case 'triangle':
+      return y < 0.7 && y > -1 + 1.7 * Math.abs(x) * 1.0;
+    case 'cross':
+      return (Math.abs(x) < 0.3 && Math.abs(y) < 0.95) || (Math.abs(y) < 0.3 && Math.abs(x) < 0.95);
+    case 'star': {
+      const r = Math.hypot(x, y);
+      const a = Math.atan2(y, x) + Math.PI / 2;
+      const k = Math.abs(((((a * 5) / (2 * Math.PI)) % 1) + 1) % 1 - 0.5) * 2; // 1 at tips, 0 between
+      return r < 0.45 + 0.6 * k * k;
+    }
+  }
+}
+
+/** Background pattern value in [0, 1] (1 = pattern ink) at pixel (u, v) in image fractions. */
+function patternInk(scene: Scene, u: number, v: number): number {
+  const s = scene.patternScale;
+  const p = scene.patternPhase;
+  switch (scene.background) {
+    case 'plain':
+      return 0;
+    case 'striped':
+      return ((u + v) * 6 * s + p) % 1 < 0.45 ? 1 : 0;
+    case 'dotted': {
+      const fx = ((u * 7 * s + p) % 1) - 0.5;
+      const fy = ((v * 7 * s + p) % 1) - 0.5;
+      return fx * fx + fy * fy < 0.07 ? 1 : 0;
+    }
+    case 'checkered':
+      return (Math.floor(u * 5 * s + p) + Math.floor(v * 5 * s + p)) % 2 === 0 ? 1 : 0;
+    case 'grid':
+      return (u * 6 * s + p) % 1 < 0.15 || (v * 6 * s + p) % 1 < 0.15 ? 1 : 0;
+  }
+}
+
+/** Renders a scene as interleaved RGB bytes (size x size x 3). */
+export function renderScene(scene: Scene, size: number): Uint8Array {
+  const out = new Uint8Array(size * size * 3);
+  const fg = COLOURS[scene.colour];
+  const tint = scene.tint;
+  const ink = tint.map((c) => c * 0.55);
+  let noise = scene.noiseSeed >>> 0 || 1;
+  const sub = [0.25, 0.75];
+  for (let py = 0; py < size; py++) {
+    for (let px = 0; px < size; px++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (const sy of sub) {
+        for (const sx of sub) {
+          const u = (px + sx) / size;
+          const v = (py + sy) / size;
+          let col: readonly number[] = patternInk(scene, u, v) > 0 ? ink : tint;
+          for (const o of scene.objects) {
+            const x = (u - o.x) / o.r;
+            const y = (v - o.y) / o.r;
+            if (!insideShape(scene.shape, x, y)) continue;
+            if (scene.style === 'hollow' && insideShape(scene.shape, x / 0.62, y / 0.62)) continue;
+            col = fg;
+          }
+          r += col[0] ?? 0;
+          g += col[1] ?? 0;
+          b += col[2] ?? 0;
+        }
+      }
+      // Light sensor noise (xorshift), so flat areas are not perfectly flat.
+      noise ^= noise << 13;
+      noise ^= noise >>> 17;
+      noise ^= noise << 5;
+      const n = (((noise >>> 0) % 17) - 8) * 0.75;
+      const i = (py * size + px) * 3;
+      out[i] = clampByte(r / 4 + n);
+      out[i + 1] = clampByte(g / 4 + n);
+      out[i + 2] = clampByte(b / 4 + n);
+    }
+  }
+  return out;
+}
+
+function clampByte(x: number): number {
+  return x < 0 ? 0 : x > 255 ? 255 : Math.round(x);
+}
+
+const COUNT_WORDS = ['', 'one', 'two', 'three'];
+const PLURALS: Record<Shape, string> = {
+  circle: 'circles',
+  square: 'squares',
+  triangle: 'triangles',
+  star: 'stars',
+  cross: 'crosses',
+  diamond: 'diamonds',
+};
+const PREFIXES = ['a photo of ', 'a picture of ', 'an image of ', 'a drawing of ', 'there is ', 'this is ', ''];
+const POSITION_PHRASES: Record<string, string> = {
+  left: 'on the left',
+  right: 'on the right',
+  top: 'at the top',
+  bottom: 'at the bottom',
+  center: 'in the middle',
+};
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
+/** One caption of a scene; see [Note: demo world captions] for which attributes it mentions. */
+export function captionScene(scene: Scene, rng: Rng): string {
+  const adjectives: string[] = [];
+  if (rng.chance(0.25)) adjectives.push(scene.size);
+  if (scene.style === 'hollow' ? rng.chance(0.15) : rng.chance(0.05)) adjectives.push(scene.style);
+  if (rng.chance(0.85)) adjectives.push(scene.colour);
+  const noun = scene.count === 1 ? scene.shape : PLURALS[scene.shape];
+  const head = adjectives.length > 0 ? adjectives.join(' ') + ' ' + noun : noun;
+  let subject: string;
+  if (scene.count === 1) subject = `${rng.chance(0.15) ? 'one' : article(head)} ${head}`;
+  else subject = `${rng.chance(0.8) ? COUNT_WORDS[scene.count] : 'some'} ${head}`;
+  const parts = [rng.pick(PREFIXES) + subject];
+  if (scene.count === 1 && rng.chance(0.25)) parts.push(POSITION_PHRASES[scene.position] ?? '');
+  if (rng.chance(0.3)) {
+    parts.push(scene.background === 'plain' ? rng.pick(['on a plain background', 'on a blank background']) : `on a ${scene.background} background`);
+  }
+  return parts.join(' ') + (rng.chance(0.5) ? '.' : '');
+}
+
+/** Every word the captions can use, so the BPE vocabulary is learned on the whole language. */
+export function captionVocabularyText(): string {
+  const words = [
+    ...SHAPES,
+    ...Object.values(PLURALS),
+    ...Object.keys(COLOURS),
+    ...BACKGROUNDS,
+    ...SIZES,
+    ...STYLES,
+    ...COUNT_WORDS,
+    ...PREFIXES,
+    ...Object.values(POSITION_PHRASES),
+    'some background blank a an on .',
+  ];
+  return words.join(' ');
+}
