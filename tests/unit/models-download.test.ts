@@ -39,6 +39,7 @@ afterEach(async () => {
   server.faults.slow.clear();
   server.faults.wrongSha.clear();
   server.faults.wrongSize.clear();
+  server.faults.ignoreRange.clear();
   await engine.cleanup();
 });
 
@@ -131,6 +132,19 @@ describe('models download', () => {
     expect(gets[1]?.ifRange).toBe(`"${fixtureSha(TEXT)}"`);
     const installed = join(engine.dataDir, 'models', ID, TEXT);
     expect(sha256Hex(readFileSync(installed))).toBe(fixtureSha(TEXT));
+  });
+
+  it('starts a file over when the server ignores Range, and still installs a verified copy', async () => {
+    const size = statSync(join(fixture, TEXT)).size;
+    server.faults.killAfter.set(TEXT, Math.floor(size / 3));
+    server.faults.ignoreRange.add(TEXT);
+    const r = await download();
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const gets = textGets();
+    expect(gets).toHaveLength(2);
+    expect(gets[1]?.range).toMatch(/^bytes=\d+-$/);
+    expect(gets[1]).toMatchObject({ status: 200, sent: size });
+    expect(sha256Hex(readFileSync(join(engine.dataDir, 'models', ID, TEXT)))).toBe(fixtureSha(TEXT));
   });
 
   it('cancels mid-file, keeps the partial file out of the model list, and the next run resumes it', async () => {

@@ -39,6 +39,8 @@ export interface Faults {
   wrongSha: Set<string>;
   /** Announce this size instead of the real one (in `X-Linked-Size`). */
   wrongSize: Map<string, number>;
+  /** Ignore `Range` (answer 200 with the whole file), as some servers and proxies do. */
+  ignoreRange: Set<string>;
 }
 
 /** A running server. */
@@ -64,7 +66,13 @@ export function sha256Hex(data: Buffer): string {
 export async function startHfServer(repos: Record<string, string>): Promise<HfServer> {
   const cache = new Map<string, FileInfo>();
   const requests: SeenRequest[] = [];
-  const faults: Faults = { killAfter: new Map(), slow: new Map(), wrongSha: new Set(), wrongSize: new Map() };
+  const faults: Faults = {
+    killAfter: new Map(),
+    slow: new Map(),
+    wrongSha: new Set(),
+    wrongSize: new Map(),
+    ignoreRange: new Set(),
+  };
 
   const fileInfo = (repo: string, file: string): FileInfo | null => {
     const root = repos[repo];
@@ -139,7 +147,7 @@ export async function startHfServer(repos: Record<string, string>): Promise<HfSe
     let end = size - 1;
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range && (!seen.ifRange || seen.ifRange === etag)) {
+    if (range && !faults.ignoreRange.has(file) && (!seen.ifRange || seen.ifRange === etag)) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
       if (start >= size) {

@@ -9,7 +9,7 @@
  * an id at a time, across processes).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadProgress, InstalledModel, ManifestFile, ModelVariant } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/result';
@@ -102,6 +102,7 @@ export async function downloadModel(
 
     // download
     const verified = await readVerified(work);
+    await assertFreeSpace(work, total - Object.values(verified).reduce((sum, v) => sum + v.bytes, 0));
     const meter = new Meter(total, tuning.progressIntervalMs ?? 100);
     const files: ManifestFile[] = [];
     for (const [i, { path, remote }] of remotes.entries()) {
@@ -182,6 +183,18 @@ export async function downloadModel(
     await release();
   }
   return req.activate ? setActiveModel(dataDir, id) : findInstalled(dataDir, id);
+}
+
+/** Refuses to start when the disk cannot hold what is left to download (with 1% to spare). */
+async function assertFreeSpace(dir: string, needed: number): Promise<void> {
+  const fs = await statfs(dir).catch(() => null);
+  if (!fs) return;
+  const free = fs.bavail * fs.bsize;
+  if (free < needed * 1.01)
+    throw new AppError(
+      'io_error',
+      `Not enough disk space in ${dir}: the download needs about ${Math.ceil(needed / 1e6)} MB, ${Math.floor(free / 1e6)} MB are free.`,
+    );
 }
 
 async function readVerified(work: string): Promise<Record<string, VerifiedRecord>> {

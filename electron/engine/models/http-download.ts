@@ -27,7 +27,7 @@ export interface RemoteFile {
   size: number | null;
   /** sha256 (hex) when an ETag carried one. */
   sha256: string | null;
-  /** Strong ETag for `If-Range`, when there is one. */
+  /** Strong ETag of the final hop (the one that serves the bytes and judges `If-Range`), when there is one. */
   etag: string | null;
 }
 
@@ -107,7 +107,7 @@ export async function probeFile(url: string, signal: AbortSignal): Promise<Remot
   if (res.status === 404) return null;
   if (!res.ok) throw httpError(res.status, url);
   const length = res.headers.get('content-length');
-  const etag = linkedEtag ?? res.headers.get('etag');
+  const etag = res.headers.get('etag');
   return {
     url,
     size: linkedSize ?? (length !== null && /^\d+$/.test(length) ? Number(length) : null),
