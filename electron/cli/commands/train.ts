@@ -1,0 +1,281 @@
+/**
+ * @file CLI commands `learn`, `eval` and `demo`: CoOp prompt learning from the terminal (Node).
+ *
+ * [Note: demo settings] `coop-studio demo` is the app's main job without a window and must finish in a few minutes
+ * on a 2-core machine. It keeps CoOp's recipe (16 shots, M = 16, unified context, class at the end, SGD with the
+ * warm-up cosine schedule, batch 32) but shortens the schedule: DEMO_EPOCHS epochs instead of the paper's 200 for
+ * 16 shots, and DEMO_AUG_VIEWS cached augmented views per training image. Both are options, so the full recipe is
+ * one flag away (`--epochs 200`).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { EvaluateResult, LearnProgress, LearnResult } from '../../../shared/contract/train';
+import { CLASS_POSITIONS, TRAIN_BACKENDS } from '../../../shared/contract/train';
+import { AppError, unwrap } from '../../../shared/result';
+import { resourcesDir } from '../../engine/paths';
+import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+
+/** Epochs of the demo (see [Note: demo settings]). */
+export const DEMO_EPOCHS = 30;
+/** Cached augmented views per training image in the demo. */
+export const DEMO_AUG_VIEWS = 2;
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '  -  ' : `${(x * 100).toFixed(1)}%`);
+
+function formatEta(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  if (s < 60) return `${Math.ceil(s)}s`;
+  return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+/** Turns learn/evaluate progress into stderr lines (one redrawn line on a terminal). */
+function learnReporter(ctx: CommandContext): { update(e: LearnProgress): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let drawn = false;
+  let lastLog = 0;
+  const transient = (line: string) => {
+    const now = Date.now();
+    if (tty) {
+      const cols = process.stderr.columns || 100;
+      process.stderr.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
+      drawn = true;
+    } else if (now - lastLog > 5000) {
+      ctx.log(line);
+      lastLog = now;
+    }
+  };
+  const permanent = (line: string) => {
+    if (drawn) process.stderr.write('\r' + ' '.repeat((process.stderr.columns || 100) - 1) + '\r');
+    drawn = false;
+    ctx.log(line);
+  };
+  return {
+    update(e) {
+      if (e.kind === 'phase') permanent(`${e.message}...`);
+      else if (e.kind === 'features') transient(`  embedding images ${e.done}/${e.total}`);
+      else if (e.kind === 'step')
+        transient(
+          `  epoch ${e.epoch}/${e.epochs} step ${e.step}/${e.stepsPerEpoch} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} [${e.backend}] ETA ${formatEta(e.etaS)}`,
+        );
+      else {
+        const p = e.point;
+        const head = p.epoch === 0 ? '  zero-shot ("a photo of a {}.")' : `  epoch ${String(p.epoch).padStart(3)}/${e.epochs}`;
+        const line = `${head}: loss ${p.trainLoss.toFixed(4)} train ${pct(p.trainAccuracy)} val ${pct(p.valAccuracy)} test ${pct(p.testAccuracy)}${p.epoch > 0 ? ` ETA ${formatEta(e.etaS)}` : ''}`;
+        // Every epoch on a pipe would flood logs for 200 epochs: print the first ones, every tenth and the last.
+        if (tty || p.epoch <= 2 || p.epoch % 10 === 0 || p.epoch === e.epochs) permanent(line);
+      }
+    },
+    done() {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}
+
+/** Runs an engine job with the reporter and Ctrl-C cancellation. */
+async function runJob<T>(
+  ctx: CommandContext,
+  call: (opts: { onProgress: (e: LearnProgress) => void; signal: AbortSignal }) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    ctx.log('\nCancelling...');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const reporter = learnReporter(ctx);
+  try {
+    return await call({ onProgress: (e) => reporter.update(e), signal: controller.signal });
+  } finally {
+    reporter.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function oneOf<T extends string>(ctx: CommandContext, name: string, allowed: readonly T[]): T | undefined {
+  const v = str(ctx, name);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v))
+    throw new AppError('bad_args', `--${name} must be one of ${allowed.join(', ')}, got "${v}".`);
+  return v as T;
+}
+
+const pathOpt = (ctx: CommandContext, name: string) => {
+  const v = str(ctx, name);
+  return v === undefined ? undefined : resolve(v);
+};
+
+/** Prints the summary of a learning run. */
+function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
+  ctx.print(
+    `CoOp on ${r.data.root} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
+  );
+  ctx.print(`Zero-shot ("${r.zeroShot.template}") test accuracy: ${pct(r.zeroShot.test.accuracy)}`);
+  ctx.print(`CoOp test accuracy:                        ${pct(r.test.accuracy)} on ${r.test.count} images`);
+  ctx.print('Per class (zero-shot -> CoOp):');
+  r.test.perClass.forEach((c, i) =>
+    ctx.print(`  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`),
+  );
+  ctx.print(
+    `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step)`,
+  );
+  const nearest = r.nearestTokens
+    .slice(0, 4)
+    .map((n) => n.tokens[0]?.token ?? '?')
+    .join(' ');
+  if (nearest) ctx.print(`Closest words to the first context vectors: ${nearest} ...`);
+  ctx.print(`Learned context: ${r.contextPath}`);
+  ctx.print(`Accuracy curve:  ${r.curvePath}`);
+}
+
+const MODEL_OPT: OptionSpec = { type: 'string', valueName: 'DIR', description: 'CLIP model folder.', defaultText: 'the embedded demo model' };
+const BACKEND_OPT: OptionSpec = {
+  type: 'string',
+  valueName: 'NAME',
+  description: `tfjs backend: ${TRAIN_BACKENDS.join(', ')}.`,
+  defaultText: 'tensorflow when installed, else wasm',
+};
+
+/** Options shared by `learn` and `demo`. */
+const RUN_OPTIONS: Record<string, OptionSpec> = {
+  model: MODEL_OPT,
+  seed: { type: 'string', valueName: 'S', description: 'Seed of the split, views, batches and context init.', defaultText: '1' },
+  'aug-views': { type: 'string', valueName: 'N', description: 'Cached augmented views per training image (0 = none).' },
+  epochs: { type: 'string', valueName: 'N', description: 'Training epochs.' },
+  backend: BACKEND_OPT,
+  out: { type: 'string', valueName: 'DIR', description: 'Where to write the context and the curve.', defaultText: '<data folder>/runs/<time>-...' },
+  path: { type: 'string', valueName: 'P', description: 'Text encoder implementation: optimised or plain (reference).', defaultText: 'optimised' },
+};
+
+function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augViews: number }) {
+  const epochs = str(ctx, 'epochs') === undefined ? defaults.epochs : int(ctx, 'epochs', 0);
+  const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
+  const path = oneOf(ctx, 'path', ['optimised', 'plain'] as const);
+  const model = pathOpt(ctx, 'model');
+  const out = pathOpt(ctx, 'out');
+  return {
+    seed: int(ctx, 'seed', 1),
+    augViews: int(ctx, 'aug-views', defaults.augViews),
+    ...(epochs !== undefined ? { epochs } : {}),
+    ...(backend ? { backend } : {}),
+    ...(path ? { path } : {}),
+    ...(model ? { model } : {}),
+    ...(out ? { out } : {}),
+  };
+}
+
+/** `coop-studio learn`. */
+export const learnCommand: CommandSpec = {
+  name: 'learn',
+  summary: 'Learn a prompt with CoOp on a folder dataset (one sub-folder per class) and save the learned context.',
+  options: {
+    data: { type: 'string', valueName: 'DIR', description: 'Dataset folder: one sub-folder of images per class (required).' },
+    test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
+    shots: { type: 'string', valueName: 'K', description: 'Training images per class.', defaultText: '16' },
+    'n-ctx': { type: 'string', valueName: 'M', description: 'Number of context vectors.', defaultText: '16' },
+    csc: { type: 'boolean', description: 'Class-specific context (one context per class).' },
+    position: { type: 'string', valueName: 'P', description: 'Class token position: end, middle or front.', defaultText: 'end' },
+    'ctx-init': { type: 'string', valueName: 'TEXT', description: 'Initialise the context from words, e.g. "a photo of a".' },
+    ...RUN_OPTIONS,
+    epochs: { type: 'string', valueName: 'N', description: 'Training epochs.', defaultText: '1 shot: 50, 2-4: 100, 8+: 200' },
+    'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: '4' },
+  },
+  details:
+    'Example: coop-studio learn --data ./flowers --shots 16 --seed 1 --json\n' +
+    'The JSON summary holds the zero-shot and CoOp test accuracies (fractions), the per-epoch curve, per-class results, timings and the context path.',
+  async run(ctx) {
+    const data = pathOpt(ctx, 'data');
+    if (!data) throw new AppError('bad_args', '--data DIR is required. See `coop-studio learn --help`.');
+    const test = pathOpt(ctx, 'test');
+    const position = oneOf(ctx, 'position', CLASS_POSITIONS);
+    const ctxInit = str(ctx, 'ctx-init');
+    const args = {
+      data,
+      ...(test ? { test } : {}),
+      shots: int(ctx, 'shots', 16),
+      nCtx: int(ctx, 'n-ctx', 16),
+      csc: ctx.values['csc'] === true,
+      ...(position ? { position } : {}),
+      ...(ctxInit ? { ctxInit } : {}),
+      ...learnArgsFrom(ctx, { augViews: 4 }),
+    };
+    const engine = await ctx.engine();
+    const r = await runJob(ctx, async (o) => unwrap(await engine.call('learn', args, o)));
+    printLearnSummary(ctx, r);
+    return r;
+  },
+};
+
+/** `coop-studio eval`. */
+export const evalCommand: CommandSpec = {
+  name: 'eval',
+  summary: 'Evaluate a learned context file on a folder dataset, next to the hand-written prompt.',
+  options: {
+    model: MODEL_OPT,
+    data: { type: 'string', valueName: 'DIR', description: 'Folder with one sub-folder of images per class (required).' },
+    context: { type: 'string', valueName: 'FILE', description: 'A context.safetensors written by `learn` (required).' },
+    backend: BACKEND_OPT,
+  },
+  async run(ctx) {
+    const data = pathOpt(ctx, 'data');
+    const context = pathOpt(ctx, 'context');
+    if (!data || !context)
+      throw new AppError('bad_args', '--data DIR and --context FILE are required. See `coop-studio eval --help`.');
+    const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
+    const model = pathOpt(ctx, 'model');
+    const engine = await ctx.engine();
+    const r: EvaluateResult = await runJob(ctx, async (o) =>
+      unwrap(await engine.call('evaluate', { data, context, ...(model ? { model } : {}), ...(backend ? { backend } : {}) }, o)),
+    );
+    for (const w of r.warnings) ctx.log(`Warning: ${w}`);
+    ctx.print(`Context ${r.context.path} (${r.context.shots} shots, seed ${r.context.seed}) on ${r.test.count} images:`);
+    ctx.print(`  zero-shot ("${r.zeroShot.template}"): ${pct(r.zeroShot.test.accuracy)}`);
+    ctx.print(`  learned context:             ${pct(r.test.accuracy)}`);
+    r.test.perClass.forEach((c, i) =>
+      ctx.print(`  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`),
+    );
+    return r;
+  },
+};
+
+/** The first sample task folder under resources/samples (sorted by name). */
+export function firstSampleTask(): string {
+  const root = join(resourcesDir(), 'samples');
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(root)
+      .filter((n) => !n.startsWith('.') && statSync(join(root, n)).isDirectory())
+      .sort();
+  } catch {
+    tasks = [];
+  }
+  const first = tasks[0];
+  if (!first) throw new AppError('not_found', `The sample dataset is missing: no task folder under ${root}.`);
+  return join(root, first);
+}
+
+/** `coop-studio demo`. */
+export const demoCommand: CommandSpec = {
+  name: 'demo',
+  summary: 'Run the main job without a window: CoOp (16 shots) on the bundled sample task with the demo model.',
+  options: {
+    ...RUN_OPTIONS,
+    epochs: { ...(RUN_OPTIONS['epochs'] as OptionSpec), defaultText: String(DEMO_EPOCHS) },
+    'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: String(DEMO_AUG_VIEWS) },
+    data: { type: 'string', valueName: 'DIR', description: 'Task folder.', defaultText: 'the first task in resources/samples' },
+  },
+  details:
+    `The demo shortens CoOp's schedule to ${DEMO_EPOCHS} epochs and ${DEMO_AUG_VIEWS} augmented views per image so it ends in a few minutes on a small CPU; --epochs 200 runs the paper's schedule.`,
+  async run(ctx) {
+    const data = pathOpt(ctx, 'data') ?? firstSampleTask();
+    const args = { data, shots: 16, ...learnArgsFrom(ctx, { epochs: DEMO_EPOCHS, augViews: DEMO_AUG_VIEWS }) };
+    ctx.log(`Demo: CoOp with 16 shots on ${data}`);
+    const engine = await ctx.engine();
+    const r = await runJob(ctx, async (o) => unwrap(await engine.call('learn', args, o)));
+    printLearnSummary(ctx, r);
+    return r;
+  },
+};
+
+/** The commands of this file, in help order. */
+export const trainCommands: CommandSpec[] = [learnCommand, evalCommand, demoCommand];

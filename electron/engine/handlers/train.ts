@@ -1,0 +1,15 @@
+/**
+ * @file Handlers of CoOp prompt learning: `learn`, `evaluate` (engine worker, plain Node).
+ */
+import type { HandlersFor } from '../../../shared/contract/define';
+import type { trainOps } from '../../../shared/contract/train';
+import type { EngineEnv } from '../env';
+import { runEvaluate, runLearn } from '../train/trainer-run';
+
+/** Handlers for {@link trainOps}. */
+export function trainHandlers(env: EngineEnv): HandlersFor<typeof trainOps> {
+  return {
+    learn: (args, ctx) => runLearn(args, env, ctx),
+    evaluate: (args, ctx) => runEvaluate(args, ctx),
+  };
+}
