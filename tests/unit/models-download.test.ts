@@ -1,7 +1,7 @@
 /**
  * @file Tests of model downloads against a local Hugging Face-like server serving the fixture models.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DownloadProgress, ModelManifest } from '../../shared/contract/models';
@@ -9,13 +9,13 @@ import { downloadId } from '../../electron/engine/models/model-store';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { sha256Hex, startHfServer, type HfServer } from './models-hf-server';
-import { cpSync, rmSync } from 'node:fs';
 
 const fixture = fixtureModelDirs().find((d) => d.endsWith('hf-tiny-op14')) ?? '';
 const REPO = 'test/hf-tiny-op14';
 const ID = downloadId(REPO, 'main', 'fp32');
 const TEXT = 'onnx/text_model.onnx';
 const noTokenizer = tempDir('coop-repo-');
+const truncated = tempDir('coop-repo-');
 
 let server: HfServer;
 let engine: ReturnType<typeof inProcessEngine>;
@@ -24,11 +24,20 @@ beforeAll(async () => {
   // A repository whose files all verify but which is not a usable model (no tokenizer at all).
   cpSync(fixture, noTokenizer.path, { recursive: true });
   for (const f of ['tokenizer.json', 'vocab.json', 'merges.txt']) rmSync(join(noTokenizer.path, f));
-  server = await startHfServer({ [REPO]: fixture, 'test/no-tokenizer': noTokenizer.path });
+  // A repository that serves a truncated text graph consistently: sizes and hashes agree, the model does not load.
+  cpSync(fixture, truncated.path, { recursive: true });
+  const graph = readFileSync(join(fixture, TEXT));
+  writeFileSync(join(truncated.path, TEXT), graph.subarray(0, Math.floor(graph.length / 2)));
+  server = await startHfServer({
+    [REPO]: fixture,
+    'test/no-tokenizer': noTokenizer.path,
+    'test/truncated': truncated.path,
+  });
 });
 afterAll(async () => {
   await server.close();
   noTokenizer.cleanup();
+  truncated.cleanup();
 });
 beforeEach(() => {
   engine = inProcessEngine();
@@ -202,6 +211,10 @@ describe('models download', () => {
     if (!r.ok) expect(r.error.code).toBe('invalid_model');
     expect(visibleModels()).toEqual([]);
     expect(readdirSync(join(engine.dataDir, 'downloads'))).toEqual([]);
+    const cut = await download({ repo: 'test/truncated' });
+    expect(!cut.ok && cut.error.code).toBe('invalid_model');
+    if (!cut.ok) expect(cut.error.message).toContain('text_model.onnx');
+    expect(visibleModels()).toEqual([]);
   });
 
   it('reports a variant or repository the server does not have as not_found', async () => {
