@@ -6,6 +6,7 @@
 import type { ArgsIn, HandlersFor, ProgressOf, ResultOf } from './define';
 import { diagnosticOps, systemOps } from './system';
 import { modelsOps, settingsOps } from './models';
+import { projectsOps } from './projects';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -13,6 +14,7 @@ export const contract = {
   ...diagnosticOps,
   ...modelsOps,
   ...settingsOps,
+  ...projectsOps,
 };
 
 /** The contract's type. */
@@ -36,3 +38,4 @@ export function isOpName(name: string): name is OpName {
 export * from './define';
 export * from './system';
 export * from './models';
+export * from './projects';

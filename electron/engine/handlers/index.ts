@@ -8,6 +8,7 @@ import type { Handlers } from '../../../shared/contract';
 import type { EngineEnv } from '../env';
 import { diagnosticHandlers, systemHandlers } from './system';
 import { modelsHandlers, settingsHandlers } from './models';
+import { projectsHandlers } from './projects';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -16,5 +17,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...diagnosticHandlers(),
     ...modelsHandlers(env),
     ...settingsHandlers(env),
+    ...projectsHandlers(env),
   };
 }

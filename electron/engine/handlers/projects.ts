@@ -1,0 +1,100 @@
+/**
+ * @file Handlers of the project operations (engine, plain Node). See [Note: projects].
+ */
+import { join } from 'node:path';
+import type { HandlersFor } from '../../../shared/contract';
+import type { projectsOps } from '../../../shared/contract/projects';
+import type { EngineEnv } from '../env';
+import { loadEmbedder } from '../import/embedder';
+import { embedProject } from '../import/embed-project';
+import { importData } from '../import/import-data';
+import { checkFiles, relinkFolder } from '../import/missing-files';
+import { exportProject, importProjectFile } from '../import/portable';
+import { editClasses, undoClassEdit } from '../store/class-edit';
+import { storeDb } from '../store/db';
+import { listJobs } from '../store/jobs-repo';
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  listClasses,
+  listImages,
+  listProjects,
+  projectRow,
+  setProjectCopyDir,
+  splitCounts,
+} from '../store/projects-repo';
+import { listRuns } from '../store/runs-repo';
+import { stmt } from '../store/statements';
+import { demoModelDir } from '../paths';
+
+/** Handlers for {@link projectsOps}. */
+export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps> {
+  // Opened on first use, so that engines which never touch projects never create the file.
+  const db = () => storeDb(env.dataDir);
+  return {
+    async projectCreate({ name, description, copyImages }) {
+      const p = createProject(db(), name, description, null);
+      if (copyImages) setProjectCopyDir(db(), p.id, join(env.dataDir, 'projects', String(p.id), 'images'));
+      return getProject(db(), p.id);
+    },
+    async projectList() {
+      return { projects: listProjects(db()) };
+    },
+    async projectShow({ projectId, checkFiles: check }) {
+      const summary = getProject(db(), projectId);
+      if (check) await checkFiles(db(), projectId);
+      const missing = (
+        stmt(db(), 'SELECT count(*) AS n FROM images WHERE project_id = ? AND missing = 1').get(projectId) as { n: number }
+      ).n;
+      return {
+        ...summary,
+        classList: listClasses(db(), projectId),
+        splits: splitCounts(db(), projectId),
+        missing,
+        runs: listRuns(db(), projectId),
+        jobs: listJobs(db(), projectId),
+      };
+    },
+    async projectDelete({ projectId }) {
+      return { deleted: deleteProject(db(), projectId) };
+    },
+    async projectImages({ projectId, classId, missingOnly, limit, offset }) {
+      projectRow(db(), projectId);
+      return listImages(db(), projectId, { classId, missingOnly, limit, offset });
+    },
+    async projectImportData({ projectId, sources, copy, thumbnails }, { progress, signal }) {
+      return importData(db(), { projectId, sources, copy, thumbnails, dataDir: env.dataDir, progress, signal });
+    },
+    async projectEditClasses({ projectId, edit }) {
+      projectRow(db(), projectId);
+      editClasses(db(), projectId, edit);
+      return { classes: listClasses(db(), projectId) };
+    },
+    async projectUndo({ projectId }) {
+      projectRow(db(), projectId);
+      const undone = undoClassEdit(db(), projectId);
+      return { undone, classes: listClasses(db(), projectId) };
+    },
+    async projectEmbed({ projectId, modelDir, views, batchSize }, { progress, signal }) {
+      projectRow(db(), projectId);
+      await checkFiles(db(), projectId);
+      const embedder = await loadEmbedder(modelDir ?? demoModelDir());
+      return embedProject(db(), { projectId, embedder, views, batchSize, progress, signal });
+    },
+    async projectRelink({ projectId, folder }) {
+      projectRow(db(), projectId);
+      return relinkFolder(db(), projectId, folder);
+    },
+    async projectRuns({ projectId }) {
+      projectRow(db(), projectId);
+      return { runs: listRuns(db(), projectId) };
+    },
+    async projectExport({ projectId, file, includeImages }) {
+      return exportProject(db(), projectId, file, includeImages);
+    },
+    async projectImportFile({ file, name }) {
+      return importProjectFile(db(), env.dataDir, file, name);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * @file Project export and import as one `.coopproj` file (engine, plain Node).
+ *
+ * [Note: project file] A project file is a zip holding `project.json` (the project, its classes,
+ * images, runs and curves as plain rows, ids local to the file), `images/<sha256><ext>` (the image
+ * bytes, stored uncompressed since images are already compressed) and `contexts/<n>.f32` (learned
+ * tensors as little-endian float32, see [Note: float blobs]). Importing always copies the images
+ * into the data folder, so the imported project is self-contained on the new machine.
+ * The whole file is built in memory (fflate's zipSync): fine for the few-shot datasets the app is
+ * for (hundreds of MB at most), not for huge ones.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { unzipSync, zipSync, type Zippable } from 'fflate';
+import type { ProjectSummary } from '../../../shared/contract/projects';
+import { AppError } from '../../../shared/result';
+import { blobToFloats, floatsToBlob } from '../store/blob';
+import type { Db } from '../store/db';
+import { createProject, getProject, setProjectCopyDir } from '../store/projects-repo';
+import { stmt } from '../store/statements';
+
+/** Format tag and version of project files. */
+export const PROJECT_FILE_FORMAT = { format: 'coop-studio-project', version: 1 } as const;
+
+interface ProjectFile {
+  format: string;
+  version: number;
+  project: { name: string; description: string };
+  classes: { id: number; folder_name: string; prompt: string; sort_order: number; colour: string }[];
+  images: {
+    class_id: number | null;
+    file: string | null;
+    origin: string;
+    sha256: string;
+    bytes: number;
+    width: number;
+    height: number;
+    format: string;
+    split: string;
+    excluded: number;
+  }[];
+  runs: (Record<string, unknown> & { id: number })[];
+  metrics: (Record<string, unknown> & { run_id: number })[];
+  contexts: { run_id: number; name: string; shape_json: string; meta_json: string; file: string }[];
+}
+
+/** Writes a project to one file; returns its size and how many images it carries. */
+export async function exportProject(
+  db: Db,
+  projectId: number,
+  file: string,
+  includeImages: boolean,
+): Promise<{ file: string; bytes: number; images: number }> {
+  const p = stmt(db, 'SELECT name, description FROM projects WHERE id = ?').get(projectId) as
+    | { name: string; description: string }
+    | undefined;
+  if (!p) throw new AppError('not_found', `There is no project with id ${projectId}.`);
+  const entries: Zippable = {};
+  const images = stmt(db, 'SELECT * FROM images WHERE project_id = ? ORDER BY id').all(projectId) as {
+    class_id: number | null;
+    path: string;
+    origin: string;
+    sha256: string;
+    bytes: number;
+    width: number;
+    height: number;
+    format: string;
+    split: string;
+    excluded: number;
+    missing: number;
+  }[];
+  let carried = 0;
+  const out: ProjectFile['images'] = [];
+  for (const img of images) {
+    let fileName: string | null = null;
+    if (includeImages) {
+      const data = await readFile(img.path).catch(() => null);
+      if (data) {
+        fileName = `images/${img.sha256}${extname(img.path).toLowerCase()}`;
+        entries[fileName] = [new Uint8Array(data), { level: 0 }];
+        carried++;
+      }
+    }
+    out.push({
+      class_id: img.class_id,
+      file: fileName,
+      origin: img.origin,
+      sha256: img.sha256,
+      bytes: img.bytes,
+      width: img.width,
+      height: img.height,
+      format: img.format,
+      split: img.split,
+      excluded: img.excluded,
+    });
+  }
+  const runs = stmt(db, 'SELECT * FROM runs WHERE project_id = ? ORDER BY id').all(projectId) as ProjectFile['runs'];
+  const metrics = stmt(
+    db,
+    'SELECT m.* FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.project_id = ? ORDER BY m.run_id, m.step',
+  ).all(projectId) as ProjectFile['metrics'];
+  const ctxRows = stmt(
+    db,
+    'SELECT c.run_id, c.name, c.shape_json, c.meta_json, c.tensor FROM contexts c JOIN runs r ON r.id = c.run_id WHERE r.project_id = ? ORDER BY c.id',
+  ).all(projectId) as { run_id: number; name: string; shape_json: string; meta_json: string; tensor: Buffer }[];
+  const contexts = ctxRows.map((c, i) => {
+    const name = `contexts/${i}.f32`;
+    // Re-encoding through the helper pair keeps the file little-endian whatever wrote the row.
+    entries[name] = new Uint8Array(floatsToBlob(blobToFloats(c.tensor)));
+    return { run_id: c.run_id, name: c.name, shape_json: c.shape_json, meta_json: c.meta_json, file: name };
+  });
+  const doc: ProjectFile = {
+    ...PROJECT_FILE_FORMAT,
+    project: p,
+    classes: stmt(db, 'SELECT id, folder_name, prompt, sort_order, colour FROM classes WHERE project_id = ?').all(
+      projectId,
+    ) as ProjectFile['classes'],
+    images: out,
+    runs,
+    metrics,
+    contexts,
+  };
+  entries['project.json'] = new TextEncoder().encode(JSON.stringify(doc));
+  const zipped = zipSync(entries, { level: 6 });
+  await writeFile(file, zipped);
+  return { file, bytes: zipped.byteLength, images: carried };
+}
+
+/** Imports a project file as a new project (images copied into the data folder). */
+export async function importProjectFile(db: Db, dataDir: string, file: string, name?: string): Promise<ProjectSummary> {
+  let files: Record<string, Uint8Array>;
+  let doc: ProjectFile;
+  try {
+    files = unzipSync(new Uint8Array(await readFile(file)));
+    const json = files['project.json'];
+    if (!json) throw new Error('it has no project.json');
+    doc = JSON.parse(new TextDecoder().decode(json)) as ProjectFile;
+  } catch (e) {
+    throw new AppError('invalid_data', `${file} is not a CoOp Studio project file (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  if (doc.format !== PROJECT_FILE_FORMAT.format || doc.version > PROJECT_FILE_FORMAT.version)
+    throw new AppError('unsupported', `${file} is a project file of an unknown format or a newer version (${doc.format} v${doc.version}).`);
+  const project = createProject(db, name ?? doc.project.name, doc.project.description, null);
+  const imagesDir = join(dataDir, 'projects', String(project.id), 'images');
+  await mkdir(imagesDir, { recursive: true });
+  const paths = new Map<string, string>();
+  for (const img of doc.images) {
+    const data = img.file ? files[img.file] : undefined;
+    if (!data || !img.file) continue;
+    const path = join(imagesDir, img.file.slice('images/'.length));
+    await writeFile(path, data);
+    paths.set(img.sha256, path);
+  }
+  db.transaction(() => {
+    setProjectCopyDir(db, project.id, imagesDir);
+    const classIds = new Map<number, number>();
+    const insClass = stmt(db, 'INSERT INTO classes (project_id, folder_name, prompt, sort_order, colour) VALUES (?, ?, ?, ?, ?)');
+    for (const c of doc.classes)
+      classIds.set(c.id, Number(insClass.run(project.id, c.folder_name, c.prompt, c.sort_order, c.colour).lastInsertRowid));
+    const insImage = stmt(
+      db,
+      `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, split, excluded, missing, copied, added_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+    );
+    for (const img of doc.images) {
+      const path = paths.get(img.sha256);
+      insImage.run(
+        project.id,
+        img.class_id === null ? null : (classIds.get(img.class_id) ?? null),
+        path ?? img.origin,
+        img.origin,
+        img.sha256,
+        img.bytes,
+        img.width,
+        img.height,
+        img.format,
+        img.split,
+        img.excluded,
+        path ? 0 : 1,
+        Date.now(),
+      );
+    }
+    const runIds = new Map<number, number>();
+    const insRun = stmt(
+      db,
+      `INSERT INTO runs (project_id, model_id, method, options_json, seed, shots, status, backend, error, result_json,
+         created_at, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const r of doc.runs) {
+      const v = (k: string) => (r[k] ?? null) as string | number | null;
+      runIds.set(
+        r.id,
+        Number(
+          insRun.run(project.id, v('model_id'), v('method'), v('options_json'), v('seed'), v('shots'), v('status'), v('backend'),
+            v('error'), v('result_json'), v('created_at'), v('started_at'), v('finished_at'), v('duration_ms')).lastInsertRowid,
+        ),
+      );
+    }
+    const insMetric = stmt(
+      db,
+      'INSERT INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const m of doc.metrics) {
+      const v = (k: string) => (m[k] ?? null) as number | null;
+      const runId = runIds.get(m.run_id);
+      if (runId !== undefined) insMetric.run(runId, v('epoch'), v('step'), v('loss'), v('train_acc'), v('val_acc'), v('test_acc'), v('lr'), v('at'));
+    }
+    const insCtx = stmt(db, 'INSERT INTO contexts (run_id, name, shape_json, tensor, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const c of doc.contexts) {
+      const runId = runIds.get(c.run_id);
+      const data = files[c.file];
+      if (runId === undefined || !data) continue;
+      insCtx.run(runId, c.name, c.shape_json, floatsToBlob(blobToFloats(data)), c.meta_json, Date.now());
+    }
+  })();
+  return getProject(db, project.id);
+}
