@@ -43,11 +43,14 @@ describe.skipIf(!binary.path)('desktop app (Electron)', () => {
       await backends.waitFor();
       await expect(backends.textContent()).resolves.toContain('wasm');
       await expect(page.getByLabel('Status').textContent()).resolves.toContain('Connection: desktop');
-      const prefs = await app.evaluate(({ BrowserWindow }) => {
-        const w = BrowserWindow.getAllWindows()[0];
-        return w?.webContents.getLastWebPreferences();
-      });
-      expect(prefs).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true });
+      // No Node in the page: nodeIntegration off and context isolation on (only the preload's narrow API is visible).
+      const globals = await page.evaluate(() => ({
+        require: typeof (globalThis as { require?: unknown }).require,
+        process: typeof (globalThis as { process?: unknown }).process,
+        api: Object.keys((globalThis as { coopStudio?: object }).coopStudio ?? {}).sort(),
+      }));
+      expect(globals).toMatchObject({ require: 'undefined', process: 'undefined' });
+      expect(globals.api).toContain('send');
     } finally {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });
