@@ -23,7 +23,7 @@ export interface TfLayerNorm {
   eps: number;
 }
 
-/** One transformer layer; `qkv` is q, k and v fused column-wise ([W, 3W]) for the optimised path. */
+/** One transformer layer; `qkv` is q (pre-scaled by 1/sqrt(d)), k and v fused column-wise ([W, 3W]) for the fast path. */
 export interface TfTextLayer {
   ln1: TfLayerNorm;
   q: TfLinear;
@@ -84,10 +84,12 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
     const q = lin(l.q);
     const k = lin(l.k);
     const v = lin(l.v);
-    const qkv = {
-      w: keep(tf.concat([q.w, k.w, v.w], 1)),
-      b: keep(tf.concat([q.b, k.b, v.b], 0)),
-    };
+    // The attention scale 1/sqrt(d) is folded into the fused q columns (see [Note: other savings]).
+    const scale = 1 / Math.sqrt(wts.width / wts.heads);
+    const qkv = tf.tidy(() => ({
+      w: keep(tf.concat([tf.mul(q.w, scale), k.w, v.w], 1)),
+      b: keep(tf.concat([tf.mul(q.b, scale), k.b, v.b], 0)),
+    }));
     return { ln1: ln(l.ln1), q, k, v, qkv, out: lin(l.out), ln2: ln(l.ln2), fc1: lin(l.fc1), fc2: lin(l.fc2) };
   });
   return {
@@ -162,10 +164,18 @@ export function plainForward(enc: TfTextEncoder, x: tf.Tensor3D, eot: number[]):
     const m = layerNorm(h, lw.ln2);
     h = tf.add(h, applyLinear(activate(applyLinear(m, lw.fc1), enc.activation), lw.fc2));
   }
-  const normed = tf.reshape(layerNorm(h, enc.finalLn), [B * L, W]);
-  const rows = tf.tensor1d(
-    eot.map((e, b) => b * L + e),
-    'int32',
-  );
-  return applyLinear(tf.gather(normed, rows), enc.projection) as tf.Tensor2D;
+  const normed = layerNorm(h, enc.finalLn);
+  return applyLinear(pickRows(normed, eot), enc.projection) as tf.Tensor2D;
+}
+
+/**
+ * Row `rows[b]` of each sequence of `x` [B, L, W] -> [B, W].
+ *
+ * [Note: differentiable row pick] `tf.gather`'s gradient needs the UnsortedSegmentSum kernel, which the wasm backend
+ * lacks, so rows are picked with a one-hot mask and a sum over the sequence axis (cost B*L*W, negligible).
+ */
+export function pickRows(x: tf.Tensor, rows: number[]): tf.Tensor2D {
+  const [B = 0, L = 0] = x.shape;
+  const hot = tf.oneHot(tf.tensor1d(rows, 'int32'), L);
+  return tf.sum(tf.mul(x, tf.reshape(hot, [B, L, 1])), 1) as tf.Tensor2D;
 }
