@@ -1,0 +1,188 @@
+/**
+ * @file CLIP image preprocessing with sharp: decode, orient, RGB, resize, center crop, normalise (engine, plain Node).
+ *
+ * [Note: preprocessing order] We follow Hugging Face's CLIPImageProcessor, which the fixtures'
+ * PyTorch reference ran: (1) decode (first frame of animations), honour the EXIF orientation;
+ * (2) convert to 8-bit sRGB: grayscale is replicated to three channels, CMYK goes through the
+ * embedded or default ICC profile, 16-bit is scaled to 8-bit; (3) alpha is DROPPED, exactly like
+ * PIL's `convert('RGB')` (the colour under a transparent pixel is kept as stored), see
+ * [Note: alpha rule]; (4) resize so the shortest side is `shortest_edge`, the long side
+ * `floor(shortest_edge * long / short)`, with Pillow's own resampler ported to TypeScript
+ * ([Note: PIL-exact resize]);
+ * (5) center crop with the offset floored (HF), padding with zeros where the crop is larger than
+ * the image; (6) x * rescale_factor, then (x - mean) / std, CHW float32.
+ * sharp does stages 1-3 only: within one pipeline it would premultiply alpha before resizing,
+ * which is OpenAI's resize-then-drop order, not PIL's.
+ *
+ * [Note: alpha rule] Transparent images are rare in photo datasets, but the three common rules
+ * (drop alpha, composite on white, composite on black) give embeddings with cosine down to 0.84.
+ * We drop alpha because it is what `CLIPImageProcessor` (and so the reference embeddings, and every
+ * transformers.js user) does. `alpha: 'white' | 'black'` is available for callers that want it.
+ *
+ * [Note: pixel limit] A 40 kB PNG can declare 50000x50000 pixels and take 10 GB to decode. We read
+ * the header first and refuse anything above `MAX_INPUT_PIXELS` (100 megapixels, a 12000x8000
+ * photo still passes) with an `invalid_image` error naming the size; sharp's own limit is set to
+ * the same value as a second guard.
+ */
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { AppError } from '../../../shared/result';
+import type { ClipModelInfo } from './model-folder';
+import { pilResize } from './pil-resize';
+
+/** Largest accepted input, in pixels (see [Note: pixel limit]). */
+export const MAX_INPUT_PIXELS = 100_000_000;
+
+/** An augmentation view: a crop (fractions of the oriented image) and/or a horizontal flip, applied before resizing. */
+export interface ViewTransform {
+  /** x0, y0, x1, y1 as fractions of the oriented image. */
+  crop?: [number, number, number, number];
+  flip?: boolean;
+}
+
+/** Options of {@link preprocessImage} beyond the model's settings. */
+export interface PreprocessOptions {
+  /** How transparency is flattened (see [Note: alpha rule]); default 'drop'. */
+  alpha?: 'drop' | 'white' | 'black';
+}
+
+// One libvips thread per call: the embed pipeline runs several images in parallel instead.
+sharp.concurrency(1);
+sharp.cache(false);
+
+function bad(reason: string): AppError {
+  return new AppError('invalid_image', reason);
+}
+
+/** Describes a sharp/libvips error in one short sentence. */
+function decodeReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/unsupported image format/i.test(msg))
+    return 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)';
+  if (/pixel limit/i.test(msg)) return `the image is larger than ${MAX_INPUT_PIXELS / 1e6} megapixels`;
+  if (/empty|zero/i.test(msg)) return 'the file is empty';
+  return `the image could not be decoded (${msg.split('\n')[0] ?? msg})`;
+}
+
+/** The decoded, oriented, 8-bit RGB image (stages 1-3 of [Note: preprocessing order]). */
+export async function decodeRgb(
+  input: string | Uint8Array,
+  view?: ViewTransform,
+  opts: PreprocessOptions = {},
+): Promise<{ data: Buffer; width: number; height: number }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof input === 'string' ? await readFile(input) : input;
+  } catch (e) {
+    throw bad(`the file could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes.length === 0) throw bad('the file is empty');
+  const open = () => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1, failOn: 'error' });
+  let meta: Metadata;
+  try {
+    // The header read decodes no pixels, so it runs without the limit and we can name the size.
+    meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (e) {
+    throw bad(decodeReason(e));
+  }
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w < 1 || h < 1) throw bad('the image has no pixels');
+  if (w * h > MAX_INPUT_PIXELS)
+    throw bad(
+      `the image is ${w}x${h} (${((w * h) / 1e6).toFixed(0)} megapixels), above the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels`,
+    );
+  try {
+    let img = open().rotate();
+    if (opts.alpha === 'white' || opts.alpha === 'black')
+      img = img.flatten({ background: opts.alpha === 'white' ? '#ffffff' : '#000000' });
+    img = img.toColourspace('srgb').removeAlpha();
+    let { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    if (view && (view.crop || view.flip)) {
+      let v = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
+      if (view.crop) {
+        const [x0, y0, x1, y1] = view.crop;
+        const left = Math.min(info.width - 1, Math.max(0, Math.floor(x0 * info.width)));
+        const top = Math.min(info.height - 1, Math.max(0, Math.floor(y0 * info.height)));
+        const width = Math.max(1, Math.min(info.width - left, Math.round((x1 - x0) * info.width)));
+        const height = Math.max(1, Math.min(info.height - top, Math.round((y1 - y0) * info.height)));
+        v = v.extract({ left, top, width, height });
+      }
+      if (view.flip) v = v.flop();
+      ({ data, info } = await v.raw().toBuffer({ resolveWithObject: true }));
+    }
+    return { data, width: info.width, height: info.height };
+  } catch (e) {
+    throw bad(decodeReason(e));
+  }
+}
+
+/** Hugging Face's resize target for `shortest_edge` (long side floored). */
+export function resizeTarget(width: number, height: number, shortestEdge: number): [number, number] {
+  if (width <= height) return [shortestEdge, Math.max(1, Math.floor((shortestEdge * height) / width))];
+  return [Math.max(1, Math.floor((shortestEdge * width) / height)), shortestEdge];
+}
+
+/** Resizes (PIL-exact, see [Note: PIL-exact resize]) and crops decoded RGB to the model's input as 8-bit HWC RGB. */
+export function resizeAndCrop(
+  rgb: { data: Buffer; width: number; height: number },
+  pre: ClipModelInfo['preprocess'],
+): { data: Uint8Array; width: number; height: number } {
+  const [rw, rh] = pre.doCenterCrop
+    ? resizeTarget(rgb.width, rgb.height, pre.shortestEdge)
+    : [pre.cropWidth, pre.cropHeight];
+  const resized =
+    rw !== rgb.width || rh !== rgb.height
+      ? pilResize(rgb.data, rgb.width, rgb.height, 3, rw, rh, pre.resample)
+      : rgb.data;
+  const cw = pre.cropWidth;
+  const ch = pre.cropHeight;
+  if (cw === rw && ch === rh) return { data: resized, width: cw, height: ch };
+  const left = Math.floor((rw - cw) / 2);
+  const top = Math.floor((rh - ch) / 2);
+  const out = new Uint8Array(cw * ch * 3);
+  for (let y = 0; y < ch; y++) {
+    const sy = y + top;
+    if (sy < 0 || sy >= rh) continue;
+    for (let x = 0; x < cw; x++) {
+      const sx = x + left;
+      if (sx < 0 || sx >= rw) continue;
+      const s = (sy * rw + sx) * 3;
+      const d = (y * cw + x) * 3;
+      out[d] = resized[s] ?? 0;
+      out[d + 1] = resized[s + 1] ?? 0;
+      out[d + 2] = resized[s + 2] ?? 0;
+    }
+  }
+  return { data: out, width: cw, height: ch };
+}
+
+/** Rescales and normalises 8-bit HWC RGB into CHW float32 (stage 6), writing into `out` at `offset`. */
+export function normalizeInto(
+  rgb: { data: Uint8Array; width: number; height: number },
+  pre: ClipModelInfo['preprocess'],
+  out: Float32Array,
+  offset = 0,
+): void {
+  const plane = rgb.width * rgb.height;
+  for (let c = 0; c < 3; c++) {
+    const mean = pre.doNormalize ? (pre.mean[c] ?? 0) : 0;
+    const std = pre.doNormalize ? (pre.std[c] ?? 1) : 1;
+    const base = offset + c * plane;
+    for (let i = 0; i < plane; i++) out[base + i] = ((rgb.data[i * 3 + c] ?? 0) * pre.rescaleFactor - mean) / std;
+  }
+}
+
+/** Preprocesses one image into a `[3, H, W]` CHW tensor (see [Note: preprocessing order]); throws `invalid_image`. */
+export async function preprocessImage(
+  input: string | Uint8Array,
+  pre: ClipModelInfo['preprocess'],
+  view?: ViewTransform,
+  opts: PreprocessOptions = {},
+): Promise<Float32Array> {
+  const crop = resizeAndCrop(await decodeRgb(input, view, opts), pre);
+  const out = new Float32Array(3 * crop.width * crop.height);
+  normalizeInto(crop, pre, out);
+  return out;
+}
