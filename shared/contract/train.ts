@@ -66,7 +66,12 @@ export const learnArgs = z.object({
   /** Separate test folder with the same class folders; otherwise the test set is what the split leaves. */
   test: z.string().min(1).optional(),
   shots: z.number().int().min(1).max(10_000).default(16),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(1),
   nCtx: z.number().int().min(1).max(64).default(16),
   csc: z.boolean().default(false),
   position: z.enum(CLASS_POSITIONS).default('end'),

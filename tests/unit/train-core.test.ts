@@ -17,9 +17,27 @@ beforeAll(async () => {
 
 describe('Rng and splits', () => {
   it('is reproducible per seed and differs across seeds and forks', () => {
-    const a = Array.from({ length: 5 }, ((r) => () => r.next())(new Rng(1)));
-    const b = Array.from({ length: 5 }, ((r) => () => r.next())(new Rng(1)));
-    const c = Array.from({ length: 5 }, ((r) => () => r.next())(new Rng(2)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(1)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(1)),
+    );
+    const c = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(2)),
+    );
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(new Rng(1).fork('x').next()).not.toBe(new Rng(1).fork('y').next());
@@ -45,7 +63,10 @@ describe('Rng and splits', () => {
 
   it('depends on the seed and not on the input order', () => {
     const s1 = fewShotSplit(classes, { shots: 4, seed: 1 });
-    const again = fewShotSplit(classes.map((f) => [...f].reverse()), { shots: 4, seed: 1 });
+    const again = fewShotSplit(
+      classes.map((f) => [...f].reverse()),
+      { shots: 4, seed: 1 },
+    );
     const s2 = fewShotSplit(classes, { shots: 4, seed: 2 });
     expect(again).toEqual(s1);
     expect(s2.train).not.toEqual(s1.train);
@@ -160,9 +181,13 @@ describe('trainCoop', () => {
     const start = tf.memory().numTensors;
     const ac = new AbortController();
     await expect(
-      run(1, (e) => {
-        if (e.kind === 'step' && e.epoch === 2) ac.abort();
-      }, ac.signal),
+      run(
+        1,
+        (e) => {
+          if (e.kind === 'step' && e.epoch === 2) ac.abort();
+        },
+        ac.signal,
+      ),
     ).rejects.toMatchObject({ code: 'cancelled' });
     expect(tf.memory().numTensors).toBe(start);
   });

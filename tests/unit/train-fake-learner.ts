@@ -18,7 +18,10 @@ export class FakeLearner implements TrainableLearner {
     dim: number,
     private readonly gain = 5,
   ) {
-    this.base = tf.tensor2d(base.flatMap((b) => Array.from(b)), [base.length, dim]);
+    this.base = tf.tensor2d(
+      base.flatMap((b) => Array.from(b)),
+      [base.length, dim],
+    );
     // tidy frees the zeros tensor the variable was initialised from (tf.variable copies its reference).
     this.ctx = tf.tidy(() => tf.variable(tf.zeros([base.length, dim]), true));
   }
@@ -51,7 +54,13 @@ function unit(v: number[]): Float32Array {
 }
 
 /** Synthetic task: class centres in `dim` dimensions, noisy images, a weak zero-shot text feature per class. */
-export function syntheticData(opts: { classes: number; dim: number; trainPerClass: number; views: number; seed: number }): TrainData {
+export function syntheticData(opts: {
+  classes: number;
+  dim: number;
+  trainPerClass: number;
+  views: number;
+  seed: number;
+}): TrainData {
   const rng = new Rng(opts.seed);
   const centres = Array.from({ length: opts.classes }, () => Array.from({ length: opts.dim }, () => rng.normal()));
   const sample = (k: number, noise: number) => unit((centres[k] ?? []).map((x) => x + noise * rng.normal()));

@@ -20,8 +20,12 @@ const imgA = join(tmp.path, 'a.png');
 const imgB = join(tmp.path, 'b.png');
 
 beforeAll(async () => {
-  await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toFile(imgA);
-  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 10, g: 10, b: 200 } } }).png().toFile(imgB);
+  await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+    .png()
+    .toFile(imgA);
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 10, g: 10, b: 200 } } })
+    .png()
+    .toFile(imgB);
 });
 afterAll(() => tmp.cleanup());
 
@@ -36,7 +40,9 @@ function fakeEmbedder(): ImageEmbedder & { calls: number; seen: number } {
       m.seen += inputs.length;
       return {
         embeddings: inputs.map((x) =>
-          x.path?.endsWith('missing.png') ? null : Float32Array.from([3 + (x.view?.crop?.[0] ?? 0), 4, x.view?.flip ? 1 : 0]),
+          x.path?.endsWith('missing.png')
+            ? null
+            : Float32Array.from([3 + (x.view?.crop?.[0] ?? 0), 4, x.view?.flip ? 1 : 0]),
         ),
         errors: inputs.flatMap((x, index) =>
           x.path?.endsWith('missing.png') ? [{ index, path: x.path, reason: 'cannot read' }] : [],
@@ -81,7 +87,11 @@ describe('embedAll', () => {
     const cache = new FeatureCache();
     const model = fakeEmbedder();
     const views = await trainingViews([imgA], 2, new Rng(3));
-    const reqs = [{ path: imgA }, { path: imgB }, ...(views[0] ?? []).map((view) => ({ path: imgA, ...(view ? { view } : {}) }))];
+    const reqs = [
+      { path: imgA },
+      { path: imgB },
+      ...(views[0] ?? []).map((view) => ({ path: imgA, ...(view ? { view } : {}) })),
+    ];
     const first = await embedAll(model, reqs, { cache });
     expect(first.computed).toBe(4);
     const f0 = first.features[0];

@@ -27,7 +27,11 @@ function sample(csc: boolean): ContextFile {
     meta: {
       formatVersion: 1,
       method: 'coop',
-      model: { id: 'demo-clip', dir: '/models/demo', files: [{ path: 'onnx/text_model.onnx', bytes: 10, sha256: 'ab' }] },
+      model: {
+        id: 'demo-clip',
+        dir: '/models/demo',
+        files: [{ path: 'onnx/text_model.onnx', bytes: 10, sha256: 'ab' }],
+      },
       tokenizer: { kind: 'clip-bpe', vocabSize: 49408, contextLength: 77 },
       classNames: ['red_circle', 'blue square'],
       prompts: ['red circle', 'blue "square"'],

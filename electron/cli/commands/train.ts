@@ -59,7 +59,8 @@ function learnReporter(ctx: CommandContext): { update(e: LearnProgress): void; d
         );
       else {
         const p = e.point;
-        const head = p.epoch === 0 ? '  zero-shot ("a photo of a {}.")' : `  epoch ${String(p.epoch).padStart(3)}/${e.epochs}`;
+        const head =
+          p.epoch === 0 ? '  zero-shot ("a photo of a {}.")' : `  epoch ${String(p.epoch).padStart(3)}/${e.epochs}`;
         const line = `${head}: loss ${p.trainLoss.toFixed(4)} train ${pct(p.trainAccuracy)} val ${pct(p.valAccuracy)} test ${pct(p.testAccuracy)}${p.epoch > 0 ? ` ETA ${formatEta(e.etaS)}` : ''}`;
         // Every epoch on a pipe would flood logs for 200 epochs: print the first ones, every tenth and the last.
         if (tty || p.epoch <= 2 || p.epoch % 10 === 0 || p.epoch === e.epochs) permanent(line);
@@ -114,7 +115,9 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   ctx.print(`CoOp test accuracy:                        ${pct(r.test.accuracy)} on ${r.test.count} images`);
   ctx.print('Per class (zero-shot -> CoOp):');
   r.test.perClass.forEach((c, i) =>
-    ctx.print(`  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`),
+    ctx.print(
+      `  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`,
+    ),
   );
   ctx.print(
     `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step)`,
@@ -128,7 +131,12 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   ctx.print(`Accuracy curve:  ${r.curvePath}`);
 }
 
-const MODEL_OPT: OptionSpec = { type: 'string', valueName: 'DIR', description: 'CLIP model folder.', defaultText: 'the embedded demo model' };
+const MODEL_OPT: OptionSpec = {
+  type: 'string',
+  valueName: 'DIR',
+  description: 'CLIP model folder.',
+  defaultText: 'the embedded demo model',
+};
 const BACKEND_OPT: OptionSpec = {
   type: 'string',
   valueName: 'NAME',
@@ -139,12 +147,27 @@ const BACKEND_OPT: OptionSpec = {
 /** Options shared by `learn` and `demo`. */
 const RUN_OPTIONS: Record<string, OptionSpec> = {
   model: MODEL_OPT,
-  seed: { type: 'string', valueName: 'S', description: 'Seed of the split, views, batches and context init.', defaultText: '1' },
+  seed: {
+    type: 'string',
+    valueName: 'S',
+    description: 'Seed of the split, views, batches and context init.',
+    defaultText: '1',
+  },
   'aug-views': { type: 'string', valueName: 'N', description: 'Cached augmented views per training image (0 = none).' },
   epochs: { type: 'string', valueName: 'N', description: 'Training epochs.' },
   backend: BACKEND_OPT,
-  out: { type: 'string', valueName: 'DIR', description: 'Where to write the context and the curve.', defaultText: '<data folder>/runs/<time>-...' },
-  path: { type: 'string', valueName: 'P', description: 'Text encoder implementation: optimised or plain (reference).', defaultText: 'optimised' },
+  out: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'Where to write the context and the curve.',
+    defaultText: '<data folder>/runs/<time>-...',
+  },
+  path: {
+    type: 'string',
+    valueName: 'P',
+    description: 'Text encoder implementation: optimised or plain (reference).',
+    defaultText: 'optimised',
+  },
 };
 
 function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augViews: number }) {
@@ -169,15 +192,33 @@ export const learnCommand: CommandSpec = {
   name: 'learn',
   summary: 'Learn a prompt with CoOp on a folder dataset (one sub-folder per class) and save the learned context.',
   options: {
-    data: { type: 'string', valueName: 'DIR', description: 'Dataset folder: one sub-folder of images per class (required).' },
+    data: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Dataset folder: one sub-folder of images per class (required).',
+    },
     test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
     shots: { type: 'string', valueName: 'K', description: 'Training images per class.', defaultText: '16' },
     'n-ctx': { type: 'string', valueName: 'M', description: 'Number of context vectors.', defaultText: '16' },
     csc: { type: 'boolean', description: 'Class-specific context (one context per class).' },
-    position: { type: 'string', valueName: 'P', description: 'Class token position: end, middle or front.', defaultText: 'end' },
-    'ctx-init': { type: 'string', valueName: 'TEXT', description: 'Initialise the context from words, e.g. "a photo of a".' },
+    position: {
+      type: 'string',
+      valueName: 'P',
+      description: 'Class token position: end, middle or front.',
+      defaultText: 'end',
+    },
+    'ctx-init': {
+      type: 'string',
+      valueName: 'TEXT',
+      description: 'Initialise the context from words, e.g. "a photo of a".',
+    },
     ...RUN_OPTIONS,
-    epochs: { type: 'string', valueName: 'N', description: 'Training epochs.', defaultText: '1 shot: 50, 2-4: 100, 8+: 200' },
+    epochs: {
+      type: 'string',
+      valueName: 'N',
+      description: 'Training epochs.',
+      defaultText: '1 shot: 50, 2-4: 100, 8+: 200',
+    },
     'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: '4' },
   },
   details:
@@ -212,7 +253,11 @@ export const evalCommand: CommandSpec = {
   summary: 'Evaluate a learned context file on a folder dataset, next to the hand-written prompt.',
   options: {
     model: MODEL_OPT,
-    data: { type: 'string', valueName: 'DIR', description: 'Folder with one sub-folder of images per class (required).' },
+    data: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Folder with one sub-folder of images per class (required).',
+    },
     context: { type: 'string', valueName: 'FILE', description: 'A context.safetensors written by `learn` (required).' },
     backend: BACKEND_OPT,
   },
@@ -225,14 +270,24 @@ export const evalCommand: CommandSpec = {
     const model = pathOpt(ctx, 'model');
     const engine = await ctx.engine();
     const r: EvaluateResult = await runJob(ctx, async (o) =>
-      unwrap(await engine.call('evaluate', { data, context, ...(model ? { model } : {}), ...(backend ? { backend } : {}) }, o)),
+      unwrap(
+        await engine.call(
+          'evaluate',
+          { data, context, ...(model ? { model } : {}), ...(backend ? { backend } : {}) },
+          o,
+        ),
+      ),
     );
     for (const w of r.warnings) ctx.log(`Warning: ${w}`);
-    ctx.print(`Context ${r.context.path} (${r.context.shots} shots, seed ${r.context.seed}) on ${r.test.count} images:`);
+    ctx.print(
+      `Context ${r.context.path} (${r.context.shots} shots, seed ${r.context.seed}) on ${r.test.count} images:`,
+    );
     ctx.print(`  zero-shot ("${r.zeroShot.template}"): ${pct(r.zeroShot.test.accuracy)}`);
     ctx.print(`  learned context:             ${pct(r.test.accuracy)}`);
     r.test.perClass.forEach((c, i) =>
-      ctx.print(`  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`),
+      ctx.print(
+        `  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`,
+      ),
     );
     return r;
   },
@@ -262,10 +317,14 @@ export const demoCommand: CommandSpec = {
     ...RUN_OPTIONS,
     epochs: { ...(RUN_OPTIONS['epochs'] as OptionSpec), defaultText: String(DEMO_EPOCHS) },
     'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: String(DEMO_AUG_VIEWS) },
-    data: { type: 'string', valueName: 'DIR', description: 'Task folder.', defaultText: 'the first task in resources/samples' },
+    data: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Task folder.',
+      defaultText: 'the first task in resources/samples',
+    },
   },
-  details:
-    `The demo shortens CoOp's schedule to ${DEMO_EPOCHS} epochs and ${DEMO_AUG_VIEWS} augmented views per image so it ends in a few minutes on a small CPU; --epochs 200 runs the paper's schedule.`,
+  details: `The demo shortens CoOp's schedule to ${DEMO_EPOCHS} epochs and ${DEMO_AUG_VIEWS} augmented views per image so it ends in a few minutes on a small CPU; --epochs 200 runs the paper's schedule.`,
   async run(ctx) {
     const data = pathOpt(ctx, 'data') ?? firstSampleTask();
     const args = { data, shots: 16, ...learnArgsFrom(ctx, { epochs: DEMO_EPOCHS, augViews: DEMO_AUG_VIEWS }) };

@@ -105,7 +105,10 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
   if (!md || md['format'] !== CONTEXT_FORMAT) throw bad(path, `its metadata does not say format "${CONTEXT_FORMAT}"`);
   const version = Number(md['formatVersion']);
   if (version !== CONTEXT_FORMAT_VERSION)
-    throw bad(path, `format version ${md['formatVersion'] ?? '?'} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`);
+    throw bad(
+      path,
+      `format version ${md['formatVersion'] ?? '?'} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`,
+    );
   const t = header['ctx'] as { dtype?: string; shape?: number[]; data_offsets?: [number, number] } | undefined;
   if (!t || t.dtype !== 'F32' || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets))
     throw bad(path, 'it has no F32 tensor "ctx"');

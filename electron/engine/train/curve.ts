@@ -85,5 +85,7 @@ export function curveSvg(curve: readonly EpochPoint[], opts: CurveOptions): stri
 
 /** Rasterises the chart to PNG bytes. */
 export async function curvePng(curve: readonly EpochPoint[], opts: CurveOptions): Promise<Buffer> {
-  return sharp(Buffer.from(curveSvg(curve, opts))).png().toBuffer();
+  return sharp(Buffer.from(curveSvg(curve, opts)))
+    .png()
+    .toBuffer();
 }

@@ -48,7 +48,13 @@ export function normalised(v: Float32Array): Float32Array {
  * torchvision's `RandomResizedCrop.get_params` on a `width` x `height` image, as fractions, plus a random flip:
  * up to 10 tries of area in `scale` and log-uniform aspect ratio, then the centre crop fallback.
  */
-export function randomResizedCropView(rng: Rng, width: number, height: number, scale = [0.08, 1], ratio = [3 / 4, 4 / 3]): ViewTransform {
+export function randomResizedCropView(
+  rng: Rng,
+  width: number,
+  height: number,
+  scale = [0.08, 1],
+  ratio = [3 / 4, 4 / 3],
+): ViewTransform {
   const area = width * height;
   const [lr0, lr1] = [Math.log(ratio[0] ?? 0.75), Math.log(ratio[1] ?? 4 / 3)];
   let crop: [number, number, number, number] | null = null;
@@ -87,12 +93,19 @@ export async function orientedSize(path: string): Promise<{ width: number; heigh
     if (!w || !h) throw new Error('no size');
     return swap ? { width: h, height: w } : { width: w, height: h };
   } catch (e) {
-    throw new AppError('invalid_image', `Cannot read the size of ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new AppError(
+      'invalid_image',
+      `Cannot read the size of ${path}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
 /** `augViews` seeded random views per training image (one plain view when 0); see [Note: cached views]. */
-export async function trainingViews(paths: readonly string[], augViews: number, rng: Rng): Promise<(ViewTransform | undefined)[][]> {
+export async function trainingViews(
+  paths: readonly string[],
+  augViews: number,
+  rng: Rng,
+): Promise<(ViewTransform | undefined)[][]> {
   if (augViews <= 0) return paths.map(() => [undefined]);
   const out: ViewTransform[][] = [];
   for (const path of paths) {
@@ -146,7 +159,12 @@ export interface EmbedAllResult {
 export async function embedAll(
   model: ImageEmbedder,
   requests: readonly EmbedRequest[],
-  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; cache?: FeatureCache; batchSize?: number } = {},
+  opts: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    cache?: FeatureCache;
+    batchSize?: number;
+  } = {},
 ): Promise<EmbedAllResult> {
   const cache = opts.cache ?? featureCache;
   const stats = new Map<string, { mtimeMs: number; size: number }>();
@@ -176,7 +194,8 @@ export async function embedAll(
     const res = await model.embedImages(inputs, {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (done, total) => opts.onProgress?.(requests.length - todo.length + done, requests.length - todo.length + total),
+      onProgress: (done, total) =>
+        opts.onProgress?.(requests.length - todo.length + done, requests.length - todo.length + total),
     });
     res.embeddings.forEach((e, j) => {
       const i = todo[j] as number;

@@ -120,7 +120,10 @@ export async function runLearn(
   const model = await openClipModel(args.model ?? demoModelDir());
   const ds = await readFolderDataset(args.data);
   if (ds.classes.length < 2)
-    throw new AppError('invalid_data', `${args.data} needs at least two class folders with images; found ${ds.classes.length}.`);
+    throw new AppError(
+      'invalid_data',
+      `${args.data} needs at least two class folders with images; found ${ds.classes.length}.`,
+    );
   const testDs = args.test ? await readFolderDataset(args.test) : null;
   const classNames = ds.classes.map((c) => c.name);
   const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
@@ -139,7 +142,11 @@ export async function runLearn(
   phase('features', 'Embedding the images with ONNX Runtime');
   const tFeat = now();
   const rng = new Rng(args.seed);
-  const views = await trainingViews(split.train.map((t) => t.path), args.augViews, rng.fork('views'));
+  const views = await trainingViews(
+    split.train.map((t) => t.path),
+    args.augViews,
+    rng.fork('views'),
+  );
   const trainReqs: EmbedRequest[] = split.train.flatMap((t, i) =>
     (views[i] ?? [undefined]).map((view) => (view ? { path: t.path, view } : { path: t.path })),
   );
@@ -178,19 +185,15 @@ export async function runLearn(
   try {
     const epochs = args.epochs ?? defaultEpochs(args.shots);
     phase('train', `Learning ${learner.nCtx} context vectors for ${epochs} epochs on ${backend}`);
-    const result = await trainCoop(
-      { classNames, dim, train, val, test, zeroShotText },
-      learner,
-      {
-        epochs,
-        seed: args.seed,
-        batchSize: args.batchSize,
-        logitScale: model.info.logitScale,
-        backend,
-        signal,
-        onProgress: progress,
-      },
-    );
+    const result = await trainCoop({ classNames, dim, train, val, test, zeroShotText }, learner, {
+      epochs,
+      seed: args.seed,
+      batchSize: args.batchSize,
+      logitScale: model.info.logitScale,
+      backend,
+      signal,
+      onProgress: progress,
+    });
     phase('save', 'Saving the context and the curve');
     const outDir = resolve(args.out ?? join(env.dataDir, 'runs', runFolderName(args.data, args.seed)));
     await mkdir(outDir, { recursive: true });
@@ -211,7 +214,11 @@ export async function runLearn(
         formatVersion: CONTEXT_FORMAT_VERSION,
         method: 'coop',
         model: { id: model.info.id, dir: model.info.dir, files },
-        tokenizer: { kind: 'clip-bpe', vocabSize: model.tokenizer.vocabSize, contextLength: model.tokenizer.contextLength },
+        tokenizer: {
+          kind: 'clip-bpe',
+          vocabSize: model.tokenizer.vocabSize,
+          contextLength: model.tokenizer.contextLength,
+        },
         classNames,
         prompts,
         nCtx: learner.nCtx,
@@ -263,7 +270,11 @@ export async function runLearn(
         path: args.path,
       },
       backend,
-      zeroShot: { template: ZERO_SHOT_TEMPLATE, test: result.zeroShot.test, valAccuracy: result.zeroShot.val?.accuracy ?? null },
+      zeroShot: {
+        template: ZERO_SHOT_TEMPLATE,
+        test: result.zeroShot.test,
+        valAccuracy: result.zeroShot.val?.accuracy ?? null,
+      },
       curve: result.curve,
       test: result.test,
       valAccuracy: result.val?.accuracy ?? null,
@@ -291,7 +302,10 @@ export async function runLearn(
 }
 
 /** Runs `evaluate`: the saved context and the hand-written prompt on every image of a folder. */
-export async function runEvaluate(args: EvaluateArgs, { progress, signal }: JobContext<LearnProgress>): Promise<EvaluateResult> {
+export async function runEvaluate(
+  args: EvaluateArgs,
+  { progress, signal }: JobContext<LearnProgress>,
+): Promise<EvaluateResult> {
   progress({ kind: 'phase', phase: 'load', message: 'Reading the context, the model and the dataset' });
   const file = await readContextFile(args.context);
   const backend = await useBackend(args.backend);
@@ -309,7 +323,9 @@ export async function runEvaluate(args: EvaluateArgs, { progress, signal }: JobC
       'invalid_data',
       `The folder has classes the context was not learned for: ${unknown.join(', ')}. It knows: ${file.meta.classNames.join(', ')}.`,
     );
-  const items: SplitItem[] = ds.classes.flatMap((c) => c.files.map((path) => ({ path, label: index.get(c.name) ?? 0 })));
+  const items: SplitItem[] = ds.classes.flatMap((c) =>
+    c.files.map((path) => ({ path, label: index.get(c.name) ?? 0 })),
+  );
   progress({ kind: 'phase', phase: 'features', message: 'Embedding the images with ONNX Runtime' });
   const emb = await embedAll(
     model,
@@ -347,7 +363,10 @@ export async function runEvaluate(args: EvaluateArgs, { progress, signal }: JobC
       }
     };
     const learned = learner.features();
-    const zs = tf.tensor2d(zsText.flatMap((f) => Array.from(f)), [zsText.length, dim]);
+    const zs = tf.tensor2d(
+      zsText.flatMap((f) => Array.from(f)),
+      [zsText.length, dim],
+    );
     try {
       return {
         model: { id: model.info.id, dir: model.info.dir },
