@@ -12,7 +12,7 @@
  * resolved against the CSV's folder; an optional header row is recognised).
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
@@ -93,17 +93,18 @@ async function zipTree(file: string): Promise<Tree> {
     const parts = name.split('/').filter((p) => p.length > 0);
     const fileName = parts.pop();
     if (!fileName) continue;
+    const origin = `${file}:${name}`;
+    if ([...parts, fileName].some((p) => p.startsWith('.') || p === '__MACOSX')) {
+      root.hidden.push(origin);
+      continue;
+    }
     let node = root;
-    let hidden = false;
     for (const p of parts) {
-      if (p.startsWith('.') || p === '__MACOSX') hidden = true;
       let next = node.dirs.get(p);
       if (!next) node.dirs.set(p, (next = emptyTree()));
       node = next;
     }
-    const origin = `${file}:${name}`;
-    if (hidden || fileName.startsWith('.')) root.hidden.push(origin);
-    else node.files.push({ name: fileName, origin, path: null, read: () => Promise.resolve(data) });
+    node.files.push({ name: fileName, origin, path: null, read: () => Promise.resolve(data) });
   }
   return root;
 }
@@ -124,8 +125,10 @@ function addFiles(files: Tree['files'], className: string, result: ScanResult): 
 
 function addTree(tree: Tree, ownName: string | null, result: ScanResult): void {
   for (const h of tree.hidden) result.skipped.push({ path: h, reason: 'hidden or system file' });
-  const wrapper = tree.files.length === 0 && tree.dirs.size === 1 ? [...tree.dirs.values()][0] : undefined;
+  const images = tree.files.filter((f) => skipReason(f.name) === null);
+  const wrapper = images.length === 0 && tree.dirs.size === 1 ? [...tree.dirs.values()][0] : undefined;
   if (wrapper && wrapper.dirs.size > 0) {
+    addFiles(tree.files, UNASSIGNED_CLASS, result);
     addTree(wrapper, null, result);
     return;
   }
@@ -200,10 +203,4 @@ export async function scanSources(sources: readonly string[], signal: AbortSigna
     else addFiles([{ name: basename(src), origin: src, path: src, read: () => readFile(src) }], UNASSIGNED_CLASS, result);
   }
   return result;
-}
-
-/** A short display form of an origin relative to a source root. */
-export function displayPath(origin: string, root: string): string {
-  const r = relative(root, origin);
-  return r.startsWith('..') ? origin : r.split(sep).join('/');
 }

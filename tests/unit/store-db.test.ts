@@ -1,0 +1,97 @@
+/**
+ * @file Tests of the store's database module: migrations checked by hash, pragmas, interrupted jobs, float blobs.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { blobToFloats, floatsToBlob } from '../../electron/engine/store/blob';
+import { openDatabase, migrationHash } from '../../electron/engine/store/db';
+import { startJob } from '../../electron/engine/store/jobs-repo';
+import { MIGRATIONS } from '../../electron/engine/store/migrations';
+import { createProject } from '../../electron/engine/store/projects-repo';
+import { createRun, getRun, startRun } from '../../electron/engine/store/runs-repo';
+import { getEmbeddings, putEmbeddings } from '../../electron/engine/store/embeddings-repo';
+import { tempDir } from '../helpers/engine';
+
+const dirs: { cleanup: () => void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
+function dbFile(): string {
+  const d = tempDir('coop-store-');
+  dirs.push(d);
+  return join(d.path, 'coop-studio.sqlite');
+}
+
+describe('float blobs', () => {
+  it('round-trip float32 values exactly, little-endian', () => {
+    const v = Float32Array.from([0, -0, 1.5, -3.25e-8, 3.4e38, Number.NaN, Infinity, Math.PI]);
+    const blob = floatsToBlob(v);
+    expect(blob.byteLength).toBe(v.length * 4);
+    expect(blob.readFloatLE(8)).toBe(1.5);
+    const back = blobToFloats(blob, v.length);
+    expect(Array.from(back).map(String)).toEqual(Array.from(v).map(String));
+    expect(Object.is(back[1], -0)).toBe(true);
+  });
+  it('refuses a blob whose length disagrees with the recorded dim', () => {
+    expect(() => blobToFloats(floatsToBlob([1, 2, 3]), 4)).toThrow(/3 values where 4/);
+    expect(() => blobToFloats(new Uint8Array(5))).toThrow(/multiple of 4/);
+  });
+  it('survive a trip through the embeddings table', () => {
+    const db = openDatabase(dbFile());
+    const vec = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i) * 1e-3);
+    putEmbeddings(db, [{ sha256: 'a'.repeat(64), vec }], 'm1', 'center');
+    const got = getEmbeddings(db, ['a'.repeat(64), 'b'.repeat(64)], 'm1', 'center');
+    expect(got.size).toBe(1);
+    expect(Array.from(got.get('a'.repeat(64)) ?? [])).toEqual(Array.from(vec));
+    expect(getEmbeddings(db, ['a'.repeat(64)], 'm2', 'center').size).toBe(0);
+    db.close();
+  });
+});
+
+describe('openDatabase', () => {
+  it('creates STRICT tables in WAL mode with foreign keys on, and records each migration hash', () => {
+    const db = openDatabase(dbFile());
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const rows = db.prepare('SELECT version, sha256 FROM schema_migrations').all() as { version: number; sha256: string }[];
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, sha256: migrationHash(m.sql) })));
+    const tables = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+      name: string;
+      sql: string;
+    }[];
+    for (const name of ['projects', 'classes', 'images', 'models', 'embeddings', 'text_features', 'runs', 'metrics', 'contexts'])
+      expect(tables.find((t) => t.name === name)?.sql).toMatch(/STRICT/);
+    expect(() => db.prepare("INSERT INTO projects (name, created_at, updated_at) VALUES ('x', 'not a number', 1)").run()).toThrow();
+    db.close();
+  });
+
+  it('refuses a database whose applied migration was changed afterwards', () => {
+    const file = dbFile();
+    openDatabase(file).close();
+    const changed = MIGRATIONS.map((m) => (m.version === 1 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
+    expect(() => openDatabase(file, changed)).toThrow(/0001-init.*sha256 mismatch/);
+    expect(() => openDatabase(file, [])).toThrow(/newer version/);
+    openDatabase(file).close();
+  });
+
+  it('applies only new migrations on reopen', () => {
+    const file = dbFile();
+    openDatabase(file).close();
+    const next = [...MIGRATIONS, { version: 2, name: '0002-test', sql: 'CREATE TABLE t (x INTEGER) STRICT;' }];
+    const db = openDatabase(file, next);
+    expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(2);
+    db.close();
+  });
+
+  it('marks jobs and runs left running by a dead process as interrupted', () => {
+    const file = dbFile();
+    let db = openDatabase(file);
+    const p = createProject(db, 'p', '', null);
+    const job = startJob(db, p.id, 'import');
+    const run = createRun(db, { projectId: p.id, modelId: 'm', method: 'coop', options: {}, seed: 1, shots: 1, backend: 'cpu' });
+    startRun(db, run);
+    db.close();
+    db = openDatabase(file);
+    expect((db.prepare('SELECT status FROM jobs WHERE id = ?').get(job) as { status: string }).status).toBe('interrupted');
+    expect(getRun(db, run).status).toBe('interrupted');
+    db.close();
+  });
+});
