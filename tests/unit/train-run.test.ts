@@ -1,0 +1,156 @@
+/**
+ * @file End-to-end `learn` and `evaluate` through the in-process engine on a tiny fixture CLIP model and a generated
+ * folder dataset (plain Node, tfjs cpu backend): outputs, consistency between learn and evaluate, determinism,
+ * cancellation, no tensor leaks.
+ *
+ * The fixture model has random weights, so accuracies here say nothing about CoOp; the demo and the bench measure
+ * that on the demo model.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LearnProgress } from '../../shared/contract/train';
+import { unwrap } from '../../shared/result';
+import { readContextFile } from '../../electron/engine/train/context-file';
+import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { inProcessEngine, tempDir } from '../helpers/engine';
+import { fixtureModelDirs } from '../helpers/fixtures';
+
+const tmp = tempDir('coop-train-run-');
+const engine = inProcessEngine();
+const model = fixtureModelDirs()[0] as string;
+const dataDir = join(tmp.path, 'data');
+const testDir = join(tmp.path, 'test');
+const COLOURS: Record<string, [number, number, number]> = {
+  red_thing: [220, 30, 30],
+  green_thing: [30, 200, 40],
+  blue_thing: [30, 40, 220],
+};
+
+async function writeImages(root: string, perClass: number, seed: number): Promise<void> {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 80 - 40;
+  for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
+    mkdirSync(join(root, name), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const px = Buffer.alloc(24 * 24 * 3);
+      for (let p = 0; p < 24 * 24; p++) {
+        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
+        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
+        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
+      }
+      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+        .png()
+        .toFile(join(root, name, `${i}.png`));
+    }
+  }
+}
+
+beforeAll(async () => {
+  await writeImages(dataDir, 8, 1);
+  await writeImages(testDir, 3, 2);
+}, 60_000);
+
+afterAll(async () => {
+  releaseTextEncoderCache();
+  await engine.cleanup();
+  tmp.cleanup();
+});
+
+const base = { model, data: dataDir, shots: 4, nCtx: 4, epochs: 3, augViews: 2, backend: 'cpu' as const };
+
+describe('learn and evaluate', () => {
+  it('learns, writes a loadable context and a curve, and evaluate agrees with the run on the test folder', async () => {
+    const events: LearnProgress[] = [];
+    const r = unwrap(
+      await engine.client.call(
+        'learn',
+        { ...base, test: testDir, seed: 1, out: join(tmp.path, 'run1') },
+        { onProgress: (e) => events.push(e) },
+      ),
+    );
+    expect(r.backend).toBe('cpu');
+    expect(r.data.classes.map((c) => [c.name, c.prompt, c.train, c.val, c.test])).toEqual([
+      ['blue_thing', 'blue thing', 4, 4, 3],
+      ['green_thing', 'green thing', 4, 4, 3],
+      ['red_thing', 'red thing', 4, 4, 3],
+    ]);
+    expect(r.curve).toHaveLength(4);
+    expect(r.curve[0]?.testAccuracy).toBe(r.zeroShot.test.accuracy);
+    expect(r.test.count).toBe(9);
+    // 12 images < batch 32: one step per epoch.
+    expect(r.timings.steps).toBe(3);
+    // 12 training images x 2 views + 12 validation + 9 test images.
+    expect(r.timings.imagesEmbedded + r.timings.imagesFromCache).toBe(45);
+    expect(r.nearestTokens).toHaveLength(4);
+    expect(existsSync(r.curvePath)).toBe(true);
+    expect((await sharp(r.curvePath).metadata()).format).toBe('png');
+    expect(events.some((e) => e.kind === 'features')).toBe(true);
+    expect(events.filter((e) => e.kind === 'step')).toHaveLength(3);
+
+    const file = await readContextFile(r.contextPath);
+    expect(file.shape).toEqual([4, 64]);
+    expect(file.meta).toMatchObject({
+      classNames: ['blue_thing', 'green_thing', 'red_thing'],
+      prompts: ['blue thing', 'green thing', 'red thing'],
+      nCtx: 4,
+      csc: false,
+      position: 'end',
+      seed: 1,
+      shots: 4,
+      backend: 'cpu',
+      model: { id: r.model.id },
+    });
+    expect(file.meta.metrics['testAccuracy']).toBe(r.test.accuracy);
+
+    const ev = unwrap(
+      await engine.client.call('evaluate', { model, data: testDir, context: r.contextPath, backend: 'cpu' }),
+    );
+    expect(ev.test.count).toBe(9);
+    expect(ev.test.accuracy).toBe(r.test.accuracy);
+    expect(ev.test.confusion).toEqual(r.test.confusion);
+    expect(ev.zeroShot.test.accuracy).toBe(r.zeroShot.test.accuracy);
+    expect(ev.warnings).toEqual([]);
+  }, 120_000);
+
+  it('gives the same context for the same seed, reuses cached features, and frees every tensor', async () => {
+    releaseTextEncoderCache();
+    const start = tf.memory().numTensors;
+    const args = { ...base, shots: 2, seed: 5 };
+    const a = unwrap(await engine.client.call('learn', { ...args, out: join(tmp.path, 'a') }));
+    releaseTextEncoderCache();
+    expect(tf.memory().numTensors).toBe(start);
+    const b = unwrap(await engine.client.call('learn', { ...args, out: join(tmp.path, 'b') }));
+    expect(b.timings.imagesEmbedded).toBe(0);
+    const [fa, fb] = await Promise.all([readContextFile(a.contextPath), readContextFile(b.contextPath)]);
+    expect(Array.from(fb.ctx)).toEqual(Array.from(fa.ctx));
+    expect(b.curve.map((p) => p.trainLoss)).toEqual(a.curve.map((p) => p.trainLoss));
+    // Without --test the test set is what the split leaves: 8 - 2 shots - 2 validation = 4 per class.
+    expect(a.test.count).toBe(12);
+  }, 120_000);
+
+  it('refuses bad inputs with clear errors and can be cancelled', async () => {
+    const missing = await engine.client.call('evaluate', {
+      model,
+      data: testDir,
+      context: join(tmp.path, 'nope.safetensors'),
+    });
+    expect(missing.ok ? null : missing.error.code).toBe('not_found');
+    const noTest = await engine.client.call('learn', { ...base, seed: 1, out: join(tmp.path, 'x') });
+    expect(noTest.ok ? null : noTest.error.code).toBe('invalid_data');
+    const ac = new AbortController();
+    const cancelled = await engine.client.call(
+      'learn',
+      { ...base, seed: 2, epochs: 50, out: join(tmp.path, 'c') },
+      {
+        signal: ac.signal,
+        onProgress: (e) => {
+          if (e.kind === 'step' && e.epoch === 2) ac.abort();
+        },
+      },
+    );
+    expect(cancelled.ok ? null : cancelled.error.code).toBe('cancelled');
+  }, 120_000);
+});
