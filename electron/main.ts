@@ -9,7 +9,7 @@ import { app, BrowserWindow, session, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { EngineMessage } from '../shared/protocol';
 import { EngineHost, type WorkerLauncher } from './engine-host/engine-host';
-import { appRoot } from './engine/paths';
+import { appRoot, dataDir } from './engine/paths';
 import { registerIpc, type TrustedOrigin } from './ipc-main';
 import { desktopHandlers } from './main/desktop-handlers';
 import { handleFileProtocol, registerFileScheme } from './main/file-protocol';
@@ -65,8 +65,9 @@ async function main(): Promise<void> {
   }
   registerFileScheme();
   await app.whenReady();
-  process.env['COOP_STUDIO_DATA_DIR'] ??= app.getPath('userData');
-  handleFileProtocol(process.env['COOP_STUDIO_DATA_DIR']);
+  // The engine and the CLI resolve the same data folder (env override, moved location, OS default).
+  const data = (process.env['COOP_STUDIO_DATA_DIR'] ??= dataDir());
+  handleFileProtocol(data);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DESKTOP_CSP] } });
   });

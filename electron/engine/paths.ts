@@ -3,12 +3,14 @@
  *
  * [Note: data folder] The data folder defaults to the OS user-data location (the same folder
  * Electron's `app.getPath('userData')` uses for the app name) and is overridden by the
- * `COOP_STUDIO_DATA_DIR` environment variable; tests set a fresh one each.
+ * `COOP_STUDIO_DATA_DIR` environment variable; tests set a fresh one each. A user can move it (see
+ * [Note: data folder location]).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readLocationPointer } from './data-location';
 
 const APP_DIR_NAME = 'CoOp Studio';
 
@@ -19,10 +21,12 @@ export function defaultDataDir(platform: NodeJS.Platform = process.platform, env
   return join(env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), APP_DIR_NAME);
 }
 
-/** The data folder in force: `COOP_STUDIO_DATA_DIR` or the OS default. */
+/** The data folder in force: `COOP_STUDIO_DATA_DIR`, else where the user moved it, else the OS default. */
 export function dataDir(env = process.env): string {
   const fromEnv = env['COOP_STUDIO_DATA_DIR'];
-  return fromEnv && fromEnv.length > 0 ? resolve(fromEnv) : defaultDataDir(process.platform, env);
+  if (fromEnv && fromEnv.length > 0) return resolve(fromEnv);
+  const def = defaultDataDir(process.platform, env);
+  return readLocationPointer(def) ?? def;
 }
 
 let cachedRoot: string | undefined;

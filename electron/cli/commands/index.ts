@@ -2,9 +2,10 @@
  * @file Every CLI command (Node). Each domain adds its commands here.
  */
 import type { CommandSpec } from '../command';
+import { dataFolderMoveCommand, dataFolderShowCommand } from './data-folder';
 import { modelsCommands } from './models';
 import { serveCommand } from './serve';
 import { doctorCommand, versionCommand } from './system';
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands];
+export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand];
