@@ -89,6 +89,16 @@ export interface InstalledModel {
   problem: string | null;
 }
 
+/** A download that stopped before the end (cancelled, failed, app quit): the same download resumes it. */
+export interface PartialDownload {
+  id: string;
+  /** Bytes already on disk. */
+  bytes: number;
+  updatedAt: string;
+  /** True while a download of it is running (in this or another process). */
+  running: boolean;
+}
+
 /** Where the download endpoint in force comes from. */
 export type EndpointSource = 'argument' | 'environment' | 'setting' | 'default';
 
@@ -96,6 +106,8 @@ export type EndpointSource = 'argument' | 'environment' | 'setting' | 'default';
 export interface ModelsListing {
   activeId: string;
   installed: InstalledModel[];
+  /** Unfinished downloads; `modelsRemove` with their id discards them. */
+  partial: PartialDownload[];
   catalogue: CatalogueModel[];
   endpoint: string;
   endpointSource: EndpointSource;
@@ -183,7 +195,7 @@ export const modelsOps = {
   ),
   modelsRemove: op<{ removed: string; activeId: string }>()(
     z.object({ id: z.string().min(1) }),
-    'Remove an installed model (a referenced folder is left on disk); the demo model cannot be removed.',
+    'Remove an installed model (a referenced folder is left on disk) or discard an unfinished download; the demo model cannot be removed.',
   ),
   modelsSetActive: op<InstalledModel>()(
     z.object({ id: z.string().min(1) }),

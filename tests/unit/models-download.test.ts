@@ -174,6 +174,9 @@ describe('models download', () => {
     const part = join(engine.dataDir, 'downloads', ID, 'model', `${TEXT}.part`);
     const have = statSync(part).size;
     expect(have).toBeGreaterThan(0);
+    const partial = list.ok ? list.value.partial : [];
+    expect(partial.map((p) => [p.id, p.running])).toEqual([[ID, false]]);
+    expect(partial[0]?.bytes).toBeGreaterThanOrEqual(have + statSync(join(fixture, 'tokenizer.json')).size);
 
     server.faults.slow.clear();
     server.requests.length = 0;
@@ -183,6 +186,23 @@ describe('models download', () => {
     // Files finished before the cancel are not fetched again.
     expect(server.requests.filter((q) => q.method === 'GET' && q.file === 'tokenizer.json')).toEqual([]);
     expect(sha256Hex(readFileSync(join(engine.dataDir, 'models', ID, TEXT)))).toBe(fixtureSha(TEXT));
+    const after = await engine.client.call('modelsList', {});
+    expect(after.ok && after.value.partial).toEqual([]);
+  });
+
+  it('discards an unfinished download on remove', async () => {
+    server.faults.slow.set(TEXT, { chunk: 64 * 1024, everyMs: 15 });
+    const controller = new AbortController();
+    const onProgress = (e: DownloadProgress) => {
+      if (e.file === TEXT && e.fileBytes > 0) controller.abort();
+    };
+    expect((await download({}, onProgress, controller.signal)).ok).toBe(false);
+    expect(existsSync(join(engine.dataDir, 'downloads', ID))).toBe(true);
+    const removed = await engine.client.call('modelsRemove', { id: ID });
+    expect(removed.ok && removed.value.removed).toBe(ID);
+    expect(existsSync(join(engine.dataDir, 'downloads', ID))).toBe(false);
+    const list = await engine.client.call('modelsList', {});
+    expect(list.ok && list.value.partial).toEqual([]);
   });
 
   it('rejects a file whose sha256 does not match the ETag, and installs nothing', async () => {

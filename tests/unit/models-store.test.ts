@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_ID, type ModelManifest } from '../../shared/contract/models';
 import { CATALOGUE, findCatalogueModel } from '../../electron/engine/models/catalogue';
-import { importId, resolveModelDir } from '../../electron/engine/models/model-store';
+import { importId, listInstalled, resolveModelDir } from '../../electron/engine/models/model-store';
 import { readSettings, resolveEndpoint } from '../../electron/engine/models/settings';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
@@ -104,6 +104,19 @@ describe('active model and removal', () => {
     expect(removed.ok && removed.value).toEqual({ removed: ID, activeId: DEMO_MODEL_ID });
     expect(readSettings(engine.dataDir).activeModel).toBeUndefined();
     expect(existsSync(join(engine.dataDir, 'models', ID))).toBe(false);
+  });
+
+  it('lists the embedded demo model first, active by default, and never removable', async () => {
+    const demoDir = fixtureModelDirs()[0] ?? '';
+    const [first] = listInstalled(engine.dataDir, demoDir);
+    expect(first).toMatchObject({ id: DEMO_MODEL_ID, source: 'embedded', dir: demoDir, active: true, problem: null });
+    expect(first?.bytes).toBeGreaterThan(0);
+    expect((await engine.client.call('modelsImport', { path: fixture, activate: true })).ok).toBe(true);
+    const after = listInstalled(engine.dataDir, demoDir);
+    expect(after.map((m) => [m.id, m.active])).toEqual([
+      [DEMO_MODEL_ID, false],
+      [ID, true],
+    ]);
   });
 
   it('explains unknown ids and refuses to remove the demo model', async () => {

@@ -101,6 +101,11 @@ export const modelsListCommand: CommandSpec = {
     ctx.print('Installed models (* = active):');
     for (const m of listing.installed) ctx.print(describeModel(m));
     if (listing.installed.length === 0) ctx.print('  none');
+    if (listing.partial.length > 0) {
+      ctx.print('Unfinished downloads (the same `models download` resumes them; `models remove ID` discards them):');
+      for (const p of listing.partial)
+        ctx.print(`  ${p.id.padEnd(48)} ${formatBytes(p.bytes).padStart(9)}${p.running ? '  (downloading now)' : ''}`);
+    }
     if (ctx.values['installed'] !== true) {
       ctx.print('');
       ctx.print(`Catalogue (download with \`coop-studio models download REPO --variant V\`; ~ = estimated size):`);

@@ -7,7 +7,7 @@ import type { EngineEnv } from '../env';
 import { CATALOGUE } from '../models/catalogue';
 import { downloadModel } from '../models/download-model';
 import { importModel } from '../models/import-model';
-import { activeModelId, listInstalled, removeModel, setActiveModel } from '../models/model-store';
+import { activeModelId, listInstalled, listPartial, removeModel, setActiveModel } from '../models/model-store';
 import { readSettings, resolveEndpoint, updateSettings } from '../models/settings';
 
 /** Handlers for {@link modelsOps}. */
@@ -18,6 +18,7 @@ export function modelsHandlers(env: EngineEnv): HandlersFor<typeof modelsOps> {
       return {
         activeId: activeModelId(env.dataDir),
         installed: listInstalled(env.dataDir),
+        partial: listPartial(env.dataDir),
         catalogue: [...CATALOGUE],
         endpoint,
         endpointSource: source,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { DownloadProgress, InstalledModel, ManifestFile, ModelVariant } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/result';
 import { variantFiles } from './catalogue';
+import { acquireLock } from './download-lock';
 import { downloadFile, probeFile, type RemoteFile } from './http-download';
 import {
   assertInstallable,
@@ -50,8 +51,6 @@ interface VerifiedRecord {
   sha256: string;
   etag: string | null;
 }
-
-const activeIds = new Set<string>();
 
 /** The URL of a file: `{endpoint}/{repo}/resolve/{revision}/{path}`. */
 export function resolveUrl(endpoint: string, repo: string, revision: string, path: string): string {
@@ -202,34 +201,6 @@ async function readVerified(work: string): Promise<Record<string, VerifiedRecord
     return JSON.parse(await readFile(join(work, 'files.json'), 'utf8')) as Record<string, VerifiedRecord>;
   } catch {
     return {};
-  }
-}
-
-/** One download of an id at a time: in this process (a set) and across processes (a pid lock file). */
-async function acquireLock(work: string, id: string): Promise<() => Promise<void>> {
-  const busy = () => new AppError('conflict', `"${id}" is already being downloaded.`);
-  if (activeIds.has(id)) throw busy();
-  const lock = join(work, '.lock');
-  try {
-    await writeFile(lock, String(process.pid), { flag: 'wx' });
-  } catch {
-    const owner = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) throw busy();
-    await writeFile(lock, String(process.pid));
-  }
-  activeIds.add(id);
-  return async () => {
-    activeIds.delete(id);
-    await rm(lock, { force: true });
-  };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -10,7 +10,7 @@
  * `rename` of the whole folder, and disappears the same way (renamed into `downloads/` first, then
  * deleted), so neither a failure nor a crash leaves a half-installed model in the list.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -18,10 +18,12 @@ import {
   MODEL_VARIANTS,
   type InstalledModel,
   type ModelManifest,
+  type PartialDownload,
   type ModelVariant,
 } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/result';
 import { demoModelDir } from '../paths';
+import { downloadBusy } from './download-lock';
 import { readSettings, updateSettings } from './settings';
 
 /** Name of the manifest file in an installed model folder. */
@@ -69,8 +71,7 @@ export async function writeManifest(folder: string, manifest: ModelManifest): Pr
   await writeFile(join(folder, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-function demoModel(activeId: string): InstalledModel | null {
-  const dir = demoModelDir();
+function demoModel(activeId: string, dir: string): InstalledModel | null {
   if (!existsSync(dir)) return null;
   return {
     id: DEMO_MODEL_ID,
@@ -123,8 +124,8 @@ function fromManifest(folder: string, activeId: string): InstalledModel {
   }
 }
 
-/** Every installed model, the embedded demo model first (when the app ships it). */
-export function listInstalled(dataDir: string): InstalledModel[] {
+/** Every installed model, the embedded demo model first (when the app ships it; tests may name another folder). */
+export function listInstalled(dataDir: string, demoDir: string = demoModelDir()): InstalledModel[] {
   const activeId = activeModelId(dataDir);
   const root = modelsDir(dataDir);
   const folders = existsSync(root)
@@ -133,8 +134,29 @@ export function listInstalled(dataDir: string): InstalledModel[] {
         .map((d) => d.name)
         .sort()
     : [];
-  const demo = demoModel(activeId);
+  const demo = demoModel(activeId, demoDir);
   return [...(demo ? [demo] : []), ...folders.map((name) => fromManifest(join(root, name), activeId))];
+}
+
+/** Unfinished downloads in `downloads/` (see [Note: atomic install]). */
+export function listPartial(dataDir: string): PartialDownload[] {
+  const root = stagingRoot(dataDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .flatMap((d) => {
+      const work = join(root, d.name);
+      if (!existsSync(work)) return [];
+      const files = walk(work);
+      // A running download renames files under our feet: a file that vanished counts as nothing.
+      const stats = files
+        .filter((f) => !/[\\/](\.lock|files\.json)$/.test(f) && !f.endsWith('.part.json'))
+        .map((f) => statSync(f, { throwIfNoEntry: false }));
+      const bytes = stats.reduce((sum, st) => sum + (st?.size ?? 0), 0);
+      const updatedAt = Math.max(statSync(work).mtimeMs, ...stats.map((st) => st?.mtimeMs ?? 0));
+      return [{ id: d.name, bytes, updatedAt: new Date(updatedAt).toISOString(), running: downloadBusy(work, d.name) }];
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** One installed model by id; `not_found` names the installed ones. */
@@ -184,6 +206,12 @@ export function setActiveModel(dataDir: string, id: string): InstalledModel {
 export async function removeModel(dataDir: string, id: string): Promise<{ removed: string; activeId: string }> {
   if (id === DEMO_MODEL_ID)
     throw new AppError('unsupported', 'The demo model is part of the app and cannot be removed.');
+  const partial = join(stagingRoot(dataDir), id);
+  if (!listInstalled(dataDir).some((m) => m.id === id) && !id.startsWith('.') && existsSync(partial)) {
+    if (downloadBusy(partial, id)) throw new AppError('conflict', `"${id}" is being downloaded; cancel it first.`);
+    await rm(partial, { recursive: true, force: true });
+    return { removed: id, activeId: activeModelId(dataDir) };
+  }
   const model = findInstalled(dataDir, id);
   const folder = join(modelsDir(dataDir), model.id);
   const trash = join(stagingRoot(dataDir), `.removing-${model.id}-${process.pid}-${Date.now()}`);
@@ -220,7 +248,13 @@ export function assertInstallable(dataDir: string, id: string, force: boolean): 
 
 function walk(dir: string): string[] {
   const out: string[] = [];
-  for (const d of readdirSync(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out; // removed meanwhile (a download finishing, a removal)
+  }
+  for (const d of entries) {
     const p = join(dir, d.name);
     if (d.isDirectory()) out.push(...walk(p));
     else if (d.isFile()) out.push(p);
