@@ -97,11 +97,12 @@ function p(params: DemoClipParams, name: string): tf.Tensor {
  * [3000,128]x[128,512] product), and tfjs' default matMul gradient uses those flags. Training is
  * dominated by the backward pass, so linear layers use this instead.
  */
-export const mm = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+export const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
       return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
     },
@@ -109,11 +110,12 @@ export const mm = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFu
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
 /** Batched (rank-4) matrix product with the same explicit-transpose gradient as {@link mm}. */
-export const bmm = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+export const bmm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor4D, b as tf.Tensor4D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
       const t = [0, 1, 3, 2];
       return [tf.matMul(dy as tf.Tensor4D, tf.transpose(sb, t)), tf.matMul(tf.transpose(sa, t), dy as tf.Tensor4D)];
@@ -173,14 +175,20 @@ export function causalMask(l: number): Float32Array {
 export function encodeText(params: DemoClipParams, c: DemoClipConfig, ids: tf.Tensor2D, eotIndex: number[]): tf.Tensor2D {
   const [b, l] = ids.shape;
   const tokEmb = p(params, 'text_model.embeddings.token_embedding.weight') as tf.Tensor2D;
-  const oneHot = tf.oneHot(tf.reshape(ids, [b * l]), c.vocabSize);
-  const tok = tf.reshape(mm(tf.cast(oneHot, 'float32') as tf.Tensor2D, tokEmb), [b, l, c.textWidth]);
+  // Only the batch's distinct ids are picked from the table (a batch uses ~100 of the vocabulary).
+  const flatIds = Array.from(ids.dataSync());
+  const distinct = [...new Set(flatIds)].sort((x, y) => x - y);
+  const local = new Map(distinct.map((id, i) => [id, i]));
+  const select = tf.cast(tf.oneHot(tf.tensor1d(distinct, 'int32'), c.vocabSize), 'float32') as tf.Tensor2D;
+  const rows = mm(select, tokEmb);
+  const pick = tf.cast(tf.oneHot(tf.tensor1d(flatIds.map((id) => local.get(id) ?? 0), 'int32'), distinct.length), 'float32') as tf.Tensor2D;
+  const tok = tf.reshape(mm(pick, rows), [b, l, c.textWidth]);
   const pos = tf.slice(p(params, 'text_model.embeddings.position_embedding.weight'), [0, 0], [l, c.textWidth]);
   const causal = tf.tensor2d(causalMask(l), [l, l]);
   const h = encoder(tf.add(tok, pos), params, 'text_model', c.textLayers, c.textHeads, causal);
   const hn = layerNorm(h, p(params, 'text_model.final_layer_norm.weight'), p(params, 'text_model.final_layer_norm.bias'));
-  const pick = tf.reshape(tf.oneHot(tf.tensor1d(eotIndex, 'int32'), l), [b, l, 1]);
-  const pooled = tf.sum(tf.mul(hn, pick), 1) as tf.Tensor2D;
+  const eotPick = tf.reshape(tf.oneHot(tf.tensor1d(eotIndex, 'int32'), l), [b, l, 1]);
+  const pooled = tf.sum(tf.mul(hn, eotPick), 1) as tf.Tensor2D;
   return mm(pooled, p(params, 'text_projection.weight') as tf.Tensor2D);
 }
 
@@ -190,7 +198,7 @@ export function encodeImage(params: DemoClipParams, c: DemoClipConfig, pixels: t
   const ps = c.patchSize;
   const g = c.imageSize / ps;
   const w = c.visionWidth;
-  const patches = tf.reshape(tf.transpose(tf.reshape(pixels, [b, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]), [b * g * g, 3 * ps * ps]);
+  const patches = tf.reshape(tf.transpose(tf.reshape(pixels, [b, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]), [b * g * g, 3 * ps * ps]) as tf.Tensor2D;
   const emb = tf.reshape(mm(patches, p(params, 'vision_model.embeddings.patch_embedding.weight') as tf.Tensor2D), [b, g * g, w]);
   const cls = tf.tile(tf.reshape(p(params, 'vision_model.embeddings.class_embedding'), [1, 1, w]), [b, 1, 1]);
   const x = tf.add(tf.concat([cls, emb], 1), p(params, 'vision_model.embeddings.position_embedding.weight'));

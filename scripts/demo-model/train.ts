@@ -19,15 +19,17 @@ import { type Scene, captionScene, randomScene, renderScene } from './world';
 export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 /** CLIP's normalisation constants (written to preprocessor_config.json). */
 export const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+/** `rescale_factor` of preprocessor_config.json (1/255 written as Hugging Face writes it). */
+export const RESCALE = 0.00392156862745098;
 /** Token length used during training (captions are shorter; see [Note: demo training recipe]). */
-export const TRAIN_TEXT_LENGTH = 24;
+export const TRAIN_TEXT_LENGTH = 20;
 
 /** Writes interleaved RGB bytes as normalised CHW floats at `out[offset...]`, as the app's preprocessing does. */
 export function rgbToPixels(rgb: Uint8Array, size: number, out: Float32Array, offset = 0): void {
   const plane = size * size;
   for (let i = 0; i < plane; i++) {
     for (let ch = 0; ch < 3; ch++) {
-      out[offset + ch * plane + i] = ((rgb[i * 3 + ch] ?? 0) / 255 - (CLIP_MEAN[ch] ?? 0)) / (CLIP_STD[ch] ?? 1);
+      out[offset + ch * plane + i] = ((rgb[i * 3 + ch] ?? 0) * RESCALE - (CLIP_MEAN[ch] ?? 0)) / (CLIP_STD[ch] ?? 1);
     }
   }
 }

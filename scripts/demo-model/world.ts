@@ -238,6 +238,36 @@ export function captionScene(scene: Scene, rng: Rng): string {
   return parts.join(' ') + (rng.chance(0.5) ? '.' : '');
 }
 
+/**
+ * General English words added to the BPE corpus (never to captions), so user-written prompts
+ * ("a photo of a dog", "a blurry picture") tokenize into whole words, and the vocabulary has the
+ * size of a real one (more than 1000 ids), as the app's graph matchers expect of a CLIP.
+ */
+export const EXTRA_WORDS = `
+dog cat bird fish horse cow sheep pig duck chicken mouse rabbit bear lion tiger zebra giraffe elephant monkey snake frog
+car truck bus train plane boat ship bicycle bike motorcycle road street bridge house building tower city village farm
+tree flower grass leaf forest garden park field mountain hill river lake sea ocean beach sand rock stone sky cloud sun
+moon rain snow ice fire water light dark shadow night day morning evening sunset sunrise winter summer spring autumn
+man woman person people child children boy girl baby face hand eye hair head body smile family friend group crowd
+table chair bed sofa door window wall floor room kitchen bathroom office school shop store market restaurant food
+apple banana orange lemon cake bread pizza cup glass bottle plate bowl knife fork spoon book paper pen phone computer
+screen camera clock watch bag box ball toy game picture photo image painting sketch drawing art cartoon icon logo sign
+letter word number text pattern texture shape line dot stripe check grid wave spiral ring heart arrow moon hexagon
+pentagon oval rectangle octagon rhombus sphere cube cone cylinder pyramid
+white gray grey brown pink gold silver cyan magenta violet beige navy teal maroon olive
+big little tiny huge small large tall short long wide narrow thick thin round flat sharp soft hard smooth rough
+bright dark pale light deep shiny dull colorful colourful plain simple busy clean dirty old new young modern ancient
+good bad nice beautiful ugly pretty cute funny happy sad angry calm quiet loud fast slow hot cold warm cool wet dry
+blurry clear sharp noisy pixelated low resolution high quality cropped close far near centered rotated upside down
+front back side middle corner edge center centre left right top bottom above below under over inside outside between
+close-up closeup macro aerial satellite view scene landscape portrait still life abstract photograph snapshot render
+rendering illustration diagram chart map graph plot scan x-ray microscope medical
+filled empty hollow solid outline outlined dashed dotted striped checkered spotted tiled woven knitted wooden metal
+plastic paper fabric leather glass stone brick concrete marble
+the of in on at with and or to from by for is are was were be this that these those it its there here what which
+one two three four five six seven eight nine ten many several few some all every each no any
+`;
+
 /** Every word the captions can use, so the BPE vocabulary is learned on the whole language. */
 export function captionVocabularyText(): string {
   const words = [
@@ -251,6 +281,7 @@ export function captionVocabularyText(): string {
     ...PREFIXES,
     ...Object.values(POSITION_PHRASES),
     'some background blank a an on .',
+    EXTRA_WORDS,
   ];
   return words.join(' ');
 }
