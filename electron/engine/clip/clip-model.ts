@@ -1,0 +1,325 @@
+/**
+ * @file The CLIP encoders on ONNX Runtime: cached sessions, batched text and image embedding (engine, plain Node).
+ *
+ * [Note: ORT sessions] A session of ViT-B/32 takes about a second to create and holds ~600 MB, so
+ * `openClipModel` creates the two sessions once per (folder, variant, provider) and every caller
+ * shares them. The execution provider is chosen per platform (CUDA on Linux/Windows when its
+ * runtime is installed, DirectML on Windows, CoreML on macOS, else CPU), can be forced with
+ * `provider`, and falls back to CPU when the preferred one fails to initialise; `provider` on
+ * the model says which one is in use.
+ *
+ * [Note: image pipeline] `embedImages` overlaps work: while ORT runs batch k on its own threads
+ * (the Node binding's `run` is asynchronous), the images of batch k+1 are decoded by sharp on the
+ * libuv pool and resized in JS. One bad image (corrupt, empty, too large, not an image) becomes a
+ * `null` embedding plus an `{ index, path, reason }` error; it never fails the batch.
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../../../shared/result';
+import { loadModelFolder, type ClipModelInfo } from './model-folder';
+import { decodeRgb, normalizeInto, resizeAndCrop, type ViewTransform } from './preprocess';
+import { ClipTokenizer } from './tokenizer';
+
+/** An image to embed: a path, or bytes, with an optional augmentation view. */
+export type ImageInput = string | { path?: string; data?: Uint8Array; view?: ViewTransform };
+
+/** Embeddings in input order; bad images are `null` with an error naming them. */
+export interface ImageEmbedResult {
+  embeddings: (Float32Array | null)[];
+  errors: { index: number; path: string; reason: string }[];
+}
+
+/** Options of {@link ClipModel.embedImages}. */
+export interface EmbedImagesOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A loaded CLIP model: both encoders, the tokenizer and the folder's settings. */
+export interface ClipModel {
+  info: ClipModelInfo;
+  tokenizer: ClipTokenizer;
+  /** The execution provider in use (`cpu`, `cuda`, `dml`, `coreml`, ...). */
+  provider: string;
+  /** Raw `text_embeds` (not normalised), one per text. */
+  embedText(texts: string[]): Promise<Float32Array[]>;
+  /** Raw `text_embeds` of already tokenised rows (each `[SOT, ..., EOT]`, padded or not). */
+  embedTokenIds(ids: number[][]): Promise<Float32Array[]>;
+  /** Raw `image_embeds` through the pipeline of [Note: image pipeline]. */
+  embedImages(inputs: ImageInput[], opts?: EmbedImagesOptions): Promise<ImageEmbedResult>;
+  /** Raw `image_embeds` of preprocessed `[count, 3, H, W]` pixels. */
+  embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]>;
+  /** Releases both sessions and forgets the model in the cache. */
+  release(): Promise<void>;
+}
+
+/** The default image batch size: big enough to amortise ORT's per-run cost, small enough for 8 GB machines. */
+export const DEFAULT_IMAGE_BATCH = 16;
+const TEXT_BATCH = 64;
+
+/** Providers to try, best first, on this platform (see [Note: ORT sessions]). */
+export function preferredProviders(platform: NodeJS.Platform = process.platform): string[] {
+  const available = new Set(
+    ort
+      .listSupportedBackends()
+      .filter((b) => b.bundled)
+      .map((b) => b.name),
+  );
+  const wanted = platform === 'darwin' ? ['coreml'] : platform === 'win32' ? ['cuda', 'dml'] : ['cuda'];
+  return [...wanted.filter((p) => available.has(p)), 'cpu'];
+}
+
+async function createSession(path: string, provider: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: availableParallelism(),
+  });
+}
+
+/** Converts an ORT output tensor (float32 or float16) to rows of float32. */
+function rows(t: ort.Tensor, count: number): Float32Array[] {
+  let data: Float32Array;
+  if (t.type === 'float32') data = t.data as Float32Array;
+  else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array);
+  else throw new AppError('invalid_model', `The encoder returned ${t.type} embeddings; expected float32 or float16.`);
+  const dim = data.length / count;
+  return Array.from({ length: count }, (_, i) => data.slice(i * dim, (i + 1) * dim));
+}
+
+function halfToFloat(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i] ?? 0;
+    const sign = x & 0x8000 ? -1 : 1;
+    const exp = (x >> 10) & 0x1f;
+    const frac = x & 0x3ff;
+    out[i] =
+      exp === 0
+        ? sign * 2 ** -14 * (frac / 1024)
+        : exp === 31
+          ? frac
+            ? NaN
+            : sign * Infinity
+          : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+  }
+  return out;
+}
+
+function floatToHalf(f: Float32Array): Uint16Array {
+  const out = new Uint16Array(f.length);
+  const fv = new Float32Array(1);
+  const iv = new Uint32Array(fv.buffer);
+  for (let i = 0; i < f.length; i++) {
+    fv[0] = f[i] ?? 0;
+    const x = iv[0] ?? 0;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15;
+    let mant = x & 0x7fffff;
+    if (exp >= 31) out[i] = sign | 0x7c00;
+    else if (exp <= 0) {
+      if (exp < -10) out[i] = sign;
+      else {
+        mant |= 0x800000;
+        const shift = 14 - exp;
+        out[i] = sign | ((mant + (1 << (shift - 1))) >> shift);
+      }
+    } else {
+      // Round to nearest; a carry out of the mantissa correctly bumps the exponent.
+      out[i] = sign | (((exp << 10) | (mant >> 13)) + ((mant >> 12) & 1));
+    }
+  }
+  return out;
+}
+
+const cache = new Map<string, Promise<ClipModel>>();
+
+/** Opens (or returns the cached) CLIP model of a folder; throws `invalid_model` for a bad folder. */
+export async function openClipModel(
+  dir: string,
+  opts: { variant?: ClipModelInfo['variant']; provider?: string } = {},
+): Promise<ClipModel> {
+  const info = await loadModelFolder(dir, opts.variant ? { variant: opts.variant } : {});
+  const key = `${info.dir}|${info.variant}|${opts.provider ?? 'auto'}|${info.id}`;
+  let pending = cache.get(key);
+  if (!pending) {
+    pending = createModel(info, opts.provider, () => cache.delete(key));
+    cache.set(key, pending);
+    pending.catch(() => cache.delete(key));
+  }
+  return pending;
+}
+
+/** Releases every cached model (tests and shutdown). */
+export async function closeClipModels(): Promise<void> {
+  const all = [...cache.values()];
+  cache.clear();
+  for (const p of all) await (await p.catch(() => null))?.release();
+}
+
+async function createModel(info: ClipModelInfo, forced: string | undefined, forget: () => void): Promise<ClipModel> {
+  const tokenizer = await ClipTokenizer.fromModelDir(info.dir, info.config.text.contextLength);
+  const candidates = forced ? [forced] : preferredProviders();
+  let text: ort.InferenceSession | undefined;
+  let vision: ort.InferenceSession | undefined;
+  let provider = '';
+  const failures: string[] = [];
+  for (const p of candidates) {
+    try {
+      text = await createSession(info.textModelPath, p);
+      vision = await createSession(info.visionModelPath, p);
+      provider = p;
+      break;
+    } catch (e) {
+      await text?.release();
+      text = undefined;
+      failures.push(`${p}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  if (!text || !vision)
+    throw new AppError(
+      forced && !failures.some((f) => f.startsWith('cpu')) ? 'unsupported' : 'invalid_model',
+      `ONNX Runtime could not open the model in ${info.dir} (${failures.join('; ')}).`,
+    );
+  const textSession = text;
+  const visionSession = vision;
+  const ctx = info.config.text.contextLength;
+  const visionHalf = visionSession.inputMetadata.some(
+    (m) => m.name === 'pixel_values' && m.isTensor && m.type === 'float16',
+  );
+  const imageSize = 3 * info.preprocess.cropHeight * info.preprocess.cropWidth;
+
+  // One run at a time per session: concurrent runs would split the same cores and only add memory.
+  let textQueue: Promise<unknown> = Promise.resolve();
+  let visionQueue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(which: 'text' | 'vision', fn: () => Promise<T>): Promise<T> => {
+    const prev = which === 'text' ? textQueue : visionQueue;
+    const next = prev.then(fn, fn);
+    if (which === 'text') textQueue = next.catch(() => undefined);
+    else visionQueue = next.catch(() => undefined);
+    return next;
+  };
+
+  async function embedTokenIds(ids: number[][]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let start = 0; start < ids.length; start += TEXT_BATCH) {
+      const chunk = ids.slice(start, start + TEXT_BATCH);
+      const n = chunk.length;
+      const idData = new BigInt64Array(n * ctx);
+      const mask = new BigInt64Array(n * ctx);
+      chunk.forEach((row, i) => {
+        if (row.length > ctx)
+          throw new AppError('bad_args', `A token row has ${row.length} ids; the model takes at most ${ctx}.`);
+        // Pad by id with the tokenizer's pad id (see [Note: pad by id]). The mask covers SOT up to the
+        // first EOT, where the encoder pools; with its causal mask nothing after that position matters.
+        const end = firstEot(row, tokenizer.eotId);
+        for (let j = 0; j < ctx; j++) {
+          const id = row[j];
+          idData[i * ctx + j] = BigInt(id ?? tokenizer.padId);
+          if (id !== undefined && j <= end) mask[i * ctx + j] = 1n;
+        }
+      });
+      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', idData, [n, ctx]) };
+      if (info.textHasAttentionMask) feeds['attention_mask'] = new ort.Tensor('int64', mask, [n, ctx]);
+      const result = await serial('text', () => textSession.run(feeds, ['text_embeds']));
+      const t = result['text_embeds'];
+      if (!t) throw new AppError('invalid_model', 'The text encoder returned no text_embeds.');
+      out.push(...rows(t, n));
+    }
+    return out;
+  }
+
+  async function embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    if (pixels.length !== count * imageSize)
+      throw new AppError('bad_args', `Expected ${count} images of ${imageSize} values, got ${pixels.length} values.`);
+    if (count === 0) return [];
+    const dims = [count, 3, info.preprocess.cropHeight, info.preprocess.cropWidth];
+    const input = visionHalf
+      ? new ort.Tensor('float16', floatToHalf(pixels), dims)
+      : new ort.Tensor('float32', pixels, dims);
+    const result = await serial('vision', () => visionSession.run({ pixel_values: input }, ['image_embeds']));
+    const t = result['image_embeds'];
+    if (!t) throw new AppError('invalid_model', 'The vision encoder returned no image_embeds.');
+    return rows(t, count);
+  }
+
+  async function embedImages(inputs: ImageInput[], opts: EmbedImagesOptions = {}): Promise<ImageEmbedResult> {
+    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_IMAGE_BATCH));
+    const embeddings: (Float32Array | null)[] = new Array<Float32Array | null>(inputs.length).fill(null);
+    const errors: ImageEmbedResult['errors'] = [];
+    const nameOf = (inp: ImageInput, i: number) =>
+      typeof inp === 'string' ? inp : (inp.path ?? `image #${i + 1} (${inp.data?.length ?? 0} bytes)`);
+    const prepare = (start: number) => {
+      const slice = inputs.slice(start, start + batchSize);
+      const pixels = new Float32Array(slice.length * imageSize);
+      return Promise.all(
+        slice.map(async (inp, j) => {
+          const index = start + j;
+          try {
+            const src = typeof inp === 'string' ? inp : (inp.data ?? inp.path);
+            if (src === undefined) throw new AppError('invalid_image', 'neither a path nor image bytes were given');
+            const rgb = await decodeRgb(src, typeof inp === 'string' ? undefined : inp.view);
+            cancelled(opts.signal);
+            normalizeInto(resizeAndCrop(rgb, info.preprocess), info.preprocess, pixels, j * imageSize);
+            return true;
+          } catch (e) {
+            if (opts.signal?.aborted) return false;
+            errors.push({ index, path: nameOf(inp, index), reason: e instanceof Error ? e.message : String(e) });
+            return false;
+          }
+        }),
+      ).then((ok) => ({ start, ok, pixels }));
+    };
+    let next: ReturnType<typeof prepare> | null = inputs.length > 0 ? prepare(0) : null;
+    let done = 0;
+    opts.onProgress?.(0, inputs.length);
+    while (next) {
+      const batch = await next;
+      cancelled(opts.signal);
+      const following = batch.start + batchSize;
+      next = following < inputs.length ? prepare(following) : null;
+      const good = batch.ok.flatMap((ok, j) => (ok ? [j] : []));
+      if (good.length > 0) {
+        let pixels = batch.pixels;
+        if (good.length < batch.ok.length) {
+          pixels = new Float32Array(good.length * imageSize);
+          good.forEach((j, k) => pixels.set(batch.pixels.subarray(j * imageSize, (j + 1) * imageSize), k * imageSize));
+        }
+        const embs = await embedPixels(pixels, good.length);
+        good.forEach((j, k) => {
+          embeddings[batch.start + j] = embs[k] ?? null;
+        });
+      }
+      done += batch.ok.length;
+      opts.onProgress?.(done, inputs.length);
+    }
+    errors.sort((a, b) => a.index - b.index);
+    return { embeddings, errors };
+  }
+
+  return {
+    info,
+    tokenizer,
+    provider,
+    embedText: async (texts) => embedTokenIds(texts.map((t) => tokenizer.encode(t))),
+    embedTokenIds,
+    embedImages,
+    embedPixels,
+    async release() {
+      forget();
+      await textSession.release();
+      await visionSession.release();
+    },
+  };
+}
+
+/** Index of the first EOT of a row (the pooling position), or its last index when it has none. */
+function firstEot(row: number[], eot: number): number {
+  const i = row.indexOf(eot);
+  return i >= 0 ? i : row.length - 1;
+}
+
+function cancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AppError('cancelled', 'The job was cancelled.');
+}
