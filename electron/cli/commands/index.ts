@@ -4,8 +4,9 @@
 import type { CommandSpec } from '../command';
 import { dataFolderMoveCommand, dataFolderShowCommand } from './data-folder';
 import { modelsCommands } from './models';
+import { projectCommands } from './project';
 import { serveCommand } from './serve';
 import { doctorCommand, versionCommand } from './system';
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand];
+export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand, ...projectCommands];

@@ -1,0 +1,82 @@
+/**
+ * @file Tests of `coop-studio project ...` run like a user would: create, import a folder full of bad files, show,
+ * list, export and import, with --json and with human output.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportReport, ProjectDetail, ProjectSummary } from '../../shared/contract/projects';
+import { appRoot } from '../../electron/engine/paths';
+import { writeAwkwardDataset, type AwkwardDataset } from '../../electron/engine/store/test-images';
+import { tempDir } from '../helpers/engine';
+
+const dataDir = tempDir('coop-cli-proj-');
+const work = tempDir('coop-cli-work-');
+let ds: AwkwardDataset;
+beforeAll(async () => {
+  ds = await writeAwkwardDataset(join(work.path, 'my data'));
+});
+afterAll(() => {
+  dataDir.cleanup();
+  work.cleanup();
+});
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(appRoot(), 'bin', 'coop-studio.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, COOP_STUDIO_DATA_DIR: dataDir.path },
+    cwd: work.path,
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function json<T>(...args: string[]): T {
+  const r = cli(...args, '--json');
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('coop-studio project', () => {
+  it('creates a project, imports a folder with bad files, shows, exports and re-imports it', () => {
+    const p = json<ProjectSummary>('project', 'create', 'Pets');
+    expect(p).toMatchObject({ name: 'Pets', images: 0 });
+
+    const r = json<ImportReport>('project', 'import-data', '--project', 'Pets', 'my data');
+    expect(r.imported).toBe(7);
+    expect(r.failedFiles.map((f) => f.path).sort()).toEqual([ds.corrupt, ds.zeroByte].sort());
+    expect(r.skipped).toBe(2);
+    expect(r.duplicates).toBe(1);
+
+    const human = cli('project', 'show', String(p.id));
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/sea_otter\s+"sea otter" 1 images/);
+
+    const d = json<ProjectDetail>('project', 'show', '--project', 'Pets');
+    expect(d.classList.map((c) => [c.folderName, c.images])).toEqual([
+      ['cat', 3],
+      ['dog', 3],
+      ['sea_otter', 1],
+    ]);
+
+    const exp = json<{ file: string; images: number }>('project', 'export', '-p', String(p.id), '-o', 'pets.coopproj');
+    expect(exp.file).toBe(join(work.path, 'pets.coopproj'));
+    expect(existsSync(exp.file)).toBe(true);
+    expect(exp.images).toBe(7);
+    const imp = json<ProjectSummary>('project', 'import', 'pets.coopproj', '--name', 'Pets copy');
+    expect(imp).toMatchObject({ name: 'Pets copy', images: 7, classes: 3 });
+    const list = json<{ projects: ProjectSummary[] }>('project', 'list');
+    expect(list.projects.map((x) => x.name).sort()).toEqual(['Pets', 'Pets copy']);
+  });
+
+  it('reports an unknown project and a missing source as errors with a non-zero exit', () => {
+    const a = cli('project', 'show', '--project', 'Nope', '--json');
+    expect(a.code).toBe(1);
+    expect(JSON.parse(a.stdout)).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    json<ProjectSummary>('project', 'create', 'Empty');
+    const b = cli('project', 'import-data', '-p', 'Empty', 'does-not-exist', '--json');
+    expect(b.code).toBe(1);
+    expect(JSON.parse(b.stdout)).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});
