@@ -198,7 +198,8 @@ function clampByte(x: number): number {
 }
 
 const COUNT_WORDS = ['', 'one', 'two', 'three'];
-const PLURALS: Record<Shape, string> = {
+/** Plural of each shape name, as captions of several objects use it. */
+export const PLURAL_OF: Record<Shape, string> = {
   circle: 'circles',
   square: 'squares',
   triangle: 'triangles',
@@ -225,7 +226,7 @@ export function captionScene(scene: Scene, rng: Rng): string {
   if (rng.chance(0.25)) adjectives.push(scene.size);
   if (scene.style === 'hollow' ? rng.chance(0.15) : rng.chance(0.05)) adjectives.push(scene.style);
   if (rng.chance(0.85)) adjectives.push(scene.colour);
-  const noun = scene.count === 1 ? scene.shape : PLURALS[scene.shape];
+  const noun = scene.count === 1 ? scene.shape : PLURAL_OF[scene.shape];
   const head = adjectives.length > 0 ? adjectives.join(' ') + ' ' + noun : noun;
   let subject: string;
   if (scene.count === 1) subject = `${rng.chance(0.15) ? 'one' : article(head)} ${head}`;
@@ -272,7 +273,7 @@ one two three four five six seven eight nine ten many several few some all every
 export function captionVocabularyText(): string {
   const words = [
     ...SHAPES,
-    ...Object.values(PLURALS),
+    ...Object.values(PLURAL_OF),
     ...Object.keys(COLOURS),
     ...BACKGROUNDS,
     ...SIZES,
