@@ -10,10 +10,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipTextWeights, LayerNormWeights, LinearWeights } from '../onnx/clip-text-graph';
 
-/** A linear layer as tensors: weight [in, out], bias [out]. */
+/** A linear layer as tensors: weight [in, out], bias [out], and (fast path) the transposed weight [out, in]. */
 export interface TfLinear {
   w: tf.Tensor2D;
   b: tf.Tensor1D;
+  wT?: tf.Tensor2D;
 }
 
 /** A layer norm as tensors. */
@@ -80,6 +81,10 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
     keep(t.beta);
     return t;
   };
+  // [Note: frozen linear backward] tfjs-wasm runs only plain 2-D matmuls (no transpose flag, batch 1) through XNNPACK;
+  // `matMul(dy, w, false, true)`, which the stock gradient uses for dx, takes a generic loop about 15x slower. The
+  // fast path therefore keeps each weight also transposed and uses a custom gradient dx = dy @ wT (see fastLinear).
+  const withT = (l: TfLinear): TfLinear => ({ ...l, wT: keep(tf.transpose(l.w)) });
   const layerWeights = wts.layers.map((l) => {
     const q = lin(l.q);
     const k = lin(l.k);
@@ -90,7 +95,17 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
       w: keep(tf.concat([tf.mul(q.w, scale), k.w, v.w], 1)),
       b: keep(tf.concat([tf.mul(q.b, scale), k.b, v.b], 0)),
     }));
-    return { ln1: ln(l.ln1), q, k, v, qkv, out: lin(l.out), ln2: ln(l.ln2), fc1: lin(l.fc1), fc2: lin(l.fc2) };
+    return {
+      ln1: ln(l.ln1),
+      q,
+      k,
+      v,
+      qkv: withT(qkv),
+      out: withT(lin(l.out)),
+      ln2: ln(l.ln2),
+      fc1: withT(lin(l.fc1)),
+      fc2: withT(lin(l.fc2)),
+    };
   });
   return {
     width: wts.width,
@@ -104,7 +119,7 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
     positionalEmbedding: keep(tf.tensor2d(wts.positionalEmbedding, [wts.contextLength, wts.width])),
     layerWeights,
     finalLn: ln(wts.finalLn),
-    projection: lin(wts.projection),
+    projection: withT(lin(wts.projection)),
     dispose: () => {
       for (const t of tensors) t.dispose();
       tensors.length = 0;
@@ -131,6 +146,21 @@ export function applyLinear(x: tf.Tensor, l: TfLinear): tf.Tensor {
   const inDim = shape[shape.length - 1] ?? 0;
   const out2d = tf.add(tf.matMul(tf.reshape(x, [-1, inDim]), l.w), l.b);
   return tf.reshape(out2d, [...shape.slice(0, -1), l.w.shape[1]]);
+}
+
+/**
+ * x2d [N, in] @ w + b with a custom gradient for x only (dx = dy @ wT: a plain 2-D matmul, the fast kernel), since
+ * the weights are frozen. Falls back to applyLinear when the layer has no transposed weight.
+ */
+export function fastLinear(x: tf.Tensor, l: TfLinear): tf.Tensor2D {
+  const wT = l.wT;
+  if (!wT) return applyLinear(x, l) as tf.Tensor2D;
+  const x2d = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, l.w.shape[0]]);
+  const f = tf.customGrad((input: tf.Tensor) => ({
+    value: tf.fused.matMul({ a: input as tf.Tensor2D, b: l.w, bias: l.b }),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, wT),
+  }));
+  return f(x2d) as tf.Tensor2D;
 }
 
 /** A [L, L] additive causal mask (0 on and below the diagonal, -1e9 above). */

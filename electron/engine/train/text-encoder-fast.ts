@@ -15,7 +15,7 @@
  * reaches the features. The final LayerNorm runs on the EOT rows only (it is row-wise).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { activate, applyLinear, causalMask, layerNorm, pickRows, type TfTextEncoder } from './text-encoder-core';
+import { activate, causalMask, fastLinear, layerNorm, pickRows, type TfTextEncoder } from './text-encoder-core';
 
 /** Causal self-attention of q, k, v [batch, len, D] (q pre-scaled) -> [batch, len, D]. */
 function attendOnly(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor): tf.Tensor {
@@ -56,12 +56,12 @@ export function fastForward(
   let hp: tf.Tensor | null = prefix ? tf.add(prefix, tf.slice(enc.positionalEmbedding, [0, 0], [P, W])) : null;
   enc.layerWeights.forEach((lw, li) => {
     const last = li === lastLayer;
-    const [qS, kS, vS] = splitHeads(applyLinear(layerNorm(hs, lw.ln1), lw.qkv), C, S, H, D);
+    const [qS, kS, vS] = splitHeads(fastLinear(layerNorm(hs, lw.ln1), lw.qkv), C, S, H, D);
     // Within-suffix causal scores, [H*C, S, S].
     let s2 = tf.add(tf.matMul(tf.reshape(qS, [H * C, S, D]), tf.reshape(kS, [H * C, S, D]), false, true), maskS);
     let o: tf.Tensor;
     if (hp && maskP) {
-      const [qP, kP, vP] = splitHeads(applyLinear(layerNorm(hp, lw.ln1), lw.qkv), 1, P, H, D);
+      const [qP, kP, vP] = splitHeads(fastLinear(layerNorm(hp, lw.ln1), lw.qkv), 1, P, H, D);
       const kP3 = tf.reshape(kP, [H, P, D]);
       const vP3 = tf.reshape(vP, [H, P, D]);
       // Suffix queries against the shared prefix keys: [H, C*S, P] -> [H, C, S, P].
@@ -74,8 +74,8 @@ export function fastForward(
       o = tf.add(o1, o2);
       if (!last) {
         const oP = attendOnly(tf.reshape(qP, [H, P, D]), kP3, vP3, maskP);
-        hp = tf.add(hp, applyLinear(mergeHeads(oP, 1, P, H, D), lw.out));
-        hp = tf.add(hp, applyLinear(activate(applyLinear(layerNorm(hp, lw.ln2), lw.fc1), enc.activation), lw.fc2));
+        hp = tf.add(hp, fastLinear(mergeHeads(oP, 1, P, H, D), lw.out));
+        hp = tf.add(hp, fastLinear(activate(fastLinear(layerNorm(hp, lw.ln2), lw.fc1), enc.activation), lw.fc2));
       }
     } else {
       s2 = tf.softmax(s2);
@@ -87,8 +87,8 @@ export function fastForward(
       merged = pickRows(tf.reshape(merged, [C, S, W]), eot);
       hs = pickRows(tf.reshape(hs, [C, S, W]), eot);
     }
-    hs = tf.add(hs, applyLinear(merged, lw.out));
-    hs = tf.add(hs, applyLinear(activate(applyLinear(layerNorm(hs, lw.ln2), lw.fc1), enc.activation), lw.fc2));
+    hs = tf.add(hs, fastLinear(merged, lw.out));
+    hs = tf.add(hs, fastLinear(activate(fastLinear(layerNorm(hs, lw.ln2), lw.fc1), enc.activation), lw.fc2));
   });
-  return applyLinear(layerNorm(hs, enc.finalLn), enc.projection) as tf.Tensor2D;
+  return fastLinear(layerNorm(hs, enc.finalLn), enc.projection) as tf.Tensor2D;
 }
