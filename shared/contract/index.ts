@@ -7,6 +7,8 @@ import type { ArgsIn, HandlersFor, ProgressOf, ResultOf } from './define';
 import { diagnosticOps, systemOps } from './system';
 import { modelsOps, settingsOps } from './models';
 import { projectsOps } from './projects';
+import { trainOps } from './train';
+import { clipOps } from './clip';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -15,6 +17,8 @@ export const contract = {
   ...modelsOps,
   ...settingsOps,
   ...projectsOps,
+  ...trainOps,
+  ...clipOps,
 };
 
 /** The contract's type. */
@@ -39,3 +43,5 @@ export * from './define';
 export * from './system';
 export * from './models';
 export * from './projects';
+export * from './train';
+export * from './clip';

@@ -143,7 +143,7 @@ describe('learn and evaluate', () => {
     const ac = new AbortController();
     const cancelled = await engine.client.call(
       'learn',
-      { ...base, seed: 2, epochs: 50, out: join(tmp.path, 'c') },
+      { ...base, test: testDir, seed: 2, epochs: 50, out: join(tmp.path, 'c') },
       {
         signal: ac.signal,
         onProgress: (e) => {

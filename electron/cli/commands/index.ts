@@ -6,7 +6,9 @@ import { dataFolderMoveCommand, dataFolderShowCommand } from './data-folder';
 import { modelsCommands } from './models';
 import { projectCommands } from './project';
 import { serveCommand } from './serve';
+import { clipCommands } from './clip';
 import { doctorCommand, versionCommand } from './system';
+import { trainCommands } from './train';
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand, ...projectCommands];
+export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand, ...projectCommands, ...trainCommands, ...clipCommands];

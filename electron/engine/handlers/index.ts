@@ -9,6 +9,8 @@ import type { EngineEnv } from '../env';
 import { diagnosticHandlers, systemHandlers } from './system';
 import { modelsHandlers, settingsHandlers } from './models';
 import { projectsHandlers } from './projects';
+import { trainHandlers } from './train';
+import { clipHandlers } from './clip';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -18,5 +20,7 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...modelsHandlers(env),
     ...settingsHandlers(env),
     ...projectsHandlers(env),
+    ...trainHandlers(env),
+    ...clipHandlers(env),
   };
 }
