@@ -181,7 +181,7 @@ export const projectsOps = {
       limit: z.number().int().min(1).max(100_000).default(500),
       offset: z.number().int().min(0).default(0),
     }),
-    'List a project\'s images.',
+    "List a project's images.",
   ),
   projectImportData: job<ImportReport, ImportProgress>()(
     z.object({
@@ -215,7 +215,7 @@ export const projectsOps = {
     z.object({ projectId, folder: z.string().min(1) }),
     'Find moved images in a folder by content hash and point the project at them.',
   ),
-  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), 'List a project\'s runs.'),
+  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), "List a project's runs."),
   projectExport: op<{ file: string; bytes: number; images: number }>()(
     z.object({ projectId, file: z.string().min(1), includeImages: z.boolean().default(true) }),
     'Export a project as one .coopproj file (rows, images, runs, curves, contexts).',

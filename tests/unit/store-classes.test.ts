@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClassEdit } from '../../shared/contract/projects';
 import { editClasses, undoClassEdit } from '../../electron/engine/store/class-edit';
 import { openDatabase, type Db } from '../../electron/engine/store/db';
-import { createProject, ensureClass, insertImage, listClasses, listImages } from '../../electron/engine/store/projects-repo';
+import {
+  createProject,
+  ensureClass,
+  insertImage,
+  listClasses,
+  listImages,
+} from '../../electron/engine/store/projects-repo';
 import { tempDir } from '../helpers/engine';
 
 const dirs: { cleanup: () => void }[] = [];
@@ -57,36 +63,60 @@ describe('class editing', () => {
     const t = cls['tabby-cat'] ?? 0;
     const p = cls['parrot'] ?? 0;
     const edits: [ClassEdit, (db: Db) => void][] = [
-      [{ kind: 'rename', classId: t, prompt: 'cat' }, (db) => {
-        const c = listClasses(db, projectId).find((x) => x.id === t);
-        expect(c).toMatchObject({ prompt: 'cat', folderName: 'tabby-cat' });
-      }],
-      [{ kind: 'merge', from: [t, p], into: g }, (db) => {
-        const list = listClasses(db, projectId);
-        expect(list.map((c) => c.id)).toEqual([g]);
-        expect(list[0]?.images).toBe(9);
-      }],
-      [{ kind: 'split', classId: g, imageIds: imgs.slice(0, 2), folderName: 'puppy' }, (db) => {
-        const c = listClasses(db, projectId).find((x) => x.folderName === 'puppy');
-        expect(c?.images).toBe(2);
-        expect(listClasses(db, projectId).find((x) => x.id === g)?.images).toBe(1);
-      }],
-      [{ kind: 'delete', classId: p }, (db) => {
-        expect(listClasses(db, projectId).some((c) => c.id === p)).toBe(false);
-        expect(listImages(db, projectId).images.filter((i) => i.classId === null)).toHaveLength(3);
-      }],
-      [{ kind: 'reorder', classIds: [p, g] }, (db) => {
-        expect(listClasses(db, projectId).map((c) => c.id)).toEqual([p, g, t]);
-      }],
-      [{ kind: 'move', imageIds: imgs.slice(0, 1), toClassId: p }, (db) => {
-        expect(listImages(db, projectId).images.find((i) => i.id === imgs[0])?.classId).toBe(p);
-      }],
-      [{ kind: 'exclude', imageIds: imgs.slice(3, 5), excluded: true }, (db) => {
-        expect(listClasses(db, projectId).find((x) => x.id === t)?.excluded).toBe(2);
-      }],
-      [{ kind: 'colour', classId: g, colour: '#123456' }, (db) => {
-        expect(listClasses(db, projectId).find((x) => x.id === g)?.colour).toBe('#123456');
-      }],
+      [
+        { kind: 'rename', classId: t, prompt: 'cat' },
+        (db) => {
+          const c = listClasses(db, projectId).find((x) => x.id === t);
+          expect(c).toMatchObject({ prompt: 'cat', folderName: 'tabby-cat' });
+        },
+      ],
+      [
+        { kind: 'merge', from: [t, p], into: g },
+        (db) => {
+          const list = listClasses(db, projectId);
+          expect(list.map((c) => c.id)).toEqual([g]);
+          expect(list[0]?.images).toBe(9);
+        },
+      ],
+      [
+        { kind: 'split', classId: g, imageIds: imgs.slice(0, 2), folderName: 'puppy' },
+        (db) => {
+          const c = listClasses(db, projectId).find((x) => x.folderName === 'puppy');
+          expect(c?.images).toBe(2);
+          expect(listClasses(db, projectId).find((x) => x.id === g)?.images).toBe(1);
+        },
+      ],
+      [
+        { kind: 'delete', classId: p },
+        (db) => {
+          expect(listClasses(db, projectId).some((c) => c.id === p)).toBe(false);
+          expect(listImages(db, projectId).images.filter((i) => i.classId === null)).toHaveLength(3);
+        },
+      ],
+      [
+        { kind: 'reorder', classIds: [p, g] },
+        (db) => {
+          expect(listClasses(db, projectId).map((c) => c.id)).toEqual([p, g, t]);
+        },
+      ],
+      [
+        { kind: 'move', imageIds: imgs.slice(0, 1), toClassId: p },
+        (db) => {
+          expect(listImages(db, projectId).images.find((i) => i.id === imgs[0])?.classId).toBe(p);
+        },
+      ],
+      [
+        { kind: 'exclude', imageIds: imgs.slice(3, 5), excluded: true },
+        (db) => {
+          expect(listClasses(db, projectId).find((x) => x.id === t)?.excluded).toBe(2);
+        },
+      ],
+      [
+        { kind: 'colour', classId: g, colour: '#123456' },
+        (db) => {
+          expect(listClasses(db, projectId).find((x) => x.id === g)?.colour).toBe('#123456');
+        },
+      ],
     ];
     for (const [edit, check] of edits) {
       const before = state(db, projectId);
@@ -118,9 +148,14 @@ describe('class editing', () => {
     expect(() =>
       editClasses(db, projectId, { kind: 'move', imageIds: [imgs[0] ?? 0, 999_999], toClassId: cls['parrot'] ?? 0 }),
     ).toThrow(/no image with id 999999/);
-    expect(() => editClasses(db, projectId, { kind: 'split', classId: cls['parrot'] ?? 0, imageIds: [imgs[0] ?? 0], folderName: 'parrot' })).toThrow(
-      /already exists/,
-    );
+    expect(() =>
+      editClasses(db, projectId, {
+        kind: 'split',
+        classId: cls['parrot'] ?? 0,
+        imageIds: [imgs[0] ?? 0],
+        folderName: 'parrot',
+      }),
+    ).toThrow(/already exists/);
     expect(state(db, projectId)).toEqual(before);
     expect(undoClassEdit(db, projectId)).toBeNull();
   });

@@ -18,7 +18,8 @@ const data = tempDir('coop-crash-data-');
 const src = tempDir('coop-crash-src-');
 
 beforeAll(async () => {
-  for (let i = 0; i < IMAGES; i++) await writeImage(join(src.path, `class${i % 4}`, `${i}.png`), 9000 + i, { w: 48, h: 40 });
+  for (let i = 0; i < IMAGES; i++)
+    await writeImage(join(src.path, `class${i % 4}`, `${i}.png`), 9000 + i, { w: 48, h: 40 });
 });
 afterAll(() => {
   closeStoreDb(data.path);
@@ -46,7 +47,11 @@ function reopenAndCheck() {
   return db;
 }
 
-async function killWhen<T>(host: EngineHost, call: (onProgress: (p: T) => void) => Promise<unknown>, when: (p: T) => boolean) {
+async function killWhen<T>(
+  host: EngineHost,
+  call: (onProgress: (p: T) => void) => Promise<unknown>,
+  when: (p: T) => boolean,
+) {
   let killed = false;
   const result = await call((p) => {
     if (!killed && when(p)) {
@@ -77,7 +82,9 @@ describe('SIGKILL of the engine', () => {
     const db = reopenAndCheck();
     const jobs = db.prepare('SELECT kind, status FROM jobs WHERE project_id = ?').all(projectId);
     expect(jobs).toEqual([{ kind: 'import', status: 'interrupted' }]);
-    importedBeforeKill = (db.prepare('SELECT count(*) AS n FROM images WHERE project_id = ?').get(projectId) as { n: number }).n;
+    importedBeforeKill = (
+      db.prepare('SELECT count(*) AS n FROM images WHERE project_id = ?').get(projectId) as { n: number }
+    ).n;
     expect(importedBeforeKill).toBeGreaterThanOrEqual(100);
     expect(importedBeforeKill).toBeLessThan(IMAGES);
     const orphans = db.prepare('SELECT count(*) AS n FROM images WHERE class_id IS NULL').get() as { n: number };
@@ -106,7 +113,9 @@ describe('SIGKILL of the engine', () => {
     const db = reopenAndCheck();
     const job = db.prepare(`SELECT status FROM jobs WHERE kind = 'embed'`).all();
     expect(job).toEqual([{ status: 'interrupted' }]);
-    const kept = (db.prepare(`SELECT count(*) AS n FROM embeddings WHERE model_id = 'fake-embedder'`).get() as { n: number }).n;
+    const kept = (
+      db.prepare(`SELECT count(*) AS n FROM embeddings WHERE model_id = 'fake-embedder'`).get() as { n: number }
+    ).n;
     expect(kept).toBeGreaterThanOrEqual(40);
     expect(kept % 8).toBe(0);
     expect(kept).toBeLessThan(IMAGES);

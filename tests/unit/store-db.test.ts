@@ -51,15 +51,32 @@ describe('openDatabase', () => {
     const db = openDatabase(dbFile());
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-    const rows = db.prepare('SELECT version, sha256 FROM schema_migrations').all() as { version: number; sha256: string }[];
+    const rows = db.prepare('SELECT version, sha256 FROM schema_migrations').all() as {
+      version: number;
+      sha256: string;
+    }[];
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, sha256: migrationHash(m.sql) })));
-    const tables = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as {
+    const tables = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as {
       name: string;
       sql: string;
     }[];
-    for (const name of ['projects', 'classes', 'images', 'models', 'embeddings', 'text_features', 'runs', 'metrics', 'contexts'])
+    for (const name of [
+      'projects',
+      'classes',
+      'images',
+      'models',
+      'embeddings',
+      'text_features',
+      'runs',
+      'metrics',
+      'contexts',
+    ])
       expect(tables.find((t) => t.name === name)?.sql).toMatch(/STRICT/);
-    expect(() => db.prepare("INSERT INTO projects (name, created_at, updated_at) VALUES ('x', 'not a number', 1)").run()).toThrow();
+    expect(() =>
+      db.prepare("INSERT INTO projects (name, created_at, updated_at) VALUES ('x', 'not a number', 1)").run(),
+    ).toThrow();
     db.close();
   });
 
@@ -86,11 +103,21 @@ describe('openDatabase', () => {
     let db = openDatabase(file);
     const p = createProject(db, 'p', '', null);
     const job = startJob(db, p.id, 'import');
-    const run = createRun(db, { projectId: p.id, modelId: 'm', method: 'coop', options: {}, seed: 1, shots: 1, backend: 'cpu' });
+    const run = createRun(db, {
+      projectId: p.id,
+      modelId: 'm',
+      method: 'coop',
+      options: {},
+      seed: 1,
+      shots: 1,
+      backend: 'cpu',
+    });
     startRun(db, run);
     db.close();
     db = openDatabase(file);
-    expect((db.prepare('SELECT status FROM jobs WHERE id = ?').get(job) as { status: string }).status).toBe('interrupted');
+    expect((db.prepare('SELECT status FROM jobs WHERE id = ?').get(job) as { status: string }).status).toBe(
+      'interrupted',
+    );
     expect(getRun(db, run).status).toBe('interrupted');
     db.close();
   });

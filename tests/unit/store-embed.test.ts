@@ -12,7 +12,7 @@ import { writeImage } from '../../electron/engine/store/test-images';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 
 let client: EngineClient;
-let cleanups: (() => unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 let calls: { count: number };
 let modelId: string;
 let delayMs = 0;
@@ -43,7 +43,8 @@ async function project(): Promise<number> {
 
 describe('view ids', () => {
   it('round-trip', () => {
-    for (const id of ['center', 'flip', 'crop:0.1,0.2,0.9,1', 'crop:0,0,0.5,0.5:flip']) expect(viewIdOf(viewFromId(id))).toBe(id);
+    for (const id of ['center', 'flip', 'crop:0.1,0.2,0.9,1', 'crop:0,0,0.5,0.5:flip'])
+      expect(viewIdOf(viewFromId(id))).toBe(id);
     expect(() => viewFromId('zoom')).toThrow(/Unknown view id/);
   });
 });
@@ -57,7 +58,10 @@ describe('projectEmbed', () => {
     const again = unwrap(await client.call('projectEmbed', { projectId: a, views: ['center', 'flip'] }));
     expect(again).toMatchObject({ total: 24, cached: 24, computed: 0 });
     const b = await project();
-    expect(unwrap(await client.call('projectEmbed', { projectId: b, views: ['center'] }))).toMatchObject({ computed: 0, cached: 12 });
+    expect(unwrap(await client.call('projectEmbed', { projectId: b, views: ['center'] }))).toMatchObject({
+      computed: 0,
+      cached: 12,
+    });
     expect(calls.count).toBe(24);
   });
 
@@ -71,7 +75,12 @@ describe('projectEmbed', () => {
   it('excluded images are not embedded', async () => {
     const a = await project();
     const { images } = unwrap(await client.call('projectImages', { projectId: a }));
-    unwrap(await client.call('projectEditClasses', { projectId: a, edit: { kind: 'exclude', imageIds: images.slice(0, 3).map((i) => i.id), excluded: true } }));
+    unwrap(
+      await client.call('projectEditClasses', {
+        projectId: a,
+        edit: { kind: 'exclude', imageIds: images.slice(0, 3).map((i) => i.id), excluded: true },
+      }),
+    );
     expect(unwrap(await client.call('projectEmbed', { projectId: a }))).toMatchObject({ total: 9, computed: 9 });
   });
 

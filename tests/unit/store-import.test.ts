@@ -13,7 +13,7 @@ import { inProcessEngine, tempDir } from '../helpers/engine';
 
 let client: EngineClient;
 let dataDir: string;
-let cleanups: (() => unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 beforeEach(() => {
   const e = inProcessEngine();
   client = e.client;
@@ -38,7 +38,11 @@ describe('projectImportData', () => {
     const projectId = await newProject();
     const events: number[] = [];
     const report = unwrap(
-      await client.call('projectImportData', { projectId, sources: [ds.root] }, { onProgress: (p) => events.push(p.scanned) }),
+      await client.call(
+        'projectImportData',
+        { projectId, sources: [ds.root] },
+        { onProgress: (p) => events.push(p.scanned) },
+      ),
     );
     const good = Object.values(ds.goodPerClass).reduce((a, b) => a + b, 0);
     expect(report.imported).toBe(good);
@@ -48,7 +52,9 @@ describe('projectImportData', () => {
     expect(report.failedFiles.find((f) => f.path === ds.corrupt)?.reason).toMatch(/unreadable image: \S+/);
     expect(report.skippedFiles.map((f) => f.path).sort()).toEqual([ds.hidden, ds.nonImage].sort());
     expect(report.duplicates).toBe(1);
-    expect(report.duplicateFiles[0]?.path === ds.duplicate || report.duplicateFiles[0]?.sameAs === ds.duplicate).toBe(true);
+    expect(report.duplicateFiles[0]?.path === ds.duplicate || report.duplicateFiles[0]?.sameAs === ds.duplicate).toBe(
+      true,
+    );
     expect(report.scanned).toBe(report.total);
     expect(events.at(-1)).toBe(report.total);
 
@@ -94,7 +100,10 @@ describe('projectImportData', () => {
     writeFileSync(csv, 'path,label\ncsv/x.png,daisy\n"csv/y.png","sun flower"\ncsv/readme.md,daisy\n');
     const projectId = await newProject();
     const r = unwrap(
-      await client.call('projectImportData', { projectId, sources: [join(root, 'tulip'), join(root, 'rose'), loose, csv] }),
+      await client.call('projectImportData', {
+        projectId,
+        sources: [join(root, 'tulip'), join(root, 'rose'), loose, csv],
+      }),
     );
     expect(r.imported).toBe(6);
     expect(r.skipped).toBe(1);

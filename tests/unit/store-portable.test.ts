@@ -41,7 +41,15 @@ async function projectWithRun(root: string) {
   const projectId = unwrap(await e.client.call('projectCreate', { name: 'Portable', description: 'd' })).id;
   unwrap(await e.client.call('projectImportData', { projectId, sources: [join(root, 'ds')] }));
   const db = storeDb(e.dataDir);
-  const runId = createRun(db, { projectId, modelId: 'm', method: 'coop', options: { nCtx: 4 }, seed: 1, shots: 2, backend: 'wasm' });
+  const runId = createRun(db, {
+    projectId,
+    modelId: 'm',
+    method: 'coop',
+    options: { nCtx: 4 },
+    seed: 1,
+    shots: 2,
+    backend: 'wasm',
+  });
   startRun(db, runId);
   appendMetrics(db, runId, [
     { epoch: 0, step: 1, loss: 1.5, trainAcc: 0.5 },
@@ -66,7 +74,9 @@ describe('runs', () => {
     const [saved] = loadContexts(db, runId);
     expect(saved?.shape).toEqual([4, 8]);
     expect(Array.from(saved?.data ?? [])).toEqual(Array.from(ctx));
-    expect(() => saveContext(db, runId, { name: 'bad', shape: [3, 3], data: new Float32Array(8), meta: {} })).toThrow(/8 values/);
+    expect(() => saveContext(db, runId, { name: 'bad', shape: [3, 3], data: new Float32Array(8), meta: {} })).toThrow(
+      /8 values/,
+    );
   });
 });
 
@@ -80,8 +90,14 @@ describe('missing files', () => {
     expect(show.missing).toBe(6);
     expect(show.classList).toHaveLength(2);
     expect(unwrap(await client.call('projectImages', { projectId, missingOnly: true })).total).toBe(6);
-    expect(unwrap(await client.call('projectRelink', { projectId, folder: join(root, 'elsewhere') }))).toEqual({ relinked: 0, stillMissing: 6 });
-    expect(unwrap(await client.call('projectRelink', { projectId, folder: join(root, 'moved') }))).toEqual({ relinked: 6, stillMissing: 0 });
+    expect(unwrap(await client.call('projectRelink', { projectId, folder: join(root, 'elsewhere') }))).toEqual({
+      relinked: 0,
+      stillMissing: 6,
+    });
+    expect(unwrap(await client.call('projectRelink', { projectId, folder: join(root, 'moved') }))).toEqual({
+      relinked: 6,
+      stillMissing: 0,
+    });
     const { images } = unwrap(await client.call('projectImages', { projectId }));
     expect(images.every((i) => i.path.startsWith(join(root, 'moved', 'renamed')) && !i.missing)).toBe(true);
   });
@@ -93,7 +109,12 @@ describe('project file', () => {
     const src = await projectWithRun(root);
     const file = join(root, 'p.coopproj');
     const { images } = unwrap(await src.client.call('projectImages', { projectId: src.projectId }));
-    unwrap(await src.client.call('projectEditClasses', { projectId: src.projectId, edit: { kind: 'rename', classId: images[0]?.classId ?? 0, prompt: 'honey bee' } }));
+    unwrap(
+      await src.client.call('projectEditClasses', {
+        projectId: src.projectId,
+        edit: { kind: 'rename', classId: images[0]?.classId ?? 0, prompt: 'honey bee' },
+      }),
+    );
     const exp = unwrap(await src.client.call('projectExport', { projectId: src.projectId, file }));
     expect(exp.images).toBe(6);
 

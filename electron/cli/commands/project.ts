@@ -43,7 +43,9 @@ async function cancellable<T>(ctx: CommandContext, fn: (signal: AbortSignal) => 
 }
 
 function printSummary(ctx: CommandContext, p: ProjectSummary): void {
-  ctx.print(`#${p.id} ${p.name}: ${p.classes} classes, ${p.images} images${p.copyImages ? ' (copied into the project)' : ''}`);
+  ctx.print(
+    `#${p.id} ${p.name}: ${p.classes} classes, ${p.images} images${p.copyImages ? ' (copied into the project)' : ''}`,
+  );
 }
 
 function printImport(ctx: CommandContext, r: ImportReport): void {
@@ -65,13 +67,22 @@ export const projectCommands: CommandSpec[] = [
     args: 'NAME',
     options: {
       description: { type: 'string', description: 'A description.' },
-      copy: { type: 'boolean', description: 'Copy imported images into the project instead of referencing them in place.' },
+      copy: {
+        type: 'boolean',
+        description: 'Copy imported images into the project instead of referencing them in place.',
+      },
     },
     async run(ctx) {
       const name = ctx.positionals.join(' ').trim();
       if (!name) throw new AppError('bad_args', 'Give the project a name: `coop-studio project create NAME`.');
       const p = unwrap(
-        await (await ctx.engine()).call('projectCreate', { name, description: str(ctx, 'description') ?? '', copyImages: ctx.values['copy'] === true }),
+        await (
+          await ctx.engine()
+        ).call('projectCreate', {
+          name,
+          description: str(ctx, 'description') ?? '',
+          copyImages: ctx.values['copy'] === true,
+        }),
       );
       printSummary(ctx, p);
       return p;
@@ -91,16 +102,28 @@ export const projectCommands: CommandSpec[] = [
     name: 'project show',
     summary: 'Show a project: classes, splits, missing files, runs and jobs.',
     args: '[ID|NAME]',
-    options: { ...PROJECT_OPTION, 'check-files': { type: 'boolean', description: 'Check which image files are missing on disk.' } },
+    options: {
+      ...PROJECT_OPTION,
+      'check-files': { type: 'boolean', description: 'Check which image files are missing on disk.' },
+    },
     async run(ctx) {
       const client = await ctx.engine();
       const p = await resolveProject(client, ctx);
-      const d = unwrap(await client.call('projectShow', { projectId: p.id, checkFiles: ctx.values['check-files'] === true }));
+      const d = unwrap(
+        await client.call('projectShow', { projectId: p.id, checkFiles: ctx.values['check-files'] === true }),
+      );
       printSummary(ctx, d);
       for (const c of d.classList)
-        ctx.print(`  ${c.folderName.padEnd(24)} "${c.prompt}" ${c.images} images${c.excluded ? ` (${c.excluded} excluded)` : ''}`);
-      ctx.print(`Splits: ${Object.entries(d.splits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      if (d.missing) ctx.print(`${d.missing} image files are missing; relink them with \`coop-studio project relink\`.`);
+        ctx.print(
+          `  ${c.folderName.padEnd(24)} "${c.prompt}" ${c.images} images${c.excluded ? ` (${c.excluded} excluded)` : ''}`,
+        );
+      ctx.print(
+        `Splits: ${Object.entries(d.splits)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+      if (d.missing)
+        ctx.print(`${d.missing} image files are missing; relink them with \`coop-studio project relink\`.`);
       for (const r of d.runs) ctx.print(`  run #${r.id} ${r.method} ${r.shots}-shot seed ${r.seed}: ${r.status}`);
       for (const j of d.jobs.slice(0, 5)) ctx.print(`  job #${j.id} ${j.kind}: ${j.status}`);
       return d;
@@ -112,27 +135,38 @@ export const projectCommands: CommandSpec[] = [
     args: 'SOURCE...',
     options: {
       ...PROJECT_OPTION,
-      copy: { type: 'boolean', description: 'Copy the images into the project (default: the project\'s setting).' },
-      'no-thumbnails': { type: 'boolean', description: 'Do not make thumbnails (faster; also skips the full-decode check).' },
+      copy: { type: 'boolean', description: "Copy the images into the project (default: the project's setting)." },
+      'no-thumbnails': {
+        type: 'boolean',
+        description: 'Do not make thumbnails (faster; also skips the full-decode check).',
+      },
     },
     details: 'Example: coop-studio project import-data --project Birds ~/Pictures/birds extra.zip labels.csv',
     async run(ctx) {
       const client = await ctx.engine();
       const p = await resolveProject(client, ctx);
       const sources = ctx.positionals.map((s) => resolve(s));
-      if (sources.length === 0) throw new AppError('bad_args', 'Name at least one folder, image, .zip or .csv to import.');
+      if (sources.length === 0)
+        throw new AppError('bad_args', 'Name at least one folder, image, .zip or .csv to import.');
       let last = 0;
       const r = await cancellable(ctx, async (signal) =>
         unwrap(
           await client.call(
             'projectImportData',
-            { projectId: p.id, sources, thumbnails: ctx.values['no-thumbnails'] !== true, ...(ctx.values['copy'] === true ? { copy: true } : {}) },
+            {
+              projectId: p.id,
+              sources,
+              thumbnails: ctx.values['no-thumbnails'] !== true,
+              ...(ctx.values['copy'] === true ? { copy: true } : {}),
+            },
             {
               signal,
               onProgress: (e) => {
                 if (Date.now() - last < 1000) return;
                 last = Date.now();
-                ctx.log(`scanned ${e.scanned}/${e.total}, imported ${e.imported}, skipped ${e.skipped}, failed ${e.failed}, duplicates ${e.duplicates}`);
+                ctx.log(
+                  `scanned ${e.scanned}/${e.total}, imported ${e.imported}, skipped ${e.skipped}, failed ${e.failed}, duplicates ${e.duplicates}`,
+                );
               },
             },
           ),
@@ -157,26 +191,33 @@ export const projectCommands: CommandSpec[] = [
         unwrap(
           await client.call(
             'projectEmbed',
-            { projectId: p.id, modelDir: resolve(str(ctx, 'model') ?? demoModelDir()), batchSize: int(ctx, 'batch-size', 16) },
+            {
+              projectId: p.id,
+              modelDir: resolve(str(ctx, 'model') ?? demoModelDir()),
+              batchSize: int(ctx, 'batch-size', 16),
+            },
             { signal, onProgress: (e) => ctx.log(`embedded ${e.done}/${e.total} (${e.cached} cached)`) },
           ),
         ),
       );
-      ctx.print(`${r.computed} embeddings computed, ${r.cached} from the cache, ${r.failed.length} failed (model ${r.modelId}).`);
+      ctx.print(
+        `${r.computed} embeddings computed, ${r.cached} from the cache, ${r.failed.length} failed (model ${r.modelId}).`,
+      );
       for (const f of r.failed) ctx.print(`  failed ${f.path}: ${f.reason}`);
       return r;
     },
   },
   {
     name: 'project relink',
-    summary: 'Find a project\'s moved images in a folder by content hash.',
+    summary: "Find a project's moved images in a folder by content hash.",
     args: 'FOLDER',
     options: PROJECT_OPTION,
     async run(ctx) {
       const client = await ctx.engine();
       const p = await resolveProject(client, ctx);
       const folder = ctx.positionals[0];
-      if (!folder) throw new AppError('bad_args', 'Name the folder to search: `coop-studio project relink --project ID FOLDER`.');
+      if (!folder)
+        throw new AppError('bad_args', 'Name the folder to search: `coop-studio project relink --project ID FOLDER`.');
       const r = unwrap(await client.call('projectRelink', { projectId: p.id, folder: resolve(folder) }));
       ctx.print(`Relinked ${r.relinked} images; ${r.stillMissing} still missing.`);
       return r;
@@ -187,14 +228,22 @@ export const projectCommands: CommandSpec[] = [
     summary: 'Export a project as one .coopproj file (classes, images, runs, curves, learned contexts).',
     options: {
       ...PROJECT_OPTION,
-      out: { type: 'string', short: 'o', valueName: 'FILE', description: 'The file to write.', defaultText: '<name>.coopproj' },
+      out: {
+        type: 'string',
+        short: 'o',
+        valueName: 'FILE',
+        description: 'The file to write.',
+        defaultText: '<name>.coopproj',
+      },
       'no-images': { type: 'boolean', description: 'Leave the images out (rows and runs only).' },
     },
     async run(ctx) {
       const client = await ctx.engine();
       const p = await resolveProject(client, ctx);
       const file = resolve(str(ctx, 'out') ?? `${p.name.replace(/[^\w.-]+/g, '_')}.coopproj`);
-      const r = unwrap(await client.call('projectExport', { projectId: p.id, file, includeImages: ctx.values['no-images'] !== true }));
+      const r = unwrap(
+        await client.call('projectExport', { projectId: p.id, file, includeImages: ctx.values['no-images'] !== true }),
+      );
       ctx.print(`Wrote ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, ${r.images} images).`);
       return r;
     },
@@ -208,7 +257,9 @@ export const projectCommands: CommandSpec[] = [
       const file = ctx.positionals[0];
       if (!file) throw new AppError('bad_args', 'Name the .coopproj file to import.');
       const name = str(ctx, 'name');
-      const p = unwrap(await (await ctx.engine()).call('projectImportFile', { file: resolve(file), ...(name ? { name } : {}) }));
+      const p = unwrap(
+        await (await ctx.engine()).call('projectImportFile', { file: resolve(file), ...(name ? { name } : {}) }),
+      );
       printSummary(ctx, p);
       return p;
     },

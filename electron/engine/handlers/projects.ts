@@ -45,7 +45,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
       const summary = getProject(db(), projectId);
       if (check) await checkFiles(db(), projectId);
       const missing = (
-        stmt(db(), 'SELECT count(*) AS n FROM images WHERE project_id = ? AND missing = 1').get(projectId) as { n: number }
+        stmt(db(), 'SELECT count(*) AS n FROM images WHERE project_id = ? AND missing = 1').get(projectId) as {
+          n: number;
+        }
       ).n;
       return {
         ...summary,

@@ -80,7 +80,8 @@ export async function embedProject(db: Db, opts: EmbedOptions): Promise<EmbedRep
     for (const sha256 of missing) todo.push({ sha256, viewId });
   }
   report.jobId = startJob(db, project.id, 'embed', { modelId, views: opts.views, total, cached: report.cached });
-  const progress = () => opts.progress?.({ done: report.cached + report.computed + report.failed.length, total, cached: report.cached });
+  const progress = () =>
+    opts.progress?.({ done: report.cached + report.computed + report.failed.length, total, cached: report.cached });
   progress();
   try {
     for (let start = 0; start < todo.length; start += opts.batchSize) {
@@ -101,18 +102,38 @@ export async function embedProject(db: Db, opts: EmbedOptions): Promise<EmbedRep
       });
       db.transaction(() => {
         for (const [viewId, rows] of byView) putEmbeddings(db, rows, modelId, viewId);
-        updateJob(db, report.jobId, { modelId, views: opts.views, total, cached: report.cached, computed: report.computed });
+        updateJob(db, report.jobId, {
+          modelId,
+          views: opts.views,
+          total,
+          cached: report.cached,
+          computed: report.computed,
+        });
       })();
       for (const rows of byView.values()) report.computed += rows.length;
       for (const e of out.errors) report.failed.push({ path: e.path, reason: e.reason });
       progress();
     }
-    finishJob(db, report.jobId, 'done', { modelId, views: opts.views, total, cached: report.cached, computed: report.computed, failed: report.failed.length });
+    finishJob(db, report.jobId, 'done', {
+      modelId,
+      views: opts.views,
+      total,
+      cached: report.cached,
+      computed: report.computed,
+      failed: report.failed.length,
+    });
     return report;
   } catch (e) {
     const cancelled = opts.signal.aborted;
-    finishJob(db, report.jobId, cancelled ? 'cancelled' : 'failed', undefined, cancelled ? undefined : e instanceof Error ? e.message : String(e));
-    if (cancelled) throw new AppError('cancelled', 'The embedding job was cancelled; the embeddings computed so far were kept.');
+    finishJob(
+      db,
+      report.jobId,
+      cancelled ? 'cancelled' : 'failed',
+      undefined,
+      cancelled ? undefined : e instanceof Error ? e.message : String(e),
+    );
+    if (cancelled)
+      throw new AppError('cancelled', 'The embedding job was cancelled; the embeddings computed so far were kept.');
     throw e;
   }
 }

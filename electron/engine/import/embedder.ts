@@ -36,7 +36,9 @@ export function loadEmbedder(modelDir: string): Promise<ImageEmbedder> {
  * A deterministic stand-in encoder: each vector is derived from the file's bytes and the view, so a
  * re-computation gives the same vector. `delayMs` per image lets tests kill a job mid-way.
  */
-export function fakeEmbedder(opts: { id?: string; dim?: number; delayMs?: number; calls?: { count: number } } = {}): ImageEmbedder {
+export function fakeEmbedder(
+  opts: { id?: string; dim?: number; delayMs?: number; calls?: { count: number } } = {},
+): ImageEmbedder {
   const dim = opts.dim ?? 8;
   const delay = opts.delayMs ?? Number(process.env['COOP_STUDIO_FAKE_EMBED_DELAY_MS'] ?? 0);
   return {
@@ -54,7 +56,10 @@ export function fakeEmbedder(opts: { id?: string; dim?: number; delayMs?: number
           errors.push({ index, path: input.path ?? '', reason: 'cannot read the file' });
           continue;
         }
-        const h = createHash('sha256').update(data).update(JSON.stringify(input.view ?? null)).digest();
+        const h = createHash('sha256')
+          .update(data)
+          .update(JSON.stringify(input.view ?? null))
+          .digest();
         embeddings.push(Float32Array.from({ length: dim }, (_, i) => ((h[i % h.length] ?? 0) - 128) / 128));
       }
       return { embeddings, errors };

@@ -208,7 +208,13 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     // Whatever was decoded before a cancel or an error is valid: keep it.
     flush();
     const cancelled = opts.signal.aborted;
-    finishJob(db, jobId, cancelled ? 'cancelled' : 'failed', { sources: opts.sources, ...counters() }, cancelled ? undefined : reasonOf(e));
+    finishJob(
+      db,
+      jobId,
+      cancelled ? 'cancelled' : 'failed',
+      { sources: opts.sources, ...counters() },
+      cancelled ? undefined : reasonOf(e),
+    );
     if (cancelled) throw new AppError('cancelled', 'The import was cancelled; the images imported so far were kept.');
     throw e;
   }

@@ -54,9 +54,15 @@ async function* walk(dir: string): AsyncGenerator<string> {
 }
 
 /** Points missing images at files found under `folder` with the same content; returns counts. */
-export async function relinkFolder(db: Db, projectId: number, folder: string): Promise<{ relinked: number; stillMissing: number }> {
+export async function relinkFolder(
+  db: Db,
+  projectId: number,
+  folder: string,
+): Promise<{ relinked: number; stillMissing: number }> {
   await checkFiles(db, projectId);
-  const missing = stmt(db, 'SELECT id, sha256, bytes FROM images WHERE project_id = ? AND missing = 1').all(projectId) as {
+  const missing = stmt(db, 'SELECT id, sha256, bytes FROM images WHERE project_id = ? AND missing = 1').all(
+    projectId,
+  ) as {
     id: number;
     sha256: string;
     bytes: number;

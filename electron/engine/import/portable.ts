@@ -52,8 +52,7 @@ export async function exportProject(
   includeImages: boolean,
 ): Promise<{ file: string; bytes: number; images: number }> {
   const p = stmt(db, 'SELECT name, description FROM projects WHERE id = ?').get(projectId) as
-    | { name: string; description: string }
-    | undefined;
+    { name: string; description: string } | undefined;
   if (!p) throw new AppError('not_found', `There is no project with id ${projectId}.`);
   const entries: Zippable = {};
   const images = stmt(db, 'SELECT * FROM images WHERE project_id = ? ORDER BY id').all(projectId) as {
@@ -136,10 +135,16 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
     if (!json) throw new Error('it has no project.json');
     doc = JSON.parse(new TextDecoder().decode(json)) as ProjectFile;
   } catch (e) {
-    throw new AppError('invalid_data', `${file} is not a CoOp Studio project file (${e instanceof Error ? e.message : String(e)}).`);
+    throw new AppError(
+      'invalid_data',
+      `${file} is not a CoOp Studio project file (${e instanceof Error ? e.message : String(e)}).`,
+    );
   }
   if (doc.format !== PROJECT_FILE_FORMAT.format || doc.version > PROJECT_FILE_FORMAT.version)
-    throw new AppError('unsupported', `${file} is a project file of an unknown format or a newer version (${doc.format} v${doc.version}).`);
+    throw new AppError(
+      'unsupported',
+      `${file} is a project file of an unknown format or a newer version (${doc.format} v${doc.version}).`,
+    );
   const project = createProject(db, name ?? doc.project.name, doc.project.description, null);
   const imagesDir = join(dataDir, 'projects', String(project.id), 'images');
   await mkdir(imagesDir, { recursive: true });
@@ -154,9 +159,15 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
   db.transaction(() => {
     setProjectCopyDir(db, project.id, imagesDir);
     const classIds = new Map<number, number>();
-    const insClass = stmt(db, 'INSERT INTO classes (project_id, folder_name, prompt, sort_order, colour) VALUES (?, ?, ?, ?, ?)');
+    const insClass = stmt(
+      db,
+      'INSERT INTO classes (project_id, folder_name, prompt, sort_order, colour) VALUES (?, ?, ?, ?, ?)',
+    );
     for (const c of doc.classes)
-      classIds.set(c.id, Number(insClass.run(project.id, c.folder_name, c.prompt, c.sort_order, c.colour).lastInsertRowid));
+      classIds.set(
+        c.id,
+        Number(insClass.run(project.id, c.folder_name, c.prompt, c.sort_order, c.colour).lastInsertRowid),
+      );
     const insImage = stmt(
       db,
       `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, split, excluded, missing, copied, added_at)
@@ -191,8 +202,22 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
       runIds.set(
         r.id,
         Number(
-          insRun.run(project.id, v('model_id'), v('method'), v('options_json'), v('seed'), v('shots'), v('status'), v('backend'),
-            v('error'), v('result_json'), v('created_at'), v('started_at'), v('finished_at'), v('duration_ms')).lastInsertRowid,
+          insRun.run(
+            project.id,
+            v('model_id'),
+            v('method'),
+            v('options_json'),
+            v('seed'),
+            v('shots'),
+            v('status'),
+            v('backend'),
+            v('error'),
+            v('result_json'),
+            v('created_at'),
+            v('started_at'),
+            v('finished_at'),
+            v('duration_ms'),
+          ).lastInsertRowid,
         ),
       );
     }
@@ -203,9 +228,23 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
     for (const m of doc.metrics) {
       const v = (k: string) => (m[k] ?? null) as number | null;
       const runId = runIds.get(m.run_id);
-      if (runId !== undefined) insMetric.run(runId, v('epoch'), v('step'), v('loss'), v('train_acc'), v('val_acc'), v('test_acc'), v('lr'), v('at'));
+      if (runId !== undefined)
+        insMetric.run(
+          runId,
+          v('epoch'),
+          v('step'),
+          v('loss'),
+          v('train_acc'),
+          v('val_acc'),
+          v('test_acc'),
+          v('lr'),
+          v('at'),
+        );
     }
-    const insCtx = stmt(db, 'INSERT INTO contexts (run_id, name, shape_json, tensor, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insCtx = stmt(
+      db,
+      'INSERT INTO contexts (run_id, name, shape_json, tensor, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     for (const c of doc.contexts) {
       const runId = runIds.get(c.run_id);
       const data = files[c.file];

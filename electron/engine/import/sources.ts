@@ -18,7 +18,19 @@ import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 
 /** Extensions treated as images (sharp decides whether each one really is). */
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp', '.heic', '.heif']);
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.bmp',
+  '.heic',
+  '.heif',
+]);
 
 /** One candidate image. */
 export interface Candidate {
@@ -39,7 +51,8 @@ export interface ScanResult {
 
 /** Why a file name is not imported, or null when it is a candidate image. */
 export function skipReason(name: string): string | null {
-  if (name.startsWith('.') || name === '__MACOSX' || name === 'Thumbs.db' || name === 'desktop.ini') return 'hidden or system file';
+  if (name.startsWith('.') || name === '__MACOSX' || name === 'Thumbs.db' || name === 'desktop.ini')
+    return 'hidden or system file';
   if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) return `not an image (${extname(name) || 'no extension'})`;
   return null;
 }
@@ -85,7 +98,10 @@ async function zipTree(file: string): Promise<Tree> {
   try {
     entries = unzipSync(new Uint8Array(await readFile(file)));
   } catch (e) {
-    throw new AppError('invalid_data', `${basename(file)} is not a readable zip file (${e instanceof Error ? e.message : String(e)}).`);
+    throw new AppError(
+      'invalid_data',
+      `${basename(file)} is not a readable zip file (${e instanceof Error ? e.message : String(e)}).`,
+    );
   }
   const root = emptyTree();
   for (const [name, data] of Object.entries(entries)) {
@@ -119,7 +135,14 @@ function addFiles(files: Tree['files'], className: string, result: ScanResult): 
   for (const f of files) {
     const reason = skipReason(f.name);
     if (reason) result.skipped.push({ path: f.origin, reason });
-    else result.candidates.push({ origin: f.origin, className, path: f.path, ext: extname(f.name).toLowerCase(), read: f.read });
+    else
+      result.candidates.push({
+        origin: f.origin,
+        className,
+        path: f.path,
+        ext: extname(f.name).toLowerCase(),
+        read: f.read,
+      });
   }
 }
 
@@ -200,7 +223,8 @@ export async function scanSources(sources: readonly string[], signal: AbortSigna
     if (s.isDirectory()) addTree(await diskTree(src, signal), basename(resolve(src)), result);
     else if (extname(src).toLowerCase() === '.zip') addTree(await zipTree(src), null, result);
     else if (extname(src).toLowerCase() === '.csv') await addCsv(src, result);
-    else addFiles([{ name: basename(src), origin: src, path: src, read: () => readFile(src) }], UNASSIGNED_CLASS, result);
+    else
+      addFiles([{ name: basename(src), origin: src, path: src, read: () => readFile(src) }], UNASSIGNED_CLASS, result);
   }
   return result;
 }

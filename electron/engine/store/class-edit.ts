@@ -24,10 +24,9 @@ interface Snapshot {
 }
 
 function snapshot(db: Db, projectId: number): Snapshot {
-  const classes = stmt(
-    db,
-    'SELECT id, folder_name, prompt, sort_order, colour FROM classes WHERE project_id = ?',
-  ).all(projectId) as Snapshot['classes'];
+  const classes = stmt(db, 'SELECT id, folder_name, prompt, sort_order, colour FROM classes WHERE project_id = ?').all(
+    projectId,
+  ) as Snapshot['classes'];
   const images = (
     stmt(db, 'SELECT id, class_id, excluded FROM images WHERE project_id = ?').all(projectId) as {
       id: number;
@@ -40,8 +39,7 @@ function snapshot(db: Db, projectId: number): Snapshot {
 
 function classOf(db: Db, projectId: number, classId: number): { id: number; folder_name: string } {
   const r = stmt(db, 'SELECT id, folder_name FROM classes WHERE id = ? AND project_id = ?').get(classId, projectId) as
-    | { id: number; folder_name: string }
-    | undefined;
+    { id: number; folder_name: string } | undefined;
   if (!r) throw new AppError('not_found', `Project ${projectId} has no class with id ${classId}.`);
   return r;
 }
@@ -50,7 +48,8 @@ function checkImages(db: Db, projectId: number, imageIds: number[]): void {
   const owner = stmt(db, 'SELECT project_id FROM images WHERE id = ?');
   for (const id of imageIds) {
     const r = owner.get(id) as { project_id: number } | undefined;
-    if (r?.project_id !== projectId) throw new AppError('not_found', `Project ${projectId} has no image with id ${id}.`);
+    if (r?.project_id !== projectId)
+      throw new AppError('not_found', `Project ${projectId} has no image with id ${id}.`);
   }
 }
 
@@ -158,9 +157,10 @@ export function editClasses(db: Db, projectId: number, edit: ClassEdit): void {
 /** Undoes the last class edit of a project; returns its label, or null when there is nothing to undo. */
 export function undoClassEdit(db: Db, projectId: number): string | null {
   return db.transaction(() => {
-    const last = stmt(db, 'SELECT id, label, inverse_json FROM undo_log WHERE project_id = ? ORDER BY id DESC LIMIT 1').get(
-      projectId,
-    ) as { id: number; label: string; inverse_json: string } | undefined;
+    const last = stmt(
+      db,
+      'SELECT id, label, inverse_json FROM undo_log WHERE project_id = ? ORDER BY id DESC LIMIT 1',
+    ).get(projectId) as { id: number; label: string; inverse_json: string } | undefined;
     if (!last) return null;
     const snap = JSON.parse(last.inverse_json) as Snapshot;
     const keep = new Set(snap.classes.map((c) => c.id));

@@ -88,14 +88,10 @@ export function markInterrupted(db: Db): { jobs: number; runs: number } {
   const now = Date.now();
   return db.transaction(() => ({
     jobs: db
-      .prepare(
-        `UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`,
-      )
+      .prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`)
       .run(now).changes,
     runs: db
-      .prepare(
-        `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`,
-      )
+      .prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`)
       .run(now).changes,
   }))();
 }

@@ -17,7 +17,12 @@ export interface EmbeddingRow {
 }
 
 /** The cached embeddings of `hashes` for (model, view); absent hashes are missing from the map. */
-export function getEmbeddings(db: Db, hashes: readonly string[], modelId: string, viewId: string): Map<string, Float32Array> {
+export function getEmbeddings(
+  db: Db,
+  hashes: readonly string[],
+  modelId: string,
+  viewId: string,
+): Map<string, Float32Array> {
   const get = stmt(db, 'SELECT dim, vec FROM embeddings WHERE image_sha256 = ? AND model_id = ? AND view_id = ?');
   const out = new Map<string, Float32Array>();
   for (const h of hashes) {

@@ -61,7 +61,15 @@ export function listJobs(db: Db, projectId: number, limit = 20): JobRecord[] {
 /** One job record, or undefined. */
 export function getJob(db: Db, jobId: number): JobRecord | undefined {
   const r = stmt(db, 'SELECT * FROM jobs WHERE id = ?').get(jobId) as
-    | { id: number; kind: string; status: JobStatus; detail_json: string; error: string | null; started_at: number; finished_at: number | null }
+    | {
+        id: number;
+        kind: string;
+        status: JobStatus;
+        detail_json: string;
+        error: string | null;
+        started_at: number;
+        finished_at: number | null;
+      }
     | undefined;
   if (!r) return undefined;
   return {

@@ -10,7 +10,16 @@ import { stmt } from './statements';
 
 /** Class colours, assigned in turn (Tableau 10). */
 export const CLASS_COLOURS = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
 ] as const;
 
 /** A prompt from a folder name: `_` and `-` become spaces (see science notes). */
@@ -68,8 +77,7 @@ export function setProjectCopyDir(db: Db, id: number, copyDir: string | null): v
 /** Raw project row (copy dir included); throws `not_found`. */
 export function projectRow(db: Db, id: number): { id: number; name: string; copyDir: string | null } {
   const r = stmt(db, 'SELECT id, name, copy_dir FROM projects WHERE id = ?').get(id) as
-    | { id: number; name: string; copy_dir: string | null }
-    | undefined;
+    { id: number; name: string; copy_dir: string | null } | undefined;
   if (!r) throw new AppError('not_found', `There is no project with id ${id}.`);
   return { id: r.id, name: r.name, copyDir: r.copy_dir };
 }
@@ -126,10 +134,16 @@ export function listClasses(db: Db, projectId: number): ClassInfo[] {
 }
 
 /** The id of the class with this folder name, creating it at the end if needed. */
-export function ensureClass(db: Db, projectId: number, folderName: string, prompt?: string): { id: number; created: boolean } {
-  const found = stmt(db, 'SELECT id FROM classes WHERE project_id = ? AND folder_name = ?').get(projectId, folderName) as
-    | { id: number }
-    | undefined;
+export function ensureClass(
+  db: Db,
+  projectId: number,
+  folderName: string,
+  prompt?: string,
+): { id: number; created: boolean } {
+  const found = stmt(db, 'SELECT id FROM classes WHERE project_id = ? AND folder_name = ?').get(
+    projectId,
+    folderName,
+  ) as { id: number } | undefined;
   if (found) return { id: found.id, created: false };
   const { n, maxOrder } = stmt(
     db,
@@ -189,8 +203,7 @@ export function insertImage(db: Db, projectId: number, img: NewImage): number | 
 /** The origin of the image with this content in the project, if any. */
 export function imageByHash(db: Db, projectId: number, sha256: string): { id: number; origin: string } | undefined {
   return stmt(db, 'SELECT id, origin FROM images WHERE project_id = ? AND sha256 = ?').get(projectId, sha256) as
-    | { id: number; origin: string }
-    | undefined;
+    { id: number; origin: string } | undefined;
 }
 
 interface ImageRow {

@@ -57,8 +57,16 @@ export function createRun(db: Db, run: NewRun): number {
       db,
       `INSERT INTO runs (project_id, model_id, method, options_json, seed, shots, status, backend, created_at)
        VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-    ).run(run.projectId, run.modelId, run.method, JSON.stringify(run.options), run.seed, run.shots, run.backend, Date.now())
-      .lastInsertRowid,
+    ).run(
+      run.projectId,
+      run.modelId,
+      run.method,
+      JSON.stringify(run.options),
+      run.seed,
+      run.shots,
+      run.backend,
+      Date.now(),
+    ).lastInsertRowid,
   );
 }
 
@@ -77,7 +85,17 @@ export function appendMetrics(db: Db, runId: number, points: MetricPoint[]): voi
   const now = Date.now();
   db.transaction(() => {
     for (const p of points)
-      ins.run(runId, p.epoch, p.step, p.loss ?? null, p.trainAcc ?? null, p.valAcc ?? null, p.testAcc ?? null, p.lr ?? null, now);
+      ins.run(
+        runId,
+        p.epoch,
+        p.step,
+        p.loss ?? null,
+        p.trainAcc ?? null,
+        p.valAcc ?? null,
+        p.testAcc ?? null,
+        p.lr ?? null,
+        now,
+      );
   })();
 }
 
@@ -115,7 +133,10 @@ export function getMetrics(db: Db, runId: number): MetricPoint[] {
 export function saveContext(db: Db, runId: number, ctx: SavedContext): void {
   const expected = ctx.shape.reduce((a, b) => a * b, 1);
   if (expected !== ctx.data.length)
-    throw new AppError('invalid_data', `Context "${ctx.name}" has ${ctx.data.length} values for shape [${ctx.shape.join(', ')}].`);
+    throw new AppError(
+      'invalid_data',
+      `Context "${ctx.name}" has ${ctx.data.length} values for shape [${ctx.shape.join(', ')}].`,
+    );
   stmt(
     db,
     `INSERT OR REPLACE INTO contexts (run_id, name, shape_json, tensor, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -132,7 +153,10 @@ export function loadContexts(db: Db, runId: number): SavedContext[] {
     return {
       name: r.name,
       shape,
-      data: blobToFloats(r.tensor, shape.reduce((a, b) => a * b, 1)),
+      data: blobToFloats(
+        r.tensor,
+        shape.reduce((a, b) => a * b, 1),
+      ),
       meta: JSON.parse(r.meta_json) as Record<string, unknown>,
     };
   });

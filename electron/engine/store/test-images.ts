@@ -8,7 +8,10 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 
 /** Encoded bytes of a distinct `w` x `h` image whose pixels derive from `seed`. */
-export async function imageBytes(seed: number, opts: { w?: number; h?: number; format?: 'jpeg' | 'png' | 'webp' } = {}): Promise<Buffer> {
+export async function imageBytes(
+  seed: number,
+  opts: { w?: number; h?: number; format?: 'jpeg' | 'png' | 'webp' } = {},
+): Promise<Buffer> {
   const w = opts.w ?? 24;
   const h = opts.h ?? 16;
   const px = Buffer.alloc(w * h * 3);
@@ -25,7 +28,11 @@ export async function imageBytes(seed: number, opts: { w?: number; h?: number; f
 }
 
 /** Writes a distinct image to `file` (folders created). */
-export async function writeImage(file: string, seed: number, opts: Parameters<typeof imageBytes>[1] = {}): Promise<Buffer> {
+export async function writeImage(
+  file: string,
+  seed: number,
+  opts: Parameters<typeof imageBytes>[1] = {},
+): Promise<Buffer> {
   mkdirSync(dirname(file), { recursive: true });
   const data = await imageBytes(seed, opts);
   writeFileSync(file, data);
