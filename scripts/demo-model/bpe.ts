@@ -9,7 +9,8 @@
  */
 
 /** OpenAI CLIP's pre-tokenizer pattern (after lower-casing and whitespace collapsing). */
-export const CLIP_SPLIT = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/gu;
+export const CLIP_SPLIT =
+  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/gu;
 /** Start-of-text token. */
 export const SOT = '<|startoftext|>';
 /** End-of-text token. */
@@ -65,7 +66,9 @@ export function learnBpe(corpus: string[], opts: { maxMerges?: number; minCount?
   const minCount = opts.minCount ?? 2;
   const wordFreq = new Map<string, number>();
   for (const line of corpus) for (const w of preTokenize(line)) wordFreq.set(w, (wordFreq.get(w) ?? 0) + 1);
-  const words = [...wordFreq.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([w, f]) => ({ syms: wordSymbols(w), f }));
+  const words = [...wordFreq.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([w, f]) => ({ syms: wordSymbols(w), f }));
   const merges: [string, string][] = [];
   while (merges.length < maxMerges) {
     const counts = new Map<string, number>();
@@ -147,12 +150,26 @@ export function encodeWithBpe(bpe: Bpe, text: string, contextLength = 77): numbe
 export function tokenizerFiles(bpe: Bpe, contextLength = 77): Record<string, string> {
   const sotId = bpe.vocab[SOT];
   const eotId = bpe.vocab[EOT];
-  const special = (content: string) => ({ __type: 'AddedToken', content, lstrip: false, normalized: true, rstrip: false, single_word: false });
+  const special = (content: string) => ({
+    __type: 'AddedToken',
+    content,
+    lstrip: false,
+    normalized: true,
+    rstrip: false,
+    single_word: false,
+  });
   const mergeLines = bpe.merges.map(([a, b]) => `${a} ${b}`);
   const tokenizerJson = {
     version: '1.0',
     truncation: { direction: 'Right', max_length: contextLength, strategy: 'LongestFirst', stride: 0 },
-    padding: { strategy: { Fixed: contextLength }, direction: 'Right', pad_to_multiple_of: null, pad_id: eotId, pad_type_id: 0, pad_token: EOT },
+    padding: {
+      strategy: { Fixed: contextLength },
+      direction: 'Right',
+      pad_to_multiple_of: null,
+      pad_id: eotId,
+      pad_type_id: 0,
+      pad_token: EOT,
+    },
     added_tokens: [SOT, EOT].map((content) => ({
       id: bpe.vocab[content],
       content,
@@ -164,16 +181,31 @@ export function tokenizerFiles(bpe: Bpe, contextLength = 77): Record<string, str
     })),
     normalizer: {
       type: 'Sequence',
-      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
+      normalizers: [
+        { type: 'NFC' },
+        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
+        { type: 'Lowercase' },
+      ],
     },
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
-        { type: 'Split', pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
+        {
+          type: 'Split',
+          pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" },
+          behavior: 'Removed',
+          invert: true,
+        },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     },
-    post_processor: { type: 'RobertaProcessing', sep: [EOT, eotId], cls: [SOT, sotId], trim_offsets: false, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: [EOT, eotId],
+      cls: [SOT, sotId],
+      trim_offsets: false,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
       type: 'BPE',

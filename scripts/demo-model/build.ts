@@ -43,7 +43,15 @@ export const DEMO_CONFIG: Omit<DemoClipConfig, 'vocabSize'> = {
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
 
 function hfConfig(c: DemoClipConfig, sotId: number, eotId: number, logitScale: number): object {
-  const common = { hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, projection_dim: c.projectionDim, attention_dropout: 0, dropout: 0, initializer_range: 0.02, initializer_factor: 1 };
+  const common = {
+    hidden_act: 'quick_gelu',
+    layer_norm_eps: 1e-5,
+    projection_dim: c.projectionDim,
+    attention_dropout: 0,
+    dropout: 0,
+    initializer_range: 0.02,
+    initializer_factor: 1,
+  };
   return {
     architectures: ['CLIPModel'],
     model_type: 'clip',
@@ -114,7 +122,8 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const batchSize = Number(values.batch);
   const started = Date.now();
-  const log = (msg: string) => process.stderr.write(`[demo-model ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
+  const log = (msg: string) =>
+    process.stderr.write(`[demo-model ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
   await useBackend('wasm');
 
   // 1. Vocabulary: BPE learned on captions of a seeded corpus plus the world's full word list.
@@ -123,7 +132,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < 20000; i++) corpus.push(captionScene(randomScene(corpusRng), corpusRng));
   const bpe = learnBpe(corpus, { maxMerges: 2000, minCount: 1 });
   const files = tokenizerFiles(bpe);
-  const tokenizer = ClipTokenizer.fromVocabMerges(bpe.vocab, bpe.merges.map(([a, b]) => `${a} ${b}`));
+  const tokenizer = ClipTokenizer.fromVocabMerges(
+    bpe.vocab,
+    bpe.merges.map(([a, b]) => `${a} ${b}`),
+  );
   for (const text of corpus.slice(1, 2001)) {
     const ours = encodeWithBpe(bpe, text).join();
     const app = tokenizer.encode(text).join();
@@ -142,7 +154,8 @@ async function main(): Promise<void> {
     warmupSteps: Math.min(100, Math.floor(steps / 10)),
     onLog: (step, loss, lr) => {
       lastLoss = loss;
-      if (step % 25 === 0 || step === steps - 1) log(`step ${step + 1}/${steps} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)}`);
+      if (step % 25 === 0 || step === steps - 1)
+        log(`step ${step + 1}/${steps} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)}`);
     },
   });
   const logitScale = Math.exp(Math.min(params.get('logit_scale')?.dataSync()[0] ?? 0, Math.log(100)));
@@ -155,16 +168,34 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'onnx', 'text_model.onnx'), encodeModel(buildTextModel(config, pv)));
   writeFileSync(join(out, 'onnx', 'vision_model.onnx'), encodeModel(buildVisionModel(config, pv)));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(out, name), text);
-  writeFileSync(join(out, 'config.json'), JSON.stringify(hfConfig(config, tokenizer.sotId, tokenizer.eotId, logitScale), null, 2) + '\n');
-  writeFileSync(join(out, 'preprocessor_config.json'), JSON.stringify(preprocessorConfig(config.imageSize), null, 2) + '\n');
+  writeFileSync(
+    join(out, 'config.json'),
+    JSON.stringify(hfConfig(config, tokenizer.sotId, tokenizer.eotId, logitScale), null, 2) + '\n',
+  );
+  writeFileSync(
+    join(out, 'preprocessor_config.json'),
+    JSON.stringify(preprocessorConfig(config.imageSize), null, 2) + '\n',
+  );
 
   // 4. Verification: ONNX Runtime vs tfjs on held-out captions and scenes.
   const checkRng = new Rng(seed).fork(4);
   const checkScenes = Array.from({ length: 16 }, () => randomScene(checkRng));
-  const checkTexts = checkScenes.map((s) => captionScene(s, checkRng)).concat(['a photo of a striped.', 'a photo of a zebra!']);
-  const verification = await verifyWithOrt(out, params, config, tokenizer, checkTexts, checkScenes.map((s) => renderScene(s, config.imageSize)));
-  log(`ONNX Runtime vs tfjs: text max |diff| ${verification.textMaxDiff.toExponential(2)}, image ${verification.imageMaxDiff.toExponential(2)}`);
-  if (verification.textMaxDiff > 1e-4 || verification.imageMaxDiff > 1e-4) throw new Error('The ONNX export does not match the tfjs model within 1e-4.');
+  const checkTexts = checkScenes
+    .map((s) => captionScene(s, checkRng))
+    .concat(['a photo of a striped.', 'a photo of a zebra!']);
+  const verification = await verifyWithOrt(
+    out,
+    params,
+    config,
+    tokenizer,
+    checkTexts,
+    checkScenes.map((s) => renderScene(s, config.imageSize)),
+  );
+  log(
+    `ONNX Runtime vs tfjs: text max |diff| ${verification.textMaxDiff.toExponential(2)}, image ${verification.imageMaxDiff.toExponential(2)}`,
+  );
+  if (verification.textMaxDiff > 1e-4 || verification.imageMaxDiff > 1e-4)
+    throw new Error('The ONNX export does not match the tfjs model within 1e-4.');
 
   // 5. Samples and zero-shot accuracy.
   rmSync(values.samples, { recursive: true, force: true });
@@ -178,7 +209,9 @@ async function main(): Promise<void> {
       mkdirSync(dir, { recursive: true });
       for (const [i, scene] of scenes.entries()) {
         const rgb = renderScene(scene, config.imageSize);
-        const png = await sharp(Buffer.from(rgb), { raw: { width: config.imageSize, height: config.imageSize, channels: 3 } })
+        const png = await sharp(Buffer.from(rgb), {
+          raw: { width: config.imageSize, height: config.imageSize, channels: 3 },
+        })
           .png({ compressionLevel: 9, adaptiveFiltering: false })
           .toBuffer();
         writeFileSync(join(dir, `${className}-${String(i + 1).padStart(3, '0')}.png`), png);
@@ -189,8 +222,15 @@ async function main(): Promise<void> {
     const prompts = task.classes.map((c) => ZERO_SHOT_TEMPLATE.replace('{}', c.name.replace(/[_-]/g, ' ')));
     const textEmb = tfTextEmbeds(params, config, tokenizer, prompts);
     const imageEmb = tfImageEmbeds(params, config, images);
-    zeroShot[task.name] = zeroShotAccuracy(imageEmb, textEmb, labels, task.classes.map((c) => c.name));
-    log(`zero-shot "${ZERO_SHOT_TEMPLATE}" on ${task.name}: ${(100 * (zeroShot[task.name]?.overall ?? 0)).toFixed(1)}%`);
+    zeroShot[task.name] = zeroShotAccuracy(
+      imageEmb,
+      textEmb,
+      labels,
+      task.classes.map((c) => c.name),
+    );
+    log(
+      `zero-shot "${ZERO_SHOT_TEMPLATE}" on ${task.name}: ${(100 * (zeroShot[task.name]?.overall ?? 0)).toFixed(1)}%`,
+    );
   }
   const report = {
     seed,

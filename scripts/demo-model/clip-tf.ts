@@ -46,7 +46,8 @@ export function paramShapes(c: DemoClipConfig): [string, number[], number][] {
     for (let i = 0; i < layers; i++) {
       const p = `${prefix}.encoder.layers.${i}`;
       out.push([`${p}.layer_norm1.weight`, [w], -1], [`${p}.layer_norm1.bias`, [w], 0]);
-      for (const n of ['q_proj', 'k_proj', 'v_proj']) out.push([`${p}.self_attn.${n}.weight`, [w, w], attnStd], [`${p}.self_attn.${n}.bias`, [w], 0]);
+      for (const n of ['q_proj', 'k_proj', 'v_proj'])
+        out.push([`${p}.self_attn.${n}.weight`, [w, w], attnStd], [`${p}.self_attn.${n}.bias`, [w], 0]);
       out.push([`${p}.self_attn.out_proj.weight`, [w, w], projStd], [`${p}.self_attn.out_proj.bias`, [w], 0]);
       out.push([`${p}.layer_norm2.weight`, [w], -1], [`${p}.layer_norm2.bias`, [w], 0]);
       out.push([`${p}.mlp.fc1.weight`, [w, 4 * w], fcStd], [`${p}.mlp.fc1.bias`, [4 * w], 0]);
@@ -62,7 +63,11 @@ export function paramShapes(c: DemoClipConfig): [string, number[], number][] {
   const vw = c.visionWidth;
   const grid = c.imageSize / c.patchSize;
   out.push(['vision_model.embeddings.class_embedding', [vw], vw ** -0.5]);
-  out.push(['vision_model.embeddings.patch_embedding.weight', [3 * c.patchSize * c.patchSize, vw], (3 * c.patchSize * c.patchSize) ** -0.5]);
+  out.push([
+    'vision_model.embeddings.patch_embedding.weight',
+    [3 * c.patchSize * c.patchSize, vw],
+    (3 * c.patchSize * c.patchSize) ** -0.5,
+  ]);
   out.push(['vision_model.embeddings.position_embedding.weight', [grid * grid + 1, vw], vw ** -0.5]);
   out.push(['vision_model.pre_layrnorm.weight', [vw], -1], ['vision_model.pre_layrnorm.bias', [vw], 0]);
   blocks('vision_model', vw, c.visionLayers);
@@ -137,7 +142,13 @@ function linear(x: tf.Tensor, params: DemoClipParams, name: string): tf.Tensor {
   return tf.add(tf.reshape(y, [b, l, w.shape[1]]), p(params, `${name}.bias`));
 }
 
-function attention(x: tf.Tensor, params: DemoClipParams, prefix: string, heads: number, mask: tf.Tensor | null): tf.Tensor {
+function attention(
+  x: tf.Tensor,
+  params: DemoClipParams,
+  prefix: string,
+  heads: number,
+  mask: tf.Tensor | null,
+): tf.Tensor {
   const [b, l, w] = x.shape as [number, number, number];
   const d = w / heads;
   const q = tf.transpose(tf.reshape(linear(x, params, `${prefix}.q_proj`), [b, l, heads, d]), [0, 2, 1, 3]);
@@ -150,7 +161,14 @@ function attention(x: tf.Tensor, params: DemoClipParams, prefix: string, heads: 
   return linear(merged, params, `${prefix}.out_proj`);
 }
 
-function encoder(x: tf.Tensor, params: DemoClipParams, prefix: string, layers: number, heads: number, mask: tf.Tensor | null): tf.Tensor {
+function encoder(
+  x: tf.Tensor,
+  params: DemoClipParams,
+  prefix: string,
+  layers: number,
+  heads: number,
+  mask: tf.Tensor | null,
+): tf.Tensor {
   let h = x;
   for (let i = 0; i < layers; i++) {
     const lp = `${prefix}.encoder.layers.${i}`;
@@ -172,7 +190,12 @@ export function causalMask(l: number): Float32Array {
 }
 
 /** Raw text embeddings [B, P] of token ids [B, L] (L <= context length); pooled at `eotIndex`. */
-export function encodeText(params: DemoClipParams, c: DemoClipConfig, ids: tf.Tensor2D, eotIndex: number[]): tf.Tensor2D {
+export function encodeText(
+  params: DemoClipParams,
+  c: DemoClipConfig,
+  ids: tf.Tensor2D,
+  eotIndex: number[],
+): tf.Tensor2D {
   const [b, l] = ids.shape;
   const tokEmb = p(params, 'text_model.embeddings.token_embedding.weight') as tf.Tensor2D;
   // Only the batch's distinct ids are picked from the table (a batch uses ~100 of the vocabulary).
@@ -181,12 +204,25 @@ export function encodeText(params: DemoClipParams, c: DemoClipConfig, ids: tf.Te
   const local = new Map(distinct.map((id, i) => [id, i]));
   const select = tf.cast(tf.oneHot(tf.tensor1d(distinct, 'int32'), c.vocabSize), 'float32') as tf.Tensor2D;
   const rows = mm(select, tokEmb);
-  const pick = tf.cast(tf.oneHot(tf.tensor1d(flatIds.map((id) => local.get(id) ?? 0), 'int32'), distinct.length), 'float32') as tf.Tensor2D;
+  const pick = tf.cast(
+    tf.oneHot(
+      tf.tensor1d(
+        flatIds.map((id) => local.get(id) ?? 0),
+        'int32',
+      ),
+      distinct.length,
+    ),
+    'float32',
+  ) as tf.Tensor2D;
   const tok = tf.reshape(mm(pick, rows), [b, l, c.textWidth]);
   const pos = tf.slice(p(params, 'text_model.embeddings.position_embedding.weight'), [0, 0], [l, c.textWidth]);
   const causal = tf.tensor2d(causalMask(l), [l, l]);
   const h = encoder(tf.add(tok, pos), params, 'text_model', c.textLayers, c.textHeads, causal);
-  const hn = layerNorm(h, p(params, 'text_model.final_layer_norm.weight'), p(params, 'text_model.final_layer_norm.bias'));
+  const hn = layerNorm(
+    h,
+    p(params, 'text_model.final_layer_norm.weight'),
+    p(params, 'text_model.final_layer_norm.bias'),
+  );
   const eotPick = tf.reshape(tf.oneHot(tf.tensor1d(eotIndex, 'int32'), l), [b, l, 1]);
   const pooled = tf.sum(tf.mul(hn, eotPick), 1) as tf.Tensor2D;
   return mm(pooled, p(params, 'text_projection.weight') as tf.Tensor2D);
@@ -198,14 +234,25 @@ export function encodeImage(params: DemoClipParams, c: DemoClipConfig, pixels: t
   const ps = c.patchSize;
   const g = c.imageSize / ps;
   const w = c.visionWidth;
-  const patches = tf.reshape(tf.transpose(tf.reshape(pixels, [b, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]), [b * g * g, 3 * ps * ps]) as tf.Tensor2D;
-  const emb = tf.reshape(mm(patches, p(params, 'vision_model.embeddings.patch_embedding.weight') as tf.Tensor2D), [b, g * g, w]);
+  const patches = tf.reshape(tf.transpose(tf.reshape(pixels, [b, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]), [
+    b * g * g,
+    3 * ps * ps,
+  ]) as tf.Tensor2D;
+  const emb = tf.reshape(mm(patches, p(params, 'vision_model.embeddings.patch_embedding.weight') as tf.Tensor2D), [
+    b,
+    g * g,
+    w,
+  ]);
   const cls = tf.tile(tf.reshape(p(params, 'vision_model.embeddings.class_embedding'), [1, 1, w]), [b, 1, 1]);
   const x = tf.add(tf.concat([cls, emb], 1), p(params, 'vision_model.embeddings.position_embedding.weight'));
   const pre = layerNorm(x, p(params, 'vision_model.pre_layrnorm.weight'), p(params, 'vision_model.pre_layrnorm.bias'));
   const h = encoder(pre, params, 'vision_model', c.visionLayers, c.visionHeads, null);
   const clsOut = tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, w]), [b, w]);
-  const post = layerNorm(clsOut, p(params, 'vision_model.post_layernorm.weight'), p(params, 'vision_model.post_layernorm.bias'));
+  const post = layerNorm(
+    clsOut,
+    p(params, 'vision_model.post_layernorm.weight'),
+    p(params, 'vision_model.post_layernorm.bias'),
+  );
   return mm(post as tf.Tensor2D, p(params, 'visual_projection.weight') as tf.Tensor2D);
 }
 

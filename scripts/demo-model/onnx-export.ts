@@ -57,7 +57,9 @@ class GraphBuilder {
   }
 
   constFloat(scope: string, value: number): string {
-    return this.node('Constant', `${scope}/Constant_${this.counter++}`, [], { value: float32Tensor('', [], new Float32Array([value])) });
+    return this.node('Constant', `${scope}/Constant_${this.counter++}`, [], {
+      value: float32Tensor('', [], new Float32Array([value])),
+    });
   }
 
   /** Adds a node named like PyTorch's scopes and returns its (first) output name. */
@@ -84,7 +86,10 @@ class GraphBuilder {
   layerNorm(scope: string, x: string, prefix: string, width: number): string {
     const g = this.param(`${prefix}.weight`, [width]);
     const b = this.param(`${prefix}.bias`, [width]);
-    return this.node('LayerNormalization', `${scope}/LayerNormalization`, [x, g, b], { axis: -1, epsilon: { float: LN_EPS } });
+    return this.node('LayerNormalization', `${scope}/LayerNormalization`, [x, g, b], {
+      axis: -1,
+      epsilon: { float: LN_EPS },
+    });
   }
 
   linear(scope: string, x: string, prefix: string, inDim: number, outDim: number): string {
@@ -102,22 +107,39 @@ class GraphBuilder {
     const a = `${s}/self_attn`;
     const split = this.constInt64(a, [0, 0, heads, d]);
     const q = this.linear(`${a}/q_proj`, h, `${prefix}.self_attn.q_proj`, width, width);
-    const qh = this.node('Transpose', `${a}/Transpose`, [this.node('Reshape', `${a}/Reshape`, [q, split], { allowzero: 0 })], { perm: [0, 2, 1, 3] });
+    const qh = this.node(
+      'Transpose',
+      `${a}/Transpose`,
+      [this.node('Reshape', `${a}/Reshape`, [q, split], { allowzero: 0 })],
+      { perm: [0, 2, 1, 3] },
+    );
     const k = this.linear(`${a}/k_proj`, h, `${prefix}.self_attn.k_proj`, width, width);
     const kr = this.node('Reshape', `${a}/Reshape_1`, [k, split], { allowzero: 0 });
     const v = this.linear(`${a}/v_proj`, h, `${prefix}.self_attn.v_proj`, width, width);
-    const vh = this.node('Transpose', `${a}/Transpose_1`, [this.node('Reshape', `${a}/Reshape_2`, [v, split], { allowzero: 0 })], { perm: [0, 2, 1, 3] });
+    const vh = this.node(
+      'Transpose',
+      `${a}/Transpose_1`,
+      [this.node('Reshape', `${a}/Reshape_2`, [v, split], { allowzero: 0 })],
+      { perm: [0, 2, 1, 3] },
+    );
     const kh = this.node('Transpose', `${a}/Transpose_2`, [kr], { perm: [0, 2, 3, 1] });
-    let scores = this.node('Mul', `${a}/Mul`, [this.node('MatMul', `${a}/MatMul`, [qh, kh]), this.constFloat(a, d ** -0.5)]);
+    let scores = this.node('Mul', `${a}/Mul`, [
+      this.node('MatMul', `${a}/MatMul`, [qh, kh]),
+      this.constFloat(a, d ** -0.5),
+    ]);
     if (mask) scores = this.node('Add', `${a}/Add`, [scores, mask]);
     const probs = this.node('Softmax', `${a}/Softmax`, [scores], { axis: -1 });
-    const ctx = this.node('Transpose', `${a}/Transpose_3`, [this.node('MatMul', `${a}/MatMul_1`, [probs, vh])], { perm: [0, 2, 1, 3] });
+    const ctx = this.node('Transpose', `${a}/Transpose_3`, [this.node('MatMul', `${a}/MatMul_1`, [probs, vh])], {
+      perm: [0, 2, 1, 3],
+    });
     const merged = this.node('Reshape', `${a}/Reshape_3`, [ctx, this.constInt64(a, [0, 0, width])], { allowzero: 0 });
     const attnOut = this.linear(`${a}/out_proj`, merged, `${prefix}.self_attn.out_proj`, width, width);
     const r1 = this.node('Add', `${s}/Add`, [x, attnOut]);
     const h2 = this.layerNorm(`${s}/layer_norm2`, r1, `${prefix}.layer_norm2`, width);
     const f = this.linear(`${s}/mlp/fc1`, h2, `${prefix}.mlp.fc1`, width, 4 * width);
-    const sig = this.node('Sigmoid', `${s}/mlp/Sigmoid`, [this.node('Mul', `${s}/mlp/Mul`, [f, this.constFloat(`${s}/mlp`, 1.702)])]);
+    const sig = this.node('Sigmoid', `${s}/mlp/Sigmoid`, [
+      this.node('Mul', `${s}/mlp/Mul`, [f, this.constFloat(`${s}/mlp`, 1.702)]),
+    ]);
     const gelu = this.node('Mul', `${s}/mlp/Mul_1`, [f, sig]);
     const f2 = this.linear(`${s}/mlp/fc2`, gelu, `${prefix}.mlp.fc2`, 4 * width, width);
     return this.node('Add', `${s}/Add_1`, [r1, f2]);
@@ -127,7 +149,12 @@ class GraphBuilder {
 function valueInfo(name: string, elemType: number, dims: (number | string)[]): OnnxValueInfo {
   return {
     name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -147,32 +174,63 @@ export function buildTextModel(c: DemoClipConfig, params: ParamValues): OnnxMode
   const L = c.contextLength;
   const W = c.textWidth;
   const e = '/text_model/embeddings';
-  const tok = b.node('Gather', `${e}/token_embedding/Gather`, [b.param('text_model.embeddings.token_embedding.weight', [c.vocabSize, W]), 'input_ids']);
-  const posIds = b.constInt64(e, Array.from({ length: L }, (_, i) => i), [1, L]);
-  const pos = b.node('Gather', `${e}/position_embedding/Gather`, [b.param('text_model.embeddings.position_embedding.weight', [L, W]), posIds]);
+  const tok = b.node('Gather', `${e}/token_embedding/Gather`, [
+    b.param('text_model.embeddings.token_embedding.weight', [c.vocabSize, W]),
+    'input_ids',
+  ]);
+  const posIds = b.constInt64(
+    e,
+    Array.from({ length: L }, (_, i) => i),
+    [1, L],
+  );
+  const pos = b.node('Gather', `${e}/position_embedding/Gather`, [
+    b.param('text_model.embeddings.position_embedding.weight', [L, W]),
+    posIds,
+  ]);
   let h = b.node('Add', `${e}/Add`, [tok, pos]);
   const fill = b.node('ConstantOfShape', '/text_model/ConstantOfShape', [b.constInt64('/text_model', [L, L])], {
     value: float32Tensor('', [1], new Float32Array([-3.4028234663852886e38])),
   });
   const upper = b.node('Trilu', '/text_model/Trilu', [fill, b.constInt64('/text_model', [1], [])], { upper: 1 });
   const mask = b.node('Unsqueeze', '/text_model/Unsqueeze', [upper, b.constInt64('/text_model', [0, 1])]);
-  for (let i = 0; i < c.textLayers; i++) h = b.block('text_model', `text_model.encoder.layers.${i}`, h, W, c.textHeads, mask);
+  for (let i = 0; i < c.textLayers; i++)
+    h = b.block('text_model', `text_model.encoder.layers.${i}`, h, W, c.textHeads, mask);
   const last = b.layerNorm('/text_model/final_layer_norm', h, 'text_model.final_layer_norm', W);
-  const eot = b.node('ArgMax', '/text_model/ArgMax', [b.node('Cast', '/text_model/Cast_1', ['input_ids'], { to: OnnxDataType.INT32 })], {
-    axis: -1,
-    keepdims: 0,
-    select_last_index: 0,
-  });
-  const batch = b.node('Gather', '/text_model/Gather', [b.node('Shape', '/text_model/Shape', [last]), b.constInt64('/text_model', [0], [])], { axis: 0 });
-  const rows = b.node('Range', '/text_model/Range', [b.constInt64('/text_model', [0], []), batch, b.constInt64('/text_model', [1], [])]);
-  const flatIndex = b.node('Add', '/text_model/Add_1', [eot, b.node('Mul', '/text_model/Mul_1', [rows, b.constInt64('/text_model', [L], [])])]);
+  const eot = b.node(
+    'ArgMax',
+    '/text_model/ArgMax',
+    [b.node('Cast', '/text_model/Cast_1', ['input_ids'], { to: OnnxDataType.INT32 })],
+    {
+      axis: -1,
+      keepdims: 0,
+      select_last_index: 0,
+    },
+  );
+  const batch = b.node(
+    'Gather',
+    '/text_model/Gather',
+    [b.node('Shape', '/text_model/Shape', [last]), b.constInt64('/text_model', [0], [])],
+    { axis: 0 },
+  );
+  const rows = b.node('Range', '/text_model/Range', [
+    b.constInt64('/text_model', [0], []),
+    batch,
+    b.constInt64('/text_model', [1], []),
+  ]);
+  const flatIndex = b.node('Add', '/text_model/Add_1', [
+    eot,
+    b.node('Mul', '/text_model/Mul_1', [rows, b.constInt64('/text_model', [L], [])]),
+  ]);
   const flat = b.node('Flatten', '/text_model/Flatten', [last], { axis: 2 });
   const pooled = b.node('Gather', '/text_model/Gather_3', [flat, flatIndex], { axis: 0 });
   b.node('MatMul', '/text_projection/MatMul', [pooled, b.matmulWeight('text_projection.weight', [W, c.projectionDim])]);
   b.nameLastOutput('text_embeds');
-  return model('main_graph', b, [valueInfo('input_ids', OnnxDataType.INT64, ['batch_size', L])], [
-    valueInfo('text_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim]),
-  ]);
+  return model(
+    'main_graph',
+    b,
+    [valueInfo('input_ids', OnnxDataType.INT64, ['batch_size', L])],
+    [valueInfo('text_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim])],
+  );
 }
 
 /** The vision graph: `pixel_values` float32 [batch, 3, S, S] -> `image_embeds` float32 [batch, projection]. */
@@ -189,33 +247,59 @@ export function buildVisionModel(c: DemoClipConfig, params: ParamValues): OnnxMo
   const k = 3 * p * p;
   for (let r = 0; r < k; r++) for (let o = 0; o < W; o++) kernel[o * k + r] = pm[r * W + o] ?? 0;
   b.inits.push(float32Tensor('vision_model.embeddings.patch_embedding.weight', [W, 3, p, p], kernel));
-  const conv = b.node('Conv', `${e}/patch_embedding/Conv`, ['pixel_values', 'vision_model.embeddings.patch_embedding.weight'], {
-    dilations: [1, 1],
-    group: 1,
-    kernel_shape: [p, p],
-    pads: [0, 0, 0, 0],
-    strides: [p, p],
-  });
-  const patches = b.node('Transpose', `${e}/Transpose`, [b.node('Reshape', `${e}/Reshape`, [conv, b.constInt64(e, [0, W, -1])], { allowzero: 0 })], {
-    perm: [0, 2, 1],
-  });
+  const conv = b.node(
+    'Conv',
+    `${e}/patch_embedding/Conv`,
+    ['pixel_values', 'vision_model.embeddings.patch_embedding.weight'],
+    {
+      dilations: [1, 1],
+      group: 1,
+      kernel_shape: [p, p],
+      pads: [0, 0, 0, 0],
+      strides: [p, p],
+    },
+  );
+  const patches = b.node(
+    'Transpose',
+    `${e}/Transpose`,
+    [b.node('Reshape', `${e}/Reshape`, [conv, b.constInt64(e, [0, W, -1])], { allowzero: 0 })],
+    {
+      perm: [0, 2, 1],
+    },
+  );
   const batch = b.node('Unsqueeze', `${e}/Unsqueeze`, [
-    b.node('Gather', `${e}/Gather`, [b.node('Shape', `${e}/Shape`, ['pixel_values']), b.constInt64(e, [0], [])], { axis: 0 }),
+    b.node('Gather', `${e}/Gather`, [b.node('Shape', `${e}/Shape`, ['pixel_values']), b.constInt64(e, [0], [])], {
+      axis: 0,
+    }),
     b.constInt64(e, [0]),
   ]);
   const clsShape = b.node('Concat', `${e}/Concat_1`, [batch, b.constInt64(e, [1, W])], { axis: 0 });
   const cls = b.node('Expand', `${e}/Expand`, [b.param('vision_model.embeddings.class_embedding', [W]), clsShape]);
   const tokens = b.node('Concat', `${e}/Concat_2`, [cls, patches], { axis: 1 });
-  const posIds = b.constInt64(e, Array.from({ length: n + 1 }, (_, i) => i), [1, n + 1]);
-  const pos = b.node('Gather', `${e}/position_embedding/Gather`, [b.param('vision_model.embeddings.position_embedding.weight', [n + 1, W]), posIds]);
+  const posIds = b.constInt64(
+    e,
+    Array.from({ length: n + 1 }, (_, i) => i),
+    [1, n + 1],
+  );
+  const pos = b.node('Gather', `${e}/position_embedding/Gather`, [
+    b.param('vision_model.embeddings.position_embedding.weight', [n + 1, W]),
+    posIds,
+  ]);
   let h = b.node('Add', `${e}/Add`, [tokens, pos]);
   h = b.layerNorm('/vision_model/pre_layrnorm', h, 'vision_model.pre_layrnorm', W);
-  for (let i = 0; i < c.visionLayers; i++) h = b.block('vision_model', `vision_model.encoder.layers.${i}`, h, W, c.visionHeads, null);
+  for (let i = 0; i < c.visionLayers; i++)
+    h = b.block('vision_model', `vision_model.encoder.layers.${i}`, h, W, c.visionHeads, null);
   const clsOut = b.node('Gather', '/vision_model/Gather', [h, b.constInt64('/vision_model', [0], [])], { axis: 1 });
   const post = b.layerNorm('/vision_model/post_layernorm', clsOut, 'vision_model.post_layernorm', W);
-  b.node('MatMul', '/visual_projection/MatMul', [post, b.matmulWeight('visual_projection.weight', [W, c.projectionDim])]);
-  b.nameLastOutput('image_embeds');
-  return model('main_graph', b, [valueInfo('pixel_values', OnnxDataType.FLOAT, ['batch_size', 3, c.imageSize, c.imageSize])], [
-    valueInfo('image_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim]),
+  b.node('MatMul', '/visual_projection/MatMul', [
+    post,
+    b.matmulWeight('visual_projection.weight', [W, c.projectionDim]),
   ]);
+  b.nameLastOutput('image_embeds');
+  return model(
+    'main_graph',
+    b,
+    [valueInfo('pixel_values', OnnxDataType.FLOAT, ['batch_size', 3, c.imageSize, c.imageSize])],
+    [valueInfo('image_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim])],
+  );
 }

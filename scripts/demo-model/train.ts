@@ -47,7 +47,12 @@ export function tokenizeBatch(bpe: Bpe, texts: string[], length: number): { ids:
 }
 
 /** One training batch of scenes, pixels and tokenised captions. */
-export function makeBatch(rng: Rng, bpe: Bpe, c: DemoClipConfig, n: number): { scenes: Scene[]; pixels: Float32Array; ids: Int32Array; eot: number[] } {
+export function makeBatch(
+  rng: Rng,
+  bpe: Bpe,
+  c: DemoClipConfig,
+  n: number,
+): { scenes: Scene[]; pixels: Float32Array; ids: Int32Array; eot: number[] } {
   const scenes: Scene[] = [];
   const captions: string[] = [];
   const pixels = new Float32Array(n * 3 * c.imageSize * c.imageSize);

@@ -16,13 +16,22 @@ export function paramValues(params: DemoClipParams): ParamValues {
 }
 
 /** Token ids padded to the context length with the EOT id (as Hugging Face pads) and EOT positions. */
-export function tokenize(tokenizer: ClipTokenizer, texts: string[], length: number): { ids: number[][]; eotIndex: number[] } {
+export function tokenize(
+  tokenizer: ClipTokenizer,
+  texts: string[],
+  length: number,
+): { ids: number[][]; eotIndex: number[] } {
   const { ids, eotIndex } = tokenizer.encodeBatch(texts, { length, padId: tokenizer.eotId });
   return { ids, eotIndex };
 }
 
 /** Raw text embeddings from the tfjs model at the full context length. */
-export function tfTextEmbeds(params: DemoClipParams, c: DemoClipConfig, tokenizer: ClipTokenizer, texts: string[]): Float32Array[] {
+export function tfTextEmbeds(
+  params: DemoClipParams,
+  c: DemoClipConfig,
+  tokenizer: ClipTokenizer,
+  texts: string[],
+): Float32Array[] {
   const { ids, eotIndex } = tokenize(tokenizer, texts, c.contextLength);
   return tf.tidy(() => {
     const t = tf.tensor2d(ids.flat(), [ids.length, c.contextLength], 'int32');
@@ -32,14 +41,21 @@ export function tfTextEmbeds(params: DemoClipParams, c: DemoClipConfig, tokenize
 }
 
 /** Raw image embeddings from the tfjs model for RGB byte images of the model's size. */
-export function tfImageEmbeds(params: DemoClipParams, c: DemoClipConfig, images: Uint8Array[], batch = 64): Float32Array[] {
+export function tfImageEmbeds(
+  params: DemoClipParams,
+  c: DemoClipConfig,
+  images: Uint8Array[],
+  batch = 64,
+): Float32Array[] {
   const out: Float32Array[] = [];
   const per = 3 * c.imageSize * c.imageSize;
   for (let i = 0; i < images.length; i += batch) {
     const chunk = images.slice(i, i + batch);
     const pixels = new Float32Array(chunk.length * per);
     chunk.forEach((rgb, j) => rgbToPixels(rgb, c.imageSize, pixels, j * per));
-    const rows = tf.tidy(() => encodeImage(params, c, tf.tensor4d(pixels, [chunk.length, 3, c.imageSize, c.imageSize])).arraySync());
+    const rows = tf.tidy(() =>
+      encodeImage(params, c, tf.tensor4d(pixels, [chunk.length, 3, c.imageSize, c.imageSize])).arraySync(),
+    );
     for (const r of rows) out.push(Float32Array.from(r));
   }
   return out;
@@ -64,14 +80,25 @@ export async function verifyWithOrt(
   const vision = await ort.InferenceSession.create(join(dir, 'onnx', 'vision_model.onnx'));
   try {
     const { ids } = tokenize(tokenizer, texts, c.contextLength);
-    const idTensor = new ort.Tensor('int64', BigInt64Array.from(ids.flat(), (v) => BigInt(v)), [ids.length, c.contextLength]);
+    const idTensor = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids.flat(), (v) => BigInt(v)),
+      [ids.length, c.contextLength],
+    );
     const tOut = (await text.run({ input_ids: idTensor }))['text_embeds'];
     const per = 3 * c.imageSize * c.imageSize;
     const pixels = new Float32Array(images.length * per);
     images.forEach((rgb, j) => rgbToPixels(rgb, c.imageSize, pixels, j * per));
-    const vOut = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [images.length, 3, c.imageSize, c.imageSize]) }))['image_embeds'];
+    const vOut = (
+      await vision.run({
+        pixel_values: new ort.Tensor('float32', pixels, [images.length, 3, c.imageSize, c.imageSize]),
+      })
+    )['image_embeds'];
     if (!tOut || !vOut) throw new Error('The exported graphs lack text_embeds / image_embeds outputs.');
-    const rows = (t: ort.Tensor, n: number) => Array.from({ length: n }, (_, i) => (t.data as Float32Array).slice(i * c.projectionDim, (i + 1) * c.projectionDim));
+    const rows = (t: ort.Tensor, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        (t.data as Float32Array).slice(i * c.projectionDim, (i + 1) * c.projectionDim),
+      );
     return {
       textMaxDiff: maxAbsDiff(rows(tOut, texts.length), tfTextEmbeds(params, c, tokenizer, texts)),
       imageMaxDiff: maxAbsDiff(rows(vOut, images.length), tfImageEmbeds(params, c, images)),

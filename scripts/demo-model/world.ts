@@ -60,7 +60,9 @@ export interface Scene {
 }
 
 /** Constraints a sample task puts on the scenes it draws (unset fields are random). */
-export type ScenePins = Partial<Pick<Scene, 'shape' | 'colour' | 'count' | 'size' | 'style' | 'position' | 'background'>>;
+export type ScenePins = Partial<
+  Pick<Scene, 'shape' | 'colour' | 'count' | 'size' | 'style' | 'position' | 'background'>
+>;
 
 const TINTS: [number, number, number][] = [
   [235, 235, 235],
@@ -80,8 +82,20 @@ export function randomScene(rng: Rng, pins: ScenePins = {}): Scene {
   if (count === 1) {
     const off = size === 'large' ? 0.2 : 0.27;
     const [dx, dy] =
-      position === 'left' ? [-off, 0] : position === 'right' ? [off, 0] : position === 'top' ? [0, -off] : position === 'bottom' ? [0, off] : [0, 0];
-    objects.push({ x: 0.5 + dx + rng.uniform(-0.04, 0.04), y: 0.5 + dy + rng.uniform(-0.04, 0.04), r: base * rng.uniform(0.9, 1.1) });
+      position === 'left'
+        ? [-off, 0]
+        : position === 'right'
+          ? [off, 0]
+          : position === 'top'
+            ? [0, -off]
+            : position === 'bottom'
+              ? [0, off]
+              : [0, 0];
+    objects.push({
+      x: 0.5 + dx + rng.uniform(-0.04, 0.04),
+      y: 0.5 + dy + rng.uniform(-0.04, 0.04),
+      r: base * rng.uniform(0.9, 1.1),
+    });
   } else {
     // Place copies on a jittered ring so they rarely overlap.
     const start = rng.uniform(0, 2 * Math.PI);
@@ -122,7 +136,7 @@ function insideShape(shape: Shape, x: number, y: number): boolean {
     case 'star': {
       const r = Math.hypot(x, y);
       const a = Math.atan2(y, x) + Math.PI / 2;
-      const k = Math.abs(((((a * 5) / (2 * Math.PI)) % 1) + 1) % 1 - 0.5) * 2; // 1 at tips, 0 between
+      const k = Math.abs((((((a * 5) / (2 * Math.PI)) % 1) + 1) % 1) - 0.5) * 2; // 1 at tips, 0 between
       return r < 0.45 + 0.6 * k * k;
     }
   }
@@ -234,7 +248,11 @@ export function captionScene(scene: Scene, rng: Rng): string {
   const parts = [rng.pick(PREFIXES) + subject];
   if (scene.count === 1 && rng.chance(0.25)) parts.push(POSITION_PHRASES[scene.position] ?? '');
   if (rng.chance(0.3)) {
-    parts.push(scene.background === 'plain' ? rng.pick(['on a plain background', 'on a blank background']) : `on a ${scene.background} background`);
+    parts.push(
+      scene.background === 'plain'
+        ? rng.pick(['on a plain background', 'on a blank background'])
+        : `on a ${scene.background} background`,
+    );
   }
   return parts.join(' ') + (rng.chance(0.5) ? '.' : '');
 }

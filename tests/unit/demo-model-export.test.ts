@@ -32,7 +32,10 @@ const corpus = [captionVocabularyText(), ...Array.from({ length: 300 }, () => ca
 beforeAll(async () => {
   await useBackend('wasm');
   const bpe = learnBpe(corpus, { minCount: 1 });
-  tokenizer = ClipTokenizer.fromVocabMerges(bpe.vocab, bpe.merges.map(([a, b]) => `${a} ${b}`));
+  tokenizer = ClipTokenizer.fromVocabMerges(
+    bpe.vocab,
+    bpe.merges.map(([a, b]) => `${a} ${b}`),
+  );
   config = {
     vocabSize: Object.keys(bpe.vocab).length,
     contextLength: 77,
@@ -62,7 +65,14 @@ describe('demo CLIP ONNX export', () => {
   it('matches the tfjs model in ONNX Runtime within 1e-4', async () => {
     const scenes = Array.from({ length: 5 }, () => randomScene(rng));
     const texts = [...scenes.map((s) => captionScene(s, rng)), 'a photo of a striped.', 'an unknown wordzzz!'];
-    const r = await verifyWithOrt(tmp.path, params, config, tokenizer, texts, scenes.map((s) => renderScene(s, config.imageSize)));
+    const r = await verifyWithOrt(
+      tmp.path,
+      params,
+      config,
+      tokenizer,
+      texts,
+      scenes.map((s) => renderScene(s, config.imageSize)),
+    );
     expect(r.textMaxDiff).toBeLessThan(1e-4);
     expect(r.imageMaxDiff).toBeLessThan(1e-4);
   });
@@ -71,7 +81,8 @@ describe('demo CLIP ONNX export', () => {
     const pv = paramValues(params);
     const text = decodeModel(encodeModel(buildTextModel(config, pv)));
     const ops = new Set(text.graph?.node?.map((n) => n.opType));
-    for (const op of ['Gather', 'LayerNormalization', 'MatMul', 'Softmax', 'Trilu', 'Sigmoid', 'ArgMax', 'Flatten']) expect(ops).toContain(op);
+    for (const op of ['Gather', 'LayerNormalization', 'MatMul', 'Softmax', 'Trilu', 'Sigmoid', 'ArgMax', 'Flatten'])
+      expect(ops).toContain(op);
     expect(text.graph?.input?.map((i) => i.name)).toEqual(['input_ids']);
     expect(text.graph?.output?.map((o) => o.name)).toEqual(['text_embeds']);
     const vision = decodeModel(encodeModel(buildVisionModel(config, pv)));
@@ -87,14 +98,23 @@ describe('demo CLIP ONNX export', () => {
     expect(w.layers.length).toBe(config.textLayers);
     expect(w.contextLength).toBe(config.contextLength);
     expect(w.activation).toBe('quick_gelu');
-    expect(Array.from(w.layers[1]?.k.w ?? [])).toEqual(Array.from(pv.get('text_model.encoder.layers.1.self_attn.k_proj.weight') ?? []));
+    expect(Array.from(w.layers[1]?.k.w ?? [])).toEqual(
+      Array.from(pv.get('text_model.encoder.layers.1.self_attn.k_proj.weight') ?? []),
+    );
     expect(Array.from(w.projection.w)).toEqual(Array.from(pv.get('text_projection.weight') ?? []));
   });
 
   it('leaks no tensors while embedding', async () => {
     const before = tf.memory().numTensors;
     const scenes = [randomScene(rng)];
-    await verifyWithOrt(tmp.path, params, config, tokenizer, ['a red star'], scenes.map((s) => renderScene(s, config.imageSize)));
+    await verifyWithOrt(
+      tmp.path,
+      params,
+      config,
+      tokenizer,
+      ['a red star'],
+      scenes.map((s) => renderScene(s, config.imageSize)),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 });

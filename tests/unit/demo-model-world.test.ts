@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
 import { EOT, SOT, bytesToUnicode, encodeWithBpe, learnBpe, tokenizerFiles } from '../../scripts/demo-model/bpe';
 import { Rng } from '../../scripts/demo-model/rng';
-import { PLURAL_OF, SHAPES, captionScene, captionVocabularyText, randomScene, renderScene } from '../../scripts/demo-model/world';
+import {
+  PLURAL_OF,
+  SHAPES,
+  captionScene,
+  captionVocabularyText,
+  randomScene,
+  renderScene,
+} from '../../scripts/demo-model/world';
 
 describe('synthetic world', () => {
   it('draws the same scenes, captions and pixels from the same seed', () => {
@@ -32,7 +39,15 @@ describe('synthetic world', () => {
   it('honours pinned attributes and draws the object in its colour', () => {
     const rng = new Rng(2);
     for (const shape of SHAPES) {
-      const s = randomScene(rng, { shape, colour: 'red', background: 'plain', size: 'large', count: 1, position: 'center', style: 'solid' });
+      const s = randomScene(rng, {
+        shape,
+        colour: 'red',
+        background: 'plain',
+        size: 'large',
+        count: 1,
+        position: 'center',
+        style: 'solid',
+      });
       expect(s.shape).toBe(shape);
       const px = renderScene(s, 48);
       const centre = (24 * 48 + 24) * 3;
@@ -61,9 +76,20 @@ describe('BPE learner', () => {
 
   it('encodes like the app tokenizer, also on text outside the corpus', () => {
     const files = tokenizerFiles(bpe);
-    const merges = (files['merges.txt'] ?? '').split('\n').slice(1).filter((l) => l.length > 0);
-    const tok = ClipTokenizer.fromVocabMerges(JSON.parse(files['vocab.json'] ?? '{}') as Record<string, number>, merges);
-    for (const text of [...corpus.slice(1, 40), 'A  PHOTO of   a Zebra!!', "it's 42 °C — naïve café", 'x'.repeat(200)]) {
+    const merges = (files['merges.txt'] ?? '')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.length > 0);
+    const tok = ClipTokenizer.fromVocabMerges(
+      JSON.parse(files['vocab.json'] ?? '{}') as Record<string, number>,
+      merges,
+    );
+    for (const text of [
+      ...corpus.slice(1, 40),
+      'A  PHOTO of   a Zebra!!',
+      "it's 42 °C — naïve café",
+      'x'.repeat(200),
+    ]) {
       expect(encodeWithBpe(bpe, text)).toEqual(tok.encode(text));
     }
   });
