@@ -1,0 +1,195 @@
+/**
+ * @file State of the projects list and of the open project: classes, images, imports, class edits (renderer).
+ */
+import type {
+  ClassEdit,
+  ClassInfo,
+  ImageInfo,
+  ImportProgress,
+  ImportReport,
+  ProjectDetail,
+  ProjectSummary,
+} from '../../../shared/contract';
+import { engine } from './client';
+import { showError, toasts, valueOr } from './errors.svelte';
+import { datasetRoot, filesFromDrop, uploadFiles, type PickedFile, type UploadProgress } from './upload';
+
+const FOLDERS_KEY = 'coop-studio-data-folders';
+
+/**
+ * [Note: dataset folder] `learn` takes a folder of class folders, not a project, so the UI remembers the folder each
+ * project's data came from (the upload session folder in web mode, the chosen folder on the desktop) and falls back
+ * to the grandparent folder of an image (`<root>/<class>/<file>`).
+ */
+function rememberedFolders(): Record<string, string> {
+  try {
+    return JSON.parse(localStorage.getItem(FOLDERS_KEY) ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+class ProjectsController {
+  list = $state<ProjectSummary[]>([]);
+  loaded = $state(false);
+  current = $state<ProjectDetail | null>(null);
+  images = $state<Record<number, ImageInfo[]>>({});
+  upload = $state<UploadProgress | null>(null);
+  importing = $state<ImportProgress | null>(null);
+  lastImport = $state<ImportReport | null>(null);
+  private abort: AbortController | null = null;
+
+  /** Projects, most recently changed first. */
+  get recent(): ProjectSummary[] {
+    return [...this.list].sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  get busy(): boolean {
+    return this.upload !== null || this.importing !== null;
+  }
+
+  async load(): Promise<void> {
+    const v = valueOr(await engine.call('projectList', {}));
+    if (v) this.list = v.projects;
+    this.loaded = true;
+  }
+
+  async create(name: string): Promise<boolean> {
+    const p = valueOr(await engine.call('projectCreate', { name }));
+    if (!p) return false;
+    await this.load();
+    await this.open(p.id);
+    return true;
+  }
+
+  async open(id: number): Promise<void> {
+    const d = valueOr(await engine.call('projectShow', { projectId: id }));
+    if (!d) return;
+    this.current = d;
+    this.images = {};
+    await Promise.all(d.classList.map((c) => this.loadImages(c.id)));
+  }
+
+  async refresh(): Promise<void> {
+    if (this.current) await this.open(this.current.id);
+    await this.load();
+  }
+
+  async remove(id: number): Promise<void> {
+    const v = valueOr(await engine.call('projectDelete', { projectId: id }));
+    if (!v) return;
+    if (this.current?.id === id) this.current = null;
+    await this.load();
+  }
+
+  async loadImages(classId: number, limit = 200): Promise<void> {
+    if (!this.current) return;
+    const v = valueOr(await engine.call('projectImages', { projectId: this.current.id, classId, limit }));
+    if (v) this.images[classId] = v.images;
+  }
+
+  /** The folder of class folders `learn` trains on (see [Note: dataset folder]). */
+  dataFolder(): string | null {
+    const p = this.current;
+    if (!p) return null;
+    const saved = rememberedFolders()[String(p.id)];
+    if (saved) return saved;
+    const any = Object.values(this.images).flat()[0];
+    if (!any) return null;
+    const parts = any.path.split(/[\\/]/);
+    return parts.length > 2 ? parts.slice(0, -2).join('/') : null;
+  }
+
+  private rememberFolder(folder: string): void {
+    if (!this.current) return;
+    const all = rememberedFolders();
+    all[String(this.current.id)] = folder;
+    localStorage.setItem(FOLDERS_KEY, JSON.stringify(all));
+  }
+
+  /** Imports folders/files that already are on the engine's disk (desktop paths or an upload session). */
+  async importSources(sources: string[]): Promise<void> {
+    const p = this.current;
+    if (!p || sources.length === 0) return;
+    this.abort = new AbortController();
+    this.importing = { scanned: 0, imported: 0, skipped: 0, failed: 0, duplicates: 0, total: 0 };
+    try {
+      const r = await engine.call(
+        'projectImportData',
+        { projectId: p.id, sources },
+        { onProgress: (e) => (this.importing = e), signal: this.abort.signal },
+      );
+      const report = valueOr(r);
+      if (!report) return;
+      this.lastImport = report;
+      if (sources.length === 1 && sources[0]) this.rememberFolder(sources[0]);
+      toasts.push(
+        'info',
+        'Import finished',
+        `${report.imported} images imported${report.classesCreated.length ? ` into ${report.classesCreated.length} classes` : ''}.`,
+        5000,
+      );
+      await this.refresh();
+    } finally {
+      this.importing = null;
+      this.abort = null;
+    }
+  }
+
+  /** Web mode: streams the files to the engine, then imports the uploaded folder. */
+  async uploadAndImport(files: PickedFile[]): Promise<void> {
+    if (files.length === 0) {
+      showError({ code: 'invalid_data', message: 'No images were found in what you dropped.' });
+      return;
+    }
+    this.abort = new AbortController();
+    this.upload = { done: 0, total: files.length, bytes: 0 };
+    let folder: string | undefined;
+    try {
+      const r = await uploadFiles(files, (u) => (this.upload = u), this.abort.signal);
+      folder = valueOr(r)?.folder;
+    } finally {
+      this.upload = null;
+      this.abort = null;
+    }
+    if (folder) await this.importSources([datasetRoot(folder, files)]);
+  }
+
+  /** Handles a drop in either mode. */
+  async drop(dt: DataTransfer): Promise<void> {
+    const api = window.coopStudio;
+    if (api) {
+      await this.importSources(Array.from(dt.files, (f) => api.pathForFile(f)).filter((p) => p.length > 0));
+      return;
+    }
+    await this.uploadAndImport(await filesFromDrop(dt));
+  }
+
+  cancel(): void {
+    this.abort?.abort();
+  }
+
+  private applyClasses(classes: ClassInfo[]): void {
+    if (this.current) this.current = { ...this.current, classList: classes };
+  }
+
+  async edit(edit: ClassEdit): Promise<boolean> {
+    if (!this.current) return false;
+    const v = valueOr(await engine.call('projectEditClasses', { projectId: this.current.id, edit }));
+    if (!v) return false;
+    this.applyClasses(v.classes);
+    if (edit.kind !== 'rename' && edit.kind !== 'colour') await this.refresh();
+    return true;
+  }
+
+  async undo(): Promise<void> {
+    if (!this.current) return;
+    const v = valueOr(await engine.call('projectUndo', { projectId: this.current.id }));
+    if (!v) return;
+    toasts.push('info', 'Undone', v.undone ? `Undid: ${v.undone}.` : 'Nothing to undo.', 4000);
+    await this.refresh();
+  }
+}
+
+/** The shared projects state. */
+export const projects = new ProjectsController();
