@@ -39,6 +39,8 @@ export interface Faults {
   wrongSha: Set<string>;
   /** Announce this size instead of the real one (in `X-Linked-Size`). */
   wrongSize: Map<string, number>;
+  /** Send this many body bytes, then keep the connection open without sending more (next GET only). */
+  stallAfter: Map<string, number>;
   /** Ignore `Range` (answer 200 with the whole file), as some servers and proxies do. */
   ignoreRange: Set<string>;
 }
@@ -72,6 +74,7 @@ export async function startHfServer(repos: Record<string, string>): Promise<HfSe
     wrongSha: new Set(),
     wrongSize: new Map(),
     ignoreRange: new Set(),
+    stallAfter: new Map(),
   };
 
   const fileInfo = (repo: string, file: string): FileInfo | null => {
@@ -176,6 +179,13 @@ export async function startHfServer(repos: Record<string, string>): Promise<HfSe
       const sent = body.subarray(0, kill);
       seen.sent = sent.length;
       res.write(sent, () => res.socket?.destroy());
+      return;
+    }
+    const stall = faults.stallAfter.get(file);
+    if (stall !== undefined) {
+      faults.stallAfter.delete(file);
+      seen.sent = Math.min(stall, body.length);
+      res.write(body.subarray(0, stall));
       return;
     }
     const slow = faults.slow.get(file);

@@ -44,6 +44,8 @@ export interface DownloadFileOptions {
   maxRetries?: number;
   /** First delay between attempts, doubled each time (default 250 ms). */
   retryDelayMs?: number;
+  /** An attempt that receives nothing for this long is dropped and resumed (default 30 s). */
+  stallTimeoutMs?: number;
 }
 
 const MAX_REDIRECTS = 10;
@@ -165,10 +167,17 @@ export async function downloadFile(opts: DownloadFileOptions): Promise<{ bytes: 
   const part = `${dest}.part`;
   const maxRetries = opts.maxRetries ?? 5;
   const baseDelay = opts.retryDelayMs ?? 250;
+  const stallMs = opts.stallTimeoutMs ?? 30_000;
   await mkdir(dirname(dest), { recursive: true });
   let expected = remote.size;
   let offset = await resumableBytes(part, { url: remote.url, size: remote.size, etag: remote.etag });
   let failures = 0;
+  /** Counts a failed attempt (reset by progress); throws once there were too many in a row. */
+  const failed = async (before: number, error: AppError) => {
+    failures = offset === before ? failures + 1 : 1;
+    if (failures > maxRetries) throw error;
+    await delay(baseDelay * 2 ** (failures - 1), signal);
+  };
   for (;;) {
     if (signal.aborted) throw cancelled();
     if (expected !== null && offset === expected) break;
@@ -177,71 +186,110 @@ export async function downloadFile(opts: DownloadFileOptions): Promise<{ bytes: 
       headers['range'] = `bytes=${offset}-`;
       if (remote.etag) headers['if-range'] = remote.etag;
     }
-    const { res } = await fetchFollowing(remote.url, { method: 'GET', headers, signal });
-    if (res.status === 416) {
-      // Our part is not a prefix of the server's file (or already complete with an unknown size).
-      await res.body?.cancel();
-      const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
-      if (expected === null && total !== undefined && Number(total) === offset) break;
-      await rm(part, { force: true });
-      offset = 0;
-      if (++failures > maxRetries) throw new AppError('network', `The server refused to resume ${remote.url}.`);
-      continue;
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      const retryable = res.status >= 500 || res.status === 429;
-      if (!retryable || ++failures > maxRetries) throw httpError(res.status, remote.url);
-      await delay(baseDelay * 2 ** (failures - 1), signal);
-      continue;
-    }
-    const resumed = res.status === 206 && offset > 0;
-    if (!resumed) offset = 0;
-    else opts.onResume?.(offset);
-    const total = announcedTotal(res);
-    if (expected !== null && total !== null && total !== expected) {
-      await res.body?.cancel();
-      await rm(part, { force: true });
-      throw new AppError(
-        'invalid_data',
-        `The server announced ${expected} bytes for ${remote.url} but sends ${total}; the download was discarded.`,
-      );
-    }
-    expected ??= total;
     const before = offset;
-    const file = await open(part, resumed ? 'a' : 'w');
+    const attempt = watchdog(signal, stallMs);
     try {
-      if (!res.body) throw new Error('empty body');
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        await file.write(value);
-        offset += value.byteLength;
-        opts.onBytes(offset, value.byteLength);
-        if (expected !== null && offset > expected) {
-          await reader.cancel();
-          break;
-        }
+      const { res } = await fetchFollowing(remote.url, { method: 'GET', headers, signal: attempt.signal });
+      if (res.status === 416) {
+        // Our part is not a prefix of the server's file (or already complete with an unknown size).
+        await res.body?.cancel();
+        const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
+        if (expected === null && total !== undefined && Number(total) === offset) break;
+        await rm(part, { force: true });
+        offset = 0;
+        await failed(offset, new AppError('network', `The server refused to resume ${remote.url}.`));
+        continue;
       }
+      if (!res.ok) {
+        await res.body?.cancel();
+        if (res.status < 500 && res.status !== 429) throw httpError(res.status, remote.url);
+        await failed(before, httpError(res.status, remote.url));
+        continue;
+      }
+      const resumed = res.status === 206 && offset > 0;
+      if (!resumed) offset = 0;
+      else opts.onResume?.(offset);
+      const total = announcedTotal(res);
+      if (expected !== null && total !== null && total !== expected) {
+        await res.body?.cancel();
+        await rm(part, { force: true });
+        throw new AppError(
+          'invalid_data',
+          `The server announced ${expected} bytes for ${remote.url} but sends ${total}; the download was discarded.`,
+        );
+      }
+      expected ??= total;
+      await streamBody(res, part, resumed, (n) => {
+        attempt.kick();
+        offset += n;
+        opts.onBytes(offset, n);
+        return expected === null || offset <= expected;
+      });
     } catch (e) {
       if (signal.aborted) throw cancelled();
-      // A dropped connection: keep what arrived and resume (see [Note: resumable download]).
-      if (offset === before) failures++;
-      else failures = 0;
-      if (failures > maxRetries)
-        throw new AppError('network', `The connection kept failing while downloading ${remote.url}.`, String(e));
-      await delay(baseDelay * 2 ** Math.max(0, failures - 1), signal);
+      // A dropped or stalled connection: keep what arrived and resume (see [Note: resumable download]).
+      const transient = !(e instanceof AppError) || e.code === 'network' || e.code === 'cancelled';
+      if (!transient) throw e;
+      const reason = attempt.stalled() ? `no data for ${stallMs / 1000} s` : describeCause(e);
+      await failed(before, new AppError('network', `Downloading ${remote.url} kept failing (${reason}).`, String(e)));
       continue;
     } finally {
-      await file.close().catch(() => {});
+      attempt.done();
     }
     if (expected === null || offset >= expected) break;
     // The body ended early without an error (a proxy closed it): resume from where it stopped.
-    failures = offset === before ? failures + 1 : 0;
-    if (failures > maxRetries) throw new AppError('network', `The server keeps ending ${remote.url} early.`);
+    await failed(before, new AppError('network', `The server keeps ending ${remote.url} early.`));
   }
   return await verifyAndCommit(part, dest, remote, expected, signal);
+}
+
+/** Appends (or writes) a response body to `part`; `onChunk` returns false to stop early. */
+async function streamBody(res: Response, part: string, append: boolean, onChunk: (n: number) => boolean) {
+  const file = await open(part, append ? 'a' : 'w');
+  try {
+    if (!res.body) return;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      await file.write(value);
+      if (!onChunk(value.byteLength)) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * An abort signal for one attempt: aborted with the job, or when no byte arrived for `stallMs`
+ * (a connection that hangs without closing would otherwise wait forever).
+ */
+function watchdog(job: AbortSignal, stallMs: number) {
+  const controller = new AbortController();
+  let stalled = false;
+  const onJob = () => controller.abort();
+  job.addEventListener('abort', onJob, { once: true });
+  const arm = () =>
+    setTimeout(() => {
+      stalled = true;
+      controller.abort();
+    }, stallMs);
+  let timer = arm();
+  return {
+    signal: controller.signal,
+    kick() {
+      clearTimeout(timer);
+      timer = arm();
+    },
+    stalled: () => stalled,
+    done() {
+      clearTimeout(timer);
+      job.removeEventListener('abort', onJob);
+    },
+  };
 }
 
 async function verifyAndCommit(
