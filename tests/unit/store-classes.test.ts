@@ -12,6 +12,7 @@ import {
   insertImage,
   listClasses,
   listImages,
+  projectDataset,
 } from '../../electron/engine/store/projects-repo';
 import { tempDir } from '../helpers/engine';
 
@@ -158,5 +159,20 @@ describe('class editing', () => {
     ).toThrow(/already exists/);
     expect(state(db, projectId)).toEqual(before);
     expect(undoClassEdit(db, projectId)).toBeNull();
+  });
+
+  it('projectDataset gives the trainer edited prompts and usable files only, in display order', () => {
+    const { db, projectId, cls, imgs } = setup();
+    editClasses(db, projectId, { kind: 'rename', classId: cls['parrot'] ?? 0, prompt: 'macaw' });
+    editClasses(db, projectId, { kind: 'reorder', classIds: [cls['parrot'] ?? 0] });
+    editClasses(db, projectId, { kind: 'exclude', imageIds: [imgs[0] ?? 0], excluded: true });
+    const ds = projectDataset(db, projectId);
+    expect(ds.classes.map((c) => [c.name, c.prompt, c.files.length])).toEqual([
+      ['parrot', 'macaw', 3],
+      ['golden_retriever', 'golden retriever', 2],
+      ['tabby-cat', 'tabby cat', 3],
+    ]);
+    expect(ds.classes[1]?.hashes).toHaveLength(2);
+    expect(ds.skipped).toEqual([{ path: '/x/golden_retriever/0.png', reason: 'excluded by the user' }]);
   });
 });

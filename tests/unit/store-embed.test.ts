@@ -9,9 +9,14 @@ import { unwrap } from '../../shared/result';
 import { fakeEmbedder, setEmbedderLoader } from '../../electron/engine/import/embedder';
 import { viewFromId, viewIdOf } from '../../electron/engine/import/embed-project';
 import { writeImage } from '../../electron/engine/store/test-images';
+import { openClipModel } from '../../electron/engine/clip/clip-model';
+import { storeDb } from '../../electron/engine/store/db';
+import { getEmbeddings } from '../../electron/engine/store/embeddings-repo';
+import { fixtureModelDirs } from '../helpers/fixtures';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 
 let client: EngineClient;
+let dataDir: string;
 const cleanups: (() => unknown)[] = [];
 let calls: { count: number };
 let modelId: string;
@@ -20,6 +25,7 @@ let root: string;
 beforeEach(async () => {
   const e = inProcessEngine();
   client = e.client;
+  dataDir = e.dataDir;
   cleanups.push(e.cleanup);
   calls = { count: 0 };
   modelId = 'model-a';
@@ -100,5 +106,33 @@ describe('projectEmbed', () => {
     const rest = unwrap(await client.call('projectEmbed', { projectId: a }));
     expect(rest.cached).toBeGreaterThanOrEqual(4);
     expect(rest.cached + rest.computed).toBe(12);
+  });
+
+  it('with the real CLIP runtime on a fixture model, stores exactly what the encoder returns', async () => {
+    setEmbedderLoader(null);
+    const dir = fixtureModelDirs()[0] ?? '';
+    const a = await project();
+    const r = unwrap(await client.call('projectEmbed', { projectId: a, modelDir: dir, batchSize: 5 }));
+    const model = await openClipModel(dir);
+    expect(r).toMatchObject({ modelId: model.info.id, total: 12, computed: 12, cached: 0, failed: [] });
+    const { images } = unwrap(await client.call('projectImages', { projectId: a }));
+    const direct = await model.embedImages(images.map((i) => i.path));
+    const stored = getEmbeddings(
+      storeDb(dataDir),
+      images.map((i) => i.sha256),
+      model.info.id,
+      'center',
+    );
+    images.forEach((img, k) => {
+      const v = stored.get(img.sha256);
+      expect(v?.length).toBe(model.info.config.projectionDim);
+      expect(Array.from(v ?? [])).toEqual(Array.from(direct.embeddings[k] ?? []));
+    });
+    const modelRows = storeDb(dataDir).prepare('SELECT id, dir FROM models').all();
+    expect(modelRows).toEqual([{ id: model.info.id, dir: model.info.dir }]);
+    expect(unwrap(await client.call('projectEmbed', { projectId: a, modelDir: dir }))).toMatchObject({
+      computed: 0,
+      cached: 12,
+    });
   });
 });

@@ -1,17 +1,19 @@
 /**
  * @file Handlers of the project operations (engine, plain Node). See [Note: projects].
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlersFor } from '../../../shared/contract';
 import type { projectsOps } from '../../../shared/contract/projects';
 import type { EngineEnv } from '../env';
 import { loadEmbedder } from '../import/embedder';
-import { embedProject } from '../import/embed-project';
+import { embedProject, type ImageEmbedder } from '../import/embed-project';
 import { importData } from '../import/import-data';
 import { checkFiles, relinkFolder } from '../import/missing-files';
 import { exportProject, importProjectFile } from '../import/portable';
 import { editClasses, undoClassEdit } from '../store/class-edit';
 import { storeDb } from '../store/db';
+import { recordModel } from '../store/embeddings-repo';
 import { listJobs } from '../store/jobs-repo';
 import {
   createProject,
@@ -27,6 +29,15 @@ import {
 import { listRuns } from '../store/runs-repo';
 import { stmt } from '../store/statements';
 import { demoModelDir } from '../paths';
+
+/** The `models` row of an encoder: its id (derived from its files by the CLIP runtime), folder and file sizes. */
+async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parameters<typeof recordModel>[1]> {
+  const paths = [embedder.info.textModelPath, embedder.info.visionModelPath].filter((p): p is string => !!p);
+  const files = await Promise.all(
+    paths.map(async (path) => ({ path, bytes: (await stat(path).catch(() => null))?.size ?? -1 })),
+  );
+  return { id: embedder.info.id, source: 'folder', dir: embedder.info.dir ?? dir, files };
+}
 
 /** Handlers for {@link projectsOps}. */
 export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps> {
@@ -82,6 +93,7 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
       projectRow(db(), projectId);
       await checkFiles(db(), projectId);
       const embedder = await loadEmbedder(modelDir ?? demoModelDir());
+      recordModel(db(), await modelRecord(embedder, modelDir ?? demoModelDir()));
       return embedProject(db(), { projectId, embedder, views, batchSize, progress, signal });
     },
     async projectRelink({ projectId, folder }) {

@@ -24,7 +24,7 @@ export interface ViewTransform {
 
 /** What this job needs from the CLIP runtime's `ClipModel` (structural, so any implementation fits). */
 export interface ImageEmbedder {
-  info: { id: string };
+  info: { id: string; dir?: string; textModelPath?: string; visionModelPath?: string };
   embedImages(
     inputs: { path?: string; view?: ViewTransform }[],
     opts?: { batchSize?: number; signal?: AbortSignal },

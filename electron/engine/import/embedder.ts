@@ -2,21 +2,19 @@
  * @file Where the embedding job gets its image encoder (engine, plain Node).
  *
  * [Note: embedder seam] The job codes against the structural `ImageEmbedder` (the CLIP runtime's
- * `ClipModel` fits it). The default loader opens the CLIP runtime; tests swap in a fake encoder
+ * `ClipModel` fits it). The default loader is the CLIP runtime's `openClipModel`; tests swap in a fake encoder
  * with `setEmbedderLoader` so the store, cache and crash-safety logic are tested without ONNX.
  * The environment variable `COOP_STUDIO_FAKE_EMBEDDER=1` selects the deterministic fake in a
  * worker process, which is how the SIGKILL test drives a real embedding job in a forked engine.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../../../shared/result';
+import { openClipModel } from '../clip/clip-model';
 import type { ImageEmbedder, ViewTransform } from './embed-project';
 
 type Loader = (modelDir: string) => Promise<ImageEmbedder>;
 
-const defaultLoader: Loader = async () => {
-  throw new AppError('unsupported', 'The CLIP runtime (openClipModel) is not part of this build yet.');
-};
+const defaultLoader: Loader = (modelDir) => openClipModel(modelDir);
 
 let loader: Loader | null = null;
 

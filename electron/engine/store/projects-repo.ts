@@ -280,3 +280,50 @@ export function setSplits(db: Db, assignments: { imageId: number; split: Split }
 export function setThumbnail(db: Db, imageId: number, thumbnail: string): void {
   stmt(db, 'UPDATE images SET thumbnail = ? WHERE id = ?').run(thumbnail, imageId);
 }
+
+/** A project's usable images per class, in the shape of the CLIP runtime's `FolderDataset` (for `learn --project`). */
+export interface ProjectDataset {
+  root: string;
+  classes: { name: string; prompt: string; files: string[]; hashes: string[]; splits: Split[] }[];
+  skipped: { path: string; reason: string }[];
+}
+
+/**
+ * The classes (display order, prompt text as edited) with their usable images: excluded and missing
+ * images are listed in `skipped` with the reason; images without a class are left out. `hashes`
+ * (content sha256, the embedding cache key) and `splits` run parallel to `files`.
+ */
+export function projectDataset(db: Db, projectId: number): ProjectDataset {
+  const project = projectRow(db, projectId);
+  const classes = listClasses(db, projectId);
+  const rows = stmt(
+    db,
+    'SELECT class_id, path, sha256, split, excluded, missing FROM images WHERE project_id = ? ORDER BY id',
+  ).all(projectId) as {
+    class_id: number | null;
+    path: string;
+    sha256: string;
+    split: Split;
+    excluded: number;
+    missing: number;
+  }[];
+  const byClass = new Map(
+    classes.map((c) => [
+      c.id,
+      { name: c.folderName, prompt: c.prompt, files: [] as string[], hashes: [] as string[], splits: [] as Split[] },
+    ]),
+  );
+  const skipped: ProjectDataset['skipped'] = [];
+  for (const r of rows) {
+    const cls = r.class_id === null ? undefined : byClass.get(r.class_id);
+    if (!cls) continue;
+    if (r.excluded) skipped.push({ path: r.path, reason: 'excluded by the user' });
+    else if (r.missing) skipped.push({ path: r.path, reason: 'file missing (relink the project)' });
+    else {
+      cls.files.push(r.path);
+      cls.hashes.push(r.sha256);
+      cls.splits.push(r.split);
+    }
+  }
+  return { root: project.copyDir ?? project.name, classes: [...byClass.values()], skipped };
+}
