@@ -102,7 +102,7 @@ export interface ImportProgress {
   skipped: number;
   failed: number;
   duplicates: number;
-  /** Files found so far (grows while scanning). */
+  /** Files the scan found (images and skipped files); known once scanning ends. */
   total: number;
 }
 
