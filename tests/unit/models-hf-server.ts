@@ -41,6 +41,8 @@ export interface Faults {
   wrongSize: Map<string, number>;
   /** Send this many body bytes, then keep the connection open without sending more (next GET only). */
   stallAfter: Map<string, number>;
+  /** The CDN refuses HEAD (405), as some signed-URL CDNs do. */
+  cdnRefusesHead: { on: boolean };
   /** Ignore `Range` (answer 200 with the whole file), as some servers and proxies do. */
   ignoreRange: Set<string>;
 }
@@ -75,6 +77,7 @@ export async function startHfServer(repos: Record<string, string>): Promise<HfSe
     wrongSize: new Map(),
     ignoreRange: new Set(),
     stallAfter: new Map(),
+    cdnRefusesHead: { on: false },
   };
 
   const fileInfo = (repo: string, file: string): FileInfo | null => {
@@ -141,6 +144,11 @@ export async function startHfServer(repos: Record<string, string>): Promise<HfSe
         'x-linked-etag': `"${sha}"`,
         etag: `"${info.sha1}"`,
       });
+      res.end();
+      return;
+    }
+    if (kind === 'cdn' && req.method === 'HEAD' && faults.cdnRefusesHead.on) {
+      finish(405);
       res.end();
       return;
     }

@@ -49,6 +49,21 @@ describe('downloadFile', () => {
     expect(existsSync(`${dest}.part`)).toBe(false);
   });
 
+  it('takes size and sha256 from the hub redirect when the CDN refuses HEAD', async () => {
+    const signal = new AbortController().signal;
+    server.faults.cdnRefusesHead.on = true;
+    try {
+      const remote = await probeFile(`${server.endpoint}/test/tiny/resolve/main/${FILE}`, signal);
+      const data = readFileSync(join(fixture, FILE));
+      expect(remote).toMatchObject({ size: data.length, sha256: sha256Hex(data), etag: null });
+      if (!remote) return;
+      const r = await downloadFile({ remote, dest: join(out.path, 'nohead', FILE), signal, onBytes: () => {} });
+      expect(r).toEqual({ bytes: data.length, sha256: sha256Hex(data) });
+    } finally {
+      server.faults.cdnRefusesHead.on = false;
+    }
+  });
+
   it('gives up on an unreachable server with a network error after its retries', async () => {
     const signal = new AbortController().signal;
     const closed = await startHfServer({});

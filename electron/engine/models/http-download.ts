@@ -107,7 +107,14 @@ function httpError(status: number, url: string): AppError {
 export async function probeFile(url: string, signal: AbortSignal): Promise<RemoteFile | null> {
   const { res, linkedSize, linkedEtag } = await fetchFollowing(url, { method: 'HEAD', headers: {}, signal });
   if (res.status === 404) return null;
-  if (!res.ok) throw httpError(res.status, url);
+  if (!res.ok) {
+    // Some CDNs refuse HEAD on signed URLs; the hub's redirect already said what we need.
+    if (linkedSize !== null && res.status !== 401) {
+      await res.body?.cancel();
+      return { url, size: linkedSize, sha256: sha256FromEtag(linkedEtag), etag: null };
+    }
+    throw httpError(res.status, url);
+  }
   const length = res.headers.get('content-length');
   const etag = res.headers.get('etag');
   return {
