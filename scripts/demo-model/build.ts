@@ -6,7 +6,7 @@
  * (ONNX Runtime vs tfjs within 1e-4, the app's tokenizer vs the build's) -> sample PNGs ->
  * zero-shot accuracy of "a photo of a {class}." per task, written to build-report.json.
  *
- * Usage: `npm run build:demo-model -- [--seed 1] [--steps 1500] [--batch 128] [--out DIR] [--samples DIR]`.
+ * Usage: `npm run build:demo-model -- [--seed 1] [--steps 900] [--batch 64] [--lr 0.0015] [--out DIR] [--samples DIR]`.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,9 +111,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       seed: { type: 'string', default: '1' },
-      steps: { type: 'string', default: '1500' },
-      batch: { type: 'string', default: '128' },
-      lr: { type: 'string', default: '0.001' },
+      steps: { type: 'string', default: '900' },
+      batch: { type: 'string', default: '64' },
+      lr: { type: 'string', default: '0.0015' },
       out: { type: 'string', default: 'resources/models/demo-clip' },
       samples: { type: 'string', default: 'resources/samples' },
     },
