@@ -1,10 +1,12 @@
 /**
  * @file Tests of the store's database module: migrations checked by hash, pragmas, interrupted jobs, float blobs.
  */
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blobToFloats, floatsToBlob } from '../../electron/engine/store/blob';
-import { openDatabase, migrationHash } from '../../electron/engine/store/db';
+import { closeStoreDb, openDatabase, migrationHash, storeDb } from '../../electron/engine/store/db';
 import { startJob } from '../../electron/engine/store/jobs-repo';
 import { MIGRATIONS } from '../../electron/engine/store/migrations';
 import { createProject } from '../../electron/engine/store/projects-repo';
@@ -120,5 +122,26 @@ describe('openDatabase', () => {
     );
     expect(getRun(db, run).status).toBe('interrupted');
     db.close();
+  });
+
+  it('leaves running jobs alone while another live engine owns the database, and marks them once it is gone', async () => {
+    const dir = dirname(dbFile());
+    const db = storeDb(dir);
+    const job = startJob(db, createProject(db, 'p', '', null).id, 'import');
+    closeStoreDb(dir);
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(join(dir, 'coop-studio.sqlite.owner'), String(other.pid));
+      const status = () =>
+        (storeDb(dir).prepare('SELECT status FROM jobs WHERE id = ?').get(job) as { status: string }).status;
+      expect(status()).toBe('running');
+      closeStoreDb(dir);
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+      expect(status()).toBe('interrupted');
+    } finally {
+      other.kill('SIGKILL');
+      closeStoreDb(dir);
+    }
   });
 });

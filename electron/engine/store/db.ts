@@ -9,10 +9,10 @@
  *
  * [Note: interrupted jobs] A process killed mid-job cannot mark its own job. At open, every job
  * and run still `running` (or `queued`) belongs to a dead process, because only one engine owns
- * the database, so `openStore` marks them `interrupted`.
+ * the database (see [Note: database owner]), so opening the store marks them `interrupted`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../../../shared/result';
@@ -67,7 +67,11 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
 }
 
 /** Opens (creating if needed) the database at `file`, migrates it and marks dead jobs interrupted. */
-export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+export function openDatabase(
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+  opts: { markInterrupted?: boolean } = {},
+): Db {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -75,7 +79,7 @@ export function openDatabase(file: string, migrations: readonly Migration[] = MI
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, migrations);
-    if (migrations === MIGRATIONS) markInterrupted(db);
+    if (opts.markInterrupted !== false) markInterrupted(db);
     return db;
   } catch (e) {
     db.close();
@@ -98,12 +102,36 @@ export function markInterrupted(db: Db): { jobs: number; runs: number } {
 
 const open = new Map<string, Db>();
 
-/** The data folder's database, opened once per process. */
+/** True when `pid` names a live process other than this one. */
+function otherLiveProcess(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The data folder's database, opened once per process.
+ *
+ * [Note: database owner] The desktop app and a CLI command may run at the same time on the same data
+ * folder. `<db>.owner` holds the pid of the engine that last opened the database; when that process
+ * is still alive, its `running` jobs are really running, so this open neither marks them interrupted
+ * nor takes over ownership; the next open after that owner has died does the marking.
+ */
 export function storeDb(dataDir: string): Db {
   const existing = open.get(dataDir);
   if (existing?.open) return existing;
   mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase(join(dataDir, DB_FILE));
+  const file = join(dataDir, DB_FILE);
+  const ownerFile = `${file}.owner`;
+  const owner = Number((existsSync(ownerFile) ? readFileSync(ownerFile, 'utf8') : '').trim());
+  const shared = otherLiveProcess(owner);
+  const db = openDatabase(file, MIGRATIONS, { markInterrupted: !shared });
+  if (!shared) writeFileSync(ownerFile, String(process.pid));
   open.set(dataDir, db);
   return db;
 }
