@@ -1,10 +1,8 @@
 /**
- * @file Typed calls of engine operations the renderer needs but the merged contract may not list yet (renderer).
+ * @file Typed wrappers of the training calls and of the desktop-only operations (renderer).
  *
- * [Note: loose ops] `learn` and `evaluate` are declared in shared/contract/train.ts but are only merged into the
- * contract once the CLIP runtime lands. Until then the UI calls them by name through the same client with the types of
- * their declarations; an engine without them answers `unknown_op`, which goes through `showError` like any failure.
- * Once they are merged these wrappers still type-check and can become plain `engine.call`s.
+ * `learn` and `evaluate` (shared/contract/train.ts) with the argument type the Learn screen builds, and the
+ * desktop-only operations, which go through the preload instead of the engine.
  */
 import type { z } from 'zod';
 import type { CallOptions } from '../../../shared/client';
@@ -18,18 +16,12 @@ import type {
 import type { Result } from '../../../shared/result';
 import { engine } from './client';
 
-interface LooseClient {
-  call(name: string, args: unknown, options?: CallOptions<unknown>): Promise<Result<unknown>>;
-}
-
-const loose = engine as unknown as LooseClient;
-
 /** Arguments of `learn` as a caller passes them. */
 export type LearnArgs = z.input<typeof learnArgs>;
 
 /** Starts CoOp prompt learning on a folder dataset. */
 export function callLearn(args: LearnArgs, options: CallOptions<LearnProgress>): Promise<Result<LearnResult>> {
-  return loose.call('learn', args, options as CallOptions<unknown>) as Promise<Result<LearnResult>>;
+  return engine.call('learn', args, options);
 }
 
 /** Evaluates a saved context on a folder dataset next to the zero-shot prompt. */
@@ -37,7 +29,7 @@ export function callEvaluate(
   args: z.input<typeof evaluateArgs>,
   options: CallOptions<LearnProgress> = {},
 ): Promise<Result<EvaluateResult>> {
-  return loose.call('evaluate', args, options as CallOptions<unknown>) as Promise<Result<EvaluateResult>>;
+  return engine.call('evaluate', args, options);
 }
 
 /** Calls a desktop-only operation (shared/contract/desktop.ts); undefined in web mode. */
