@@ -198,7 +198,10 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
         emit();
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    // Every worker settles before the final flush, so no row can be written after the job has ended.
+    const settled = await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
     flush();
     report.durationMs = Date.now() - started;
     finishJob(db, jobId, 'done', { sources: opts.sources, ...counters() });
