@@ -27,7 +27,7 @@ function cli(...args: string[]) {
     encoding: 'utf8',
     env: { ...process.env, COOP_STUDIO_DATA_DIR: dataDir.path },
     cwd: work.path,
-    timeout: 60_000,
+    timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -68,7 +68,7 @@ describe('coop-studio project', () => {
     expect(imp).toMatchObject({ name: 'Pets copy', images: 7, classes: 3 });
     const list = json<{ projects: ProjectSummary[] }>('project', 'list');
     expect(list.projects.map((x) => x.name).sort()).toEqual(['Pets', 'Pets copy']);
-  });
+  }, 240_000);
 
   it('reports an unknown project and a missing source as errors with a non-zero exit', () => {
     const a = cli('project', 'show', '--project', 'Nope', '--json');
@@ -78,5 +78,5 @@ describe('coop-studio project', () => {
     const b = cli('project', 'import-data', '-p', 'Empty', 'does-not-exist', '--json');
     expect(b.code).toBe(1);
     expect(JSON.parse(b.stdout)).toMatchObject({ ok: false, error: { code: 'not_found' } });
-  });
+  }, 240_000);
 });

@@ -97,7 +97,7 @@ describe('SIGKILL of the engine', () => {
     expect(rest.duplicates).toBe(importedBeforeKill);
     expect(rest.imported).toBe(IMAGES - importedBeforeKill);
     await again.shutdown();
-  });
+  }, 240_000);
 
   it('mid-embedding keeps committed batches, marks the job interrupted, and the next run resumes', async () => {
     const host = startHost();
@@ -132,5 +132,5 @@ describe('SIGKILL of the engine', () => {
       setEmbedderLoader(null);
       await client.close();
     }
-  });
+  }, 240_000);
 });
