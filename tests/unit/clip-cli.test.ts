@@ -21,7 +21,7 @@ function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [join(appRoot(), 'bin', 'coop-studio.js'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, COOP_STUDIO_DATA_DIR: dataDir.path },
-    timeout: 120_000,
+    timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

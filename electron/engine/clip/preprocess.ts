@@ -46,10 +46,6 @@ export interface PreprocessOptions {
   alpha?: 'drop' | 'white' | 'black';
 }
 
-// One libvips thread per call: the embed pipeline runs several images in parallel instead.
-sharp.concurrency(1);
-sharp.cache(false);
-
 function bad(reason: string): AppError {
   return new AppError('invalid_image', reason);
 }
