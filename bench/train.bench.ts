@@ -11,6 +11,8 @@
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip).
  */
 import { register } from 'node:module';
+import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
+import type { ClipTextWeights } from '../electron/engine/onnx/clip-text-graph';
 
 // tfjs-core's ESM gradient registration imports files without extensions; let Node's resolver retry with .js
 // (the same hook as scripts/demo-model/esm-resolve-hook.mjs, inlined so the bench runs with plain `tsx`).
@@ -32,7 +34,6 @@ const { useBackend, NODE_BACKENDS } = await import('../electron/engine/tf/backen
 const { createTextEncoder } = await import('../electron/engine/train/text-encoder-core');
 const { PromptLearner } = await import('../electron/engine/train/prompt-learner');
 type Learner = InstanceType<typeof PromptLearner>;
-type ClipTextWeights = import('../electron/engine/onnx/clip-text-graph').ClipTextWeights;
 
 const W = 512;
 const LAYERS = 12;
@@ -120,12 +121,9 @@ function coopLoss(nClasses: number) {
     ),
     nClasses,
   );
-  const loss = (f: import('@tensorflow/tfjs-core').Tensor2D) => {
+  const loss = (f: Tensor2D) => {
     const fn = tf.div(f, tf.norm(f, 2, 1, true));
-    return tf.losses.softmaxCrossEntropy(
-      labels,
-      tf.mul(tf.matMul(img, fn, false, true), 100),
-    ) as import('@tensorflow/tfjs-core').Scalar;
+    return tf.losses.softmaxCrossEntropy(labels, tf.mul(tf.matMul(img, fn, false, true), 100)) as Scalar;
   };
   return { loss, dispose: () => tf.dispose([img, labels]) };
 }
@@ -143,11 +141,7 @@ function executedFlops(path: 'optimised' | 'plain', classes: number): number {
   return 2 * (forwardFlops(P, P / 2) + forwardFlops(classes * S, P + S / 2));
 }
 
-async function timeSteps(
-  learner: Learner,
-  loss: (f: import('@tensorflow/tfjs-core').Tensor2D) => import('@tensorflow/tfjs-core').Scalar,
-  steps: number,
-) {
+async function timeSteps(learner: Learner, loss: (f: Tensor2D) => Scalar, steps: number) {
   const times: number[] = [];
   for (let i = 0; i <= steps; i++) {
     const t0 = performance.now();
