@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // The loss (logSoftmax, matMul, norm) is differentiated through; tfjs-core registers no gradients by itself.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { AppError } from '../../../shared/result';
 import type { ClassificationReport, EpochPoint, TrainProgress } from '../../../shared/contract/train';
 import { classificationReport, clipLogits, CLIP_LOGIT_SCALE, crossEntropy, predict } from './metrics';
