@@ -3,15 +3,29 @@
 // [Note: bundles] Node code is bundled per entry with every npm package left external, so native
 // modules (onnxruntime-node, better-sqlite3, sharp) and tfjs' wasm files load from node_modules.
 // The preload is CommonJS because Electron's sandboxed preloads cannot be ES modules.
+// One exception: tfjs-core's gradient registrations exist only as extension-less ES modules that Node cannot load,
+// so that one subpath is bundled. tfjs keeps its engine and kernel/gradient registries on the global object, so the
+// bundled copy registers into the same registries as the external tfjs-core.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeOnly = process.argv.includes('--node-only');
+const require = createRequire(import.meta.url);
+const bundleTfjsGradients = {
+  name: 'bundle-tfjs-gradients',
+  setup(b) {
+    b.onResolve({ filter: /^@tensorflow\/tfjs-core\/dist\/register_all_gradients(\.js)?$/ }, () => ({
+      path: require.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js', { paths: [root] }),
+    }));
+  },
+};
 const common = {
+  plugins: [bundleTfjsGradients],
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -122,13 +122,13 @@ function linearOf(g: GraphIndex, node: OnnxNode): LinearWeights | null {
   const [d0 = 0, d1 = 0] = dims;
   const inDim = transposed ? d1 : d0;
   const outDim = transposed ? d0 : d1;
-  let w = tensorToFloat32(wT);
+  let w: Float32Array = tensorToFloat32(wT);
   if (transposed) {
     const t = new Float32Array(inDim * outDim);
     for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) t[i * outDim + o] = w[o * inDim + i] ?? 0;
     w = t;
   }
-  let b = new Float32Array(outDim);
+  let b: Float32Array = new Float32Array(outDim);
   const gemmBias = node.opType === 'Gemm' ? g.init(node.input?.[2]) : undefined;
   if (gemmBias) b = tensorToFloat32(gemmBias);
   else {
@@ -209,7 +209,7 @@ function orderQkv(
     if (fromSoftmax) return 'v';
     return index === 0 ? 'q' : 'k';
   });
-  const pick = (role: string, fallback: number): LinearWeights =>
+  const pick = (role: (typeof roles)[number], fallback: number): LinearWeights =>
     lins[roles.indexOf(role)] ?? (lins[fallback] as LinearWeights);
   const unique = new Set(roles).size === 3 && !roles.includes('unknown');
   return unique

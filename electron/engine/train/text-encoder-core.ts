@@ -92,8 +92,8 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
     // The attention scale 1/sqrt(d) is folded into the fused q columns (see [Note: other savings]).
     const scale = 1 / Math.sqrt(wts.width / wts.heads);
     const qkv = tf.tidy(() => ({
-      w: keep(tf.concat([tf.mul(q.w, scale), k.w, v.w], 1)),
-      b: keep(tf.concat([tf.mul(q.b, scale), k.b, v.b], 0)),
+      w: keep(tf.concat([tf.mul(q.w, scale), k.w, v.w], 1) as tf.Tensor2D),
+      b: keep(tf.concat([tf.mul(q.b, scale), k.b, v.b], 0) as tf.Tensor1D),
     }));
     return {
       ln1: ln(l.ln1),
@@ -156,8 +156,8 @@ export function fastLinear(x: tf.Tensor, l: TfLinear): tf.Tensor2D {
   const wT = l.wT;
   if (!wT) return applyLinear(x, l) as tf.Tensor2D;
   const x2d = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, l.w.shape[0]]);
-  const f = tf.customGrad((input: tf.Tensor) => ({
-    value: tf.fused.matMul({ a: input as tf.Tensor2D, b: l.w, bias: l.b }),
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.fused.matMul({ a: args[0] as tf.Tensor2D, b: l.w, bias: l.b }),
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, wT),
   }));
   return f(x2d) as tf.Tensor2D;

@@ -131,7 +131,7 @@ export function encodeIds(enc: TfTextEncoder, ids: number[][]): tf.Tensor2D {
   return tf.tidy(() => {
     const L = Math.max(...ids.map((r) => r.length));
     const padded = ids.map((r) => [...r, ...new Array<number>(L - r.length).fill(r[r.length - 1] ?? 0)]);
-    const x = tf.gather(enc.tokenEmbedding, tf.tensor2d(padded, [ids.length, L], 'int32')) as tf.Tensor3D;
+    const x = tf.gather(enc.tokenEmbedding, tf.tensor2d(padded, [ids.length, L], 'int32')) as unknown as tf.Tensor3D;
     return plainForward(
       enc,
       x,
