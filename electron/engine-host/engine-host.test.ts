@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,5 +75,19 @@ describe('graceful shutdown', () => {
     await stopping;
     expect(host.pid).toBeUndefined();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('a worker that cannot start', () => {
+  it('rejects start() instead of waiting forever, and does not restart it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coop-host-'));
+    const entry = join(dir, 'broken-worker.mjs');
+    writeFileSync(entry, "throw new Error('a broken build');\n");
+    const crashes: unknown[] = [];
+    const host = new EngineHost({ entry, env: { ...process.env, NODE_OPTIONS: '' }, onCrash: (c) => crashes.push(c) });
+    await expect(host.start()).rejects.toThrow(/engine worker failed to start \(exit code 1\)/);
+    expect(host.restartCount).toBe(0);
+    expect(crashes).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -64,7 +64,7 @@ export class EngineHost {
   readonly client: MessageClient;
   private worker: WorkerHandle | null = null;
   private stopping = false;
-  private readyWaiters: Array<() => void> = [];
+  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private restarts = 0;
 
   constructor(private readonly options: EngineHostOptions = {}) {
@@ -96,15 +96,25 @@ export class EngineHost {
     const launcher = this.options.launcher ?? forkLauncher;
     const worker = launcher(entry, this.options.env ?? process.env);
     this.worker = worker;
-    const ready = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+    const ready = new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    let isReady = false;
     worker.onMessage((m) => {
       if (m.type === 'ready') {
-        for (const r of this.readyWaiters.splice(0)) r();
+        isReady = true;
+        for (const w of this.readyWaiters.splice(0)) w.resolve();
       } else this.client.receive(m);
     });
     worker.onExit((code, signal) => {
       if (this.worker !== worker) return;
       this.worker = null;
+      if (!isReady) {
+        // A worker that dies before it is ready is broken (a bad build, a missing native module): restarting it
+        // would only loop, so every waiter gets the error instead.
+        const why = signal ?? `exit code ${String(code)}`;
+        const error = new Error(`The engine worker failed to start (${why}); its error output is above.`);
+        for (const w of this.readyWaiters.splice(0)) w.reject(error);
+        return;
+      }
       const failedCalls = this.client.inFlight;
       this.client.failAll(
         {
@@ -128,7 +138,7 @@ export class EngineHost {
   /** Waits until a (re)started worker is ready. */
   whenReady(): Promise<void> {
     if (this.worker && this.readyWaiters.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
   /** Graceful stop: the worker cancels its jobs and exits; killed if it has not exited after `timeoutMs`. */

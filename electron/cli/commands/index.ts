@@ -11,4 +11,14 @@ import { doctorCommand, versionCommand } from './system';
 import { trainCommands } from './train';
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: CommandSpec[] = [versionCommand, doctorCommand, serveCommand, ...modelsCommands, dataFolderShowCommand, dataFolderMoveCommand, ...projectCommands, ...trainCommands, ...clipCommands];
+export const COMMANDS: CommandSpec[] = [
+  versionCommand,
+  doctorCommand,
+  serveCommand,
+  ...modelsCommands,
+  dataFolderShowCommand,
+  dataFolderMoveCommand,
+  ...projectCommands,
+  ...trainCommands,
+  ...clipCommands,
+];

@@ -21,7 +21,7 @@ import type { z } from 'zod';
 import type { evaluateArgs, learnArgs } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
-import { readFolderDataset, type FolderDataset } from './splits-folders';
+import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { appVersion, demoModelDir } from '../paths';
 import { useBackend } from '../tf/backends';
 import { readContextFile, writeContextFile, CONTEXT_FORMAT_VERSION } from './context-file';
