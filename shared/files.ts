@@ -1,19 +1,54 @@
 /**
- * @file URLs of files the UI shows from the data folder (pure TypeScript).
+ * @file URLs of files the UI shows from the data folder, and the one parser of thumbnail paths (pure TypeScript).
  *
  * Web mode serves thumbnails over HTTP (`/thumbs/...`, electron/server/file-routes.ts); the desktop
  * app serves the same folder through the privileged `coop:` protocol registered by the main process
  * (electron/main/file-protocol.ts). The renderer never sees a `file:` URL.
+ *
+ * [Note: thumbnail layout] The import job writes each thumbnail to `<dataDir>/thumbs/<h2>/<hash>.webp`, where `<h2>`
+ * is the first two hex digits of the image's SHA-256 (electron/engine/import/import-data.ts `thumbnailPath`), so no
+ * folder holds more than a few thousand files. URLs mirror that layout (`thumbs/<h2>/<hash>.webp`), and both readers
+ * accept only what `parseThumbPath` accepts: a lower-case hex hash filed under its own prefix.
  */
 
 /** The scheme the desktop app registers for data-folder files. */
 export const DESKTOP_FILE_SCHEME = 'coop';
 
+/** Image formats a thumbnail may have. */
+export type ThumbExt = 'webp' | 'jpg' | 'png';
+
+const THUMB_PATH_RE = /^([a-f0-9]{2})\/([a-f0-9]{16,128})\.(webp|jpg|png)$/;
+
+/** Path of a thumbnail relative to `<dataDir>/thumbs` (see [Note: thumbnail layout]). */
+export function thumbRelPath(hash: string, ext: ThumbExt = 'webp'): string {
+  return `${hash.slice(0, 2)}/${hash}.${ext}`;
+}
+
+/** Parses a thumbnail path relative to `thumbs/`; null for anything else (traversal, wrong prefix, odd names). */
+export function parseThumbPath(rel: string): { parts: [string, string]; ext: ThumbExt } | null {
+  const m = THUMB_PATH_RE.exec(rel);
+  if (!m?.[1] || !m[2] || !m[3] || !m[2].startsWith(m[1])) return null;
+  return { parts: [m[1], `${m[2]}.${m[3]}`], ext: m[3] as ThumbExt };
+}
+
+/** MIME type of a thumbnail by extension. */
+export function thumbMimeType(ext: ThumbExt): string {
+  return ext === 'webp' ? 'image/webp' : ext === 'png' ? 'image/png' : 'image/jpeg';
+}
+
 /** URL of a thumbnail by content hash for the given transport. */
-export function thumbnailUrl(
-  hash: string,
-  transport: 'electron' | 'web',
-  ext: 'webp' | 'jpg' | 'png' = 'webp',
-): string {
-  return transport === 'electron' ? `${DESKTOP_FILE_SCHEME}://thumbs/${hash}.${ext}` : `/thumbs/${hash}.${ext}`;
+export function thumbnailUrl(hash: string, transport: 'electron' | 'web', ext: ThumbExt = 'webp'): string {
+  const rel = thumbRelPath(hash, ext);
+  return transport === 'electron' ? `${DESKTOP_FILE_SCHEME}://thumbs/${rel}` : `/thumbs/${rel}`;
+}
+
+/** Path parts under `<dataDir>/thumbs` that a `coop://thumbs/...` URL names, or null for any other URL. */
+export function desktopThumbParts(href: string): [string, string] | null {
+  try {
+    const url = new URL(href);
+    if (url.protocol !== `${DESKTOP_FILE_SCHEME}:` || url.host !== 'thumbs') return null;
+    return parseThumbPath(decodeURIComponent(url.pathname.replace(/^\//, '')))?.parts ?? null;
+  } catch {
+    return null;
+  }
 }

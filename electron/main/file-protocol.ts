@@ -5,21 +5,18 @@ import { net, protocol } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DESKTOP_FILE_SCHEME } from '../../shared/files';
-
-const THUMB_RE = /^[a-f0-9]{16,128}\.(webp|jpg|png)$/;
+import { DESKTOP_FILE_SCHEME, desktopThumbParts } from '../../shared/files';
 
 /** Must run before `app.whenReady()`: declares the scheme secure so the CSP's img-src can name it. */
 export function registerFileScheme(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: DESKTOP_FILE_SCHEME, privileges: { secure: true, standard: true } }]);
 }
 
-/** Serves `coop://thumbs/<hash>.<ext>` from `<dataDir>/thumbs`; anything else is 404. */
+/** Serves `coop://thumbs/<h2>/<hash>.<ext>` from `<dataDir>/thumbs`; anything else is 404. */
 export function handleFileProtocol(dataDir: string): void {
   protocol.handle(DESKTOP_FILE_SCHEME, (request) => {
-    const url = new URL(request.url);
-    const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    const file = url.host === 'thumbs' && THUMB_RE.test(name) ? join(dataDir, 'thumbs', name) : null;
+    const parts = desktopThumbParts(request.url);
+    const file = parts ? join(dataDir, 'thumbs', ...parts) : null;
     if (!file || !existsSync(file)) return new Response(null, { status: 404 });
     return net.fetch(pathToFileURL(file).toString());
   });

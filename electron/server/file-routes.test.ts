@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thumbnailUrl, thumbRelPath } from '../../shared/files';
 import { inProcessEngine, tempDir } from '../../tests/helpers/engine';
 import { confinedPath, fileRoutes } from './file-routes';
 import { startWebServer, type WebServer } from './web-server';
@@ -59,14 +61,41 @@ describe('web-mode file routes', () => {
     expect(escape.status).toBe(400);
   });
 
-  it('serves thumbnails by content hash only', async () => {
-    mkdirSync(join(engine.dataDir, 'thumbs'), { recursive: true });
+  it('serves the thumbnail the import wrote for a real image (thumbs/<h2>/<hash>.webp)', async () => {
+    const root = join(staticDir.path, 'dataset');
+    mkdirSync(join(root, 'red'), { recursive: true });
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#d03020' } })
+      .png()
+      .toBuffer();
+    writeFileSync(join(root, 'red', 'a.png'), png);
+    const project = await engine.client.call('projectCreate', { name: 'Thumbs' });
+    if (!project.ok) throw new Error(project.error.message);
+    const report = await engine.client.call('projectImportData', { projectId: project.value.id, sources: [root] });
+    expect(report.ok && report.value.imported).toBe(1);
+    const listed = await engine.client.call('projectImages', { projectId: project.value.id });
+    const image = listed.ok ? listed.value.images[0] : undefined;
+    expect(image?.thumbnail).toBe(join(engine.dataDir, 'thumbs', ...thumbRelPath(image?.sha256 ?? '').split('/')));
+
+    const r = await fetch(server.origin + thumbnailUrl(image?.sha256 ?? '', 'web'), { headers: auth });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('image/webp');
+    const meta = await sharp(Buffer.from(await r.arrayBuffer())).metadata();
+    expect(meta.format).toBe('webp');
+    expect(Math.max(meta.width ?? 0, meta.height ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('serves thumbnails by content hash only, filed under their own prefix', async () => {
     const hash = 'ab'.repeat(32);
-    writeFileSync(join(engine.dataDir, 'thumbs', `${hash}.webp`), 'webp');
-    const ok = await fetch(`${server.origin}/thumbs/${hash}.webp`, { headers: auth });
-    expect(ok.status).toBe(200);
-    expect(ok.headers.get('content-type')).toBe('image/webp');
-    expect((await fetch(`${server.origin}/thumbs/..%2fsettings.json`, { headers: auth })).status).toBe(404);
-    expect((await fetch(`${server.origin}/thumbs/${'cd'.repeat(32)}.webp`, { headers: auth })).status).toBe(404);
+    mkdirSync(join(engine.dataDir, 'thumbs', 'ab'), { recursive: true });
+    writeFileSync(join(engine.dataDir, 'thumbs', 'ab', `${hash}.webp`), 'webp');
+    writeFileSync(join(engine.dataDir, 'thumbs', `${hash}.webp`), 'flat');
+    expect((await fetch(`${server.origin}/thumbs/ab/${hash}.webp`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${server.origin}/thumbs/ab/${hash}.webp`)).status).toBe(401);
+    // The old flat layout, a wrong prefix, traversal and unknown hashes are all refused.
+    expect((await fetch(`${server.origin}/thumbs/${hash}.webp`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${server.origin}/thumbs/cd/${hash}.webp`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${server.origin}/thumbs/ab/..%2f..%2fsettings.json`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${server.origin}/thumbs/%E0%A4%A`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${server.origin}/thumbs/cd/${'cd'.repeat(32)}.webp`, { headers: auth })).status).toBe(404);
   });
 });

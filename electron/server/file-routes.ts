@@ -4,18 +4,18 @@
  * [Note: web uploads] A browser cannot hand the engine real paths, so in web mode a dropped folder
  * is streamed file by file (`PUT /upload/<session>/<relative path>`) into
  * `<dataDir>/uploads/<session>/`, keeping its class-folder layout; the UI then imports that folder
- * like any other. Thumbnails are served from `<dataDir>/thumbs/`. Both routes sit behind the web
- * server's token check, and every path is confined to its folder.
+ * like any other. Thumbnails are served from `<dataDir>/thumbs/<h2>/<hash>.webp` (see [Note: thumbnail layout] in
+ * shared/files.ts). Both routes sit behind the web server's token check, and every path is confined to its folder.
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { parseThumbPath, thumbMimeType } from '../../shared/files';
 
 /** Largest single uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const SESSION_RE = /^[A-Za-z0-9_-]{8,64}$/;
-const THUMB_RE = /^[a-f0-9]{16,128}\.(webp|jpg|png)$/;
 
 /** Resolves `rel` inside `root`, or null when it would escape it or names something odd. */
 export function confinedPath(root: string, rel: string): string | null {
@@ -64,14 +64,19 @@ export function fileRoutes(dataDir: string) {
       return true;
     }
     if (path.startsWith('/thumbs/') && (req.method === 'GET' || req.method === 'HEAD')) {
-      const name = decodeURIComponent(path.slice('/thumbs/'.length));
-      const file = THUMB_RE.test(name) ? join(thumbs, name) : null;
-      if (!file || !existsSync(file) || !statSync(file).isFile()) {
+      let rel: string;
+      try {
+        rel = decodeURIComponent(path.slice('/thumbs/'.length));
+      } catch {
+        rel = '';
+      }
+      const thumb = parseThumbPath(rel);
+      const file = thumb ? join(thumbs, ...thumb.parts) : null;
+      if (!thumb || !file || !existsSync(file) || !statSync(file).isFile()) {
         res.writeHead(404).end();
         return true;
       }
-      const type = name.endsWith('.webp') ? 'image/webp' : name.endsWith('.png') ? 'image/png' : 'image/jpeg';
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'private, max-age=86400' });
+      res.writeHead(200, { 'content-type': thumbMimeType(thumb.ext), 'cache-control': 'private, max-age=86400' });
       createReadStream(file).pipe(res);
       return true;
     }
