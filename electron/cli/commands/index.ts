@@ -7,6 +7,7 @@ import { modelsCommands } from './models';
 import { projectCommands } from './project';
 import { serveCommand } from './serve';
 import { clipCommands } from './clip';
+import { checkModelCommand } from './model-check';
 import { doctorCommand, versionCommand } from './system';
 import { trainCommands } from './train';
 
@@ -21,4 +22,5 @@ export const COMMANDS: CommandSpec[] = [
   ...projectCommands,
   ...trainCommands,
   ...clipCommands,
+  checkModelCommand,
 ];

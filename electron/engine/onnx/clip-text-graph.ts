@@ -225,7 +225,7 @@ export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number
   const quantized = nodes.find((n) => QUANTIZED_OPS.has(n.opType ?? ''));
   if (quantized) {
     throw new GraphMatchError(
-      `This text model is int8-quantized (${quantized.opType ?? ''} nodes); training needs the fp32 (or fp16) file: use onnx/text_model.onnx.`,
+      `This text model is int8-quantized (${quantized.opType ?? ''} nodes), which the trainer cannot differentiate: use the fp32 file for training (onnx/text_model.onnx; fp16 also works).`,
     );
   }
   const g = new GraphIndex(nodes, graph.initializer ?? []);

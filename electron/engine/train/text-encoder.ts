@@ -18,6 +18,7 @@ import { AppError } from '../../../shared/result';
 import { extractClipTextWeights, GraphMatchError, type ClipTextWeights } from '../onnx/clip-text-graph';
 import { decodeModel, OnnxDataType } from '../onnx/onnx-proto';
 import { createTextEncoder, plainForward, type TfTextEncoder } from './text-encoder-core';
+import { fastForward } from './text-encoder-fast';
 
 export type { TfTextEncoder } from './text-encoder-core';
 
@@ -28,6 +29,7 @@ export interface TextEncoderCheck {
   sha256: string;
   weights: 'fp32' | 'fp16';
   maxAbsDiff: number;
+  maxAbsDiffOptimised: number;
   tolerance: number;
   prompts: number;
   width: number;
@@ -40,16 +42,30 @@ export interface TextEncoderCheck {
 
 const verdicts = new Map<string, TextEncoderCheck>();
 
-/** The text model file to train from: fp32 if present, else fp16; quantized-only folders are refused. */
-export function textModelFile(modelDir: string): string {
-  for (const name of ['text_model.onnx', 'text_model_fp16.onnx']) {
+const VARIANT_FILES = {
+  fp32: 'text_model.onnx',
+  fp16: 'text_model_fp16.onnx',
+  quantized: 'text_model_quantized.onnx',
+} as const;
+
+/**
+ * The text model file to train from: the requested variant, else fp32 if present, else fp16; quantized-only folders
+ * are refused (an explicitly requested quantized file is returned so the graph check can name its int8 nodes).
+ */
+export function textModelFile(modelDir: string, variant?: keyof typeof VARIANT_FILES): string {
+  if (variant) {
+    const p = join(modelDir, 'onnx', VARIANT_FILES[variant]);
+    if (!existsSync(p)) throw new AppError('invalid_model', `No ${variant} text model found: expected ${p}.`);
+    return p;
+  }
+  for (const name of [VARIANT_FILES.fp32, VARIANT_FILES.fp16]) {
     const p = join(modelDir, 'onnx', name);
     if (existsSync(p)) return p;
   }
-  if (existsSync(join(modelDir, 'onnx', 'text_model_quantized.onnx'))) {
+  if (existsSync(join(modelDir, 'onnx', VARIANT_FILES.quantized))) {
     throw new AppError(
       'invalid_model',
-      'This model folder only has an int8-quantized text model; training needs the fp32 file (onnx/text_model.onnx). Download the full-precision variant.',
+      'This model folder only has an int8-quantized text model; use the fp32 file for training (onnx/text_model.onnx): download the full-precision variant.',
     );
   }
   throw new AppError('invalid_model', `No text model found: expected ${join(modelDir, 'onnx', 'text_model.onnx')}.`);
@@ -140,21 +156,101 @@ export function encodeIds(enc: TfTextEncoder, ids: number[][]): tf.Tensor2D {
   });
 }
 
-/** Compares the tfjs encoder with ONNX Runtime on the verification sequences. */
+/** The optimised path's features for the same rows (full prompts, no shared prefix), as the trainer runs it. */
+export function encodeIdsFast(enc: TfTextEncoder, ids: number[][]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const L = Math.max(...ids.map((r) => r.length));
+    const padded = ids.map((r) => [...r, ...new Array<number>(L - r.length).fill(r[r.length - 1] ?? 0)]);
+    const x = tf.gather(enc.tokenEmbedding, tf.tensor2d(padded, [ids.length, L], 'int32')) as unknown as tf.Tensor3D;
+    return fastForward(
+      enc,
+      null,
+      x,
+      ids.map((r) => r.length - 1),
+    );
+  });
+}
+
+function maxAbsDiffOf(ref: Float32Array, t: tf.Tensor): number {
+  // .slice(): on wasm, dataSync returns a view of the heap that later allocations may move.
+  const got = t.dataSync().slice();
+  t.dispose();
+  if (got.length !== ref.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs((ref[i] ?? 0) - (got[i] ?? NaN)));
+  return Number.isNaN(m) ? Infinity : m;
+}
+
+/** The allowed difference of text features: fp16 files run in half precision in ONNX Runtime. */
+export function toleranceFor(precision: 'fp32' | 'fp16'): number {
+  return precision === 'fp16' ? 5e-2 : 1e-4;
+}
+
+/** Compares the tfjs encoder (plain and optimised paths) with ONNX Runtime on the verification sequences. */
 export async function verifyTextEncoder(
   enc: TfTextEncoder,
   bytes: Uint8Array,
   precision: 'fp32' | 'fp16',
-): Promise<{ maxAbsDiff: number; tolerance: number; prompts: number }> {
+): Promise<{ maxAbsDiff: number; maxAbsDiffOptimised: number; tolerance: number; prompts: number }> {
   const ids = verificationIds(enc.vocabSize);
   const ref = await runOrt(bytes, ids, enc.contextLength, enc.vocabSize - 1);
-  const mine = encodeIds(enc, ids);
-  const got = mine.dataSync();
-  mine.dispose();
-  let maxAbsDiff = 0;
-  for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs((ref[i] ?? 0) - (got[i] ?? NaN)));
-  if (Number.isNaN(maxAbsDiff) || got.length !== ref.length) maxAbsDiff = Infinity;
-  return { maxAbsDiff, tolerance: precision === 'fp16' ? 5e-2 : 1e-4, prompts: ids.length };
+  const maxAbsDiff = maxAbsDiffOf(ref, encodeIds(enc, ids));
+  const maxAbsDiffOptimised = maxAbsDiffOf(ref, encodeIdsFast(enc, ids));
+  return { maxAbsDiff, maxAbsDiffOptimised, tolerance: toleranceFor(precision), prompts: ids.length };
+}
+
+function readBytes(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new AppError('io_error', `Cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function runCheck(
+  encoder: TfTextEncoder,
+  bytes: Uint8Array,
+  file: string,
+  sha256: string,
+  precision: 'fp32' | 'fp16',
+): Promise<TextEncoderCheck> {
+  const r = await verifyTextEncoder(encoder, bytes, precision);
+  const check: TextEncoderCheck = {
+    ok: r.maxAbsDiff <= r.tolerance && r.maxAbsDiffOptimised <= r.tolerance,
+    file,
+    sha256,
+    weights: precision,
+    ...r,
+    width: encoder.width,
+    layers: encoder.layers,
+    heads: encoder.heads,
+    contextLength: encoder.contextLength,
+    projectionDim: encoder.projectionDim,
+    vocabSize: encoder.vocabSize,
+  };
+  verdicts.set(sha256, check);
+  return check;
+}
+
+/** A sentence for a failed check (the trainer's refusal and `check-model`'s exit message). */
+export function mismatchMessage(check: TextEncoderCheck): string {
+  const worst = Math.max(check.maxAbsDiff, check.maxAbsDiffOptimised);
+  return `The text encoder rebuilt from ${check.file} does not match ONNX Runtime (max abs difference of the text features ${worst.toExponential(2)} > tolerance ${check.tolerance}); this export is not supported for training.`;
+}
+
+/**
+ * Runs the verification afresh (ignoring the cached verdict) and frees the encoder: `check-model`. Structural
+ * failures (quantized file, unrecognised graph) throw `invalid_model`; a numerical mismatch returns `ok: false`.
+ */
+export async function checkTextModelFile(modelDir: string, file: string): Promise<TextEncoderCheck> {
+  const bytes = readBytes(file);
+  const { weights, precision } = readTextWeights(bytes, headsFromConfig(modelDir));
+  const encoder = createTextEncoder(weights);
+  try {
+    return await runCheck(encoder, bytes, file, createHash('sha256').update(bytes).digest('hex'), precision);
+  } finally {
+    encoder.dispose();
+  }
 }
 
 /** Loads and verifies (unless skipped) the text encoder of a model folder, keeping the check's report. */
@@ -163,40 +259,15 @@ export async function loadTextEncoderChecked(
   opts: { skipVerify?: boolean; file?: string } = {},
 ): Promise<{ encoder: TfTextEncoder; check: TextEncoderCheck | null }> {
   const file = opts.file ?? textModelFile(modelDir);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (e) {
-    throw new AppError('io_error', `Cannot read ${file}: ${(e as Error).message}`);
-  }
+  const bytes = readBytes(file);
   const { weights, precision } = readTextWeights(bytes, headsFromConfig(modelDir));
   const encoder = createTextEncoder(weights);
   if (opts.skipVerify) return { encoder, check: null };
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  let check = verdicts.get(sha256);
-  if (!check) {
-    const r = await verifyTextEncoder(encoder, bytes, precision);
-    check = {
-      ok: r.maxAbsDiff <= r.tolerance,
-      file,
-      sha256,
-      weights: precision,
-      ...r,
-      width: encoder.width,
-      layers: encoder.layers,
-      heads: encoder.heads,
-      contextLength: encoder.contextLength,
-      projectionDim: encoder.projectionDim,
-      vocabSize: encoder.vocabSize,
-    };
-    verdicts.set(sha256, check);
-  }
+  const check = verdicts.get(sha256) ?? (await runCheck(encoder, bytes, file, sha256, precision));
   if (!check.ok) {
     encoder.dispose();
-    throw new AppError(
-      'invalid_model',
-      `The text encoder rebuilt from ${file} does not match ONNX Runtime (max abs difference ${check.maxAbsDiff.toExponential(2)} > ${check.tolerance}); this export is not supported for training.`,
-    );
+    throw new AppError('invalid_model', mismatchMessage(check));
   }
   return { encoder, check };
 }
