@@ -9,7 +9,6 @@ import { modelsOps, settingsOps } from './models';
 import { projectsOps } from './projects';
 import { trainOps } from './train';
 import { clipOps } from './clip';
-import { studioOps } from './settings';
 import { modelCheckOps } from './model-check';
 
 /** Every engine operation by name. */
@@ -21,7 +20,6 @@ export const contract = {
   ...projectsOps,
   ...trainOps,
   ...clipOps,
-  ...studioOps,
   ...modelCheckOps,
 };
 
@@ -49,5 +47,4 @@ export * from './models';
 export * from './projects';
 export * from './train';
 export * from './clip';
-export * from './settings';
 export * from './model-check';

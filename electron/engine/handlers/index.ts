@@ -11,7 +11,6 @@ import { modelsHandlers, settingsHandlers } from './models';
 import { projectsHandlers } from './projects';
 import { trainHandlers } from './train';
 import { clipHandlers } from './clip';
-import { studioHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
 
 /** Builds every handler of the contract over one environment. */
@@ -24,7 +23,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...projectsHandlers(env),
     ...trainHandlers(env),
     ...clipHandlers(env),
-    ...studioHandlers(env),
     ...modelCheckHandlers(env),
   };
 }
