@@ -9,6 +9,7 @@ import { modelsOps, settingsOps } from './models';
 import { projectsOps } from './projects';
 import { trainOps } from './train';
 import { clipOps } from './clip';
+import { studioOps } from './settings';
 import { modelCheckOps } from './model-check';
 
 /** Every engine operation by name. */
@@ -20,6 +21,7 @@ export const contract = {
   ...projectsOps,
   ...trainOps,
   ...clipOps,
+  ...studioOps,
   ...modelCheckOps,
 };
 
@@ -47,4 +49,5 @@ export * from './models';
 export * from './projects';
 export * from './train';
 export * from './clip';
+export * from './settings';
 export * from './model-check';

@@ -11,6 +11,7 @@ import { modelsHandlers, settingsHandlers } from './models';
 import { projectsHandlers } from './projects';
 import { trainHandlers } from './train';
 import { clipHandlers } from './clip';
+import { studioHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
 
 /** Builds every handler of the contract over one environment. */
@@ -23,6 +24,7 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...projectsHandlers(env),
     ...trainHandlers(env),
     ...clipHandlers(env),
+    ...studioHandlers(env),
     ...modelCheckHandlers(env),
   };
 }
