@@ -5,7 +5,8 @@
  * engine registers the wasm backend (the default: it installs everywhere), the plain JS cpu
  * backend (a slow reference), and `@tensorflow/tfjs-node` when the user installed it (it cannot be
  * installed on machines without access to its binary CDN, so it is never a dependency). The
- * browser GPU backends (WebGPU/WebGL) are registered by the browser-side trainer host instead.
+ * browser GPU backends (WebGPU/WebGL) live in the desktop app's hidden compute window (see
+ * [Note: compute port]); `probeBackends` reports them from that window's probe.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -15,6 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { dirname, join } from 'node:path';
 import type { BackendStatus } from '../../../shared/contract';
 import { AppError } from '../../../shared/result';
+import { computeLink, listenForComputePort } from './compute-link';
 
 /** Backends the Node engine knows about, in order of preference. */
 export const NODE_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -36,6 +38,11 @@ function tryLoadTfjsNode(): boolean {
     }
   }
   return tfjsNodeError === null;
+}
+
+/** Whether @tensorflow/tfjs-node loaded (tried once per process). */
+export function tfjsNodeAvailable(): boolean {
+  return tryLoadTfjsNode();
 }
 
 function configureWasm(): void {
@@ -68,7 +75,7 @@ export async function useBackend(name?: NodeBackend): Promise<NodeBackend> {
 
 /** Checks which backends can be initialised, without leaving any other than the current one active. */
 export async function probeBackends(): Promise<BackendStatus[]> {
-  const statuses: BackendStatus[] = [];
+  const statuses: BackendStatus[] = await gpuStatuses();
   const hasNode = tryLoadTfjsNode();
   statuses.push({
     name: 'tensorflow',
@@ -89,6 +96,30 @@ export async function probeBackends(): Promise<BackendStatus[]> {
   }
   return statuses;
 }
+
+/** WebGPU and WebGL as the compute window found them, or why there is no window. */
+async function gpuStatuses(): Promise<BackendStatus[]> {
+  const link = computeLink();
+  const probe = link ? await link.probe().catch((e: unknown) => (e instanceof Error ? e.message : String(e))) : null;
+  if (probe === null || typeof probe === 'string') {
+    const note = probe ?? 'desktop app only (hidden GPU compute window)';
+    return [
+      { name: 'webgpu', available: false, note },
+      { name: 'webgl', available: false, note },
+    ];
+  }
+  return [
+    { name: 'webgpu', available: probe.webgpu.available, note: probe.webgpu.note },
+    {
+      name: 'webgl',
+      available: probe.webgl.available,
+      note: probe.webgl.software ? `${probe.webgl.note} (software renderer: slower than wasm)` : probe.webgl.note,
+    },
+  ];
+}
+
+// The engine worker under Electron receives the compute window's port from the main process.
+listenForComputePort();
 
 /** The tfjs-core version in use. */
 export const tfjsVersion: string = tf.version_core;

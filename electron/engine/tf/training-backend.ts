@@ -1,0 +1,107 @@
+/**
+ * @file The training backend of a run (setting + machine -> choice) and CoOp training in the compute window (engine).
+ *
+ * A run asks `chooseBackendForRun` where to train (see [Note: training backend choice]). For `engine` it activates
+ * the backend with `useBackend` and calls `trainCoop` as before; for `compute-window` it keeps its local learner
+ * (the wasm engine still owns the context, the nearest words and the saved file) and calls `trainCoopOnCompute`,
+ * which has `trainCoop`'s signature plus the few inputs the page needs to rebuild the same learner.
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  chooseTrainingBackend,
+  parseBackendSetting,
+  type BackendChoice,
+  type TrainingBackendSetting,
+} from '../../compute-host/backend-choice';
+import type { TokenTable } from '../../compute-host/compute-protocol';
+import { AppError } from '../../../shared/result';
+import { readSettings } from '../models/settings';
+import type { PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
+import { readTextWeights, textModelFile } from '../train/text-encoder';
+import type { TrainableLearner, TrainData, TrainOptions, TrainResult } from '../train/trainer';
+import { tfjsNodeAvailable } from './backends';
+import { computeLink, type ComputeLink } from './compute-link';
+
+/** The settings key of the training backend (values: `TRAINING_BACKEND_SETTINGS`). */
+export const TRAINING_BACKEND_KEY = 'trainingBackend';
+
+/** The stored training-backend setting (`auto` when absent or unknown). */
+export function trainingBackendSetting(dataDir: string): TrainingBackendSetting {
+  return parseBackendSetting(readSettings(dataDir)[TRAINING_BACKEND_KEY]);
+}
+
+/**
+ * Where a run trains: `requested` (a run's explicit `backend` argument) wins over the setting. The compute window is
+ * asked for its probe only when one is connected; a probe that fails counts as no window.
+ */
+export async function chooseBackendForRun(
+  dataDir: string,
+  requested?: string,
+  link: ComputeLink | null = computeLink(),
+): Promise<BackendChoice> {
+  const setting = requested ? parseBackendSetting(requested) : trainingBackendSetting(dataDir);
+  const compute = link ? await link.probe().catch(() => null) : null;
+  return chooseTrainingBackend(setting, { compute, tfjsNode: tfjsNodeAvailable() });
+}
+
+/** What the compute window needs besides `trainCoop`'s arguments to rebuild the run's learner. */
+export interface ComputeLearnerSource {
+  /** `webgpu` or `webgl` (a chosen `compute-window` backend). */
+  backend: string;
+  modelDir: string;
+  heads: number;
+  tokenizer: PromptTokenizer;
+  prompts: string[];
+  options: PromptLearnerOptions;
+}
+
+/** Every text the prompt learner tokenises, with its ids (the page has no tokenizer files). */
+export function tokenTable(tokenizer: PromptTokenizer, prompts: string[], ctxInit?: string): TokenTable {
+  const texts = new Set([...prompts, ...prompts.map((p) => p.trim()), '.']);
+  if (ctxInit?.trim()) texts.add(ctxInit.trim());
+  return {
+    sotId: tokenizer.sotId,
+    eotId: tokenizer.eotId,
+    encodings: [...texts].map((t) => [t, tokenizer.encode(t)]),
+  };
+}
+
+/**
+ * `trainCoop` run in the compute window: starts from `learner.ctx`, streams the same progress events, and leaves the
+ * learned context in `learner.ctx`. Cancelling `opts.signal` cancels the job in the window.
+ */
+export async function trainCoopOnCompute(
+  source: ComputeLearnerSource,
+  data: TrainData,
+  learner: TrainableLearner,
+  opts: TrainOptions,
+  link: ComputeLink | null = computeLink(),
+): Promise<TrainResult> {
+  if (!link) throw new AppError('unsupported', 'The GPU compute window is not running; train with wasm instead.');
+  const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
+  const { signal, onProgress, backend: _label, ...options } = opts;
+  const r = await link.train(
+    {
+      backend: source.backend,
+      weights,
+      tokens: tokenTable(source.tokenizer, source.prompts, source.options.ctxInit),
+      prompts: source.prompts,
+      learner: source.options,
+      initCtx: Float32Array.from((await learner.ctx.data()) as Float32Array),
+      data,
+      options,
+    },
+    {
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress: (e: unknown) => onProgress(e as Parameters<typeof onProgress>[0]) } : {}),
+    },
+  );
+  if (r.ctx.length !== learner.ctx.size)
+    throw new AppError(
+      'internal',
+      `The compute window returned ${r.ctx.length} context values for ${learner.ctx.size}.`,
+    );
+  tf.tidy(() => learner.ctx.assign(tf.tensor(r.ctx, learner.ctx.shape)));
+  return r.result;
+}
