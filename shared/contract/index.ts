@@ -11,6 +11,7 @@ import { trainOps } from './train';
 import { clipOps } from './clip';
 import { studioOps } from './settings';
 import { modelCheckOps } from './model-check';
+import { methodsOps } from './methods';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -23,6 +24,7 @@ export const contract = {
   ...clipOps,
   ...studioOps,
   ...modelCheckOps,
+  ...methodsOps,
 };
 
 /** The contract's type. */
@@ -51,3 +53,4 @@ export * from './train';
 export * from './clip';
 export * from './settings';
 export * from './model-check';
+export * from './methods';

@@ -10,6 +10,7 @@ import { clipCommands } from './clip';
 import { checkModelCommand } from './model-check';
 import { doctorCommand, versionCommand } from './system';
 import { trainCommands } from './train';
+import { methodsCommands } from './methods';
 
 /** All commands, in the order `--help` lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: CommandSpec[] = [
   dataFolderMoveCommand,
   ...projectCommands,
   ...trainCommands,
+  ...methodsCommands,
   ...clipCommands,
   checkModelCommand,
 ];

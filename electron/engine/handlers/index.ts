@@ -13,6 +13,7 @@ import { trainHandlers } from './train';
 import { clipHandlers } from './clip';
 import { studioHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
+import { methodsHandlers } from './methods';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -26,5 +27,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...clipHandlers(env),
     ...studioHandlers(env),
     ...modelCheckHandlers(env),
+    ...methodsHandlers(env),
   };
 }

@@ -4,7 +4,7 @@
  * Prompt ensembling (CLIP): for each class, normalise the text feature of every template, average
  * them, and normalise again.
  */
-import { type FewShotFeatures, type MethodOutcome, score } from './evaluate';
+import { type FewShotFeatures, type MethodOutcome, classesOf, score } from './evaluate';
 import { matmulT, normalizeRows, stack, type Matrix } from './matrix';
 import { fillTemplate } from './templates';
 
@@ -31,6 +31,6 @@ export async function classWeights(
 
 /** Scores classifier weights (zero-shot or ensembled) on the validation and test splits. */
 export function evaluateWeights(method: string, data: FewShotFeatures, weights: Matrix): MethodOutcome {
-  const run = (split: FewShotFeatures['val']) => score(matmulT(split.features, weights), split.labels, data.numClasses);
+  const run = (split: FewShotFeatures['val']) => score(matmulT(split.features, weights), split.labels, classesOf(data));
   return { method, val: run(data.val), test: run(data.test), chosen: {} };
 }

@@ -6,7 +6,7 @@
  * regularisation strength C is chosen on the validation split: a coarse log grid, then a finer
  * grid around the best. Weak at 1-2 shots, as the CoOp paper reports.
  */
-import { type FewShotFeatures, type MethodOutcome, score } from './evaluate';
+import { type FewShotFeatures, type MethodOutcome, classesOf, score } from './evaluate';
 import { minimize } from './lbfgs';
 import type { Matrix } from './matrix';
 
@@ -86,7 +86,7 @@ export function linearLogits(model: LinearModel, x: Matrix): Matrix {
 export function linearProbe(data: FewShotFeatures): MethodOutcome {
   const fitAndScore = (c: number) => {
     const model = fitLogisticRegression(data.train.features, data.train.labels, data.numClasses, c);
-    return { c, model, val: score(linearLogits(model, data.val.features), data.val.labels, data.numClasses) };
+    return { c, model, val: score(linearLogits(model, data.val.features), data.val.labels, classesOf(data)) };
   };
   const coarse = [-3, -2, -1, 0, 1, 2, 3, 4].map((e) => fitAndScore(10 ** e));
   // Ties prefer the stronger regularisation (smaller C): fewer shots than dimensions overfit easily.
@@ -99,7 +99,7 @@ export function linearProbe(data: FewShotFeatures): MethodOutcome {
   return {
     method: 'linear',
     val: best.val,
-    test: score(linearLogits(best.model, data.test.features), data.test.labels, data.numClasses),
+    test: score(linearLogits(best.model, data.test.features), data.test.labels, classesOf(data)),
     chosen: { C: best.c },
   };
 }

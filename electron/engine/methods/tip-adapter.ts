@@ -8,7 +8,7 @@
  * (lr 0.001, eps 1e-4, cosine schedule) on the (augmented) training features; the gradient is
  * written out by hand, so no autodiff backend is needed.
  */
-import { type FewShotFeatures, type LabelledFeatures, type MethodOutcome, score } from './evaluate';
+import { type FewShotFeatures, type LabelledFeatures, type MethodOutcome, classesOf, score } from './evaluate';
 import { matmulT, type Matrix } from './matrix';
 
 /** Tip-Adapter hyper-parameters. */
@@ -98,7 +98,7 @@ export function tipAdapter(data: FewShotFeatures): MethodOutcome {
         data.logitScale,
       ),
       split.labels,
-      data.numClasses,
+      classesOf(data),
     );
   return { method: 'tip', val: run(data.val), test: run(data.test), chosen: { ...p } };
 }
@@ -192,7 +192,7 @@ export function tipAdapterF(data: FewShotFeatures, options: TipFOptions): Method
     score(
       tipLogits(split.features, tunedKeys, cache.labels, data.zeroShotWeights, c, p, data.logitScale),
       split.labels,
-      c,
+      classesOf(data),
     );
   return { method: 'tipf', val: run(data.val), test: run(data.test), chosen: { ...p, epochs }, curve };
 }

@@ -1,0 +1,19 @@
+/**
+ * @file Handlers of the few-shot methods, prediction and exports: `compare`, `predict`, `exportRun` (engine worker,
+ * plain Node).
+ */
+import type { HandlersFor } from '../../../shared/contract/define';
+import type { methodsOps } from '../../../shared/contract/methods';
+import type { EngineEnv } from '../env';
+import { runExport } from '../export/run-export';
+import { runCompare } from '../methods/compare';
+import { runPredict } from '../methods/predict';
+
+/** Handlers for {@link methodsOps}. */
+export function methodsHandlers(_env: EngineEnv): HandlersFor<typeof methodsOps> {
+  return {
+    compare: (args, ctx) => runCompare(args, ctx),
+    predict: (args, ctx) => runPredict(args, ctx),
+    exportRun: (args, ctx) => runExport(args, ctx),
+  };
+}

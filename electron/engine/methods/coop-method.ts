@@ -1,0 +1,150 @@
+/**
+ * @file CoOp and KgCoOp as few-shot methods of `compare`: the prompt learner over the frozen text encoder, trained by
+ * the CoOp loop on the compare's cached features (engine worker, plain Node + tfjs-core).
+ *
+ * [Note: compare CoOp] Inside `compare`, CoOp and KgCoOp are trained exactly as `learn` trains CoOp (same loop, same
+ * SGD and schedule, same cached views) but on the features the other methods see, so their rows differ from the
+ * baselines only by method. KgCoOp uses the same context settings as CoOp (M, random init), so the table isolates
+ * the knowledge-guided term; its hand-written prompt is the compare's template.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { CompareMethod } from '../../../shared/contract/methods';
+import { AppError } from '../../../shared/result';
+import type { ClipModel } from '../clip/clip-model';
+import type { ContextFile } from '../train/context-file';
+import { PromptLearner } from '../train/prompt-learner';
+import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
+import { trainCoop, type TrainImage } from '../train/trainer';
+import type { FewShotFeatures, MethodOutcome } from './evaluate';
+
+// [Note: encoder cache] as in trainer-run.ts: loading and verifying the text encoder costs seconds, so the last one
+// is kept for the same model and backend.
+let encoderCache: { key: string; encoder: TfTextEncoder } | null = null;
+
+/** The (cached) differentiable text encoder of a model on the active tfjs backend. */
+export async function textEncoderOf(model: ClipModel, backend: string): Promise<TfTextEncoder> {
+  const key = `${model.info.dir}\n${model.info.id}\n${backend}`;
+  if (encoderCache?.key === key) return encoderCache.encoder;
+  encoderCache?.encoder.dispose();
+  encoderCache = null;
+  const encoder = await loadTextEncoder(model.info.dir);
+  encoderCache = { key, encoder };
+  return encoder;
+}
+
+/** Frees the cached text encoder (tests that count tensors call this). */
+export function releaseMethodsEncoder(): void {
+  encoderCache?.encoder.dispose();
+  encoderCache = null;
+}
+
+/** Options of {@link runPromptMethod}. */
+export interface PromptMethodOptions {
+  method: Extract<CompareMethod, 'coop' | 'kgcoop'>;
+  model: ClipModel;
+  backend: string;
+  prompts: string[];
+  /** Raw text features of the hand-written prompt per class. */
+  zeroShotText: Float32Array[];
+  /** Training images with their cached views (normalised features). */
+  trainImages: TrainImage[];
+  epochs: number;
+  nCtx: number;
+  kgLambda: number;
+  seed: number;
+  signal?: AbortSignal;
+  onEpoch?: (epoch: number, epochs: number) => void;
+}
+
+/** Trains CoOp or KgCoOp on `data` and scores the last epoch's prompt (see [Note: compare CoOp]). */
+export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOptions): Promise<MethodOutcome> {
+  const encoder = await textEncoderOf(o.model, o.backend);
+  const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, {
+    nCtx: o.nCtx,
+    csc: false,
+    position: 'end',
+    seed: o.seed,
+  });
+  const dim = data.zeroShotWeights.cols;
+  const classNames = data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i));
+  try {
+    const r = await trainCoop(
+      {
+        classNames,
+        dim,
+        train: o.trainImages,
+        val: { features: data.val.features.data, labels: data.val.labels },
+        test: { features: data.test.features.data, labels: data.test.labels },
+        zeroShotText: o.zeroShotText,
+      },
+      learner,
+      {
+        epochs: o.epochs,
+        seed: o.seed,
+        logitScale: data.logitScale,
+        backend: o.backend,
+        ...(o.method === 'kgcoop' ? { kgLambda: o.kgLambda } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (e) => {
+          if (e.kind === 'epoch' && e.point.epoch > 0) o.onEpoch?.(e.point.epoch, e.epochs);
+        },
+      },
+    );
+    return {
+      method: o.method,
+      val: r.val ?? r.test,
+      test: r.test,
+      chosen: { epochs: o.epochs, nCtx: learner.nCtx, ...(o.method === 'kgcoop' ? { lambda: o.kgLambda } : {}) },
+      curve: r.curve.map((p) => ({
+        epoch: p.epoch,
+        loss: p.trainLoss,
+        trainAccuracy: p.trainAccuracy,
+        valAccuracy: p.valAccuracy ?? 0,
+      })),
+    };
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** Learned class text features (raw, [C, P]) of a context applied to `prompts`; used by predict and export. */
+export async function contextClassFeatures(
+  model: ClipModel,
+  backend: string,
+  prompts: string[],
+  ctx: { data: Float32Array; shape: number[]; nCtx: number; csc: boolean; position: 'end' | 'middle' | 'front' },
+): Promise<Float32Array[]> {
+  const encoder = await textEncoderOf(model, backend);
+  const learner = new PromptLearner(encoder, model.tokenizer, prompts, {
+    nCtx: ctx.nCtx,
+    csc: ctx.csc,
+    position: ctx.position,
+    seed: 0,
+  });
+  try {
+    tf.tidy(() => learner.ctx.assign(tf.tensor(ctx.data, ctx.shape)));
+    const f = learner.features();
+    try {
+      const [c, p] = f.shape;
+      const flat = f.dataSync();
+      return Array.from({ length: c }, (_, i) => Float32Array.from(flat.subarray(i * p, (i + 1) * p)));
+    } finally {
+      f.dispose();
+    }
+  } finally {
+    learner.dispose();
+  }
+}
+
+/**
+ * Refuses a context learned with another model: context vectors live in one text encoder's token-embedding space
+ * and mean nothing in another's, so predictions would be silently wrong.
+ */
+export function assertContextModel(file: ContextFile, model: ClipModel, path: string): void {
+  const width = file.shape[file.shape.length - 1];
+  if (file.meta.model.id !== model.info.id || width !== model.info.config.text.width)
+    throw new AppError(
+      'invalid_data',
+      `${path} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${model.info.id}" (${model.info.dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
+    );
+}
