@@ -1,12 +1,19 @@
 /**
- * @file E2E harness: starts `coop-studio serve` on a free port with a fresh data folder and drives Debian's headless
- * Chromium with playwright-core.
+ * @file E2E harness: starts `coop-studio serve` on a free port with a fresh data folder, drives Debian's headless
+ * Chromium with playwright-core, and gives specs named steps that wait on visible state (Node test runner).
+ *
+ * [Note: loud E2E failures] The engine work lands in parallel, so every step is named and, when it fails, the error
+ * says which step and quotes any error toast the UI showed (the engine's own sentence). Nothing is skipped.
+ *
+ * [Note: no fixed sleeps] Specs never sleep a fixed time: they wait for an element or poll a condition, and between
+ * polls they wait for an error toast to appear (so a failure ends the wait at once instead of timing out).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { appRoot } from '../../electron/engine/paths';
 
 /** Where Debian installs Chromium (`apt-get install chromium`). */
@@ -81,4 +88,86 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(dir, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** A served app and a browser, set up once per spec file by {@link useStudio}. */
+export interface Studio {
+  served: Served;
+  browser: Browser;
+  /** Opens a fresh page on the app (a new context: fresh localStorage) and collects its uncaught errors. */
+  open(viewport?: { width: number; height: number }): Promise<{ page: Page; pageErrors: string[] }>;
+}
+
+/** Registers hooks that start `coop-studio serve` and Chromium before the spec's tests and stop both after. */
+export function useStudio(extraEnv: Record<string, string> = {}): Studio {
+  let served: Served | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    served = await serve(extraEnv);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`${what} is not running: useStudio's beforeAll failed`);
+    return v;
+  };
+  return {
+    get served() {
+      return need(served, 'coop-studio serve');
+    },
+    get browser() {
+      return need(browser, 'Chromium');
+    },
+    async open(viewport = { width: 1280, height: 900 }) {
+      const page = await need(browser, 'Chromium').newPage({ viewport });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(need(served, 'coop-studio serve').url);
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+      return { page, pageErrors };
+    },
+  };
+}
+
+/** The text of every error toast on screen, joined. */
+export async function alerts(page: Page): Promise<string> {
+  const texts = await page.getByRole('alert').allTextContents();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ');
+}
+
+/** Runs one named step; on failure, names it and quotes the UI's error toasts (see [Note: loud E2E failures]). */
+export async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const shown = await alerts(page).catch(() => '');
+    throw new Error(
+      `Step "${name}" failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` +
+        (shown ? `\nThe UI showed: ${shown}` : ''),
+    );
+  }
+}
+
+/** Waits for `cond`, failing early when an error toast appears (see [Note: no fixed sleeps]). */
+export async function until(page: Page, what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    const shown = await alerts(page);
+    if (shown) throw new Error(`while waiting for ${what}, the UI reported an error`);
+    await page
+      .getByRole('alert')
+      .first()
+      .waitFor({ timeout: 250 })
+      .catch(() => undefined);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+}
+
+/** Screen heading text (the `h1`). */
+export async function screenTitle(page: Page): Promise<string | null> {
+  return page.getByRole('heading', { level: 1 }).textContent();
 }

@@ -6,6 +6,7 @@ import { callEvaluate, callLearn, type LearnArgs } from './api';
 import { showError, toasts, valueOr } from './errors.svelte';
 import { nav } from './nav.svelte';
 import { projects } from './projects.svelte';
+import { settings } from './settings.svelte';
 import { uploadFiles } from './upload';
 
 /** CoOp options the Learn screen edits (paper defaults; epochs kept short for a demo). */
@@ -90,6 +91,7 @@ class LearnController {
       epochs,
       augViews: o.augViews,
       prompts,
+      ...(settings.learnBackend ? { backend: settings.learnBackend } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ export const SCREENS = [
   { id: 'learn', label: 'Learn' },
   { id: 'results', label: 'Results' },
   { id: 'models', label: 'Models' },
+  { id: 'settings', label: 'Settings' },
 ] as const;
 
 /** A screen id. */

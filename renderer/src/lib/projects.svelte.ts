@@ -15,6 +15,20 @@ import { showError, toasts, valueOr } from './errors.svelte';
 import { datasetRoot, filesFromDrop, uploadFiles, type PickedFile, type UploadProgress } from './upload';
 
 const FOLDERS_KEY = 'coop-studio-data-folders';
+const RECENT_KEY = 'coop-studio-recent-projects';
+/** How many recently opened projects the sidebar offers. */
+export const RECENT_COUNT = 5;
+/** Images per class shown in a collapsed class's strip. */
+const STRIP_IMAGES = 12;
+
+function recentIds(): number[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * [Note: dataset folder] `learn` takes a folder of class folders, not a project, so the UI remembers the folder each
@@ -37,11 +51,23 @@ class ProjectsController {
   upload = $state<UploadProgress | null>(null);
   importing = $state<ImportProgress | null>(null);
   lastImport = $state<ImportReport | null>(null);
+  /** Ids of the projects opened last, most recent first (this browser profile). */
+  openedIds = $state<number[]>(recentIds());
+  /** Bumped whenever the open project's images change, so galleries drop cached pages. */
+  imagesVersion = $state(0);
   private abort: AbortController | null = null;
 
   /** Projects, most recently changed first. */
   get recent(): ProjectSummary[] {
     return [...this.list].sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  /** The projects opened last that still exist, most recent first. */
+  get recentlyOpened(): ProjectSummary[] {
+    return this.openedIds
+      .map((id) => this.list.find((p) => p.id === id))
+      .filter((p): p is ProjectSummary => p !== undefined)
+      .slice(0, RECENT_COUNT);
   }
 
   get busy(): boolean {
@@ -67,7 +93,26 @@ class ProjectsController {
     if (!d) return;
     this.current = d;
     this.images = {};
+    this.imagesVersion++;
+    this.openedIds = [id, ...this.openedIds.filter((x) => x !== id)].slice(0, 20);
+    localStorage.setItem(RECENT_KEY, JSON.stringify(this.openedIds));
     await Promise.all(d.classList.map((c) => this.loadImages(c.id)));
+  }
+
+  /** Renames a project; returns whether it worked. */
+  async rename(id: number, name: string): Promise<boolean> {
+    const v = valueOr(await engine.call('projectRename', { projectId: id, name }));
+    if (!v) return false;
+    if (this.current?.id === id) this.current = { ...this.current, name: v.name, updatedAt: v.updatedAt };
+    await this.load();
+    return true;
+  }
+
+  /** One page of a class's images (the virtualised gallery's loader). */
+  async pageImages(classId: number, offset: number, limit: number): Promise<ImageInfo[]> {
+    if (!this.current) return [];
+    const v = valueOr(await engine.call('projectImages', { projectId: this.current.id, classId, limit, offset }));
+    return v?.images ?? [];
   }
 
   async refresh(): Promise<void> {
@@ -79,10 +124,12 @@ class ProjectsController {
     const v = valueOr(await engine.call('projectDelete', { projectId: id }));
     if (!v) return;
     if (this.current?.id === id) this.current = null;
+    this.openedIds = this.openedIds.filter((x) => x !== id);
+    localStorage.setItem(RECENT_KEY, JSON.stringify(this.openedIds));
     await this.load();
   }
 
-  async loadImages(classId: number, limit = 200): Promise<void> {
+  async loadImages(classId: number, limit = STRIP_IMAGES): Promise<void> {
     if (!this.current) return;
     const v = valueOr(await engine.call('projectImages', { projectId: this.current.id, classId, limit }));
     if (v) this.images[classId] = v.images;
