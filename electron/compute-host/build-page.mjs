@@ -1,0 +1,25 @@
+// Builds the hidden compute window's page: dist/compute/index.html + compute-page.js (browser bundle with tfjs-core,
+// the WebGL backend and the trainer). Called by scripts/build.mjs; runs in Node at build time.
+// [Note: compute bundle] Unlike the Node bundles, everything is bundled (the page cannot load node_modules), as one
+// classic script (no ES-module loading from file:// needed). tfjs-core and its gradient registrations are bundled
+// together, so they share one registry.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Builds the compute page into `outdir` (default `<root>/dist/compute`). */
+export async function buildComputePage(root, outdir = join(root, 'dist', 'compute')) {
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: { 'compute-page': 'electron/compute-host/compute-page.ts' },
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'electron', 'compute-host', 'compute.html'), join(outdir, 'index.html'));
+}
