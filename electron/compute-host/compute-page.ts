@@ -26,7 +26,7 @@ interface NavigatorGpu {
 }
 
 async function probeWebGpu(): Promise<ComputeProbe['webgpu']> {
-  const gpu = (navigator as Navigator & NavigatorGpu).gpu;
+  const gpu = (navigator as unknown as NavigatorGpu).gpu;
   if (!gpu) return { available: false, note: 'this Chromium exposes no WebGPU (navigator.gpu is missing)' };
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) return { available: false, note: 'no WebGPU adapter (no usable GPU, or its driver is blocklisted)' };
