@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { job, op } from './define';
+import type { EpochPoint, LearnResult } from './train';
 
 /** Statuses of a job or run. `interrupted` means its process died (see [Note: interrupted jobs]). */
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
@@ -73,6 +74,49 @@ export interface RunSummary {
   createdAt: number;
   durationMs: number | null;
   error: string | null;
+}
+
+/** One image of a run's split (see [Note: run images]); test images carry the learned prompt's prediction. */
+export interface RunImage {
+  /** The project's image id; null once the image was deleted from the project. */
+  imageId: number | null;
+  path: string;
+  sha256: string | null;
+  /** True class index into {@link RunDetail.classes}. */
+  label: number;
+  split: 'train' | 'val' | 'test';
+  /** Predicted class index (test images of a finished run), else null. */
+  predicted: number | null;
+  /** Softmax probability of the predicted class, else null. */
+  confidence: number | null;
+}
+
+/** A learned tensor of a run: its shape and metadata (the values stay in the store and the context file). */
+export interface RunContextInfo {
+  name: string;
+  shape: number[];
+  /** The context file written by the run (safetensors with metadata), null when not recorded. */
+  path: string | null;
+  meta: Record<string, unknown>;
+}
+
+/**
+ * A run in full, as stored: enough to show it again exactly as when it finished. For a finished run, `result` is
+ * the `learn` result itself (curve and predictions rebuilt from the store); while a run is running, or after it
+ * was interrupted, `curve` and `images` hold what was recorded so far and `result` is null.
+ */
+export interface RunDetail extends RunSummary {
+  projectId: number;
+  /** The `learn` arguments of the run. */
+  options: Record<string, unknown>;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Classes in label order, with the prompt text the run used. */
+  classes: { name: string; prompt: string }[];
+  curve: EpochPoint[];
+  images: RunImage[];
+  context: RunContextInfo | null;
+  result: LearnResult | null;
 }
 
 /** A job (import, embedding) as recorded in the store. */
@@ -215,7 +259,11 @@ export const projectsOps = {
     z.object({ projectId, folder: z.string().min(1) }),
     'Find moved images in a folder by content hash and point the project at them.',
   ),
-  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), "List a project's runs."),
+  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), "List a project's runs, newest first."),
+  projectRun: op<RunDetail>()(
+    z.object({ runId: z.number().int().positive() }),
+    'One run in full: classes, curve, split with test predictions, learned context and final report.',
+  ),
   projectExport: op<{ file: string; bytes: number; images: number }>()(
     z.object({ projectId, file: z.string().min(1), includeImages: z.boolean().default(true) }),
     'Export a project as one .coopproj file (rows, images, runs, curves, contexts).',

@@ -57,38 +57,71 @@ export type LearnProgress =
   | { kind: 'features'; done: number; total: number }
   | TrainProgress;
 
+/**
+ * Refinement of `learn` and `evaluate`: exactly one data source, a folder (`data`) or a stored project (`project`).
+ *
+ * [Note: data source] A folder run reads class folders and records nothing in the store; a project run reads the
+ * project's classes (prompt text as edited, excluded and missing images left out) and its images' content hashes,
+ * so the persistent embedding cache is used, and records the run (curve, split, context, report) in the store.
+ */
+function oneDataSource(v: { data?: string | undefined; project?: number | undefined }, ctx: z.RefinementCtx): void {
+  if ((v.data === undefined) === (v.project === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: v.data === undefined ? ['data'] : ['project'],
+      message:
+        v.data === undefined
+          ? 'give the data source: a dataset folder (data) or a project id (project)'
+          : 'give either a dataset folder (data) or a project id (project), not both',
+    });
+}
+
+const projectIdArg = z.number().int().positive();
+
 /** Arguments of `learn`. */
-export const learnArgs = z.object({
-  /** Model folder; the embedded demo model when omitted. */
-  model: z.string().min(1).optional(),
-  /** Dataset folder: one sub-folder of images per class. */
-  data: z.string().min(1),
-  /** Separate test folder with the same class folders; otherwise the test set is what the split leaves. */
-  test: z.string().min(1).optional(),
-  shots: z.number().int().min(1).max(10_000).default(16),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(1),
-  nCtx: z.number().int().min(1).max(64).default(16),
-  csc: z.boolean().default(false),
-  position: z.enum(CLASS_POSITIONS).default('end'),
-  /** Initialise the context from these words (M becomes their token count). */
-  ctxInit: z.string().min(1).optional(),
-  /** Epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
-  epochs: z.number().int().min(0).max(10_000).optional(),
-  /** Cached augmented views per training image (0 = the plain image only). */
-  augViews: z.number().int().min(0).max(256).default(4),
-  backend: z.enum(TRAIN_BACKENDS).optional(),
-  path: z.enum(ENCODER_PATHS).default('optimised'),
-  batchSize: z.number().int().min(1).max(4096).default(32),
-  /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
-  out: z.string().min(1).optional(),
-  /** Prompt text per class folder name, overriding the folder-derived text. */
-  prompts: z.record(z.string(), z.string().min(1)).optional(),
-});
+export const learnArgs = z
+  .object({
+    /** Model folder; the embedded demo model when omitted. */
+    model: z.string().min(1).optional(),
+    /** Dataset folder: one sub-folder of images per class (or `project`; see [Note: data source]). */
+    data: z.string().min(1).optional(),
+    /** Stored project id (or `data`); the run is recorded in the project. */
+    project: projectIdArg.optional(),
+    /** Separate test folder with the same class folders (folder runs only); otherwise the test set is what the split leaves. */
+    test: z.string().min(1).optional(),
+    shots: z.number().int().min(1).max(10_000).default(16),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    nCtx: z.number().int().min(1).max(64).default(16),
+    csc: z.boolean().default(false),
+    position: z.enum(CLASS_POSITIONS).default('end'),
+    /** Initialise the context from these words (M becomes their token count). */
+    ctxInit: z.string().min(1).optional(),
+    /** Epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
+    epochs: z.number().int().min(0).max(10_000).optional(),
+    /** Cached augmented views per training image (0 = the plain image only). */
+    augViews: z.number().int().min(0).max(256).default(4),
+    backend: z.enum(TRAIN_BACKENDS).optional(),
+    path: z.enum(ENCODER_PATHS).default('optimised'),
+    batchSize: z.number().int().min(1).max(4096).default(32),
+    /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
+    out: z.string().min(1).optional(),
+    /** Prompt text per class folder name, overriding the folder-derived (or project's) text. */
+    prompts: z.record(z.string(), z.string().min(1)).optional(),
+  })
+  .superRefine((v, ctx) => {
+    oneDataSource(v, ctx);
+    if (v.project !== undefined && v.test !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['test'],
+        message: 'a separate test folder goes with a dataset folder (data), not with a project',
+      });
+  });
 
 /** Per-class sizes of a run's split. */
 export interface SplitSummary {
@@ -99,8 +132,23 @@ export interface SplitSummary {
   test: number;
 }
 
+/** The learned prompt's answer for one test image (indices are into `data.classes`). */
+export interface TestPrediction {
+  /** The project's image id; null in folder runs. */
+  imageId: number | null;
+  path: string;
+  /** True class index. */
+  label: number;
+  /** Predicted class index. */
+  predicted: number;
+  /** Softmax probability of the predicted class, in [0, 1]. */
+  confidence: number;
+}
+
 /** What `learn` reports. */
 export interface LearnResult {
+  /** The project and the recorded run (null for folder runs). */
+  project: { id: number; name: string; runId: number } | null;
   model: { id: string; dir: string };
   data: { root: string; test: string | null; classes: SplitSummary[]; skipped: { path: string; reason: string }[] };
   settings: {
@@ -119,6 +167,8 @@ export interface LearnResult {
   zeroShot: { template: string; test: ClassificationReport; valAccuracy: number | null };
   curve: EpochPoint[];
   test: ClassificationReport;
+  /** One entry per test image, in test-set order (for opening confusion cells and misclassified images). */
+  predictions: TestPrediction[];
   valAccuracy: number | null;
   nearestTokens: { position: number; tokens: { token: string; id: number; distance: number }[] }[];
   timings: {
@@ -138,12 +188,17 @@ export interface LearnResult {
 }
 
 /** Arguments of `evaluate`. */
-export const evaluateArgs = z.object({
-  model: z.string().min(1).optional(),
-  data: z.string().min(1),
-  context: z.string().min(1),
-  backend: z.enum(TRAIN_BACKENDS).optional(),
-});
+export const evaluateArgs = z
+  .object({
+    model: z.string().min(1).optional(),
+    /** Folder with one sub-folder per class (or `project`). */
+    data: z.string().min(1).optional(),
+    /** Stored project id (or `data`): every usable image of the project is evaluated. */
+    project: projectIdArg.optional(),
+    context: z.string().min(1),
+    backend: z.enum(TRAIN_BACKENDS).optional(),
+  })
+  .superRefine(oneDataSource);
 
 /** What `evaluate` reports: the learned prompt and the hand-written one on every image of the folder. */
 export interface EvaluateResult {
@@ -160,10 +215,10 @@ export interface EvaluateResult {
 export const trainOps = {
   learn: job<LearnResult, LearnProgress>()(
     learnArgs,
-    'Learn a prompt with CoOp on a folder dataset (few-shot split, cached features, SGD) and save the context.',
+    'Learn a prompt with CoOp on a folder dataset or a project (few-shot split, cached features, SGD) and save the context; project runs are recorded in the store.',
   ),
   evaluate: job<EvaluateResult, LearnProgress>()(
     evaluateArgs,
-    'Evaluate a saved context file on a folder dataset, next to the zero-shot prompt.',
+    'Evaluate a saved context file on a folder dataset or a project, next to the zero-shot prompt.',
   ),
 };

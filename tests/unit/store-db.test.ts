@@ -94,9 +94,10 @@ describe('openDatabase', () => {
   it('applies only new migrations on reopen', () => {
     const file = dbFile();
     openDatabase(file).close();
-    const next = [...MIGRATIONS, { version: 2, name: '0002-test', sql: 'CREATE TABLE t (x INTEGER) STRICT;' }];
+    const version = MIGRATIONS.length + 1;
+    const next = [...MIGRATIONS, { version, name: `000${version}-test`, sql: 'CREATE TABLE t (x INTEGER) STRICT;' }];
     const db = openDatabase(file, next);
-    expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(2);
+    expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(version);
     db.close();
   });
 

@@ -80,6 +80,9 @@ describe('learn and evaluate', () => {
     expect(r.curve).toHaveLength(4);
     expect(r.curve[0]?.testAccuracy).toBe(r.zeroShot.test.accuracy);
     expect(r.test.count).toBe(9);
+    expect(r.project).toBeNull();
+    expect(r.predictions.map((p) => p.imageId)).toEqual(new Array<null>(9).fill(null));
+    expect(r.predictions.filter((p) => p.predicted === p.label).length / 9).toBe(r.test.accuracy);
     // 12 images < batch 32: one step per epoch.
     expect(r.timings.steps).toBe(3);
     // 12 training images x 2 views + 12 validation + 9 test images.

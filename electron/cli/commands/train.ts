@@ -106,10 +106,28 @@ const pathOpt = (ctx: CommandContext, name: string) => {
   return v === undefined ? undefined : resolve(v);
 };
 
+const PROJECT_OPT: OptionSpec = {
+  type: 'string',
+  valueName: 'ID',
+  description: 'Project id (see `coop-studio project list`): learn on its classes and images (this or --data).',
+};
+
+/** `--data DIR` or `--project ID`, exactly one (see [Note: data source]). */
+function dataSource(ctx: CommandContext, command: string): { data?: string; project?: number } {
+  const data = pathOpt(ctx, 'data');
+  const hasProject = str(ctx, 'project') !== undefined;
+  if (data && hasProject) throw new AppError('bad_args', 'Give --data DIR or --project ID, not both.');
+  if (hasProject) return { project: int(ctx, 'project', 0) };
+  if (!data)
+    throw new AppError('bad_args', `--data DIR or --project ID is required. See \`coop-studio ${command} --help\`.`);
+  return { data };
+}
+
 /** Prints the summary of a learning run. */
 function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
+  const on = r.project ? `project "${r.project.name}" (run ${r.project.runId})` : r.data.root;
   ctx.print(
-    `CoOp on ${r.data.root} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
+    `CoOp on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
   );
   ctx.print(`Zero-shot ("${r.zeroShot.template}") test accuracy: ${pct(r.zeroShot.test.accuracy)}`);
   ctx.print(`CoOp test accuracy:                        ${pct(r.test.accuracy)} on ${r.test.count} images`);
@@ -190,13 +208,15 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
 /** `coop-studio learn`. */
 export const learnCommand: CommandSpec = {
   name: 'learn',
-  summary: 'Learn a prompt with CoOp on a folder dataset (one sub-folder per class) and save the learned context.',
+  summary:
+    'Learn a prompt with CoOp on a folder dataset (one sub-folder per class) or a project, and save the learned context.',
   options: {
     data: {
       type: 'string',
       valueName: 'DIR',
-      description: 'Dataset folder: one sub-folder of images per class (required).',
+      description: 'Dataset folder: one sub-folder of images per class (this or --project).',
     },
+    project: PROJECT_OPT,
     test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
     shots: { type: 'string', valueName: 'K', description: 'Training images per class.', defaultText: '16' },
     'n-ctx': { type: 'string', valueName: 'M', description: 'Number of context vectors.', defaultText: '16' },
@@ -223,15 +243,17 @@ export const learnCommand: CommandSpec = {
   },
   details:
     'Example: coop-studio learn --data ./flowers --shots 16 --seed 1 --json\n' +
+    'Example: coop-studio learn --project 3 --shots 8 (the run, its curve, split and context are recorded in the project)\n' +
     'The JSON summary holds the zero-shot and CoOp test accuracies (fractions), the per-epoch curve, per-class results, timings and the context path.',
   async run(ctx) {
-    const data = pathOpt(ctx, 'data');
-    if (!data) throw new AppError('bad_args', '--data DIR is required. See `coop-studio learn --help`.');
+    const source = dataSource(ctx, 'learn');
     const test = pathOpt(ctx, 'test');
+    if (test && source.project !== undefined)
+      throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const position = oneOf(ctx, 'position', CLASS_POSITIONS);
     const ctxInit = str(ctx, 'ctx-init');
     const args = {
-      data,
+      ...source,
       ...(test ? { test } : {}),
       shots: int(ctx, 'shots', 16),
       nCtx: int(ctx, 'n-ctx', 16),
@@ -250,22 +272,22 @@ export const learnCommand: CommandSpec = {
 /** `coop-studio eval`. */
 export const evalCommand: CommandSpec = {
   name: 'eval',
-  summary: 'Evaluate a learned context file on a folder dataset, next to the hand-written prompt.',
+  summary: 'Evaluate a learned context file on a folder dataset or a project, next to the hand-written prompt.',
   options: {
     model: MODEL_OPT,
     data: {
       type: 'string',
       valueName: 'DIR',
-      description: 'Folder with one sub-folder of images per class (required).',
+      description: 'Folder with one sub-folder of images per class (this or --project).',
     },
+    project: { ...PROJECT_OPT, description: 'Project id: every usable image of the project (this or --data).' },
     context: { type: 'string', valueName: 'FILE', description: 'A context.safetensors written by `learn` (required).' },
     backend: BACKEND_OPT,
   },
   async run(ctx) {
-    const data = pathOpt(ctx, 'data');
+    const source = dataSource(ctx, 'eval');
     const context = pathOpt(ctx, 'context');
-    if (!data || !context)
-      throw new AppError('bad_args', '--data DIR and --context FILE are required. See `coop-studio eval --help`.');
+    if (!context) throw new AppError('bad_args', '--context FILE is required. See `coop-studio eval --help`.');
     const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
     const model = pathOpt(ctx, 'model');
     const engine = await ctx.engine();
@@ -273,7 +295,7 @@ export const evalCommand: CommandSpec = {
       unwrap(
         await engine.call(
           'evaluate',
-          { data, context, ...(model ? { model } : {}), ...(backend ? { backend } : {}) },
+          { ...source, context, ...(model ? { model } : {}), ...(backend ? { backend } : {}) },
           o,
         ),
       ),

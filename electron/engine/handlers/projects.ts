@@ -26,7 +26,7 @@ import {
   setProjectCopyDir,
   splitCounts,
 } from '../store/projects-repo';
-import { listRuns } from '../store/runs-repo';
+import { getRunDetail, listRuns } from '../store/runs-repo';
 import { stmt } from '../store/statements';
 import { demoModelDir } from '../paths';
 
@@ -103,6 +103,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectRuns({ projectId }) {
       projectRow(db(), projectId);
       return { runs: listRuns(db(), projectId) };
+    },
+    async projectRun({ runId }) {
+      return getRunDetail(db(), runId);
     },
     async projectExport({ projectId, file, includeImages }) {
       return exportProject(db(), projectId, file, includeImages);

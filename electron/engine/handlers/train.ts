@@ -4,12 +4,13 @@
 import type { HandlersFor } from '../../../shared/contract/define';
 import type { trainOps } from '../../../shared/contract/train';
 import type { EngineEnv } from '../env';
-import { runEvaluate, runLearn } from '../train/trainer-run';
+import { runEvaluate } from '../train/evaluate-run';
+import { runLearn } from '../train/trainer-run';
 
 /** Handlers for {@link trainOps}. */
 export function trainHandlers(env: EngineEnv): HandlersFor<typeof trainOps> {
   return {
     learn: (args, ctx) => runLearn(args, env, ctx),
-    evaluate: (args, ctx) => runEvaluate(args, ctx),
+    evaluate: (args, ctx) => runEvaluate(args, env, ctx),
   };
 }

@@ -23,12 +23,15 @@ export function getEmbeddings(
   modelId: string,
   viewId: string,
 ): Map<string, Float32Array> {
-  const get = stmt(db, 'SELECT dim, vec FROM embeddings WHERE image_sha256 = ? AND model_id = ? AND view_id = ?');
+  const got = embeddingStore(db).get(
+    modelId,
+    hashes.map((sha256) => ({ sha256, viewId })),
+  );
   const out = new Map<string, Float32Array>();
-  for (const h of hashes) {
-    const r = get.get(h, modelId, viewId) as { dim: number; vec: Buffer } | undefined;
-    if (r) out.set(h, blobToFloats(r.vec, r.dim));
-  }
+  hashes.forEach((h, i) => {
+    const v = got[i];
+    if (v) out.set(h, v);
+  });
   return out;
 }
 
@@ -40,14 +43,39 @@ export function missingEmbeddings(db: Db, hashes: readonly string[], modelId: st
 
 /** Stores embeddings for (model, view) in one transaction. */
 export function putEmbeddings(db: Db, rows: readonly EmbeddingRow[], modelId: string, viewId: string): void {
-  const put = stmt(
-    db,
-    `INSERT OR REPLACE INTO embeddings (image_sha256, model_id, view_id, dim, vec, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  embeddingStore(db).put(
+    modelId,
+    rows.map((r) => ({ sha256: r.sha256, viewId, vec: r.vec })),
   );
-  const now = Date.now();
-  db.transaction(() => {
-    for (const r of rows) put.run(r.sha256, modelId, viewId, r.vec.length, floatsToBlob(r.vec), now);
-  })();
+}
+
+/**
+ * The embedding cache keyed per (sha256, view id), the shape the trainer's `embedAll` takes (see
+ * [Note: persistent features]); writes go in one transaction per call.
+ */
+export function embeddingStore(db: Db): {
+  get(modelId: string, keys: readonly { sha256: string; viewId: string }[]): (Float32Array | undefined)[];
+  put(modelId: string, rows: readonly { sha256: string; viewId: string; vec: Float32Array }[]): void;
+} {
+  return {
+    get(modelId, keys) {
+      const get = stmt(db, 'SELECT dim, vec FROM embeddings WHERE image_sha256 = ? AND model_id = ? AND view_id = ?');
+      return keys.map((k) => {
+        const r = get.get(k.sha256, modelId, k.viewId) as { dim: number; vec: Buffer } | undefined;
+        return r ? blobToFloats(r.vec, r.dim) : undefined;
+      });
+    },
+    put(modelId, rows) {
+      const put = stmt(
+        db,
+        `INSERT OR REPLACE INTO embeddings (image_sha256, model_id, view_id, dim, vec, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      const now = Date.now();
+      db.transaction(() => {
+        for (const r of rows) put.run(r.sha256, modelId, r.viewId, r.vec.length, floatsToBlob(r.vec), now);
+      })();
+    },
+  };
 }
 
 /** Drops every cached embedding of a model; returns how many. */

@@ -284,22 +284,23 @@ export function setThumbnail(db: Db, imageId: number, thumbnail: string): void {
 /** A project's usable images per class, in the shape of the CLIP runtime's `FolderDataset` (for `learn --project`). */
 export interface ProjectDataset {
   root: string;
-  classes: { name: string; prompt: string; files: string[]; hashes: string[]; splits: Split[] }[];
+  classes: { name: string; prompt: string; files: string[]; hashes: string[]; ids: number[]; splits: Split[] }[];
   skipped: { path: string; reason: string }[];
 }
 
 /**
  * The classes (display order, prompt text as edited) with their usable images: excluded and missing
  * images are listed in `skipped` with the reason; images without a class are left out. `hashes`
- * (content sha256, the embedding cache key) and `splits` run parallel to `files`.
+ * (content sha256, the embedding cache key), `ids` (image ids) and `splits` run parallel to `files`.
  */
 export function projectDataset(db: Db, projectId: number): ProjectDataset {
   const project = projectRow(db, projectId);
   const classes = listClasses(db, projectId);
   const rows = stmt(
     db,
-    'SELECT class_id, path, sha256, split, excluded, missing FROM images WHERE project_id = ? ORDER BY id',
+    'SELECT id, class_id, path, sha256, split, excluded, missing FROM images WHERE project_id = ? ORDER BY id',
   ).all(projectId) as {
+    id: number;
     class_id: number | null;
     path: string;
     sha256: string;
@@ -310,7 +311,14 @@ export function projectDataset(db: Db, projectId: number): ProjectDataset {
   const byClass = new Map(
     classes.map((c) => [
       c.id,
-      { name: c.folderName, prompt: c.prompt, files: [] as string[], hashes: [] as string[], splits: [] as Split[] },
+      {
+        name: c.folderName,
+        prompt: c.prompt,
+        files: [] as string[],
+        hashes: [] as string[],
+        ids: [] as number[],
+        splits: [] as Split[],
+      },
     ]),
   );
   const skipped: ProjectDataset['skipped'] = [];
@@ -322,6 +330,7 @@ export function projectDataset(db: Db, projectId: number): ProjectDataset {
     else {
       cls.files.push(r.path);
       cls.hashes.push(r.sha256);
+      cls.ids.push(r.id);
       cls.splits.push(r.split);
     }
   }

@@ -5,7 +5,8 @@
  * `finishRun`. Each call is its own transaction, so a SIGKILL keeps every metric and context written
  * before it, and the run becomes `interrupted` at the next open (see [Note: interrupted jobs]).
  */
-import type { JobStatus, RunSummary } from '../../../shared/contract/projects';
+import type { JobStatus, RunDetail, RunImage, RunSummary } from '../../../shared/contract/projects';
+import type { EpochPoint, LearnResult } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { blobToFloats, floatsToBlob } from './blob';
 import type { Db } from './db';
@@ -31,6 +32,8 @@ export interface MetricPoint {
   valAcc?: number | null;
   testAcc?: number | null;
   lr?: number | null;
+  /** Duration of the epoch. */
+  seconds?: number | null;
 }
 
 /** A learned tensor of a run (context vectors, adapter weights...). */
@@ -79,8 +82,8 @@ export function startRun(db: Db, runId: number): void {
 export function appendMetrics(db: Db, runId: number, points: MetricPoint[]): void {
   const ins = stmt(
     db,
-    `INSERT OR REPLACE INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, seconds, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const now = Date.now();
   db.transaction(() => {
@@ -94,6 +97,7 @@ export function appendMetrics(db: Db, runId: number, points: MetricPoint[]): voi
         p.valAcc ?? null,
         p.testAcc ?? null,
         p.lr ?? null,
+        p.seconds ?? null,
         now,
       );
   })();
@@ -108,7 +112,7 @@ export function appendMetric(db: Db, runId: number, point: MetricPoint): void {
 export function getMetrics(db: Db, runId: number): MetricPoint[] {
   const rows = stmt(
     db,
-    'SELECT epoch, step, loss, train_acc, val_acc, test_acc, lr FROM metrics WHERE run_id = ? ORDER BY step',
+    'SELECT epoch, step, loss, train_acc, val_acc, test_acc, lr, seconds FROM metrics WHERE run_id = ? ORDER BY step',
   ).all(runId) as {
     epoch: number;
     step: number;
@@ -117,6 +121,7 @@ export function getMetrics(db: Db, runId: number): MetricPoint[] {
     val_acc: number | null;
     test_acc: number | null;
     lr: number | null;
+    seconds: number | null;
   }[];
   return rows.map((r) => ({
     epoch: r.epoch,
@@ -126,6 +131,7 @@ export function getMetrics(db: Db, runId: number): MetricPoint[] {
     valAcc: r.val_acc,
     testAcc: r.test_acc,
     lr: r.lr,
+    seconds: r.seconds,
   }));
 }
 
@@ -228,4 +234,123 @@ export function listRuns(db: Db, projectId: number): RunSummary[] {
     const { projectId: _p, options: _o, result: _r, startedAt: _s, finishedAt: _f, ...summary } = toRecord(r);
     return summary;
   });
+}
+
+/** Records a run's split (see [Note: run images]) in one transaction; predictions come later. */
+export function saveRunImages(
+  db: Db,
+  runId: number,
+  images: readonly Omit<RunImage, 'predicted' | 'confidence'>[],
+): void {
+  const ins = stmt(
+    db,
+    'INSERT OR REPLACE INTO run_images (run_id, image_id, path, sha256, label, split) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  db.transaction(() => {
+    for (const i of images) ins.run(runId, i.imageId, i.path, i.sha256, i.label, i.split);
+  })();
+}
+
+/** Records the learned prompt's prediction for test images of a run, in one transaction. */
+export function saveRunPredictions(
+  db: Db,
+  runId: number,
+  predictions: readonly { path: string; predicted: number; confidence: number }[],
+): void {
+  const upd = stmt(db, 'UPDATE run_images SET predicted = ?, confidence = ? WHERE run_id = ? AND path = ?');
+  db.transaction(() => {
+    for (const p of predictions) upd.run(p.predicted, p.confidence, runId, p.path);
+  })();
+}
+
+/** A run's split in the order it was recorded. */
+export function getRunImages(db: Db, runId: number): RunImage[] {
+  const rows = stmt(
+    db,
+    'SELECT image_id, path, sha256, label, split, predicted, confidence FROM run_images WHERE run_id = ? ORDER BY rowid',
+  ).all(runId) as {
+    image_id: number | null;
+    path: string;
+    sha256: string | null;
+    label: number;
+    split: RunImage['split'];
+    predicted: number | null;
+    confidence: number | null;
+  }[];
+  return rows.map((r) => ({
+    imageId: r.image_id,
+    path: r.path,
+    sha256: r.sha256,
+    label: r.label,
+    split: r.split,
+    predicted: r.predicted,
+    confidence: r.confidence,
+  }));
+}
+
+/** A stored curve point as the trainer reported it. */
+function toEpochPoint(m: MetricPoint): EpochPoint {
+  return {
+    epoch: m.epoch,
+    lr: m.lr ?? null,
+    trainLoss: m.loss ?? 0,
+    trainAccuracy: m.trainAcc ?? 0,
+    valAccuracy: m.valAcc ?? null,
+    testAccuracy: m.testAcc ?? null,
+    seconds: m.seconds ?? 0,
+  };
+}
+
+/**
+ * One run in full (see `RunDetail`). A finished run's result is stored without its curve and predictions, which
+ * live in `metrics` and `run_images`; this puts them back, so the result equals what `learn` returned.
+ */
+export function getRunDetail(db: Db, runId: number): RunDetail {
+  const run = getRun(db, runId);
+  const curve = getMetrics(db, runId).map(toEpochPoint);
+  const images = getRunImages(db, runId);
+  const ctxRow = stmt(db, 'SELECT name, shape_json, meta_json FROM contexts WHERE run_id = ? ORDER BY id LIMIT 1').get(
+    runId,
+  ) as { name: string; shape_json: string; meta_json: string } | undefined;
+  const meta = ctxRow ? (JSON.parse(ctxRow.meta_json) as Record<string, unknown>) : null;
+  const classes = Array.isArray(run.options['classes'])
+    ? (run.options['classes'] as { name: string; prompt: string }[])
+    : [];
+  const { options, result, ...summary } = run;
+  const stored = result as Omit<LearnResult, 'curve' | 'predictions'> | null;
+  return {
+    ...summary,
+    options,
+    classes,
+    curve,
+    images,
+    context:
+      ctxRow && meta
+        ? {
+            name: ctxRow.name,
+            shape: JSON.parse(ctxRow.shape_json) as number[],
+            path: typeof meta['path'] === 'string' ? meta['path'] : null,
+            meta,
+          }
+        : null,
+    result: stored
+      ? {
+          ...stored,
+          curve,
+          predictions: images.flatMap((i) =>
+            i.split === 'test' && i.predicted !== null
+              ? [
+                  {
+                    imageId: i.imageId,
+                    path: i.path,
+                    label: i.label,
+                    predicted: i.predicted,
+                    confidence: i.confidence ?? 0,
+                  },
+                ]
+              : [],
+          ),
+        }
+      : null,
+  };
 }

@@ -7,12 +7,17 @@
  * resized crop, scale 0.08-1, ratio 3/4-4/3, torchvision's sampling, plus a coin-flip horizontal flip), drawn once
  * from the run's seed and embedded once. With 0 views training uses the plain centre-cropped image. Every embedding
  * is kept in a per-process memory cache keyed by (model id, file path + mtime + size, view), so a second run on the
- * same data (another seed, the eval command, the bench) only embeds what it has not seen. The persistent cache in
- * SQLite belongs to the store.
+ * same data (another seed, the eval command, the bench) only embeds what it has not seen.
+ *
+ * [Note: persistent features] Project runs also pass the store's embedding cache (an {@link EmbeddingStore}) and the
+ * images' content hashes: what the memory cache lacks is looked up by (sha256, model id, view id), the same keys the
+ * embedding job writes (`viewIdOf`), and what is computed is written back chunk by chunk, so a re-run on an unchanged
+ * project computes no image embeddings even in a fresh process, and a killed run keeps what it had computed.
  */
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { AppError } from '../../../shared/result';
+import { viewIdOf } from '../import/embed-project';
 import type { Rng } from './splits';
 
 /** A crop (fractions x0, y0, x1, y1 of the oriented image) and a flip: the same shape as the CLIP runtime's. */
@@ -30,11 +35,21 @@ export interface ImageEmbedder {
   ): Promise<{ embeddings: (Float32Array | null)[]; errors: { index: number; path: string; reason: string }[] }>;
 }
 
-/** One image to embed, optionally through a view. */
+/** One image to embed, optionally through a view; `sha256` (content hash) lets the persistent cache serve it. */
 export interface EmbedRequest {
   path: string;
   view?: ViewTransform;
+  sha256?: string;
 }
+
+/** The store's embedding cache as {@link embedAll} sees it (see [Note: persistent features]); raw vectors. */
+export interface EmbeddingStore {
+  get(modelId: string, keys: readonly { sha256: string; viewId: string }[]): (Float32Array | undefined)[];
+  put(modelId: string, rows: readonly { sha256: string; viewId: string; vec: Float32Array }[]): void;
+}
+
+/** Images embedded per call when results are written to the persistent cache (what a kill can lose at most). */
+export const PERSIST_CHUNK = 64;
 
 /** L2-normalised copy of `v`. */
 export function normalised(v: Float32Array): Float32Array {
@@ -155,7 +170,7 @@ export interface EmbedAllResult {
   cached: number;
 }
 
-/** Embeds every request, reusing the cache; returns L2-normalised features. */
+/** Embeds every request, reusing the memory cache and the optional store; returns L2-normalised features. */
 export async function embedAll(
   model: ImageEmbedder,
   requests: readonly EmbedRequest[],
@@ -163,6 +178,7 @@ export async function embedAll(
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
     cache?: FeatureCache;
+    store?: EmbeddingStore;
     batchSize?: number;
   } = {},
 ): Promise<EmbedAllResult> {
@@ -182,34 +198,54 @@ export async function embedAll(
     return FeatureCache.key(model.info.id, r.path, s.mtimeMs, s.size, r.view);
   });
   const features: (Float32Array | null)[] = keys.map((k) => cache.get(k) ?? null);
+  const storeKey = (r: EmbedRequest) => (r.sha256 ? { sha256: r.sha256, viewId: viewIdOf(r.view) } : null);
+  if (opts.store) {
+    const ask = features.flatMap((f, i) => (!f && requests[i]?.sha256 ? [i] : []));
+    const got = opts.store.get(
+      model.info.id,
+      ask.map((i) => storeKey(requests[i] as EmbedRequest) as { sha256: string; viewId: string }),
+    );
+    ask.forEach((i, j) => {
+      const v = got[j];
+      if (v) {
+        features[i] = v;
+        cache.set(keys[i] as string, v);
+      }
+    });
+  }
   const todo = features.flatMap((f, i) => (f ? [] : [i]));
-  cache.hits += requests.length - todo.length;
+  const cached = requests.length - todo.length;
+  cache.hits += cached;
   cache.misses += todo.length;
   const errors: { path: string; reason: string }[] = [];
-  if (todo.length > 0) {
-    const inputs = todo.map((i) => {
+  const chunk = opts.store ? PERSIST_CHUNK : Math.max(1, todo.length);
+  for (let start = 0; start < todo.length; start += chunk) {
+    const part = todo.slice(start, start + chunk);
+    const inputs = part.map((i) => {
       const r = requests[i] as EmbedRequest;
       return r.view ? { path: r.path, view: r.view } : { path: r.path };
     });
     const res = await model.embedImages(inputs, {
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (done, total) =>
-        opts.onProgress?.(requests.length - todo.length + done, requests.length - todo.length + total),
+      onProgress: (done) => opts.onProgress?.(cached + start + done, requests.length),
     });
+    const rows: { sha256: string; viewId: string; vec: Float32Array }[] = [];
     res.embeddings.forEach((e, j) => {
-      const i = todo[j] as number;
-      if (e) {
-        cache.set(keys[i] as string, e);
-        features[i] = e;
-      }
+      const i = part[j] as number;
+      if (!e) return;
+      cache.set(keys[i] as string, e);
+      features[i] = e;
+      const k = storeKey(requests[i] as EmbedRequest);
+      if (k) rows.push({ ...k, vec: e });
     });
+    if (opts.store && rows.length > 0) opts.store.put(model.info.id, rows);
     for (const err of res.errors) errors.push({ path: err.path, reason: err.reason });
   }
   return {
     features: features.map((f) => (f ? normalised(f) : null)),
     errors,
     computed: todo.length,
-    cached: requests.length - todo.length,
+    cached,
   };
 }

@@ -1,41 +1,45 @@
 /**
- * @file A whole learning run from folders: dataset, split, features, zero-shot, CoOp, outputs; and evaluation of a
- * saved context (engine worker, plain Node).
+ * @file A whole learning run from a folder or a project: dataset, split, features, zero-shot, CoOp, outputs, and
+ * the run's record in the store (engine worker, plain Node).
  *
- * This is the glue between the CLIP runtime (ONNX Runtime image/text encoders, tokenizer, folder datasets), the
- * differentiable text encoder and prompt learner, and the pure training loop of `trainer.ts`.
+ * This is the glue between the CLIP runtime (ONNX Runtime image/text encoders, tokenizer, datasets), the
+ * differentiable text encoder and prompt learner, and the pure training loop of `trainer.ts`. Evaluation of a saved
+ * context lives in `evaluate-run.ts`.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
   ZERO_SHOT_TEMPLATE,
-  type EvaluateResult,
   type LearnProgress,
   type LearnResult,
   type SplitSummary,
+  type TestPrediction,
+  type learnArgs,
 } from '../../../shared/contract/train';
-import type { z } from 'zod';
-import type { evaluateArgs, learnArgs } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { appVersion, demoModelDir } from '../paths';
+import { storeDb } from '../store/db';
+import { embeddingStore } from '../store/embeddings-repo';
+import { RunRecorder } from '../store/run-recorder';
 import { useBackend } from '../tf/backends';
-import { readContextFile, writeContextFile, CONTEXT_FORMAT_VERSION } from './context-file';
+import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from './context-file';
 import { curvePng } from './curve';
 import { embedAll, trainingViews, type EmbedRequest } from './features';
-import { classificationReport, clipLogits, predict } from './metrics';
+import { clipLogits } from './metrics';
 import { PromptLearner } from './prompt-learner';
+import { loadRunSource, toFeatureSet, type RunSource } from './run-source';
 import { loadTextEncoder, type TfTextEncoder } from './text-encoder';
-import { defaultEpochs, fewShotSplit, Rng, type SplitItem } from './splits';
+import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from './splits';
 import { throwIfCancelled, trainCoop, type FeatureSet, type TrainImage } from './trainer';
-import * as tf from '@tensorflow/tfjs-core';
 
 type LearnArgs = z.output<typeof learnArgs>;
-type EvaluateArgs = z.output<typeof evaluateArgs>;
 
 const now = () => performance.now();
 const secs = (t0: number) => (now() - t0) / 1000;
@@ -44,7 +48,8 @@ const secs = (t0: number) => (now() - t0) / 1000;
 // last one for the same model and backend so a second run (another seed, eval, the bench) reuses it.
 let encoderCache: { key: string; encoder: TfTextEncoder } | null = null;
 
-async function textEncoderFor(model: ClipModel, backend: string): Promise<TfTextEncoder> {
+/** The differentiable text encoder of `model`, cached per model and backend (see [Note: encoder cache]). */
+export async function textEncoderFor(model: ClipModel, backend: string): Promise<TfTextEncoder> {
   const key = `${model.info.dir}\n${model.info.id}\n${backend}`;
   if (encoderCache?.key === key) return encoderCache.encoder;
   encoderCache?.encoder.dispose();
@@ -75,22 +80,7 @@ async function sha256File(path: string): Promise<{ bytes: number; sha256: string
   return { bytes: s.size, sha256: h };
 }
 
-function toFeatureSet(items: SplitItem[], feats: (Float32Array | null)[], dim: number): FeatureSet {
-  const rows: Float32Array[] = [];
-  const labels: number[] = [];
-  items.forEach((it, i) => {
-    const f = feats[i];
-    if (f) {
-      rows.push(f);
-      labels.push(it.label);
-    }
-  });
-  const features = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => features.set(r, i * dim));
-  return { features, labels };
-}
-
-function applyTestClasses(train: FolderDataset, test: FolderDataset): string[][] {
+function applyTestClasses(train: RunSource, test: FolderDataset): string[][] {
   const byName = new Map(test.classes.map((c) => [c.name, c.files]));
   const extra = test.classes.filter((c) => !train.classes.some((t) => t.name === c.name)).map((c) => c.name);
   if (extra.length > 0)
@@ -101,41 +91,114 @@ function applyTestClasses(train: FolderDataset, test: FolderDataset): string[][]
   return train.classes.map((c) => byName.get(c.name) ?? []);
 }
 
-function runFolderName(data: string, seed: number): string {
+function runFolderName(title: string, seed: number, runId?: number): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return `${stamp}-${basename(resolve(data)).replace(/[^\w.-]+/g, '_')}-coop-seed${seed}`;
+  const name = basename(resolve(title)).replace(/[^\w.-]+/g, '_');
+  return `${runId !== undefined ? `run${runId}-` : ''}${stamp}-${name}-coop-seed${seed}`;
 }
 
-/** Runs `learn`: see the contract in shared/contract/train.ts. */
+/** The learned prompt's class and softmax confidence for every test image with a feature. */
+function testPredictions(
+  learner: PromptLearner,
+  test: FeatureSet & { items: { path: string; label: number }[] },
+  dim: number,
+  scale: number,
+  src: RunSource,
+): TestPrediction[] {
+  const n = test.labels.length;
+  if (n === 0) return [];
+  const [pred, conf] = tf.tidy(() => {
+    const logits = clipLogits(tf.tensor2d(test.features, [n, dim]), learner.features(), scale);
+    return [tf.argMax(logits, 1).dataSync(), tf.max(tf.softmax(logits), 1).dataSync()];
+  });
+  return test.items.map((it, i) => ({
+    imageId: src.images.get(it.path)?.imageId ?? null,
+    path: it.path,
+    label: it.label,
+    predicted: pred[i] ?? -1,
+    confidence: conf[i] ?? 0,
+  }));
+}
+
+/** The split as the store records it (see [Note: run images]). */
+function splitRows(split: FewShotSplit, src: RunSource) {
+  const rows = (items: FewShotSplit['train'], name: 'train' | 'val' | 'test') =>
+    items.map((it) => ({
+      imageId: src.images.get(it.path)?.imageId ?? null,
+      path: it.path,
+      sha256: src.images.get(it.path)?.sha256 ?? null,
+      label: it.label,
+      split: name,
+    }));
+  return [...rows(split.train, 'train'), ...rows(split.val, 'val'), ...rows(split.test, 'test')];
+}
+
+/** Runs `learn`: see the contract in shared/contract/train.ts and [Note: recording a run]. */
 export async function runLearn(
   args: LearnArgs,
   env: { dataDir: string; log(message: string): void },
-  { progress, signal }: JobContext<LearnProgress>,
+  job: JobContext<LearnProgress>,
 ): Promise<LearnResult> {
   const tStart = now();
-  const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
-    progress({ kind: 'phase', phase: p, message });
-  phase('load', 'Reading the model and the dataset');
+  job.progress({ kind: 'phase', phase: 'load', message: 'Reading the model and the dataset' });
   const backend = await useBackend(args.backend);
   const model = await openClipModel(args.model ?? demoModelDir());
-  const ds = await readFolderDataset(args.data);
-  if (ds.classes.length < 2)
+  const src = await loadRunSource(args, env.dataDir);
+  if (src.classes.length < 2)
     throw new AppError(
       'invalid_data',
-      `${args.data} needs at least two class folders with images; found ${ds.classes.length}.`,
+      src.project
+        ? `Project "${src.project.name}" needs at least two classes with usable images; found ${src.classes.length}.`
+        : `${src.root} needs at least two class folders with images; found ${src.classes.length}.`,
     );
+  const prompts = src.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
+  const recorder = src.project
+    ? RunRecorder.create(storeDb(env.dataDir), {
+        projectId: src.project.id,
+        modelId: model.info.id,
+        method: 'coop',
+        options: { ...args, classes: src.classes.map((c, i) => ({ name: c.name, prompt: prompts[i] ?? c.prompt })) },
+        seed: args.seed,
+        shots: args.shots,
+        backend,
+      })
+    : null;
+  try {
+    return await learnOn({ args, env, job, tStart, backend, model, src, prompts, recorder });
+  } catch (e) {
+    recorder?.fail(e, job.signal.aborted);
+    throw e;
+  }
+}
+
+/** The part of a run after its dataset and model are known. */
+async function learnOn(run: {
+  args: LearnArgs;
+  env: { dataDir: string };
+  job: JobContext<LearnProgress>;
+  tStart: number;
+  backend: string;
+  model: ClipModel;
+  src: RunSource;
+  prompts: string[];
+  recorder: RunRecorder | null;
+}): Promise<LearnResult> {
+  const { args, model, src, prompts, recorder, backend, tStart } = run;
+  const { progress, signal } = run.job;
+  const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
+    progress({ kind: 'phase', phase: p, message });
   const testDs = args.test ? await readFolderDataset(args.test) : null;
-  const classNames = ds.classes.map((c) => c.name);
-  const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
+  const classNames = src.classes.map((c) => c.name);
   const split = fewShotSplit(
-    ds.classes.map((c) => c.files),
-    { shots: args.shots, seed: args.seed, ...(testDs ? { testFiles: applyTestClasses(ds, testDs) } : {}) },
+    src.classes.map((c) => c.files),
+    { shots: args.shots, seed: args.seed, ...(testDs ? { testFiles: applyTestClasses(src, testDs) } : {}) },
   );
   if (split.test.length === 0)
     throw new AppError(
       'invalid_data',
       `No image is left for testing after taking ${args.shots} shots and up to 4 validation images per class; add images, lower --shots or pass --test.`,
     );
+  recorder?.start(splitRows(split, src));
   const loadS = secs(tStart);
   throwIfCancelled(signal);
 
@@ -147,15 +210,20 @@ export async function runLearn(
     args.augViews,
     rng.fork('views'),
   );
+  const withHash = (path: string): EmbedRequest => {
+    const sha256 = src.images.get(path)?.sha256;
+    return sha256 ? { path, sha256 } : { path };
+  };
   const trainReqs: EmbedRequest[] = split.train.flatMap((t, i) =>
-    (views[i] ?? [undefined]).map((view) => (view ? { path: t.path, view } : { path: t.path })),
+    (views[i] ?? [undefined]).map((view) => (view ? { ...withHash(t.path), view } : withHash(t.path))),
   );
-  const evalReqs: EmbedRequest[] = [...split.val, ...split.test].map((t) => ({ path: t.path }));
+  const evalReqs: EmbedRequest[] = [...split.val, ...split.test].map((t) => withHash(t.path));
   const emb = await embedAll(model, [...trainReqs, ...evalReqs], {
     signal,
+    ...(src.project ? { store: embeddingStore(storeDb(run.env.dataDir)) } : {}),
     onProgress: (done, total) => progress({ kind: 'features', done, total }),
   });
-  const skipped = [...ds.skipped, ...(testDs?.skipped ?? []), ...emb.errors];
+  const skipped = [...src.skipped, ...(testDs?.skipped ?? []), ...emb.errors];
   const dim = model.info.config.projectionDim;
   const train: TrainImage[] = [];
   let k = 0;
@@ -192,13 +260,29 @@ export async function runLearn(
       logitScale: model.info.logitScale,
       backend,
       signal,
-      onProgress: progress,
+      onProgress: (e) => {
+        if (e.kind === 'step') recorder?.step();
+        else recorder?.epoch(e.point);
+        progress(e);
+      },
     });
+    const predictions = testPredictions(learner, test, dim, model.info.logitScale, src);
     phase('save', 'Saving the context and the curve');
-    const outDir = resolve(args.out ?? join(env.dataDir, 'runs', runFolderName(args.data, args.seed)));
+    const outDir = resolve(
+      args.out ??
+        (src.project && recorder
+          ? join(
+              run.env.dataDir,
+              'projects',
+              String(src.project.id),
+              'runs',
+              runFolderName(src.title, args.seed, recorder.runId),
+            )
+          : join(run.env.dataDir, 'runs', runFolderName(src.title, args.seed))),
+    );
     await mkdir(outDir, { recursive: true });
     const nearestTokens = learner.nearestTokens(5);
-    const ctxData = (await learner.ctx.data()) as Float32Array;
+    const ctxData = Float32Array.from((await learner.ctx.data()) as Float32Array);
     const contextPath = join(outDir, 'context.safetensors');
     const curvePath = join(outDir, 'curve.png');
     const files = await Promise.all(
@@ -207,44 +291,41 @@ export async function runLearn(
         ...(await sha256File(p)),
       })),
     );
-    await writeContextFile(contextPath, {
-      ctx: Float32Array.from(ctxData),
-      shape: learner.ctx.shape,
-      meta: {
-        formatVersion: CONTEXT_FORMAT_VERSION,
-        method: 'coop',
-        model: { id: model.info.id, dir: model.info.dir, files },
-        tokenizer: {
-          kind: 'clip-bpe',
-          vocabSize: model.tokenizer.vocabSize,
-          contextLength: model.tokenizer.contextLength,
-        },
-        classNames,
-        prompts,
-        nCtx: learner.nCtx,
-        csc: args.csc,
-        position: args.position,
-        init: args.ctxInit ?? 'random N(0, 0.02^2)',
-        seed: args.seed,
-        shots: args.shots,
-        epochs,
-        augViews: args.augViews,
-        backend,
-        metrics: {
-          zeroShotTestAccuracy: result.zeroShot.test.accuracy,
-          testAccuracy: result.test.accuracy,
-          valAccuracy: result.val?.accuracy ?? null,
-          finalTrainLoss: result.curve[result.curve.length - 1]?.trainLoss ?? null,
-        },
-        appVersion: appVersion(),
-        nearestTokens,
-        createdAt: new Date().toISOString(),
+    const meta: ContextMetadata = {
+      formatVersion: CONTEXT_FORMAT_VERSION,
+      method: 'coop',
+      model: { id: model.info.id, dir: model.info.dir, files },
+      tokenizer: {
+        kind: 'clip-bpe',
+        vocabSize: model.tokenizer.vocabSize,
+        contextLength: model.tokenizer.contextLength,
       },
-    });
+      classNames,
+      prompts,
+      nCtx: learner.nCtx,
+      csc: args.csc,
+      position: args.position,
+      init: args.ctxInit ?? 'random N(0, 0.02^2)',
+      seed: args.seed,
+      shots: args.shots,
+      epochs,
+      augViews: args.augViews,
+      backend,
+      metrics: {
+        zeroShotTestAccuracy: result.zeroShot.test.accuracy,
+        testAccuracy: result.test.accuracy,
+        valAccuracy: result.val?.accuracy ?? null,
+        finalTrainLoss: result.curve[result.curve.length - 1]?.trainLoss ?? null,
+      },
+      appVersion: appVersion(),
+      nearestTokens,
+      createdAt: new Date().toISOString(),
+    };
+    await writeContextFile(contextPath, { ctx: ctxData, shape: learner.ctx.shape, meta });
     await writeFile(
       curvePath,
       await curvePng(result.curve, {
-        title: `CoOp on ${basename(resolve(args.data))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
+        title: `CoOp on ${basename(resolve(src.title))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
       }),
     );
     const summary = (name: string, i: number): SplitSummary => ({
@@ -255,8 +336,9 @@ export async function runLearn(
       test: split.test.filter((t) => t.label === i).length,
     });
     const out: LearnResult = {
+      project: src.project && recorder ? { ...src.project, runId: recorder.runId } : null,
       model: { id: model.info.id, dir: model.info.dir },
-      data: { root: ds.root, test: testDs?.root ?? null, classes: classNames.map(summary), skipped },
+      data: { root: src.root, test: testDs?.root ?? null, classes: classNames.map(summary), skipped },
       settings: {
         shots: args.shots,
         seed: args.seed,
@@ -277,6 +359,7 @@ export async function runLearn(
       },
       curve: result.curve,
       test: result.test,
+      predictions,
       valAccuracy: result.val?.accuracy ?? null,
       nearestTokens,
       timings: {
@@ -295,100 +378,11 @@ export async function runLearn(
       outDir,
     };
     await writeFile(join(outDir, 'result.json'), JSON.stringify(out, null, 2));
+    recorder?.finish(
+      { name: 'ctx', shape: learner.ctx.shape, data: ctxData, meta: { ...meta, path: contextPath } },
+      out,
+    );
     return out;
-  } finally {
-    learner.dispose();
-  }
-}
-
-/** Runs `evaluate`: the saved context and the hand-written prompt on every image of a folder. */
-export async function runEvaluate(
-  args: EvaluateArgs,
-  { progress, signal }: JobContext<LearnProgress>,
-): Promise<EvaluateResult> {
-  progress({ kind: 'phase', phase: 'load', message: 'Reading the context, the model and the dataset' });
-  const file = await readContextFile(args.context);
-  const backend = await useBackend(args.backend);
-  const model = await openClipModel(args.model ?? demoModelDir());
-  const warnings: string[] = [];
-  if (file.meta.model.id !== model.info.id)
-    warnings.push(
-      `The context was learned with model "${file.meta.model.id}" and is evaluated with "${model.info.id}"; accuracy may suffer.`,
-    );
-  const ds = await readFolderDataset(args.data);
-  const index = new Map(file.meta.classNames.map((n, i) => [n, i]));
-  const unknown = ds.classes.filter((c) => !index.has(c.name)).map((c) => c.name);
-  if (unknown.length > 0)
-    throw new AppError(
-      'invalid_data',
-      `The folder has classes the context was not learned for: ${unknown.join(', ')}. It knows: ${file.meta.classNames.join(', ')}.`,
-    );
-  const items: SplitItem[] = ds.classes.flatMap((c) =>
-    c.files.map((path) => ({ path, label: index.get(c.name) ?? 0 })),
-  );
-  progress({ kind: 'phase', phase: 'features', message: 'Embedding the images with ONNX Runtime' });
-  const emb = await embedAll(
-    model,
-    items.map((t) => ({ path: t.path })),
-    { signal, onProgress: (done, total) => progress({ kind: 'features', done, total }) },
-  );
-  const dim = model.info.config.projectionDim;
-  const set = toFeatureSet(items, emb.features, dim);
-  const zsText = await model.embedText(file.meta.prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
-  throwIfCancelled(signal);
-  progress({ kind: 'phase', phase: 'text-encoder', message: 'Loading the text encoder' });
-  const encoder = await textEncoderFor(model, backend);
-  if (file.shape[file.shape.length - 1] !== encoder.width)
-    throw new AppError(
-      'invalid_data',
-      `The context has width ${file.shape[file.shape.length - 1] ?? '?'} but this model's text encoder has width ${encoder.width}: it belongs to another model.`,
-    );
-  const learner = new PromptLearner(encoder, model.tokenizer, file.meta.prompts, {
-    nCtx: file.meta.nCtx,
-    csc: file.meta.csc,
-    position: file.meta.position,
-    seed: file.meta.seed,
-  });
-  try {
-    tf.tidy(() => learner.ctx.assign(tf.tensor(file.ctx, file.shape)));
-    progress({ kind: 'phase', phase: 'evaluate', message: 'Classifying' });
-    const report = (text: tf.Tensor2D) => {
-      const imgs = tf.tensor2d(set.features, [set.labels.length, dim]);
-      const logits = clipLogits(imgs, text, model.info.logitScale);
-      try {
-        return classificationReport(predict(logits), set.labels, file.meta.classNames);
-      } finally {
-        imgs.dispose();
-        logits.dispose();
-      }
-    };
-    const learned = learner.features();
-    const zs = tf.tensor2d(
-      zsText.flatMap((f) => Array.from(f)),
-      [zsText.length, dim],
-    );
-    try {
-      return {
-        model: { id: model.info.id, dir: model.info.dir },
-        context: {
-          path: resolve(args.context),
-          modelId: file.meta.model.id,
-          nCtx: file.meta.nCtx,
-          csc: file.meta.csc,
-          position: file.meta.position,
-          shots: file.meta.shots,
-          seed: file.meta.seed,
-        },
-        backend,
-        test: report(learned),
-        zeroShot: { template: ZERO_SHOT_TEMPLATE, test: report(zs) },
-        skipped: [...ds.skipped, ...emb.errors],
-        warnings,
-      };
-    } finally {
-      learned.dispose();
-      zs.dispose();
-    }
   } finally {
     learner.dispose();
   }

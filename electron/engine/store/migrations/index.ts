@@ -2,6 +2,7 @@
  * @file The ordered list of store migrations (engine, plain Node). See [Note: immutable migrations].
  */
 import { MIGRATION_0001_INIT } from './0001-init.sql';
+import { MIGRATION_0002_RUN_IMAGES } from './0002-run-images.sql';
 
 /** One numbered migration. */
 export interface Migration {
@@ -11,4 +12,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '0001-init', sql: MIGRATION_0001_INIT }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '0001-init', sql: MIGRATION_0001_INIT },
+  { version: 2, name: '0002-run-images', sql: MIGRATION_0002_RUN_IMAGES },
+];

@@ -1,0 +1,205 @@
+/**
+ * @file `learn` and `evaluate` on a stored project through the in-process engine (fixture CLIP model, tfjs cpu):
+ * the dataset comes from the store (edited prompts, excluded images left out), the run is recorded (curve, split,
+ * predictions, context, report), reopening shows the same run, and a re-run in a fresh cache computes no embedding.
+ *
+ * The fixture model has random weights, so accuracies say nothing about CoOp; the tests compare the store with what
+ * `learn` returned and with itself after reopening.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineClient } from '../../shared/client';
+import type { LearnResult } from '../../shared/contract/train';
+import { unwrap } from '../../shared/result';
+import { Engine, inProcessClient } from '../../electron/engine/engine';
+import { createHandlers } from '../../electron/engine/handlers';
+import { closeStoreDb, storeDb } from '../../electron/engine/store/db';
+import { loadContexts } from '../../electron/engine/store/runs-repo';
+import { readContextFile } from '../../electron/engine/train/context-file';
+import { featureCache } from '../../electron/engine/train/features';
+import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { tempDir } from '../helpers/engine';
+import { fixtureModelDirs } from '../helpers/fixtures';
+
+const data = tempDir('coop-runs-data-');
+const src = tempDir('coop-runs-src-');
+const model = fixtureModelDirs()[0] as string;
+const COLOURS: Record<string, [number, number, number]> = {
+  red_thing: [220, 30, 30],
+  green_thing: [30, 200, 40],
+  blue_thing: [30, 40, 220],
+};
+const PER_CLASS = 8;
+
+let client: EngineClient;
+const openEngine = () => inProcessClient(new Engine(createHandlers({ dataDir: data.path, log: () => {} })));
+/** Closes the engine and the store, as quitting the app does. */
+async function closeEngine(): Promise<void> {
+  await client.close();
+  closeStoreDb(data.path);
+}
+
+let projectId = 0;
+let excludedPath = '';
+let first: LearnResult;
+const args = () => ({ model, project: projectId, shots: 2, nCtx: 4, epochs: 3, augViews: 1, backend: 'cpu' as const });
+
+beforeAll(async () => {
+  let s = 7;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 80 - 40;
+  for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
+    mkdirSync(join(src.path, name), { recursive: true });
+    for (let i = 0; i < PER_CLASS; i++) {
+      const px = Buffer.alloc(20 * 20 * 3);
+      for (let p = 0; p < 400; p++) {
+        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
+        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
+        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
+      }
+      await sharp(px, { raw: { width: 20, height: 20, channels: 3 } })
+        .png()
+        .toFile(join(src.path, name, `${i}.png`));
+    }
+  }
+  client = openEngine();
+  projectId = unwrap(await client.call('projectCreate', { name: 'Colours' })).id;
+  unwrap(await client.call('projectImportData', { projectId, sources: [src.path], thumbnails: false }));
+  const classes = unwrap(await client.call('projectShow', { projectId })).classList;
+  const red = classes.find((c) => c.folderName === 'red_thing');
+  unwrap(
+    await client.call('projectEditClasses', {
+      projectId,
+      edit: { kind: 'rename', classId: red?.id ?? 0, prompt: 'crimson object' },
+    }),
+  );
+  const img = unwrap(await client.call('projectImages', { projectId, classId: red?.id ?? 0 })).images[0];
+  excludedPath = img?.path ?? '';
+  unwrap(
+    await client.call('projectEditClasses', {
+      projectId,
+      edit: { kind: 'exclude', imageIds: [img?.id ?? 0], excluded: true },
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  releaseTextEncoderCache();
+  await closeEngine();
+  data.cleanup();
+  src.cleanup();
+});
+
+describe('learn on a project', () => {
+  it('uses the stored classes and records the run: curve, split, predictions, context and report', async () => {
+    first = unwrap(await client.call('learn', { ...args(), seed: 1 }));
+    const runId = first.project?.runId ?? 0;
+    expect(first.project).toMatchObject({ id: projectId, name: 'Colours' });
+    expect(first.data.classes.map((c) => [c.name, c.prompt, c.train, c.val])).toEqual([
+      ['blue_thing', 'blue thing', 2, 2],
+      ['green_thing', 'green thing', 2, 2],
+      ['red_thing', 'crimson object', 2, 2],
+    ]);
+    const tested = first.data.classes.map((c) => c.test);
+    expect(tested).toEqual([PER_CLASS - 4, PER_CLASS - 4, PER_CLASS - 5]);
+    expect(first.data.skipped).toContainEqual({ path: excludedPath, reason: 'excluded by the user' });
+
+    // Predictions agree with the report they come with.
+    expect(first.predictions).toHaveLength(first.test.count);
+    const confusion = first.test.confusion.map((row) => row.map(() => 0));
+    for (const p of first.predictions) {
+      expect(p.imageId).toBeGreaterThan(0);
+      expect(p.confidence).toBeGreaterThan(0);
+      expect(p.confidence).toBeLessThanOrEqual(1);
+      const row = confusion[p.label] as number[];
+      row[p.predicted] = (row[p.predicted] ?? 0) + 1;
+    }
+    expect(confusion).toEqual(first.test.confusion);
+
+    const runs = unwrap(await client.call('projectRuns', { projectId })).runs;
+    expect(runs.map((r) => [r.id, r.status, r.method, r.shots, r.seed, r.backend])).toEqual([
+      [runId, 'done', 'coop', 2, 1, 'cpu'],
+    ]);
+    const run = unwrap(await client.call('projectRun', { runId }));
+    expect(run.result).toEqual(first);
+    expect(run.curve).toEqual(first.curve);
+    expect(run.classes).toEqual(first.data.classes.map((c) => ({ name: c.name, prompt: c.prompt })));
+    expect(run.images.filter((i) => i.split === 'train')).toHaveLength(6);
+    expect(run.images.filter((i) => i.split === 'test').map((i) => i.path)).toEqual(
+      first.predictions.map((p) => p.path),
+    );
+    expect(run.images.map((i) => i.path)).not.toContain(excludedPath);
+    expect(run.context).toMatchObject({ name: 'ctx', shape: [4, 64], path: first.contextPath });
+    const [stored] = loadContexts(storeDb(data.path), runId);
+    expect(Array.from(stored?.data ?? [])).toEqual(Array.from((await readContextFile(first.contextPath)).ctx));
+  }, 180_000);
+
+  it('reopening a project after a completed run shows the same classes, splits, curves and context as before', async () => {
+    const runId = first.project?.runId ?? 0;
+    const before = {
+      project: unwrap(await client.call('projectShow', { projectId })),
+      run: unwrap(await client.call('projectRun', { runId })),
+      context: loadContexts(storeDb(data.path), runId),
+    };
+    await closeEngine();
+    client = openEngine();
+    const after = {
+      project: unwrap(await client.call('projectShow', { projectId })),
+      run: unwrap(await client.call('projectRun', { runId })),
+      context: loadContexts(storeDb(data.path), runId),
+    };
+    expect(after.project.classList).toEqual(before.project.classList);
+    expect(after.project.runs).toEqual(before.project.runs);
+    expect(after.run).toEqual(before.run);
+    expect(after.context).toEqual(before.context);
+    expect(after.run.result?.curve).toEqual(first.curve);
+  }, 60_000);
+
+  it('a re-run on the unchanged project in a fresh process cache computes no image embedding and repeats the run', async () => {
+    await closeEngine();
+    featureCache.clear();
+    client = openEngine();
+    const again = unwrap(await client.call('learn', { ...args(), seed: 1 }));
+    expect(again.timings.imagesEmbedded).toBe(0);
+    expect(again.timings.imagesFromCache).toBe(first.timings.imagesEmbedded + first.timings.imagesFromCache);
+    expect(again.project?.runId).not.toBe(first.project?.runId);
+    expect(again.curve.map((p) => p.trainLoss)).toEqual(first.curve.map((p) => p.trainLoss));
+    expect(again.predictions).toEqual(first.predictions);
+  }, 180_000);
+
+  it('evaluates a context on every usable image of the project', async () => {
+    const ev = unwrap(
+      await client.call('evaluate', { model, project: projectId, context: first.contextPath, backend: 'cpu' }),
+    );
+    expect(ev.test.count).toBe(3 * PER_CLASS - 1);
+    expect(ev.skipped).toContainEqual({ path: excludedPath, reason: 'excluded by the user' });
+  }, 120_000);
+
+  it('records failed and cancelled runs, and refuses an ambiguous data source', async () => {
+    const failed = await client.call('learn', { ...args(), shots: 50 });
+    expect(failed.ok ? null : failed.error.code).toBe('invalid_data');
+    const ac = new AbortController();
+    const cancelled = await client.call(
+      'learn',
+      { ...args(), epochs: 100 },
+      { signal: ac.signal, onProgress: (e) => e.kind === 'epoch' && e.point.epoch === 2 && ac.abort() },
+    );
+    expect(cancelled.ok ? null : cancelled.error.code).toBe('cancelled');
+    const [c, f] = unwrap(await client.call('projectRuns', { projectId })).runs;
+    expect([c?.status, f?.status]).toEqual(['cancelled', 'failed']);
+    expect(f?.error).toMatch(/No image is left for testing/);
+    const partial = unwrap(await client.call('projectRun', { runId: c?.id ?? 0 }));
+    expect(partial.result).toBeNull();
+    expect(partial.curve.map((p) => p.epoch)).toEqual([0, 1, 2]);
+
+    const both = await client.call('learn', { ...args(), data: src.path });
+    expect(both.ok ? null : both.error).toMatchObject({ code: 'bad_args', message: expect.stringMatching(/not both/) });
+    const neither = await client.call('evaluate', { context: first.contextPath });
+    expect(neither.ok ? null : neither.error.code).toBe('bad_args');
+    const withTest = await client.call('learn', { ...args(), test: src.path });
+    expect(withTest.ok ? null : withTest.error.message).toMatch(/test folder goes with a dataset folder/);
+    const unknown = await client.call('learn', { ...args(), project: 999 });
+    expect(unknown.ok ? null : unknown.error.code).toBe('not_found');
+  }, 180_000);
+});
