@@ -1,0 +1,156 @@
+/**
+ * @file `compare` end to end through the in-process engine on a tiny fixture CLIP model and a generated folder
+ * dataset (plain Node, tfjs cpu backend): the table is the mean/std of the rows, the CoOp row is exactly what `learn`
+ * gives on the same split and seed, zero-shot agrees with the CLIP runtime's `zeroShot`, hyper-parameters do not
+ * depend on the test set, outputs are written, and bad inputs fail clearly.
+ *
+ * The fixture model has random weights, so the accuracies say nothing about the methods; the closing note's table on
+ * the demo model does.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CompareProgress, CompareResult } from '../../shared/contract/methods';
+import { unwrap } from '../../shared/result';
+import { releaseMethodsEncoder } from '../../electron/engine/methods/coop-method';
+import { meanStd } from '../../electron/engine/methods/evaluate';
+import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { inProcessEngine, tempDir } from '../helpers/engine';
+import { fixtureModelDirs } from '../helpers/fixtures';
+
+const tmp = tempDir('coop-compare-');
+const engine = inProcessEngine();
+const model = fixtureModelDirs()[0] as string;
+const dataDir = join(tmp.path, 'data');
+const testDir = join(tmp.path, 'test');
+const otherTestDir = join(tmp.path, 'test2');
+const COLOURS: Record<string, [number, number, number]> = {
+  red_thing: [220, 30, 30],
+  green_thing: [30, 200, 40],
+  blue_thing: [30, 40, 220],
+};
+
+async function writeImages(root: string, perClass: number, seed: number): Promise<void> {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 120 - 60;
+  for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
+    mkdirSync(join(root, name), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const px = Buffer.alloc(24 * 24 * 3);
+      for (let p = 0; p < 24 * 24; p++) {
+        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
+        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
+        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
+      }
+      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+        .png()
+        .toFile(join(root, name, `${i}.png`));
+    }
+  }
+}
+
+beforeAll(async () => {
+  await writeImages(dataDir, 8, 1);
+  await writeImages(testDir, 4, 2);
+  await writeImages(otherTestDir, 2, 3);
+}, 60_000);
+
+afterAll(async () => {
+  releaseMethodsEncoder();
+  releaseTextEncoderCache();
+  await engine.cleanup();
+  tmp.cleanup();
+});
+
+const ALL = ['zs', 'ensemble', 'ensemble7', 'linear', 'tip', 'tipf', 'coop', 'kgcoop'] as const;
+const base = { model, data: dataDir, test: testDir, backend: 'cpu' as const, augViews: 1, epochs: 2, nCtx: 4 };
+
+describe('compare', () => {
+  let result: CompareResult;
+  const events: CompareProgress[] = [];
+
+  beforeAll(async () => {
+    result = unwrap(
+      await engine.client.call(
+        'compare',
+        { ...base, methods: [...ALL], shots: [1, 2], seeds: [1, 2], tipfEpochs: 2, out: join(tmp.path, 'out') },
+        { onProgress: (e) => events.push(e) },
+      ),
+    );
+  }, 180_000);
+
+  it('runs every method on every shot count and seed and summarises them as mean and std', () => {
+    expect(result.rows).toHaveLength(ALL.length * 2 * 2);
+    expect(result.table).toHaveLength(ALL.length * 2);
+    for (const cell of result.table) {
+      const acc = result.rows
+        .filter((r) => r.method === cell.method && r.shots === cell.shots)
+        .map((r) => r.testAccuracy);
+      expect(acc).toHaveLength(2);
+      const { mean, std } = meanStd(acc);
+      expect(cell.mean).toBeCloseTo(mean, 12);
+      expect(cell.std).toBeCloseTo(std, 12);
+    }
+    for (const r of result.rows) {
+      expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(r.testAccuracy).toBeLessThanOrEqual(1);
+      expect(r.perClass).toHaveLength(3);
+    }
+    expect(result.rows.find((r) => r.method === 'linear')?.chosen['C']).toBeGreaterThan(0);
+    expect(result.rows.find((r) => r.method === 'tip')?.chosen['alpha']).toBeGreaterThan(0);
+    expect(result.rows.find((r) => r.method === 'kgcoop')?.chosen['lambda']).toBe(8);
+    expect(events.filter((e) => e.kind === 'row')).toHaveLength(result.rows.length);
+    expect(events.some((e) => e.kind === 'estimate' && Number.isFinite(e.seconds))).toBe(true);
+  });
+
+  it('trains CoOp exactly as `learn` does on the same split and seed', async () => {
+    const learned = unwrap(
+      await engine.client.call('learn', { ...base, shots: 2, seed: 2, out: join(tmp.path, 'learn-2-2') }),
+    );
+    const row = result.rows.find((r) => r.method === 'coop' && r.shots === 2 && r.seed === 2);
+    expect(row?.testAccuracy).toBe(learned.test.accuracy);
+    expect(row?.perClass).toEqual(learned.test.perClass.map((c) => c.accuracy));
+    expect(row?.valAccuracy).toBe(learned.valAccuracy);
+  }, 120_000);
+
+  it('scores zero-shot as the CLIP runtime does on the same test folder', async () => {
+    const zs = unwrap(await engine.client.call('zeroShot', { model, data: testDir }));
+    for (const r of result.rows.filter((x) => x.method === 'zs')) expect(r.testAccuracy).toBeCloseTo(zs.accuracy, 12);
+  }, 60_000);
+
+  it('chooses hyper-parameters on the validation split only: another test set changes no choice', async () => {
+    const other = unwrap(
+      await engine.client.call('compare', {
+        ...base,
+        test: otherTestDir,
+        methods: ['linear', 'tip'],
+        shots: [1, 2],
+        seeds: [1, 2],
+      }),
+    );
+    for (const r of other.rows) {
+      const same = result.rows.find((x) => x.method === r.method && x.shots === r.shots && x.seed === r.seed);
+      expect(r.chosen).toEqual(same?.chosen);
+      expect(r.valAccuracy).toBe(same?.valAccuracy);
+    }
+    expect(other.timings.imagesEmbedded).toBe(6);
+  }, 120_000);
+
+  it('writes the table, the rows and the chart', async () => {
+    const json = JSON.parse(readFileSync(join(tmp.path, 'out', 'compare.json'), 'utf8')) as CompareResult;
+    expect(json.rows).toEqual(result.rows);
+    const csv = readFileSync(join(tmp.path, 'out', 'compare.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(csv[0]).toContain('test_blue_thing');
+    expect(csv).toHaveLength(1 + result.rows.length + 2 + result.table.length);
+    expect((await sharp(join(tmp.path, 'out', 'compare.png')).metadata()).format).toBe('png');
+    expect(readFileSync(join(tmp.path, 'out', 'compare.svg'), 'utf8')).toContain('KgCoOp');
+  });
+
+  it('refuses a dataset whose splits leave no test image', async () => {
+    const r = await engine.client.call('compare', { model, data: dataDir, methods: ['zs'], shots: [8], seeds: [1] });
+    expect(r.ok ? null : r.error.code).toBe('invalid_data');
+  });
+});

@@ -1,0 +1,268 @@
+/**
+ * @file Exports of a learning run and prediction with its context, through the in-process engine on a tiny fixture
+ * CLIP model and a generated dataset (plain Node, tfjs cpu backend): the exported context evaluated from a fresh data
+ * folder gives the run's accuracy; the ONNX classifier run by plain onnxruntime-node gives the app's top-1 on every
+ * test image; features and results files are complete; `predict` reproduces the run's accuracy; another model's
+ * context is refused.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LearnResult } from '../../shared/contract/train';
+import { unwrap } from '../../shared/result';
+import { loadModelFolder } from '../../electron/engine/clip/model-folder';
+import { preprocessImage } from '../../electron/engine/clip/preprocess';
+import { decodeSafetensors } from '../../electron/engine/export/tensor-files';
+import { releaseMethodsEncoder } from '../../electron/engine/methods/coop-method';
+import { classificationReport } from '../../electron/engine/methods/evaluate';
+import { demoModelDir } from '../../electron/engine/paths';
+import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { inProcessEngine, tempDir } from '../helpers/engine';
+import { fixtureModelDirs } from '../helpers/fixtures';
+
+const tmp = tempDir('coop-export-run-');
+const engine = inProcessEngine();
+const model = fixtureModelDirs()[0] as string;
+const dataDir = join(tmp.path, 'data');
+const testDir = join(tmp.path, 'test');
+const runDir = join(tmp.path, 'run');
+const COLOURS: Record<string, [number, number, number]> = {
+  red_thing: [220, 30, 30],
+  green_thing: [30, 200, 40],
+  blue_thing: [30, 40, 220],
+};
+
+async function writeImages(root: string, perClass: number, seed: number): Promise<string[][]> {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 160 - 80;
+  const out: string[][] = [];
+  for (const [name, [r, g, b]] of Object.entries(COLOURS).sort()) {
+    mkdirSync(join(root, name), { recursive: true });
+    const files: string[] = [];
+    for (let i = 0; i < perClass; i++) {
+      const px = Buffer.alloc(24 * 24 * 3);
+      for (let p = 0; p < 24 * 24; p++) {
+        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
+        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
+        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
+      }
+      const file = join(root, name, `${i}.png`);
+      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+        .png()
+        .toFile(file);
+      files.push(file);
+    }
+    out.push(files);
+  }
+  return out;
+}
+
+/** Reads a float32 .npy file (format 1.0) without app code. */
+function readNpy(path: string): { shape: number[]; data: Float32Array } {
+  const b = readFileSync(path);
+  expect(b.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+  const len = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + len).toString('latin1');
+  expect((10 + len) % 64).toBe(0);
+  expect(header).toContain("'descr': '<f4'");
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const data = new Float32Array(b.buffer.slice(b.byteOffset + 10 + len, b.byteOffset + b.length));
+  return { shape, data };
+}
+
+let testFiles: string[][] = [];
+let run: LearnResult;
+
+beforeAll(async () => {
+  await writeImages(dataDir, 8, 1);
+  testFiles = await writeImages(testDir, 4, 2);
+  run = unwrap(
+    await engine.client.call('learn', {
+      model,
+      data: dataDir,
+      test: testDir,
+      shots: 4,
+      seed: 3,
+      nCtx: 4,
+      epochs: 3,
+      augViews: 1,
+      backend: 'cpu',
+      out: runDir,
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  releaseMethodsEncoder();
+  releaseTextEncoderCache();
+  await engine.cleanup();
+  tmp.cleanup();
+});
+
+const flatTest = () => testFiles.flatMap((files, label) => files.map((path) => ({ path, label })));
+
+describe('export and predict', () => {
+  it('exports the context with a README; imported into a fresh data folder it evaluates to the same accuracy', async () => {
+    const out = join(tmp.path, 'ctx');
+    const r = unwrap(await engine.client.call('exportRun', { run: runDir, format: 'context', out }));
+    expect(r.files.map((f) => f.split('/').pop())).toEqual(['context.safetensors', 'README.md']);
+    const readme = readFileSync(join(out, 'README.md'), 'utf8');
+    for (const text of ['safe_open', 'CLIPModel', 'blue_thing', run.model.id]) expect(readme).toContain(text);
+    const fresh = inProcessEngine();
+    try {
+      const ev = unwrap(
+        await fresh.client.call('evaluate', {
+          model,
+          data: testDir,
+          context: join(out, 'context.safetensors'),
+          backend: 'cpu',
+        }),
+      );
+      expect(ev.test.accuracy).toBe(run.test.accuracy);
+      expect(ev.test.confusion).toEqual(run.test.confusion);
+    } finally {
+      await fresh.cleanup();
+    }
+  }, 120_000);
+
+  it("predicts with the context as the run scored: top-1 over the test folder gives the run's report", async () => {
+    const items = flatTest();
+    const p = unwrap(
+      await engine.client.call('predict', {
+        model,
+        context: run.contextPath,
+        images: items.map((t) => t.path),
+        top: 3,
+        backend: 'cpu',
+      }),
+    );
+    expect(p.mode).toBe('context');
+    for (const pred of p.predictions) {
+      expect(pred.top).toHaveLength(3);
+      for (let k = 1; k < 3; k++) expect(pred.top[k]!.probability).toBeLessThanOrEqual(pred.top[k - 1]!.probability);
+    }
+    const names = p.classNames;
+    const report = classificationReport(
+      p.predictions.map((x) => x.top[0]!.label),
+      items.map((t) => t.label),
+      names,
+    );
+    expect(report.confusion).toEqual(run.test.confusion);
+
+    const zs = unwrap(
+      await engine.client.call('predict', {
+        model,
+        classes: run.data.classes.map((c) => c.prompt),
+        images: [...items.map((t) => t.path), join(tmp.path, 'missing.png')],
+        top: 3,
+      }),
+    );
+    expect(zs.mode).toBe('zero-shot');
+    const sum = zs.predictions[0]!.top.reduce((a, t) => a + t.probability, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    expect(zs.predictions.at(-1)?.error).toBeTruthy();
+    const zsReport = classificationReport(
+      zs.predictions.slice(0, -1).map((x) => x.top[0]!.label),
+      items.map((t) => t.label),
+      names,
+    );
+    expect(zsReport.confusion).toEqual(run.zeroShot.test.confusion);
+  }, 120_000);
+
+  it('refuses a context learned with another model, with a clear message', async () => {
+    const r = await engine.client.call('predict', {
+      model: demoModelDir(),
+      context: run.contextPath,
+      images: [flatTest()[0]!.path],
+      backend: 'cpu',
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('invalid_data');
+      expect(r.error.message).toContain('learned with model');
+    }
+  }, 60_000);
+
+  it('exports an ONNX classifier that plain onnxruntime-node runs with the same top-1 as the app on every test image', async () => {
+    const out = join(tmp.path, 'onnx');
+    const r = unwrap(await engine.client.call('exportRun', { run: runDir, format: 'onnx', out, backend: 'cpu' }));
+    const items = flatTest();
+    expect(r.verification).toMatchObject({ images: items.length, agree: items.length });
+    const app = unwrap(
+      await engine.client.call('predict', {
+        model,
+        context: run.contextPath,
+        images: items.map((t) => t.path),
+        top: 1,
+        backend: 'cpu',
+      }),
+    );
+    // Plain ORT on the exported file; only the documented preprocessing (preprocessor_config.json) comes from the app.
+    const info = await loadModelFolder(model);
+    const pixels = await Promise.all(items.map((t) => preprocessImage(t.path, info.preprocess)));
+    const per = pixels[0]!.length;
+    const batch = new Float32Array(per * items.length);
+    pixels.forEach((p, i) => batch.set(p, i * per));
+    const size = info.preprocess.cropHeight;
+    const session = await ort.InferenceSession.create(join(out, 'classifier.onnx'));
+    try {
+      const res = await session.run({
+        pixel_values: new ort.Tensor('float32', batch, [items.length, 3, size, info.preprocess.cropWidth]),
+      });
+      const probs = res['probs']!.data as Float32Array;
+      const c = 3;
+      items.forEach((_, i) => {
+        let best = 0;
+        for (let k = 1; k < c; k++) if (probs[i * c + k]! > probs[i * c + best]!) best = k;
+        expect(best).toBe(app.predictions[i]!.top[0]!.label);
+      });
+    } finally {
+      await session.release();
+    }
+    expect(JSON.parse(readFileSync(join(out, 'preprocessor_config.json'), 'utf8'))).toBeTruthy();
+  }, 120_000);
+
+  it('exports normalised class text features as .npy and safetensors', async () => {
+    const out = join(tmp.path, 'features');
+    unwrap(await engine.client.call('exportRun', { run: runDir, format: 'features', out, backend: 'cpu' }));
+    const learned = readNpy(join(out, 'class_features.npy'));
+    const zs = readNpy(join(out, 'zero_shot_features.npy'));
+    expect(learned.shape).toEqual([3, 32]);
+    expect(zs.shape).toEqual([3, 32]);
+    for (let c = 0; c < 3; c++) expect(Math.hypot(...learned.data.subarray(c * 32, (c + 1) * 32))).toBeCloseTo(1, 5);
+    const st = decodeSafetensors(readFileSync(join(out, 'class_features.safetensors')));
+    expect(st.tensors.find((t) => t.name === 'class_features')?.data).toEqual(learned.data);
+    expect(st.tensors.find((t) => t.name === 'zero_shot_features')?.data).toEqual(zs.data);
+    expect(JSON.parse(st.metadata['class_names'] ?? '[]')).toEqual(['blue_thing', 'green_thing', 'red_thing']);
+  }, 60_000);
+
+  it('exports curves, per-class accuracy and confusion matrices as CSV and JSON, and charts as SVG and PNG', async () => {
+    const out = join(tmp.path, 'results');
+    const r = unwrap(await engine.client.call('exportRun', { run: runDir, format: 'results', out }));
+    const names = r.files.map((f) => f.split('/').pop());
+    for (const n of ['curve.csv', 'curve.json', 'per-class.csv', 'confusion.csv', 'results.json'])
+      expect(names).toContain(n);
+    expect(readFileSync(join(out, 'curve.csv'), 'utf8').trim().split('\n')).toHaveLength(run.curve.length + 1);
+    const confusion = readFileSync(join(out, 'confusion.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',').slice(1).map(Number));
+    expect(confusion).toEqual(run.test.confusion);
+    for (const chart of ['curve', 'confusion', 'per-class']) {
+      expect(readFileSync(join(out, `${chart}.svg`), 'utf8')).toMatch(/^<svg/);
+      expect((await sharp(join(out, `${chart}.png`)).metadata()).format).toBe('png');
+    }
+  }, 60_000);
+
+  it('refuses a folder that is not a run', async () => {
+    const r = await engine.client.call('exportRun', { run: dataDir, format: 'context', out: join(tmp.path, 'x') });
+    expect(r.ok ? null : r.error.code).toBe('not_found');
+  });
+});
