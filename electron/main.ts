@@ -1,24 +1,39 @@
 /**
- * @file Electron main process: single instance, window, menu, IPC, engine host (Electron main, kept thin).
+ * @file Electron main process: single instance, windows, menu, IPC, engine host (Electron main, kept thin).
  *
  * Heavy work never runs here (see [Note: engine process]): the engine is a utilityProcess that
  * `EngineHost` starts, restarts after a crash (the calls in flight fail and the user is told),
- * and asks to cancel its jobs on quit.
+ * and asks to cancel its jobs on quit. The hidden compute window (GPU training, see
+ * [Note: compute port]) is joined to every engine incarnation when that engine says it is ready.
  */
-import { app, BrowserWindow, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, nativeTheme, screen, session, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import type { EngineMessage } from '../shared/protocol';
+import { COMPUTE_WINDOW_BACKENDS, parseBackendSetting } from './compute-host/backend-choice';
+import { ComputeWindow } from './compute-host/compute-window';
 import { EngineHost, type WorkerLauncher } from './engine-host/engine-host';
+import { readSettings } from './engine/models/settings';
 import { appRoot, dataDir } from './engine/paths';
 import { registerIpc, type TrustedOrigin } from './ipc-main';
 import { desktopHandlers } from './main/desktop-handlers';
 import { handleFileProtocol, registerFileScheme } from './main/file-protocol';
 import { installMenu } from './main/menu';
+import { followThemeSetting } from './main/theme';
 import { loadWindowState, trackWindowState } from './main/window-state';
-import { DESKTOP_CSP, SECURE_WEB_PREFERENCES } from './window-options';
+import { DESKTOP_CSP, keepOnScreen, SECURE_WEB_PREFERENCES } from './window-options';
+
+const preloadPath = () => join(appRoot(), 'dist', 'electron', 'preload.cjs');
+let mainWindow: BrowserWindow | null = null;
+let computeWindow: ComputeWindow | null = null;
 
 const utilityLauncher: WorkerLauncher = (entry, env) => {
   const child = utilityProcess.fork(entry, [], { env, serviceName: 'CoOp Studio engine', stdio: 'inherit' });
+  // A ready engine gets its own port to the compute window; one that exited gets none.
+  const sink = (port: Electron.MessagePortMain) => child.postMessage({ type: 'compute-port' }, [port]);
+  child.on('message', (m: EngineMessage) => {
+    if (m.type === 'ready') computeWindow?.setEngine(sink);
+  });
+  child.once('exit', () => computeWindow?.setEngine(null));
   return {
     get pid() {
       return child.pid;
@@ -32,29 +47,52 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
   };
 };
 
-let mainWindow: BrowserWindow | null = null;
-
 function createWindow(trust: TrustedOrigin): BrowserWindow {
-  const state = loadWindowState(app.getPath('userData'));
+  const displays = screen.getAllDisplays().map((d) => d.workArea);
+  const state = keepOnScreen(loadWindowState(app.getPath('userData')), displays);
   const win = new BrowserWindow({
     ...state,
     minWidth: 900,
     minHeight: 600,
     show: false,
     title: 'CoOp Studio',
-    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(appRoot(), 'dist', 'electron', 'preload.cjs') },
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: preloadPath() },
   });
   if (state.maximized) win.maximize();
   trackWindowState(win, app.getPath('userData'));
   win.once('ready-to-show', () => win.show());
-  // No navigation away from our page and no new windows: links open in the system browser via the allow-list.
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  // Reloading our own page is the only navigation (see also the app-wide guard in main()).
   win.webContents.on('will-navigate', (e, url) => {
     if (url !== win.webContents.getURL()) e.preventDefault();
   });
-  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
+  // The hidden compute window would keep the app alive: closing the main window quits.
+  win.on('closed', () => {
+    mainWindow = null;
+    app.quit();
+  });
   void win.loadFile(trust.rendererFile);
   return win;
+}
+
+/** No window opens another window, embeds a webview or leaves the app's pages (links go through openExternal). */
+function guardAllWebContents(): void {
+  app.on('web-contents-created', (_e, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+    contents.on('will-redirect', (e) => e.preventDefault());
+  });
+}
+
+/** The compute window is skipped when the user chose a backend of the engine (wasm, tfjs-node, cpu). */
+function wantsComputeWindow(data: string): boolean {
+  if (process.env['COOP_STUDIO_NO_COMPUTE_WINDOW'] === '1') return false;
+  let setting;
+  try {
+    setting = parseBackendSetting(readSettings(data)['trainBackend']);
+  } catch {
+    setting = 'auto' as const;
+  }
+  return setting === 'auto' || (COMPUTE_WINDOW_BACKENDS as readonly string[]).includes(setting);
 }
 
 async function main(): Promise<void> {
@@ -64,6 +102,7 @@ async function main(): Promise<void> {
     return;
   }
   registerFileScheme();
+  guardAllWebContents();
   await app.whenReady();
   // The engine and the CLI resolve the same data folder (env override, moved location, OS default).
   const data = (process.env['COOP_STUDIO_DATA_DIR'] ??= dataDir());
@@ -72,7 +111,16 @@ async function main(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DESKTOP_CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  const stopTheme = followThemeSetting(data, (theme) => (nativeTheme.themeSource = theme));
 
+  if (wantsComputeWindow(data)) {
+    computeWindow = new ComputeWindow({
+      page: join(appRoot(), 'dist', 'compute', 'index.html'),
+      preload: preloadPath(),
+      log: (message) => process.stderr.write(`[compute] ${message}\n`),
+    });
+    computeWindow.start();
+  }
   const host = new EngineHost({
     launcher: utilityLauncher,
     onCrash: ({ failedCalls }) => {
@@ -106,7 +154,11 @@ async function main(): Promise<void> {
     // Graceful quit: the engine cancels its jobs (runs are recorded as cancelled) before it exits.
     quitting = true;
     e.preventDefault();
-    void host.shutdown().finally(() => app.quit());
+    stopTheme();
+    void host.shutdown().finally(() => {
+      computeWindow?.close();
+      app.quit();
+    });
   });
   app.on('window-all-closed', () => app.quit());
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { isAllowedExternalUrl } from '../shared/contract/desktop';
-import { DESKTOP_CSP, parseWindowState, SECURE_WEB_PREFERENCES } from './window-options';
+import {
+  COMPUTE_WEB_PREFERENCES,
+  DESKTOP_CSP,
+  keepOnScreen,
+  parseWindowState,
+  SECURE_WEB_PREFERENCES,
+} from './window-options';
 
 describe('window security options', () => {
   it('isolates and sandboxes the renderer', () => {
@@ -13,6 +19,11 @@ describe('window security options', () => {
       allowRunningInsecureContent: false,
       webviewTag: false,
     });
+  });
+
+  it('gives the hidden compute window the same security flags', () => {
+    expect(COMPUTE_WEB_PREFERENCES).toMatchObject(SECURE_WEB_PREFERENCES);
+    expect(COMPUTE_WEB_PREFERENCES.backgroundThrottling).toBe(false);
   });
 
   it('has a strict CSP without remote sources or eval', () => {
@@ -44,5 +55,19 @@ describe('window security options', () => {
       maximized: false,
     });
     expect(parseWindowState(null)).toEqual({ width: 1280, height: 820, maximized: false });
+  });
+
+  it('forgets a saved position that is on no display any more', () => {
+    const displays = [{ x: 0, y: 0, width: 1920, height: 1080 }];
+    const saved = { x: 100, y: 80, width: 1000, height: 700, maximized: false };
+    expect(keepOnScreen(saved, displays)).toEqual(saved);
+    // It was on a second monitor to the right, now unplugged.
+    expect(keepOnScreen({ ...saved, x: 2200 }, displays)).toEqual({ width: 1000, height: 700, maximized: false });
+    // Only 40 px peek in from the left edge: not enough to grab it.
+    expect(keepOnScreen({ ...saved, x: -960 }, displays).x).toBeUndefined();
+    expect(keepOnScreen({ ...saved, x: 2200 }, [...displays, { x: 1920, y: 0, width: 2560, height: 1440 }])).toEqual({
+      ...saved,
+      x: 2200,
+    });
   });
 });

@@ -28,6 +28,19 @@ export const DESKTOP_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Argument that tells the shared preload it runs in the hidden compute window (see compute-host/compute-window.ts). */
+export const COMPUTE_WINDOW_ARG = '--coop-compute-window';
+
+/** The message the compute window's preload posts to its page with a MessagePort attached. */
+export const COMPUTE_PORT_MESSAGE = 'coop-compute-port';
+
+/** webPreferences of the hidden compute window: as sandboxed as the main window, and never throttled while hidden. */
+export const COMPUTE_WEB_PREFERENCES = {
+  ...SECURE_WEB_PREFERENCES,
+  backgroundThrottling: false as const,
+  additionalArguments: [COMPUTE_WINDOW_ARG],
+};
+
 /** Saved window geometry. */
 export interface WindowState {
   x?: number;
@@ -51,4 +64,28 @@ export function parseWindowState(raw: unknown): WindowState {
   const x = num(r['x'], -32768, 32768);
   const y = num(r['y'], -32768, 32768);
   return { width, height, maximized: r['maximized'] === true, ...(x !== undefined && y !== undefined ? { x, y } : {}) };
+}
+
+/** A rectangle on the desktop (a display's work area). */
+export interface Area {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Drops a saved position that is no longer on any display (a monitor was unplugged): the window then opens centred.
+ * At least 100 x 50 px of the title bar area must be visible on one display.
+ */
+export function keepOnScreen(state: WindowState, displays: Area[]): WindowState {
+  if (state.x === undefined || state.y === undefined) return state;
+  const { x, y } = state;
+  const visible = displays.some(
+    (d) =>
+      Math.min(x + state.width, d.x + d.width) - Math.max(x, d.x) >= 100 &&
+      Math.min(y + 50, d.y + d.height) - Math.max(y, d.y) >= 50,
+  );
+  if (visible) return state;
+  return { width: state.width, height: state.height, maximized: state.maximized };
 }

@@ -11,12 +11,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import { AppError } from '../../shared/result';
+import { COMPUTE_PORT_MESSAGE } from '../window-options';
 import { isSoftwareRenderer } from './backend-choice';
 import type { ComputeProbe } from './compute-protocol';
 import { createComputeService } from './compute-service';
-
-/** The message the preload posts to the page with the port attached. */
-export const COMPUTE_PORT_MESSAGE = 'coop-compute-port';
 
 interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; description?: string };

@@ -177,7 +177,7 @@ describe('chooseBackendForRun', () => {
         backend: 'wasm',
         runsIn: 'engine',
       });
-      writeFileSync(join(data.path, 'settings.json'), JSON.stringify({ trainingBackend: 'wasm' }));
+      writeFileSync(join(data.path, 'settings.json'), JSON.stringify({ trainBackend: 'wasm' }));
       expect(await chooseBackendForRun(data.path, undefined, link)).toMatchObject({
         backend: 'wasm',
         requested: 'wasm',

@@ -21,6 +21,7 @@ import { PromptLearner, type PromptLearnerOptions } from '../../electron/engine/
 import { encodeIds, loadTextEncoder, readTextWeights, textModelFile } from '../../electron/engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../../electron/engine/train/trainer';
 import type { Result } from '../../shared/result';
+import { COMPUTE_PORT_MESSAGE } from '../../electron/window-options';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { syntheticData } from '../unit/train-fake-learner';
 import { CHROMIUM } from './harness';
@@ -45,7 +46,7 @@ let outDir: string;
 /** Sends one protocol call to the page's service and waits for its result; progress events are counted. */
 async function call<T>(op: string, args: unknown): Promise<{ result: Result<T>; progress: number }> {
   return page.evaluate(
-    async ({ op, packed }) => {
+    async ({ op, packed, portMessage }) => {
       const unpack = (v: unknown): unknown => {
         if (Array.isArray(v)) return v.map(unpack);
         if (v && typeof v === 'object') {
@@ -61,7 +62,7 @@ async function call<T>(op: string, args: unknown): Promise<{ result: Result<T>; 
       const w = window as unknown as { __port?: MessagePort; __id?: number };
       if (!w.__port) {
         const channel = new MessageChannel();
-        window.postMessage('coop-compute-port', '*', [channel.port2]);
+        window.postMessage(portMessage, '*', [channel.port2]);
         w.__port = channel.port1;
         w.__port.start();
       }
@@ -91,7 +92,7 @@ async function call<T>(op: string, args: unknown): Promise<{ result: Result<T>; 
         port.postMessage({ type: 'call', id, op, args: unpack(packed), wantsProgress: true });
       });
     },
-    { op, packed: pack(args) },
+    { op, packed: pack(args), portMessage: COMPUTE_PORT_MESSAGE },
   );
 }
 
