@@ -7,13 +7,24 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { TRAIN_BACKENDS, type ClassificationReport } from './train';
+import { TRAIN_BACKENDS } from './train';
 
 /**
  * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
- * linear probe, Tip-Adapter, Tip-Adapter-F, CoOp and KgCoOp.
+ * linear probe, Tip-Adapter, Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (expensive: batch 1, one text-encoder pass per
+ * image; the job estimates its time before the bulk of it runs).
  */
-export const COMPARE_METHODS = ['zs', 'ensemble', 'ensemble7', 'linear', 'tip', 'tipf', 'coop', 'kgcoop'] as const;
+export const COMPARE_METHODS = [
+  'zs',
+  'ensemble',
+  'ensemble7',
+  'linear',
+  'tip',
+  'tipf',
+  'coop',
+  'kgcoop',
+  'cocoop',
+] as const;
 /** One method id. */
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
 /** The training-free or closed-form methods: cheap enough for every shot count and seed. */
@@ -28,6 +39,7 @@ export const METHOD_LABELS: Record<CompareMethod, string> = {
   tipf: 'Tip-Adapter-F',
   coop: 'CoOp',
   kgcoop: 'KgCoOp',
+  cocoop: 'CoCoOp',
 };
 
 const seedSchema = z
@@ -63,6 +75,8 @@ export const compareArgs = z.object({
   /** KgCoOp's lambda (see [Note: KgCoOp] in the trainer). */
   kgLambda: z.number().min(0).max(1000).default(8),
   tipfEpochs: z.number().int().min(0).max(1000).default(20),
+  /** CoCoOp epochs (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
+  cocoopEpochs: z.number().int().min(0).max(1000).default(10),
   backend: z.enum(TRAIN_BACKENDS).optional(),
   /** Prompt text per class folder name, overriding the folder-derived text. */
   prompts: z.record(z.string(), z.string().min(1)).optional(),
@@ -107,6 +121,7 @@ export interface CompareResult {
     nCtx: number;
     kgLambda: number;
     tipfEpochs: number;
+    cocoopEpochs: number;
   };
   backend: string | null;
   /** Mean and sample std of the test accuracy over seeds, method x shots. */
@@ -194,9 +209,6 @@ export interface ExportResult {
   /** For `onnx`: ONNX Runtime's top-1 against the app's on the run's test images. */
   verification?: { images: number; agree: number; maxLogitDiff: number };
 }
-
-/** The report of a run, as `results` exports it. */
-export type RunReport = ClassificationReport;
 
 /** Few-shot methods, prediction and export operations. */
 export const methodsOps = {

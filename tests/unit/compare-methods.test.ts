@@ -63,7 +63,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const ALL = ['zs', 'ensemble', 'ensemble7', 'linear', 'tip', 'tipf', 'coop', 'kgcoop'] as const;
+const ALL = ['zs', 'ensemble', 'ensemble7', 'linear', 'tip', 'tipf', 'coop', 'kgcoop', 'cocoop'] as const;
 const base = { model, data: dataDir, test: testDir, backend: 'cpu' as const, augViews: 1, epochs: 2, nCtx: 4 };
 
 describe('compare', () => {
@@ -74,7 +74,15 @@ describe('compare', () => {
     result = unwrap(
       await engine.client.call(
         'compare',
-        { ...base, methods: [...ALL], shots: [1, 2], seeds: [1, 2], tipfEpochs: 2, out: join(tmp.path, 'out') },
+        {
+          ...base,
+          methods: [...ALL],
+          shots: [1, 2],
+          seeds: [1, 2],
+          tipfEpochs: 2,
+          cocoopEpochs: 1,
+          out: join(tmp.path, 'out'),
+        },
         { onProgress: (e) => events.push(e) },
       ),
     );

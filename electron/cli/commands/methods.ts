@@ -148,6 +148,12 @@ export const compareCommand: CommandSpec = {
     },
     'n-ctx': { type: 'string', valueName: 'M', description: 'CoOp/KgCoOp context vectors.', defaultText: '16' },
     lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
+    'cocoop-epochs': {
+      type: 'string',
+      valueName: 'N',
+      description: 'CoCoOp epochs (batch 1: expensive; an estimate is printed after its first steps).',
+      defaultText: '10',
+    },
     backend: BACKEND_OPT,
     out: {
       type: 'string',
@@ -185,6 +191,7 @@ export const compareCommand: CommandSpec = {
       augViews: int(ctx, 'aug-views', 2),
       nCtx: int(ctx, 'n-ctx', 16),
       ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
+      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
       ...(backend ? { backend } : {}),
     };
     const engine = await ctx.engine();

@@ -30,7 +30,7 @@ import { embedAll, trainingViews, type EmbedRequest } from '../train/features';
 import { defaultEpochs, fewShotSplit, Rng, type SplitItem } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
 import { compareCsv, comparePng, compareSvg, formatCompareTable } from './compare-report';
-import { runPromptMethod } from './coop-method';
+import { runCocoopMethod, runPromptMethod } from './coop-method';
 import { classWeights, evaluateWeights } from './ensemble';
 import { meanStd, type FewShotFeatures, type LabelledFeatures, type MethodOutcome } from './evaluate';
 import { linearProbe } from './linear-probe';
@@ -40,8 +40,9 @@ import { tipAdapter, tipAdapterF } from './tip-adapter';
 
 type CompareArgs = z.output<typeof compareArgs>;
 
-const TRAINED: readonly CompareMethod[] = ['tipf', 'coop', 'kgcoop'];
+const TRAINED: readonly CompareMethod[] = ['tipf', 'coop', 'kgcoop', 'cocoop'];
 const PROMPT_METHODS: readonly CompareMethod[] = ['coop', 'kgcoop'];
+const TF_METHODS: readonly CompareMethod[] = ['coop', 'kgcoop', 'cocoop'];
 const now = () => performance.now();
 
 function labelled(
@@ -99,7 +100,7 @@ export async function runCompare(
   const classNames = ds.classes.map((c) => c.name);
   const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
   const needViews = methods.some((m) => TRAINED.includes(m));
-  const needTf = methods.some((m) => PROMPT_METHODS.includes(m));
+  const needTf = methods.some((m) => TF_METHODS.includes(m));
   const backend = needTf ? await useBackend(args.backend) : null;
   const dim = model.info.config.projectionDim;
   const warnings: string[] = [];
@@ -183,6 +184,7 @@ export async function runCompare(
   const total = splits.length * methods.length;
   let viewCursor = 0;
   let coopMsPerStep: number | null = null;
+  let cocoopEstimated = false;
   const remainingCoopSteps = (from: number) =>
     splits
       .slice(from)
@@ -238,6 +240,30 @@ export async function runCompare(
       else if (method === 'tipf') {
         const rng = new Rng(seed).fork('tipf');
         out = tipAdapterF(data, { epochs: args.tipfEpochs, random: () => rng.next() });
+      } else if (method === 'cocoop') {
+        out = await runCocoopMethod(data, {
+          model,
+          backend: backend ?? 'cpu',
+          prompts,
+          zeroShotText,
+          trainImages,
+          epochs: args.cocoopEpochs,
+          seed,
+          signal,
+          onStep: (done, stepsTotal, perStep) => {
+            // After a few steps (the first ones pay for kernel set-up), estimate every CoCoOp run left.
+            if (cocoopEstimated || done < Math.min(10, stepsTotal)) return;
+            cocoopEstimated = true;
+            const rest = splits.slice(si);
+            const trainSteps = rest.reduce((a, x) => a + x.split.train.length * args.cocoopEpochs, 0);
+            // Evaluation is one forward pass per image, about a third of a training step (forward + backward).
+            const evalPasses = rest.reduce((a, x) => a + x.split.val.length + x.split.test.length, 0);
+            const seconds = (trainSteps + evalPasses / 3) * perStep;
+            const message = `CoCoOp is expensive (batch 1: the text encoder runs on every class prompt for every image): about ${Math.max(1, Math.round(seconds / 60))} min for ${trainSteps} training steps at ${(perStep * 1000).toFixed(0)} ms and ${evalPasses} evaluated images.`;
+            warnings.push(message);
+            progress({ kind: 'estimate', seconds, message });
+          },
+        });
       } else {
         const epochs = args.epochs ?? defaultEpochs(shots);
         out = await runPromptMethod(data, {
@@ -255,7 +281,7 @@ export async function runCompare(
           onEpoch: (epoch, epochs) => progress({ kind: 'epoch', method, shots, seed, epoch, epochs }),
         });
         const steps = coopSteps(trainImages.length, epochs);
-        if (coopMsPerStep === null && steps > 0) {
+        if (coopMsPerStep === null && steps > 0 && remainingCoopSteps(si) - steps > 0) {
           coopMsPerStep = (now() - tm) / steps;
           const left = remainingCoopSteps(si) - steps;
           progress({
@@ -300,6 +326,7 @@ export async function runCompare(
       nCtx: args.nCtx,
       kgLambda: args.kgLambda,
       tipfEpochs: args.tipfEpochs,
+      cocoopEpochs: args.cocoopEpochs,
     },
     backend,
     table,

@@ -14,6 +14,7 @@ import type { ClipModel } from '../clip/clip-model';
 import type { ContextFile } from '../train/context-file';
 import { PromptLearner } from '../train/prompt-learner';
 import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
+import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import { trainCoop, type TrainImage } from '../train/trainer';
 import type { FewShotFeatures, MethodOutcome } from './evaluate';
 
@@ -95,6 +96,77 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
       val: r.val ?? r.test,
       test: r.test,
       chosen: { epochs: o.epochs, nCtx: learner.nCtx, ...(o.method === 'kgcoop' ? { lambda: o.kgLambda } : {}) },
+      curve: r.curve.map((p) => ({
+        epoch: p.epoch,
+        loss: p.trainLoss,
+        trainAccuracy: p.trainAccuracy,
+        valAccuracy: p.valAccuracy ?? 0,
+      })),
+    };
+  } finally {
+    learner.dispose();
+  }
+}
+
+/** Options of {@link runCocoopMethod}. */
+export interface CocoopMethodOptions {
+  model: ClipModel;
+  backend: string;
+  prompts: string[];
+  zeroShotText: Float32Array[];
+  trainImages: TrainImage[];
+  epochs: number;
+  seed: number;
+  signal?: AbortSignal;
+  /** After every step: steps done, of `total`, and the seconds per step so far. */
+  onStep?: (done: number, total: number, secondsPerStep: number) => void;
+}
+
+/** CoCoOp's context init (the paper's setting; M = 4). */
+export const COCOOP_CTX_INIT = 'a photo of a';
+
+/** Trains CoCoOp (see [Note: CoCoOp]) on `data` and scores it. */
+export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOptions): Promise<MethodOutcome> {
+  const encoder = await textEncoderOf(o.model, o.backend);
+  const dim = data.zeroShotWeights.cols;
+  const learner = new CocoopLearner(encoder, o.model.tokenizer, o.prompts, {
+    nCtx: 4,
+    ctxInit: COCOOP_CTX_INIT,
+    imageDim: dim,
+    seed: o.seed,
+  });
+  const classNames = data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i));
+  try {
+    const t0 = performance.now();
+    let steps = 0;
+    const r = await trainCocoop(
+      {
+        classNames,
+        dim,
+        train: o.trainImages,
+        val: { features: data.val.features.data, labels: data.val.labels },
+        test: { features: data.test.features.data, labels: data.test.labels },
+        zeroShotText: o.zeroShotText,
+      },
+      learner,
+      {
+        epochs: o.epochs,
+        seed: o.seed,
+        logitScale: data.logitScale,
+        backend: o.backend,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (e) => {
+          if (e.kind !== 'step') return;
+          steps++;
+          o.onStep?.(steps, o.trainImages.length * o.epochs, (performance.now() - t0) / 1000 / steps);
+        },
+      },
+    );
+    return {
+      method: 'cocoop',
+      val: r.val ?? r.test,
+      test: r.test,
+      chosen: { epochs: o.epochs, nCtx: learner.nCtx },
       curve: r.curve.map((p) => ({
         epoch: p.epoch,
         loss: p.trainLoss,
