@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainProgress } from '../../shared/contract/train';
 import { ClipTokenizer } from '../engine/clip/tokenizer';
 import { ComputeLink } from '../engine/tf/compute-link';
-import { chooseBackendForRun, trainCoopOnCompute } from '../engine/tf/training-backend';
+import { chooseBackendForRun, prepareRunBackend, trainCoopOnCompute } from '../engine/tf/training-backend';
 import { PromptLearner, type PromptLearnerOptions } from '../engine/train/prompt-learner';
 import { encodeIds, loadTextEncoder, type TfTextEncoder } from '../engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../engine/train/trainer';
@@ -185,6 +185,22 @@ describe('chooseBackendForRun', () => {
       expect(await chooseBackendForRun(data.path, 'webgl', link)).toMatchObject({ backend: 'webgl' });
     } finally {
       data.cleanup();
+    }
+  });
+
+  it('keeps an engine backend active next to a GPU run, and activates the chosen one otherwise', async () => {
+    const data = tempDir();
+    try {
+      const gpu = await prepareRunBackend(data.path, undefined, connect());
+      expect(gpu.choice.runsIn).toBe('compute-window');
+      expect(['wasm', 'tensorflow']).toContain(gpu.engineBackend);
+      expect(tf.getBackend()).toBe(gpu.engineBackend);
+      const cpu = await prepareRunBackend(data.path, 'cpu', connect());
+      expect(cpu).toMatchObject({ choice: { backend: 'cpu', runsIn: 'engine' }, engineBackend: 'cpu' });
+      expect(tf.getBackend()).toBe('cpu');
+    } finally {
+      data.cleanup();
+      await tf.setBackend('cpu');
     }
   });
 });

@@ -19,12 +19,18 @@ import { AppError } from '../../../shared/result';
 import { readSettings } from '../models/settings';
 import type { PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
 import { readTextWeights, textModelFile } from '../train/text-encoder';
-import type { TrainableLearner, TrainData, TrainOptions, TrainResult } from '../train/trainer';
-import { tfjsNodeAvailable } from './backends';
+import {
+  trainCoop,
+  type TrainableLearner,
+  type TrainData,
+  type TrainOptions,
+  type TrainResult,
+} from '../train/trainer';
+import { tfjsNodeAvailable, useBackend, type NodeBackend } from './backends';
 import { computeLink, type ComputeLink } from './compute-link';
 
-/** The settings key of the training backend (values: `TRAINING_BACKEND_SETTINGS`). */
-export const TRAINING_BACKEND_KEY = 'trainingBackend';
+/** The settings key of the training backend (shared/contract/settings.ts `preferencesSet` writes it). */
+export const TRAINING_BACKEND_KEY = 'trainBackend';
 
 /** The stored training-backend setting (`auto` when absent or unknown). */
 export function trainingBackendSetting(dataDir: string): TrainingBackendSetting {
@@ -104,4 +110,35 @@ export async function trainCoopOnCompute(
     );
   tf.tidy(() => learner.ctx.assign(tf.tensor(r.ctx, learner.ctx.shape)));
   return r.result;
+}
+
+/** A run's training backend: where it trains, and the engine backend its local tensors (learner, evaluation) use. */
+export interface RunBackend {
+  choice: BackendChoice;
+  /** The tfjs backend now active in the engine (the chosen one, or the best engine backend next to a GPU run). */
+  engineBackend: NodeBackend;
+}
+
+/** Chooses where a run trains and activates the engine's backend for it (a run calls this instead of `useBackend`). */
+export async function prepareRunBackend(
+  dataDir: string,
+  requested?: string,
+  link: ComputeLink | null = computeLink(),
+): Promise<RunBackend> {
+  const choice = await chooseBackendForRun(dataDir, requested, link);
+  const engineBackend = await useBackend(choice.runsIn === 'engine' ? (choice.backend as NodeBackend) : undefined);
+  return { choice, engineBackend };
+}
+
+/** `trainCoop` where `choice` says: in the engine, or in the compute window (then `source` rebuilds the learner). */
+export function trainWhereChosen(
+  choice: BackendChoice,
+  source: Omit<ComputeLearnerSource, 'backend'>,
+  data: TrainData,
+  learner: TrainableLearner,
+  opts: TrainOptions,
+  link: ComputeLink | null = computeLink(),
+): Promise<TrainResult> {
+  if (choice.runsIn === 'engine') return trainCoop(data, learner, opts);
+  return trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link);
 }
