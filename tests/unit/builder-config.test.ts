@@ -24,6 +24,16 @@ const require = createRequire(import.meta.url);
 const config = require(join(appRoot(), 'build', 'electron-builder.config.cjs')) as BuilderConfig;
 
 describe('electron-builder configuration', () => {
+  it("passes electron-builder's own schema validation (which rejects an unknown key)", async () => {
+    const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
+      validateConfiguration(c: unknown, logger: unknown): Promise<void>;
+    };
+    const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => unknown };
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+    const bogus = { ...config, electronFuses: { ...config.electronFuses, runAsNodeEverywhere: true } };
+    await expect(validateConfiguration(bogus, new DebugLogger(false))).rejects.toThrow(/does not match the API schema/);
+  });
+
   it('builds AppImage + deb, NSIS and dmg', () => {
     expect(config.linux.target).toEqual(['AppImage', 'deb']);
     expect(config.win.target).toEqual(['nsis']);
@@ -54,6 +64,7 @@ describe('electron-builder configuration', () => {
   });
 
   it('ships the built app, not sources or source maps, and only the target platform ORT binaries', () => {
+    // dist/** holds the main, preload, engine worker, renderer and the compute window's page (dist/compute).
     expect(config.files).toEqual(expect.arrayContaining(['dist/**', 'resources/**', '!dist/**/*.map']));
     const others: Record<'linux' | 'win' | 'mac', string[]> = {
       linux: ['win32', 'darwin'],
