@@ -191,7 +191,7 @@ export const EXPORT_FORMATS = ['context', 'onnx', 'features', 'results'] as cons
 
 /** Arguments of `exportRun`. */
 export const exportRunArgs = z.object({
-  /** A run folder written by `learn --out` (context.safetensors + result.json). */
+  /** A run folder written by `learn --out` (context.safetensors + result.json), or a project run's id in the store. */
   run: z.string().min(1),
   format: z.enum(EXPORT_FORMATS),
   /** Output folder (created). */

@@ -261,6 +261,31 @@ describe('export and predict', () => {
     }
   }, 60_000);
 
+  it('exports a project run of the store by its id, verified on the test images the store recorded', async () => {
+    const projectId = unwrap(await engine.client.call('projectCreate', { name: 'Colours' })).id;
+    unwrap(await engine.client.call('projectImportData', { projectId, sources: [dataDir], thumbnails: false }));
+    const learned = unwrap(
+      await engine.client.call('learn', {
+        model,
+        project: projectId,
+        shots: 2,
+        nCtx: 4,
+        epochs: 2,
+        augViews: 1,
+        backend: 'cpu',
+      }),
+    );
+    const runId = learned.project?.runId;
+    expect(runId).toBeGreaterThan(0);
+    const out = join(tmp.path, 'by-id');
+    const r = unwrap(
+      await engine.client.call('exportRun', { run: String(runId), format: 'onnx', out, backend: 'cpu' }),
+    );
+    expect(r.verification).toMatchObject({ images: learned.test.count, agree: learned.test.count });
+    const missing = await engine.client.call('exportRun', { run: '99999', format: 'context', out });
+    expect(missing.ok ? null : missing.error.code).toBe('not_found');
+  }, 120_000);
+
   it('refuses a folder that is not a run', async () => {
     const r = await engine.client.call('exportRun', { run: dataDir, format: 'context', out: join(tmp.path, 'x') });
     expect(r.ok ? null : r.error.code).toBe('not_found');

@@ -2,6 +2,7 @@
  * @file CLI commands `compare`, `predict` and `export`: few-shot methods side by side, top-k prediction with a
  * learned context, and the exports of a run (Node).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   COMPARE_METHODS,
@@ -284,7 +285,11 @@ export const exportCommand: CommandSpec = {
   summary:
     'Export a run: its context file with a README (context), an ONNX classifier (onnx), class text features (features) or results (results).',
   options: {
-    run: { type: 'string', valueName: 'DIR', description: 'A run folder written by `learn --out DIR` (required).' },
+    run: {
+      type: 'string',
+      valueName: 'DIR|ID',
+      description: 'A run folder written by `learn --out DIR`, or the id of a project run (required).',
+    },
     format: { type: 'string', valueName: 'F', description: `What to export: ${EXPORT_FORMATS.join(', ')} (required).` },
     out: { type: 'string', valueName: 'DIR', description: 'Output folder (created; required).' },
     model: { ...MODEL_OPT, defaultText: "the run's model folder" },
@@ -296,7 +301,8 @@ export const exportCommand: CommandSpec = {
     'features: class_features.npy / zero_shot_features.npy / class_features.safetensors / class_names.json.\n' +
     'results: curve, per-class accuracy and confusion matrices as CSV and JSON; curve, confusion and per-class charts as SVG and PNG.',
   async run(ctx) {
-    const run = pathOpt(ctx, 'run');
+    const runOpt = str(ctx, 'run');
+    const run = runOpt && /^\d+$/.test(runOpt) && !existsSync(runOpt) ? runOpt : pathOpt(ctx, 'run');
     const out = pathOpt(ctx, 'out');
     const format = str(ctx, 'format');
     if (!run || !out || !format)

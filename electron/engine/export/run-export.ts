@@ -6,9 +6,11 @@
  * metadata) and `result.json` (the `learn` result: curve, reports, split sizes, settings). The test images of a run
  * are not listed in it, but the split is a pure function of the dataset folder, the shots and the seed (see
  * [Note: seeded randomness]), so the export recomputes it to verify the ONNX classifier on exactly the run's test set.
+ * A project run of the store is named by its id instead: its context path, result and test images come from the store.
  */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
@@ -18,6 +20,8 @@ import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { preprocessImage } from '../clip/preprocess';
 import { readFolderDataset } from '../data/folder-dataset';
+import { storeDb } from '../store/db';
+import { getRunDetail } from '../store/runs-repo';
 import { contextWeights } from '../methods/predict';
 import { matmulT, normalizeRows, stack, type Matrix } from '../methods/matrix';
 import { fillTemplate } from '../methods/templates';
@@ -39,9 +43,27 @@ interface RunFolder {
   contextPath: string;
   context: ContextFile;
   result: LearnResult | null;
+  /** The run's test images when the store recorded them (project runs). */
+  testImages?: { path: string; label: number }[];
 }
 
-async function readRunFolder(run: string): Promise<RunFolder> {
+/** A project run of the store by id: its recorded context file, result and test images. */
+async function readStoreRun(id: number, dataDir: string): Promise<RunFolder> {
+  const detail = getRunDetail(storeDb(dataDir), id);
+  const contextPath = detail.context?.path;
+  if (!contextPath)
+    throw new AppError('not_found', `Run ${id} has no learned context file recorded (status: ${detail.status}).`);
+  return {
+    dir: dirname(contextPath),
+    contextPath,
+    context: await readContextFile(contextPath),
+    result: detail.result,
+    testImages: detail.images.filter((im) => im.split === 'test').map((im) => ({ path: im.path, label: im.label })),
+  };
+}
+
+async function readRunFolder(run: string, dataDir: string): Promise<RunFolder> {
+  if (/^\d+$/.test(run) && !existsSync(run)) return readStoreRun(Number(run), dataDir);
   const dir = resolve(run);
   const contextPath = join(dir, 'context.safetensors');
   const context = await readContextFile(contextPath).catch((e: unknown) => {
@@ -79,6 +101,7 @@ const toRows = (m: Matrix): Float32Array[] =>
 
 /** The run's test images (see [Note: run folders]). */
 async function runTestImages(run: RunFolder): Promise<{ path: string; label: number }[]> {
+  if (run.testImages) return run.testImages;
   const r = run.result;
   if (!r) throw new AppError('not_found', `${run.dir} has no result.json, so its test images are unknown.`);
   const ds = await readFolderDataset(r.data.root);
@@ -281,10 +304,11 @@ async function exportResults(run: RunFolder, out: string): Promise<ExportResult>
 /** Runs `exportRun`. */
 export async function runExport(
   args: ExportArgs,
+  env: { dataDir: string },
   { progress, signal }: JobContext<MethodsProgress>,
 ): Promise<ExportResult> {
   progress({ kind: 'phase', message: `Reading the run ${args.run}` });
-  const run = await readRunFolder(args.run);
+  const run = await readRunFolder(args.run, env.dataDir);
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
   if (args.format === 'context') {

@@ -10,10 +10,10 @@ import { runCompare } from '../methods/compare';
 import { runPredict } from '../methods/predict';
 
 /** Handlers for {@link methodsOps}. */
-export function methodsHandlers(_env: EngineEnv): HandlersFor<typeof methodsOps> {
+export function methodsHandlers(env: EngineEnv): HandlersFor<typeof methodsOps> {
   return {
     compare: (args, ctx) => runCompare(args, ctx),
     predict: (args, ctx) => runPredict(args, ctx),
-    exportRun: (args, ctx) => runExport(args, ctx),
+    exportRun: (args, ctx) => runExport(args, env, ctx),
   };
 }
