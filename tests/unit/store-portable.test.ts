@@ -13,8 +13,11 @@ import {
   finishRun,
   getMetrics,
   getRun,
+  getRunImages,
   loadContexts,
   saveContext,
+  saveRunImages,
+  saveRunPredictions,
   startRun,
 } from '../../electron/engine/store/runs-repo';
 import { writeImage } from '../../electron/engine/store/test-images';
@@ -52,9 +55,26 @@ async function projectWithRun(root: string) {
   });
   startRun(db, runId);
   appendMetrics(db, runId, [
-    { epoch: 0, step: 1, loss: 1.5, trainAcc: 0.5 },
-    { epoch: 1, step: 2, loss: 0.75, trainAcc: 0.75, valAcc: 0.5 },
+    { epoch: 0, step: 1, loss: 1.5, trainAcc: 0.5, seconds: 0.25 },
+    { epoch: 1, step: 2, loss: 0.75, trainAcc: 0.75, valAcc: 0.5, seconds: 0.5 },
   ]);
+  const { images } = unwrap(await e.client.call('projectImages', { projectId }));
+  saveRunImages(
+    db,
+    runId,
+    images.map((i, k) => ({
+      imageId: i.id,
+      path: i.path,
+      sha256: i.sha256,
+      label: k % 2,
+      split: k < 2 ? 'train' : k < 4 ? 'val' : 'test',
+    })),
+  );
+  saveRunPredictions(
+    db,
+    runId,
+    images.slice(4).map((i) => ({ path: i.path, predicted: 1, confidence: 0.625 })),
+  );
   const ctx = Float32Array.from({ length: 4 * 8 }, (_, i) => Math.cos(i));
   saveContext(db, runId, { name: 'ctx', shape: [4, 8], data: ctx, meta: { position: 'end' } });
   finishRun(db, runId, 'done', { result: { testAcc: 0.875 } });
@@ -135,6 +155,13 @@ describe('project file', () => {
     const db = storeDb(dst.dataDir);
     expect(getMetrics(db, run?.id ?? 0)).toEqual(getMetrics(storeDb(src.dataDir), src.runId));
     expect(Array.from(loadContexts(db, run?.id ?? 0)[0]?.data ?? [])).toEqual(Array.from(src.ctx));
+    const newIds = new Map(imgs.map((i) => [i.sha256, i.id]));
+    const newPaths = new Map(imgs.map((i) => [i.sha256, i.path]));
+    const srcSplit = getRunImages(storeDb(src.dataDir), src.runId);
+    expect(srcSplit.filter((i) => i.predicted === 1)).toHaveLength(2);
+    expect(getRunImages(db, run?.id ?? 0)).toEqual(
+      srcSplit.map((i) => ({ ...i, imageId: newIds.get(i.sha256 ?? ''), path: newPaths.get(i.sha256 ?? '') })),
+    );
     const bad = await dst.client.call('projectImportFile', { file: join(root, 'ds-missing.zip') });
     expect(bad.ok).toBe(false);
   });

@@ -16,7 +16,7 @@ import type { ProjectSummary } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import { blobToFloats, floatsToBlob } from '../store/blob';
 import type { Db } from '../store/db';
-import { createProject, getProject, setProjectCopyDir } from '../store/projects-repo';
+import { createProject, getProject, insertImage, setProjectCopyDir, type ImageRow } from '../store/projects-repo';
 import { stmt } from '../store/statements';
 
 /** Format tag and version of project files. */
@@ -27,20 +27,19 @@ interface ProjectFile {
   version: number;
   project: { name: string; description: string };
   classes: { id: number; folder_name: string; prompt: string; sort_order: number; colour: string }[];
-  images: {
-    class_id: number | null;
-    file: string | null;
-    origin: string;
-    sha256: string;
-    bytes: number;
-    width: number;
-    height: number;
-    format: string;
-    split: string;
-    excluded: number;
-  }[];
+  images: (Omit<ImageRow, 'id' | 'path' | 'missing' | 'thumbnail'> & { file: string | null })[];
   runs: (Record<string, unknown> & { id: number })[];
   metrics: (Record<string, unknown> & { run_id: number })[];
+  /** Each run's split and predictions (see [Note: run images]); absent in files written before it existed. */
+  run_images?: {
+    run_id: number;
+    sha256: string | null;
+    path: string;
+    label: number;
+    split: string;
+    predicted: number | null;
+    confidence: number | null;
+  }[];
   contexts: { run_id: number; name: string; shape_json: string; meta_json: string; file: string }[];
 }
 
@@ -55,49 +54,35 @@ export async function exportProject(
     { name: string; description: string } | undefined;
   if (!p) throw new AppError('not_found', `There is no project with id ${projectId}.`);
   const entries: Zippable = {};
-  const images = stmt(db, 'SELECT * FROM images WHERE project_id = ? ORDER BY id').all(projectId) as {
-    class_id: number | null;
-    path: string;
-    origin: string;
-    sha256: string;
-    bytes: number;
-    width: number;
-    height: number;
-    format: string;
-    split: string;
-    excluded: number;
-    missing: number;
-  }[];
+  const images = stmt(
+    db,
+    `SELECT class_id, path, origin, sha256, bytes, width, height, format, split, excluded
+     FROM images WHERE project_id = ? ORDER BY id`,
+  ).all(projectId) as Omit<ImageRow, 'id' | 'missing' | 'thumbnail'>[];
   let carried = 0;
   const out: ProjectFile['images'] = [];
-  for (const img of images) {
+  for (const { path, ...img } of images) {
     let fileName: string | null = null;
     if (includeImages) {
-      const data = await readFile(img.path).catch(() => null);
+      const data = await readFile(path).catch(() => null);
       if (data) {
-        fileName = `images/${img.sha256}${extname(img.path).toLowerCase()}`;
+        fileName = `images/${img.sha256}${extname(path).toLowerCase()}`;
         entries[fileName] = [new Uint8Array(data), { level: 0 }];
         carried++;
       }
     }
-    out.push({
-      class_id: img.class_id,
-      file: fileName,
-      origin: img.origin,
-      sha256: img.sha256,
-      bytes: img.bytes,
-      width: img.width,
-      height: img.height,
-      format: img.format,
-      split: img.split,
-      excluded: img.excluded,
-    });
+    out.push({ ...img, file: fileName });
   }
   const runs = stmt(db, 'SELECT * FROM runs WHERE project_id = ? ORDER BY id').all(projectId) as ProjectFile['runs'];
   const metrics = stmt(
     db,
     'SELECT m.* FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.project_id = ? ORDER BY m.run_id, m.step',
   ).all(projectId) as ProjectFile['metrics'];
+  const runImages = stmt(
+    db,
+    `SELECT ri.run_id, ri.sha256, ri.path, ri.label, ri.split, ri.predicted, ri.confidence
+     FROM run_images ri JOIN runs r ON r.id = ri.run_id WHERE r.project_id = ? ORDER BY ri.run_id, ri.rowid`,
+  ).all(projectId) as NonNullable<ProjectFile['run_images']>;
   const ctxRows = stmt(
     db,
     'SELECT c.run_id, c.name, c.shape_json, c.meta_json, c.tensor FROM contexts c JOIN runs r ON r.id = c.run_id WHERE r.project_id = ? ORDER BY c.id',
@@ -117,6 +102,7 @@ export async function exportProject(
     images: out,
     runs,
     metrics,
+    run_images: runImages,
     contexts,
   };
   entries['project.json'] = new TextEncoder().encode(JSON.stringify(doc));
@@ -149,6 +135,7 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
   const imagesDir = join(dataDir, 'projects', String(project.id), 'images');
   await mkdir(imagesDir, { recursive: true });
   const paths = new Map<string, string>();
+  const imageIds = new Map<string, number>();
   for (const img of doc.images) {
     const data = img.file ? files[img.file] : undefined;
     if (!data || !img.file) continue;
@@ -168,28 +155,24 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
         c.id,
         Number(insClass.run(project.id, c.folder_name, c.prompt, c.sort_order, c.colour).lastInsertRowid),
       );
-    const insImage = stmt(
-      db,
-      `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, split, excluded, missing, copied, added_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
-    );
     for (const img of doc.images) {
       const path = paths.get(img.sha256);
-      insImage.run(
-        project.id,
-        img.class_id === null ? null : (classIds.get(img.class_id) ?? null),
-        path ?? img.origin,
-        img.origin,
-        img.sha256,
-        img.bytes,
-        img.width,
-        img.height,
-        img.format,
-        img.split,
-        img.excluded,
-        path ? 0 : 1,
-        Date.now(),
-      );
+      const id = insertImage(db, project.id, {
+        classId: img.class_id === null ? null : (classIds.get(img.class_id) ?? null),
+        path: path ?? img.origin,
+        origin: img.origin,
+        sha256: img.sha256,
+        bytes: img.bytes,
+        width: img.width,
+        height: img.height,
+        format: img.format,
+        thumbnail: null,
+        copied: true,
+        split: img.split,
+        excluded: img.excluded === 1,
+        missing: !path,
+      });
+      if (id !== null) imageIds.set(img.sha256, id);
     }
     const runIds = new Map<number, number>();
     const insRun = stmt(
@@ -223,7 +206,7 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
     }
     const insMetric = stmt(
       db,
-      'INSERT INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO metrics (run_id, epoch, step, loss, train_acc, val_acc, test_acc, lr, seconds, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     for (const m of doc.metrics) {
       const v = (k: string) => (m[k] ?? null) as number | null;
@@ -238,8 +221,29 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
           v('val_acc'),
           v('test_acc'),
           v('lr'),
+          v('seconds'),
           v('at'),
         );
+    }
+    const insRunImage = stmt(
+      db,
+      `INSERT INTO run_images (run_id, image_id, path, sha256, label, split, predicted, confidence)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const ri of doc.run_images ?? []) {
+      const runId = runIds.get(ri.run_id);
+      if (runId === undefined) continue;
+      const sha = ri.sha256;
+      insRunImage.run(
+        runId,
+        sha === null ? null : (imageIds.get(sha) ?? null),
+        (sha === null ? undefined : paths.get(sha)) ?? ri.path,
+        sha,
+        ri.label,
+        ri.split,
+        ri.predicted,
+        ri.confidence,
+      );
     }
     const insCtx = stmt(
       db,

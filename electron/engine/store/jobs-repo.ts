@@ -36,42 +36,17 @@ export function finishJob(
   ).run(status, Date.now(), error ?? null, detail ? JSON.stringify(detail) : null, jobId);
 }
 
-/** A project's jobs, newest first. */
-export function listJobs(db: Db, projectId: number, limit = 20): JobRecord[] {
-  const rows = stmt(db, 'SELECT * FROM jobs WHERE project_id = ? ORDER BY id DESC LIMIT ?').all(projectId, limit) as {
-    id: number;
-    kind: string;
-    status: JobStatus;
-    detail_json: string;
-    error: string | null;
-    started_at: number;
-    finished_at: number | null;
-  }[];
-  return rows.map((r) => ({
-    id: r.id,
-    kind: r.kind,
-    status: r.status,
-    detail: JSON.parse(r.detail_json) as Record<string, unknown>,
-    error: r.error,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  }));
+interface JobRow {
+  id: number;
+  kind: string;
+  status: JobStatus;
+  detail_json: string;
+  error: string | null;
+  started_at: number;
+  finished_at: number | null;
 }
 
-/** One job record, or undefined. */
-export function getJob(db: Db, jobId: number): JobRecord | undefined {
-  const r = stmt(db, 'SELECT * FROM jobs WHERE id = ?').get(jobId) as
-    | {
-        id: number;
-        kind: string;
-        status: JobStatus;
-        detail_json: string;
-        error: string | null;
-        started_at: number;
-        finished_at: number | null;
-      }
-    | undefined;
-  if (!r) return undefined;
+function toJob(r: JobRow): JobRecord {
   return {
     id: r.id,
     kind: r.kind,
@@ -81,4 +56,17 @@ export function getJob(db: Db, jobId: number): JobRecord | undefined {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   };
+}
+
+/** A project's jobs, newest first. */
+export function listJobs(db: Db, projectId: number, limit = 20): JobRecord[] {
+  return (
+    stmt(db, 'SELECT * FROM jobs WHERE project_id = ? ORDER BY id DESC LIMIT ?').all(projectId, limit) as JobRow[]
+  ).map(toJob);
+}
+
+/** One job record, or undefined. */
+export function getJob(db: Db, jobId: number): JobRecord | undefined {
+  const r = stmt(db, 'SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+  return r ? toJob(r) : undefined;
 }

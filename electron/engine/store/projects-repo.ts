@@ -161,27 +161,34 @@ export function ensureClass(
   return { id, created: true };
 }
 
-/** What the importer writes for one image. */
-export interface NewImage {
-  classId: number | null;
-  path: string;
+/** What a project knows of an image file whatever the row shape: where it came from, content hash, size, format. */
+interface ImageFacts {
   origin: string;
   sha256: string;
   bytes: number;
   width: number;
   height: number;
   format: string;
+}
+
+/** What the importer writes for one image. */
+export interface NewImage extends ImageFacts {
+  classId: number | null;
+  path: string;
   thumbnail: string | null;
   copied: boolean;
   split?: Split;
+  excluded?: boolean;
+  missing?: boolean;
 }
 
 /** Inserts one image; returns null when the project already has this content (a duplicate). */
 export function insertImage(db: Db, projectId: number, img: NewImage): number | null {
   const r = stmt(
     db,
-    `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, thumbnail, copied, split, added_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, sha256) DO NOTHING`,
+    `INSERT INTO images (project_id, class_id, path, origin, sha256, bytes, width, height, format, thumbnail, copied, split,
+       excluded, missing, added_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, sha256) DO NOTHING`,
   ).run(
     projectId,
     img.classId,
@@ -195,6 +202,8 @@ export function insertImage(db: Db, projectId: number, img: NewImage): number | 
     img.thumbnail,
     img.copied ? 1 : 0,
     img.split ?? 'auto',
+    img.excluded ? 1 : 0,
+    img.missing ? 1 : 0,
     Date.now(),
   );
   return r.changes > 0 ? Number(r.lastInsertRowid) : null;
@@ -206,16 +215,11 @@ export function imageByHash(db: Db, projectId: number, sha256: string): { id: nu
     { id: number; origin: string } | undefined;
 }
 
-interface ImageRow {
+/** An `images` row as SQLite returns it. */
+export interface ImageRow extends ImageFacts {
   id: number;
   class_id: number | null;
   path: string;
-  origin: string;
-  sha256: string;
-  bytes: number;
-  width: number;
-  height: number;
-  format: string;
   split: Split;
   excluded: number;
   missing: number;
