@@ -10,7 +10,7 @@ import { app, BrowserWindow, nativeTheme, screen, session, utilityProcess } from
 import { join } from 'node:path';
 import type { EngineMessage } from '../shared/protocol';
 import { COMPUTE_WINDOW_BACKENDS, parseBackendSetting } from './compute-host/backend-choice';
-import { ComputeWindow } from './compute-host/compute-window';
+import { ComputeWindow, type EnginePortSink } from './compute-host/compute-window';
 import { EngineHost, type WorkerLauncher } from './engine-host/engine-host';
 import { readSettings } from './engine/models/settings';
 import { appRoot, dataDir } from './engine/paths';
@@ -25,15 +25,23 @@ import { DESKTOP_CSP, keepOnScreen, SECURE_WEB_PREFERENCES } from './window-opti
 const preloadPath = () => join(appRoot(), 'dist', 'electron', 'preload.cjs');
 let mainWindow: BrowserWindow | null = null;
 let computeWindow: ComputeWindow | null = null;
+/** How to hand a compute port to the engine that is running now (null while none is ready). */
+let engineSink: EnginePortSink | null = null;
 
 const utilityLauncher: WorkerLauncher = (entry, env) => {
   const child = utilityProcess.fork(entry, [], { env, serviceName: 'CoOp Studio engine', stdio: 'inherit' });
   // A ready engine gets its own port to the compute window; one that exited gets none.
-  const sink = (port: Electron.MessagePortMain) => child.postMessage({ type: 'compute-port' }, [port]);
+  const sink: EnginePortSink = (port) => child.postMessage({ type: 'compute-port' }, [port]);
   child.on('message', (m: EngineMessage) => {
-    if (m.type === 'ready') computeWindow?.setEngine(sink);
+    if (m.type !== 'ready') return;
+    engineSink = sink;
+    computeWindow?.setEngine(sink);
   });
-  child.once('exit', () => computeWindow?.setEngine(null));
+  child.once('exit', () => {
+    if (engineSink !== sink) return;
+    engineSink = null;
+    computeWindow?.setEngine(null);
+  });
   return {
     get pid() {
       return child.pid;
@@ -113,14 +121,6 @@ async function main(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   const stopTheme = followThemeSetting(data, (theme) => (nativeTheme.themeSource = theme));
 
-  if (wantsComputeWindow(data)) {
-    computeWindow = new ComputeWindow({
-      page: join(appRoot(), 'dist', 'compute', 'index.html'),
-      preload: preloadPath(),
-      log: (message) => process.stderr.write(`[compute] ${message}\n`),
-    });
-    computeWindow.start();
-  }
   const host = new EngineHost({
     launcher: utilityLauncher,
     onCrash: ({ failedCalls }) => {
@@ -142,6 +142,16 @@ async function main(): Promise<void> {
   );
   installMenu(() => mainWindow);
   mainWindow = createWindow(trust);
+  // After the main window, so that it is the app's first window (and its first paint is not delayed).
+  if (wantsComputeWindow(data)) {
+    computeWindow = new ComputeWindow({
+      page: join(appRoot(), 'dist', 'compute', 'index.html'),
+      preload: preloadPath(),
+      log: (message) => process.stderr.write(`[compute] ${message}\n`),
+    });
+    computeWindow.setEngine(engineSink);
+    computeWindow.start();
+  }
 
   app.on('second-instance', () => {
     if (!mainWindow) return;

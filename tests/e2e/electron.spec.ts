@@ -21,6 +21,17 @@ function electronBinary(): { path: string | null; reason: string } {
   }
 }
 
+/** Polls `get` until it returns a value (no fixed sleeps: 100 ms between tries, 30 s at most). */
+async function pollFor<T>(get: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the desktop app');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const binary = electronBinary();
 if (!binary.path) {
   console.warn(
@@ -37,11 +48,23 @@ describe.skipIf(!binary.path)('desktop app (Electron)', () => {
       env: { ...process.env, COOP_STUDIO_DATA_DIR: dataDir },
     });
     try {
-      const page = await app.firstWindow();
+      // The hidden compute window is a window too: pick the app's own page by its URL.
+      await app.firstWindow();
+      const page = await pollFor(() => app.windows().find((w) => w.url().includes('/dist/renderer/')));
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
       const backends = page.getByRole('list', { name: 'tfjs backends' });
       await backends.waitFor();
+      // wasm in the engine; WebGPU/WebGL listed as the compute window found them (available or with the reason).
       await expect(backends.textContent()).resolves.toContain('wasm');
+      await expect(backends.textContent()).resolves.toContain('webgl');
+      const compute = await pollFor(() => app.windows().find((w) => w.url().includes('/dist/compute/')));
+      // The compute page gets no API from the preload, and is never shown.
+      expect(await compute.evaluate(() => typeof (globalThis as { coopStudio?: unknown }).coopStudio)).toBe(
+        'undefined',
+      );
+      expect(
+        await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().filter((w) => w.isVisible()).length),
+      ).toBe(1);
       await expect(page.getByLabel('Status').textContent()).resolves.toContain('Connection: desktop');
       // No Node in the page: nodeIntegration off and context isolation on (only the preload's narrow API is visible).
       const globals = await page.evaluate(() => ({
