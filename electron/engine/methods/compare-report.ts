@@ -16,12 +16,12 @@ const COLORS = ['#7f7f7f', '#8c564b', '#e377c2', '#1f77b4', '#ff7f0e', '#d62728'
 /** The table as aligned text lines: methods down, shots across, "mean ± std" test accuracy in percent. */
 export function formatCompareTable(r: Pick<CompareResult, 'table' | 'settings'>): string[] {
   const shots = r.settings.shots.filter((k) => r.table.some((c) => c.shots === k));
-  const head = ['method'.padEnd(16), ...shots.map((k) => `${k} shot${k > 1 ? 's' : ''}`.padStart(13))].join(' ');
+  const head = ['method'.padEnd(16), ...shots.map((k) => `${k} shot${k > 1 ? 's' : ''}`.padStart(14))].join(' ');
   const lines = [head];
   for (const m of r.settings.methods) {
     const cells = shots.map((k) => {
       const c = r.table.find((x) => x.method === m && x.shots === k);
-      return (c ? `${pct(c.mean)} ± ${pct(c.std)}` : '-').padStart(13);
+      return (c ? `${pct(c.mean)} ± ${pct(c.std)}` : '-').padStart(14);
     });
     lines.push([METHOD_LABELS[m].padEnd(16), ...cells].join(' '));
   }
@@ -89,9 +89,9 @@ export function compareSvg(r: Pick<CompareResult, 'table' | 'settings'>, title: 
     `<text x="${m.l + pw / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
     `<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`,
   ];
-  for (let i = 0; i <= 10; i++) {
-    const a = yMin + (span * i) / 10;
-    if (a > yMax + 1e-9) break;
+  // Grid lines every 5 or 10 points, so the labels are round numbers.
+  const tick = span > 0.5 ? 0.1 : 0.05;
+  for (let a = Math.ceil(yMin / tick - 1e-9) * tick; a <= yMin + span + 1e-9; a += tick) {
     parts.push(
       `<line x1="${m.l}" y1="${y(a)}" x2="${m.l + pw}" y2="${y(a)}" stroke="#eee"/>`,
       `<text x="${m.l - 8}" y="${y(a) + 4}" text-anchor="end">${Math.round(a * 100)}%</text>`,
