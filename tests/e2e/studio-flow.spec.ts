@@ -2,52 +2,20 @@
  * @file E2E: the whole studio flow as a new user in web mode: create a project, upload the sample dataset, rename a
  * class, learn a prompt on the demo model while the curve grows, read the results, open a confusion cell, try an image,
  * export the learned context (Node test runner driving headless Chromium).
- *
- * [Note: loud E2E failures] The engine work lands in parallel, so every step is named and, when it fails, the error
- * says which step and quotes any error toast the UI showed (the engine's own sentence). Nothing is skipped.
+
+ * See [Note: loud E2E failures] and [Note: no fixed sleeps] in harness.ts.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appRoot } from '../../electron/engine/paths';
-import { launchBrowser, screenshot, serve, type Served } from './harness';
+import { screenshot, screenTitle, step, until, useStudio } from './harness';
 
 const TASK = 'backgrounds';
 const SAMPLE = join(appRoot(), 'resources', 'samples', TASK);
 const DEMO_MODEL = join(appRoot(), 'resources', 'models', 'demo-clip');
 /** Few epochs and views so the run takes a couple of minutes on 2 shared cores. */
 const EPOCHS = 30;
-
-async function alerts(page: Page): Promise<string> {
-  const texts = await page.getByRole('alert').allTextContents();
-  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ');
-}
-
-/** Runs one named step; on failure, names it and quotes the UI's error toasts. */
-async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const shown = await alerts(page).catch(() => '');
-    throw new Error(
-      `Step "${name}" failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` +
-        (shown ? `\nThe UI showed: ${shown}` : ''),
-    );
-  }
-}
-
-/** Waits for `cond`, failing early when an error toast appears. */
-async function until(page: Page, what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    const shown = await alerts(page);
-    if (shown) throw new Error(`while waiting for ${what}, the UI reported an error`);
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-}
 
 const percent = (text: string | null): number => {
   const m = /(-?\d+(?:\.\d+)?)%/.exec(text ?? '');
@@ -56,17 +24,7 @@ const percent = (text: string | null): number => {
 };
 
 describe('studio flow in web mode', () => {
-  let served: Served;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    served = await serve();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const studio = useStudio();
 
   it('creates a project, learns a prompt and exports it', { timeout: 600_000 }, async () => {
     expect(existsSync(SAMPLE), `the sample dataset ${SAMPLE} is missing (engineer C builds resources/samples)`).toBe(
@@ -77,13 +35,10 @@ describe('studio flow in web mode', () => {
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
       .sort();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(served.url);
+    const { page, pageErrors } = await studio.open();
 
     await step(page, 'create a project', async () => {
-      await page.getByLabel('Project name').fill('Backgrounds');
+      await page.getByLabel('Project name', { exact: true }).fill('Backgrounds');
       await screenshot(page, 'flow-01-projects');
       await page.getByRole('button', { name: 'Create project' }).click();
       await page.getByRole('heading', { level: 1, name: 'Dataset' }).waitFor({ timeout: 15_000 });
@@ -101,6 +56,36 @@ describe('studio flow in web mode', () => {
         120_000,
       );
       await screenshot(page, 'flow-02-dataset');
+    });
+
+    await step(page, 'browse a class in the virtualised gallery', async () => {
+      const cls = classes[1] ?? '';
+      const count = readdirSync(join(SAMPLE, cls)).filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).length;
+      // A narrow window, so that the sample's 50 images per class span more rows than are in view.
+      await page.setViewportSize({ width: 640, height: 900 });
+      await classList.getByRole('listitem').nth(1).getByRole('button', { name: 'Show images' }).click();
+      const gallery = page.getByRole('list', { name: `Images of ${cls}` });
+      const tiles = gallery.getByRole('listitem');
+      await gallery.getByRole('button').first().waitFor();
+      // Only the rows in view (and a small margin) are in the DOM, each with the thumbnail the server serves.
+      const inDom = await tiles.count();
+      expect(inDom, `tiles in the DOM for ${count} images`).toBeLessThan(count);
+      await until(
+        page,
+        'the first thumbnail to load',
+        async () =>
+          gallery
+            .locator('img')
+            .first()
+            .evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0),
+        15_000,
+      );
+      await gallery.evaluate((el) => (el.scrollTop = el.scrollHeight));
+      await gallery.locator(`[aria-posinset="${count}"]`).getByRole('button').waitFor();
+      expect(await tiles.count()).toBeLessThan(count);
+      await screenshot(page, 'flow-02b-gallery');
+      await classList.getByRole('listitem').nth(1).getByRole('button', { name: 'Hide images' }).click();
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
 
     const renamed = `${classes[0] ?? ''} background`;
@@ -148,7 +133,7 @@ describe('studio flow in web mode', () => {
         page,
         'the Results screen',
         async () => {
-          if ((await page.getByRole('heading', { level: 1 }).textContent()) === 'Results') return true;
+          if ((await screenTitle(page)) === 'Results') return true;
           const n = await curveRows.count();
           if (n > 0) seen.add(n);
           if (n >= 3 && !learningShot) learningShot = await screenshot(page, 'flow-04-learning');
@@ -175,17 +160,39 @@ describe('studio flow in web mode', () => {
     });
 
     await step(page, 'open a confusion-matrix cell', async () => {
-      const cell = page.getByRole('table', { name: 'Confusion matrix' }).getByRole('button').first();
-      const label = (await cell.getAttribute('aria-label')) ?? '';
-      await cell.click();
+      // The first cell with images in it: its dialog shows exactly that many test images.
+      const cells = page.getByRole('table', { name: 'Confusion matrix' }).getByRole('button');
+      const labels = await cells.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      const at = labels.findIndex((l) => !l.startsWith('0 '));
+      expect(at, `a non-empty confusion cell among ${labels.join('; ')}`).toBeGreaterThanOrEqual(0);
+      const label = labels[at] ?? '';
+      const n = Number(label.split(' ')[0]);
+      await cells.nth(at).click();
       const dialog = page.getByRole('dialog');
       await dialog.waitFor();
       expect(await dialog.getByRole('heading').textContent()).toContain('predicted as');
+      const tiles = dialog.getByRole('list', { name: 'Cell images' }).getByRole('listitem');
+      await until(page, 'the cell images', async () => (await tiles.count()) === n, 10_000);
+      expect(await tiles.first().textContent()).toMatch(/→.*\d+%/);
       await screenshot(page, 'flow-06-confusion-cell');
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
       // Focus returns to the cell that opened the dialog.
       expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(label);
+    });
+
+    await step(page, 'list the misclassified test images', async () => {
+      const heading = (await page.getByRole('heading', { name: /^Misclassified test images/ }).textContent()) ?? '';
+      const wrong = Number(/\((\d+)\)/.exec(heading)?.[1] ?? NaN);
+      const testCount = Number(
+        /(\d+) test images/.exec((await page.getByLabel('Accuracy', { exact: true }).textContent()) ?? '')?.[1],
+      );
+      // The mistakes agree with the headline accuracy.
+      expect(wrong).toBe(Math.round(testCount * (1 - accuracies.test)));
+      if (wrong > 0) {
+        const first = page.getByRole('list', { name: 'Misclassified images' }).getByRole('listitem').first();
+        expect(await first.textContent()).toMatch(/→.*\d+%/);
+      }
     });
 
     await step(page, 'try an image', async () => {
@@ -207,6 +214,17 @@ describe('studio flow in web mode', () => {
         classes.some((c) => text.includes(c)),
         `Try it shows a class name: ${text}`,
       ).toBe(true);
+      // Every class with its probability under both prompts; each column sums to 100%.
+      const rows = result.getByRole('table', { name: 'Class probabilities' }).locator('tbody tr');
+      expect(await rows.count()).toBe(classes.length);
+      const cells = await rows.evaluateAll((trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')),
+      );
+      for (const column of [0, 1]) {
+        const sum = cells.reduce((a, row) => a + percent(row[column] ?? null), 0);
+        expect(sum, `probabilities of column ${column}`).toBeGreaterThan(0.97);
+        expect(sum).toBeLessThan(1.03);
+      }
       await screenshot(page, 'flow-07-try-it');
     });
 

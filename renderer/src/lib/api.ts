@@ -13,6 +13,7 @@ import type {
   evaluateArgs,
   learnArgs,
 } from '../../../shared/contract/train';
+import type { PredictResult, predictArgs } from '../../../shared/contract/methods';
 import type { Result } from '../../../shared/result';
 import { engine } from './client';
 
@@ -30,6 +31,11 @@ export function callEvaluate(
   options: CallOptions<LearnProgress> = {},
 ): Promise<Result<EvaluateResult>> {
   return engine.call('evaluate', args, options);
+}
+
+/** Top-k classes of image files with a learned context or zero-shot prompts. */
+export function callPredict(args: z.input<typeof predictArgs>): Promise<Result<PredictResult>> {
+  return engine.call('predict', args);
 }
 
 /** Calls a desktop-only operation (shared/contract/desktop.ts); undefined in web mode. */

@@ -1,9 +1,13 @@
 /**
  * @file State of a CoOp run: options, progress, the live curve, the result, and Try it (renderer).
  */
-import type { ClassificationReport, EpochPoint, LearnProgress, LearnResult } from '../../../shared/contract/train';
-import { callEvaluate, callLearn, type LearnArgs } from './api';
-import { showError, toasts, valueOr } from './errors.svelte';
+import type { EpochPoint, LearnProgress, LearnResult } from '../../../shared/contract/train';
+import type { PredictResult } from '../../../shared/contract/methods';
+import { untrack } from 'svelte';
+import type { ProjectDetail } from '../../../shared/contract';
+import { callLearn, callPredict, type LearnArgs } from './api';
+import { engine } from './client';
+import { showError, valueOr } from './errors.svelte';
 import { nav } from './nav.svelte';
 import { projects } from './projects.svelte';
 import { settings } from './settings.svelte';
@@ -28,20 +32,46 @@ export interface RunCurve {
   curve: EpochPoint[];
 }
 
+/** One class of a Try it answer: the probability under the learned prompt and under the hand-written one. */
+export interface TryClass {
+  name: string;
+  learned: number | null;
+  zeroShot: number | null;
+}
+
 /** What Try it shows for one image. */
 export interface TryResult {
   name: string;
   previewUrl: string;
+  /** Every class, highest learned probability first. */
+  classes: TryClass[];
   learned: string | null;
   zeroShot: string | null;
 }
 
-function predicted(report: ClassificationReport): string | null {
-  for (const row of report.confusion) {
-    const j = row.findIndex((n) => n > 0);
-    if (j >= 0) return report.perClass[j]?.name ?? null;
+/** Probability per class index from a prediction's top list (all classes when `top` covered them). */
+function byLabel(p: PredictResult | undefined, n: number): (number | null)[] {
+  const out: (number | null)[] = Array.from({ length: n }, () => null);
+  for (const t of p?.predictions[0]?.top ?? []) if (t.label < n) out[t.label] = t.probability;
+  return out;
+}
+
+/** Where the engine can read a picked file: its real path on the desktop, an upload in web mode. */
+async function engineSidePath(file: File): Promise<string | undefined> {
+  const api = window.coopStudio;
+  if (api) {
+    const path = api.pathForFile(file);
+    if (path) return path;
   }
-  return null;
+  const up = valueOr(await uploadFiles([{ file, path: `try-it/${file.name}` }], () => undefined));
+  return up ? `${up.folder}/try-it/${file.name}` : undefined;
+}
+
+/** How many earlier runs' curves can be overlaid. */
+const HISTORY_RUNS = 5;
+
+function runLabel(r: LearnResult, id: number): string {
+  return `Run ${id} (${r.settings.shots} shots, M=${r.settings.nCtx})`;
 }
 
 class LearnController {
@@ -69,18 +99,58 @@ class LearnController {
   trying = $state(false);
   tried = $state<TryResult | null>(null);
   private abort: AbortController | null = null;
+  /** The project whose stored runs are shown (see [Note: runs come back]). */
+  private shownProject: number | null = null;
+
+  constructor() {
+    $effect.root(() => {
+      $effect(() => {
+        const p = projects.current;
+        untrack(() => void this.restore(p));
+      });
+    });
+  }
+
+  /**
+   * [Note: runs come back] Project runs are recorded in the store, so opening a project (after a reload, or from
+   * another session) shows its latest finished run on Results and its earlier runs' curves for overlaying, as they
+   * were when they finished. A run in progress is never replaced.
+   */
+  private async restore(p: ProjectDetail | null): Promise<void> {
+    if (!p || p.id === this.shownProject || this.running) return;
+    this.shownProject = p.id;
+    this.result = null;
+    this.curve = [];
+    this.history = [];
+    this.tried = null;
+    const done = p.runs.filter((r) => r.status === 'done').slice(0, HISTORY_RUNS);
+    const details = await Promise.all(done.map((r) => engine.call('projectRun', { runId: r.id })));
+    if (this.shownProject !== p.id || this.running) return;
+    const results = details.flatMap((d) => (d.ok && d.value.result ? [d.value.result] : []));
+    this.history = results.map((r, i) => ({ label: runLabel(r, done[i]?.id ?? i + 1), curve: r.curve })).reverse();
+    const latest = results[0];
+    if (latest) {
+      this.result = latest;
+      this.curve = latest.curve;
+      this.backend = latest.backend;
+      this.epochs = latest.settings.epochs;
+    }
+  }
 
   /** Zero-shot accuracy of the hand-written prompt (epoch 0 of the curve), once known. */
   get zeroShot(): number | null {
     return this.result?.zeroShot.test.accuracy ?? this.curve[0]?.trainAccuracy ?? null;
   }
 
-  private args(folder: string, epochs: number): LearnArgs {
+  /**
+   * [Note: learn on the project] The run reads the open project from the store (class prompt texts as edited,
+   * excluded images left out, the embedding cache used) and is recorded there, so the UI passes the project id, not a
+   * folder.
+   */
+  private args(projectId: number, epochs: number): LearnArgs {
     const o = this.options;
-    const prompts: Record<string, string> = {};
-    for (const c of projects.current?.classList ?? []) prompts[c.folderName] = c.prompt;
     return {
-      data: folder,
+      project: projectId,
       ...(o.model ? { model: o.model } : {}),
       shots: o.shots,
       seed: o.seed,
@@ -90,7 +160,6 @@ class LearnController {
       ...(o.ctxInit.trim() ? { ctxInit: o.ctxInit.trim() } : {}),
       epochs,
       augViews: o.augViews,
-      prompts,
       ...(settings.learnBackend ? { backend: settings.learnBackend } : {}),
     };
   }
@@ -111,10 +180,10 @@ class LearnController {
     }
   };
 
-  /** Starts a run on the open project's dataset folder. */
+  /** Starts a run on the open project (see [Note: learn on the project]). */
   async start(): Promise<void> {
-    const folder = projects.dataFolder();
-    if (!folder) {
+    const p = projects.current;
+    if (!p || p.images === 0) {
       showError({
         code: 'invalid_data',
         message: 'This project has no images yet: add a dataset on the Dataset screen.',
@@ -130,7 +199,7 @@ class LearnController {
     this.abort = new AbortController();
     try {
       const r = valueOr(
-        await callLearn(this.args(folder, this.options.epochs), {
+        await callLearn(this.args(p.id, this.options.epochs), {
           onProgress: this.onProgress,
           signal: this.abort.signal,
         }),
@@ -141,8 +210,8 @@ class LearnController {
       this.backend = r.backend;
       this.history = [
         ...this.history,
-        { label: `Run ${this.history.length + 1} (${r.settings.shots} shots, M=${r.settings.nCtx})`, curve: r.curve },
-      ];
+        { label: runLabel(r, r.project?.runId ?? this.history.length + 1), curve: r.curve },
+      ].slice(-HISTORY_RUNS);
       this.tried = null;
       nav.go('results');
     } finally {
@@ -155,30 +224,41 @@ class LearnController {
     this.abort?.abort();
   }
 
-  /** Classifies one image with the learned context and with the hand-written prompt. */
+  /** Classifies one image with the learned context and with the hand-written prompt (the `predict` operation). */
   async tryImage(file: File): Promise<void> {
     const r = this.result;
-    const first = r?.data.classes[0]?.name;
-    if (!r || !first) {
+    if (!r) {
       showError({ code: 'not_found', message: 'Learn a prompt first: Try it uses the learned context.' });
       return;
     }
     this.trying = true;
     try {
-      // [Note: try it through evaluate] There is no single-image classify operation yet, so the image is placed in a
-      // one-class folder and evaluated; the confusion row of that class names each prompt's prediction.
-      const up = valueOr(await uploadFiles([{ file, path: `${first}/${file.name}` }], () => undefined));
-      if (!up) return;
-      const ev = valueOr(await callEvaluate({ data: up.folder, context: r.contextPath, model: r.model.dir }));
-      if (!ev) return;
+      const path = await engineSidePath(file);
+      if (!path) return;
+      const n = r.data.classes.length;
+      const common = { model: r.model.dir, images: [path], top: n };
+      const [learned, zeroShot] = await Promise.all([
+        callPredict({ ...common, context: r.contextPath }),
+        callPredict({ ...common, classes: r.data.classes.map((c) => c.prompt), template: r.zeroShot.template }),
+      ]);
+      const l = valueOr(learned);
+      const z = valueOr(zeroShot);
+      const failed = l?.predictions[0]?.error ?? z?.predictions[0]?.error;
+      if (failed) showError({ code: 'invalid_image', message: `${file.name}: ${failed}` });
+      if (!l || !z || failed) return;
+      const lp = byLabel(l, n);
+      const zp = byLabel(z, n);
+      const classes = r.data.classes
+        .map((c, i) => ({ name: c.name, learned: lp[i] ?? null, zeroShot: zp[i] ?? null }))
+        .sort((a, b) => (b.learned ?? 0) - (a.learned ?? 0));
       if (this.tried) URL.revokeObjectURL(this.tried.previewUrl);
       this.tried = {
         name: file.name,
         previewUrl: URL.createObjectURL(file),
-        learned: predicted(ev.test),
-        zeroShot: predicted(ev.zeroShot.test),
+        classes,
+        learned: r.data.classes[l.predictions[0]?.top[0]?.label ?? -1]?.name ?? null,
+        zeroShot: r.data.classes[z.predictions[0]?.top[0]?.label ?? -1]?.name ?? null,
       };
-      for (const w of ev.warnings) toasts.push('info', 'Note', w, 6000);
     } finally {
       this.trying = false;
     }

@@ -14,7 +14,6 @@ import { engine } from './client';
 import { showError, toasts, valueOr } from './errors.svelte';
 import { datasetRoot, filesFromDrop, uploadFiles, type PickedFile, type UploadProgress } from './upload';
 
-const FOLDERS_KEY = 'coop-studio-data-folders';
 const RECENT_KEY = 'coop-studio-recent-projects';
 /** How many recently opened projects the sidebar offers. */
 export const RECENT_COUNT = 5;
@@ -27,19 +26,6 @@ function recentIds(): number[] {
     return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
   } catch {
     return [];
-  }
-}
-
-/**
- * [Note: dataset folder] `learn` takes a folder of class folders, not a project, so the UI remembers the folder each
- * project's data came from (the upload session folder in web mode, the chosen folder on the desktop) and falls back
- * to the grandparent folder of an image (`<root>/<class>/<file>`).
- */
-function rememberedFolders(): Record<string, string> {
-  try {
-    return JSON.parse(localStorage.getItem(FOLDERS_KEY) ?? '{}') as Record<string, string>;
-  } catch {
-    return {};
   }
 }
 
@@ -108,6 +94,23 @@ class ProjectsController {
     return true;
   }
 
+  /** Every image of the open project by id and by path (for showing a run's predictions with thumbnails). */
+  async imageIndex(): Promise<{ byId: Map<number, ImageInfo>; byPath: Map<string, ImageInfo> }> {
+    // Built once and replaced whole, never mutated while shown: plain Maps need no reactivity.
+    /* eslint-disable svelte/prefer-svelte-reactivity */
+    const byId = new Map<number, ImageInfo>();
+    const byPath = new Map<string, ImageInfo>();
+    /* eslint-enable svelte/prefer-svelte-reactivity */
+    if (this.current) {
+      const v = valueOr(await engine.call('projectImages', { projectId: this.current.id, limit: 100_000 }));
+      for (const img of v?.images ?? []) {
+        byId.set(img.id, img);
+        byPath.set(img.path, img);
+      }
+    }
+    return { byId, byPath };
+  }
+
   /** One page of a class's images (the virtualised gallery's loader). */
   async pageImages(classId: number, offset: number, limit: number): Promise<ImageInfo[]> {
     if (!this.current) return [];
@@ -135,25 +138,6 @@ class ProjectsController {
     if (v) this.images[classId] = v.images;
   }
 
-  /** The folder of class folders `learn` trains on (see [Note: dataset folder]). */
-  dataFolder(): string | null {
-    const p = this.current;
-    if (!p) return null;
-    const saved = rememberedFolders()[String(p.id)];
-    if (saved) return saved;
-    const any = Object.values(this.images).flat()[0];
-    if (!any) return null;
-    const parts = any.path.split(/[\\/]/);
-    return parts.length > 2 ? parts.slice(0, -2).join('/') : null;
-  }
-
-  private rememberFolder(folder: string): void {
-    if (!this.current) return;
-    const all = rememberedFolders();
-    all[String(this.current.id)] = folder;
-    localStorage.setItem(FOLDERS_KEY, JSON.stringify(all));
-  }
-
   /** Imports folders/files that already are on the engine's disk (desktop paths or an upload session). */
   async importSources(sources: string[]): Promise<void> {
     const p = this.current;
@@ -169,7 +153,6 @@ class ProjectsController {
       const report = valueOr(r);
       if (!report) return;
       this.lastImport = report;
-      if (sources.length === 1 && sources[0]) this.rememberFolder(sources[0]);
       toasts.push(
         'info',
         'Import finished',
