@@ -61,6 +61,18 @@ await Promise.all([
 ]);
 if (!nodeOnly) {
   await buildComputePage(root);
+  // The step trainer for browser hosts (see [Note: hosting the step trainer]): dist/compute/browser-trainer.js.
+  await build({
+    absWorkingDir: root,
+    entryPoints: { 'browser-trainer': 'electron/compute/browser-trainer-entry.ts' },
+    outdir: join(root, 'dist', 'compute'),
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
   execFileSync(
     process.execPath,
     [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
