@@ -1,5 +1,5 @@
 /**
- * @file CLI commands `project create|list|show|import-data|embed|relink|export|import` (Node).
+ * @file CLI commands `project create|list|show|run|import-data|embed|relink|export|import` (Node).
  *
  * `--project` takes a project id or its exact name. Import and embedding show progress on stderr
  * and Ctrl-C cancels them cleanly (what was committed is kept).
@@ -15,7 +15,8 @@ const PROJECT_OPTION = {
   project: { type: 'string', short: 'p', valueName: 'ID|NAME', description: 'The project (id or exact name).' },
 } as const;
 
-async function resolveProject(client: EngineClient, ctx: CommandContext): Promise<ProjectSummary> {
+/** The project `--project ID|NAME` (or the first positional) names; throws `not_found` / `conflict`. */
+export async function resolveProject(client: EngineClient, ctx: CommandContext): Promise<ProjectSummary> {
   const ref = str(ctx, 'project') ?? ctx.positionals[0];
   if (!ref) throw new AppError('bad_args', 'Name the project with --project ID|NAME. See `coop-studio project list`.');
   const { projects } = unwrap(await client.call('projectList', {}));
@@ -41,6 +42,8 @@ async function cancellable<T>(ctx: CommandContext, fn: (signal: AbortSignal) => 
     process.removeListener('SIGINT', onSigint);
   }
 }
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
 function printSummary(ctx: CommandContext, p: ProjectSummary): void {
   ctx.print(
@@ -127,6 +130,36 @@ export const projectCommands: CommandSpec[] = [
       for (const r of d.runs) ctx.print(`  run #${r.id} ${r.method} ${r.shots}-shot seed ${r.seed}: ${r.status}`);
       for (const j of d.jobs.slice(0, 5)) ctx.print(`  job #${j.id} ${j.kind}: ${j.status}`);
       return d;
+    },
+  },
+  {
+    name: 'project run',
+    summary: 'Show one learning run of a project: settings, curve, split, accuracies and the learned context.',
+    args: 'RUN_ID',
+    async run(ctx) {
+      const runId = Number(ctx.positionals[0]);
+      if (!Number.isInteger(runId) || runId <= 0)
+        throw new AppError(
+          'bad_args',
+          'Name the run by its id: `coop-studio project run RUN_ID` (see `project show`).',
+        );
+      const r = unwrap(await (await ctx.engine()).call('projectRun', { runId }));
+      ctx.print(
+        `Run #${r.id} of project #${r.projectId}: ${r.method}, ${r.shots} shots, seed ${r.seed}, ${r.backend}: ${r.status}`,
+      );
+      if (r.error) ctx.print(`  error: ${r.error}`);
+      ctx.print(`  classes: ${r.classes.map((c) => `${c.name} ("${c.prompt}")`).join(', ')}`);
+      const count = (split: string) => r.images.filter((i) => i.split === split).length;
+      ctx.print(`  split: ${count('train')} train, ${count('val')} validation, ${count('test')} test images`);
+      const last = r.curve[r.curve.length - 1];
+      if (last)
+        ctx.print(`  curve: ${r.curve.length - 1} epochs recorded; last test accuracy ${pct(last.testAccuracy)}`);
+      if (r.result)
+        ctx.print(
+          `  test accuracy: zero-shot ${pct(r.result.zeroShot.test.accuracy)} -> CoOp ${pct(r.result.test.accuracy)} on ${r.result.test.count} images`,
+        );
+      if (r.context) ctx.print(`  context: [${r.context.shape.join(', ')}] ${r.context.path ?? '(in the store only)'}`);
+      return r;
     },
   },
   {

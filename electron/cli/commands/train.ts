@@ -14,6 +14,7 @@ import { CLASS_POSITIONS, TRAIN_BACKENDS } from '../../../shared/contract/train'
 import { AppError, unwrap } from '../../../shared/result';
 import { resourcesDir } from '../../engine/paths';
 import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { resolveProject } from './project';
 
 /** Epochs of the demo (see [Note: demo settings]). */
 export const DEMO_EPOCHS = 30;
@@ -108,18 +109,22 @@ const pathOpt = (ctx: CommandContext, name: string) => {
 
 const PROJECT_OPT: OptionSpec = {
   type: 'string',
-  valueName: 'ID',
-  description: 'Project id (see `coop-studio project list`): learn on its classes and images (this or --data).',
+  valueName: 'ID|NAME',
+  description:
+    'Project (id or exact name, see `coop-studio project list`): learn on its classes and images (this or --data).',
 };
 
-/** `--data DIR` or `--project ID`, exactly one (see [Note: data source]). */
-function dataSource(ctx: CommandContext, command: string): { data?: string; project?: number } {
+/** `--data DIR` or `--project ID|NAME`, exactly one (see [Note: data source]); starts the engine for a project. */
+async function dataSource(ctx: CommandContext, command: string): Promise<{ data: string } | { project: number }> {
   const data = pathOpt(ctx, 'data');
   const hasProject = str(ctx, 'project') !== undefined;
-  if (data && hasProject) throw new AppError('bad_args', 'Give --data DIR or --project ID, not both.');
-  if (hasProject) return { project: int(ctx, 'project', 0) };
+  if (data && hasProject) throw new AppError('bad_args', 'Give --data DIR or --project ID|NAME, not both.');
+  if (hasProject) return { project: (await resolveProject(await ctx.engine(), ctx)).id };
   if (!data)
-    throw new AppError('bad_args', `--data DIR or --project ID is required. See \`coop-studio ${command} --help\`.`);
+    throw new AppError(
+      'bad_args',
+      `--data DIR or --project ID|NAME is required. See \`coop-studio ${command} --help\`.`,
+    );
   return { data };
 }
 
@@ -246,14 +251,12 @@ export const learnCommand: CommandSpec = {
     'Example: coop-studio learn --project 3 --shots 8 (the run, its curve, split and context are recorded in the project)\n' +
     'The JSON summary holds the zero-shot and CoOp test accuracies (fractions), the per-epoch curve, per-class results, timings and the context path.',
   async run(ctx) {
-    const source = dataSource(ctx, 'learn');
     const test = pathOpt(ctx, 'test');
-    if (test && source.project !== undefined)
+    if (test && str(ctx, 'project') !== undefined)
       throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const position = oneOf(ctx, 'position', CLASS_POSITIONS);
     const ctxInit = str(ctx, 'ctx-init');
-    const args = {
-      ...source,
+    const options = {
       ...(test ? { test } : {}),
       shots: int(ctx, 'shots', 16),
       nCtx: int(ctx, 'n-ctx', 16),
@@ -262,6 +265,7 @@ export const learnCommand: CommandSpec = {
       ...(ctxInit ? { ctxInit } : {}),
       ...learnArgsFrom(ctx, { augViews: 4 }),
     };
+    const args = { ...(await dataSource(ctx, 'learn')), ...options };
     const engine = await ctx.engine();
     const r = await runJob(ctx, async (o) => unwrap(await engine.call('learn', args, o)));
     printLearnSummary(ctx, r);
@@ -285,11 +289,11 @@ export const evalCommand: CommandSpec = {
     backend: BACKEND_OPT,
   },
   async run(ctx) {
-    const source = dataSource(ctx, 'eval');
     const context = pathOpt(ctx, 'context');
     if (!context) throw new AppError('bad_args', '--context FILE is required. See `coop-studio eval --help`.');
     const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
     const model = pathOpt(ctx, 'model');
+    const source = await dataSource(ctx, 'eval');
     const engine = await ctx.engine();
     const r: EvaluateResult = await runJob(ctx, async (o) =>
       unwrap(
