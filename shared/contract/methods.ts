@@ -153,7 +153,7 @@ export const predictArgs = z.object({
   model: z.string().min(1).optional(),
   /** A learned context file; without it, zero-shot with `classes` and `template`. */
   context: z.string().min(1).optional(),
-  /** Class prompt texts for zero-shot (required without a context). */
+  /** Class prompt texts: for zero-shot (required without a context), or new classes for a unified context. */
   classes: z.array(z.string().min(1)).min(1).optional(),
   template: z
     .string()

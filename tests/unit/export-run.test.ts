@@ -173,6 +173,20 @@ describe('export and predict', () => {
       names,
     );
     expect(zsReport.confusion).toEqual(run.zeroShot.test.confusion);
+
+    // A unified context applies to new class names (the prompt texts change, the context does not).
+    const renamed = unwrap(
+      await engine.client.call('predict', {
+        model,
+        context: run.contextPath,
+        classes: ['scarlet item', 'lime item'],
+        images: [items[0]!.path],
+        top: 2,
+        backend: 'cpu',
+      }),
+    );
+    expect(renamed.classNames).toEqual(['scarlet item', 'lime item']);
+    expect(renamed.predictions[0]!.top.map((t) => t.name).sort()).toEqual(['lime item', 'scarlet item']);
   }, 120_000);
 
   it('refuses a context learned with another model, with a clear message', async () => {

@@ -225,7 +225,8 @@ export const predictCommand: CommandSpec = {
     classes: {
       type: 'string',
       valueName: 'LIST',
-      description: 'Comma-separated class names for zero-shot prediction (without --context).',
+      description:
+        'Comma-separated class names: zero-shot without --context; with a unified context, new classes to apply it to.',
     },
     template: {
       type: 'string',
@@ -258,7 +259,8 @@ export const predictCommand: CommandSpec = {
           {
             images: ctx.positionals.map((p) => resolve(p)),
             top: int(ctx, 'top', 5),
-            ...(context ? { context } : { classes }),
+            ...(context ? { context } : {}),
+            ...(classes?.length ? { classes } : {}),
             ...(model ? { model } : {}),
             ...(template ? { template } : {}),
             ...(backend ? { backend } : {}),

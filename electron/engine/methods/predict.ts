@@ -26,23 +26,27 @@ export async function contextWeights(
   path: string,
   model: ClipModel,
   backendName?: 'wasm' | 'tensorflow' | 'cpu',
+  newClasses?: string[],
 ): Promise<{ classNames: string[]; prompts: string[]; weights: Matrix; backend: string }> {
   const file = await readContextFile(path);
   assertContextModel(file, model, path);
+  if (newClasses?.length && file.meta.csc)
+    throw new AppError(
+      'bad_args',
+      `${path} holds one context per learned class (class-specific), so it cannot be applied to other class names; only a unified context can.`,
+    );
+  // A unified context applies to any class names, as in the paper's base-to-new experiments.
+  const prompts = newClasses?.length ? newClasses : file.meta.prompts;
+  const classNames = newClasses?.length ? newClasses : file.meta.classNames;
   const backend = await useBackend(backendName);
-  const feats = await contextClassFeatures(model, backend, file.meta.prompts, {
+  const feats = await contextClassFeatures(model, backend, prompts, {
     data: file.ctx,
     shape: file.shape,
     nCtx: file.meta.nCtx,
     csc: file.meta.csc,
     position: file.meta.position,
   });
-  return {
-    classNames: file.meta.classNames,
-    prompts: file.meta.prompts,
-    weights: normalizeRows(stack(feats)),
-    backend,
-  };
+  return { classNames, prompts, weights: normalizeRows(stack(feats)), backend };
 }
 
 /** Runs `predict`. */
@@ -56,7 +60,7 @@ export async function runPredict(
   let weights: Matrix;
   if (args.context) {
     progress({ kind: 'phase', message: 'Applying the learned context' });
-    ({ classNames, weights } = await contextWeights(args.context, model, args.backend));
+    ({ classNames, weights } = await contextWeights(args.context, model, args.backend, args.classes));
   } else {
     if (!args.classes?.length)
       throw new AppError(
