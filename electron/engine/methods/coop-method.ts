@@ -16,7 +16,7 @@ import { PromptLearner } from '../train/prompt-learner';
 import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import { trainCoop, type TrainImage } from '../train/trainer';
-import type { FewShotFeatures, MethodOutcome } from './evaluate';
+import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
 
 // [Note: encoder cache] as in trainer-run.ts: loading and verifying the text encoder costs seconds, so the last one
 // is kept for the same model and backend.
@@ -93,7 +93,7 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
     );
     return {
       method: o.method,
-      val: r.val ?? r.test,
+      val: r.val ?? classificationReport([], [], classNames),
       test: r.test,
       chosen: { epochs: o.epochs, nCtx: learner.nCtx, ...(o.method === 'kgcoop' ? { lambda: o.kgLambda } : {}) },
       curve: r.curve.map((p) => ({
@@ -164,7 +164,7 @@ export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOpti
     );
     return {
       method: 'cocoop',
-      val: r.val ?? r.test,
+      val: r.val ?? classificationReport([], [], classNames),
       test: r.test,
       chosen: { epochs: o.epochs, nCtx: learner.nCtx },
       curve: r.curve.map((p) => ({
