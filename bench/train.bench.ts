@@ -114,12 +114,14 @@ function coopLoss(nClasses: number) {
     );
     return tf.div(t, tf.norm(t, 2, 1, true));
   });
-  const labels = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: 32 }, (_, i) => i % nClasses),
-      'int32',
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 32 }, (_, i) => i % nClasses),
+        'int32',
+      ),
+      nClasses,
     ),
-    nClasses,
   );
   const loss = (f: Tensor2D) => {
     const fn = tf.div(f, tf.norm(f, 2, 1, true));
@@ -169,6 +171,13 @@ for (const name of NODE_BACKENDS) {
 }
 for (const backend of backends) {
   await useBackend(backend as 'wasm');
+  if (backend === 'wasm') {
+    // [Note: wasm threads in Node] tfjs-backend-wasm disables its threaded build under Node (tfjs issue 3830: its
+    // pthread workers are blob: URLs, which Node's Worker refuses), so setThreadsCount has no effect here.
+    const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    console.log(`wasm: ${getThreadsCount()} thread(s) in use (multithread support: ${String(mt)})`);
+  }
   const enc = createTextEncoder(weights);
   const classes = 10;
   const names = classNames(classes);
