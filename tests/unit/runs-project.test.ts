@@ -17,6 +17,7 @@ import { Engine, inProcessClient } from '../../electron/engine/engine';
 import { createHandlers } from '../../electron/engine/handlers';
 import { closeStoreDb, storeDb } from '../../electron/engine/store/db';
 import { loadContexts } from '../../electron/engine/store/runs-repo';
+import { writeImage } from '../../electron/engine/store/test-images';
 import { readContextFile } from '../../electron/engine/train/context-file';
 import { featureCache } from '../../electron/engine/train/features';
 import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
@@ -167,6 +168,20 @@ describe('learn on a project', () => {
     expect(again.curve.map((p) => p.trainLoss)).toEqual(first.curve.map((p) => p.trainLoss));
     expect(again.predictions).toEqual(first.predictions);
   }, 180_000);
+
+  it('uses the embeddings the embedding job stored: learn after projectEmbed computes none', async () => {
+    const tmp = tempDir('coop-runs-fresh-');
+    const dir = tmp.path;
+    for (let i = 0; i < 12; i++) await writeImage(join(dir, i % 2 ? 'left' : 'right', `${i}.png`), 9100 + i);
+    const fresh = unwrap(await client.call('projectCreate', { name: 'Fresh' })).id;
+    unwrap(await client.call('projectImportData', { projectId: fresh, sources: [dir], thumbnails: false }));
+    const embedded = unwrap(await client.call('projectEmbed', { projectId: fresh, modelDir: model }));
+    expect(embedded.computed).toBe(12);
+    featureCache.clear();
+    const r = unwrap(await client.call('learn', { ...args(), project: fresh, augViews: 0, epochs: 1 }));
+    expect(r.timings).toMatchObject({ imagesEmbedded: 0, imagesFromCache: 12 });
+    tmp.cleanup();
+  }, 120_000);
 
   it('evaluates a context on every usable image of the project', async () => {
     const ev = unwrap(
