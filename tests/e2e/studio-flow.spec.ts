@@ -1,7 +1,7 @@
 /**
  * @file E2E: the whole studio flow as a new user in web mode: create a project, upload the sample dataset, rename a
  * class, learn a prompt on the demo model while the curve grows, read the results, open a confusion cell, try an image,
- * export the learned context (Node test runner driving headless Chromium).
+ * export the learned context, and find the run again after a reload (Node test runner driving headless Chromium).
 
  * See [Note: loud E2E failures] and [Note: no fixed sleeps] in harness.ts.
  */
@@ -229,16 +229,42 @@ describe('studio flow in web mode', () => {
     });
 
     await step(page, 'export the learned context', async () => {
-      await page.getByRole('button', { name: 'Export' }).click();
-      const path = (await page.getByTestId('context-path').textContent()) ?? '';
+      await page.getByRole('button', { name: 'Export', exact: true }).click();
+      const dialog = page.getByRole('dialog', { name: 'Export' });
+      await dialog.waitFor();
+      expect(await dialog.getByRole('radio', { name: /^Context file/ }).isChecked()).toBe(true);
+      const out = join(studio.served.dataDir, 'my export');
+      await dialog.getByLabel('Export folder').fill(out);
+      await dialog.getByRole('button', { name: 'Save export' }).click();
+      const files = dialog.getByRole('list', { name: 'Exported files' });
+      await until(page, 'the exported files', async () => (await files.getByRole('listitem').count()) > 0, 60_000);
+      const written = (await files.getByRole('listitem').allTextContents()).map((t) => t.trim());
+      const path = written.find((f) => f.endsWith('.safetensors')) ?? '';
+      expect(path.startsWith(out), `exported files ${written.join(', ')} are in ${out}`).toBe(true);
       expect(existsSync(path), `exported context file ${path}`).toBe(true);
       // It loads: a safetensors file is an 8-byte little-endian header length, a JSON header, then the tensors.
       const bytes = readFileSync(path);
       const headerLength = Number(bytes.readBigUInt64LE(0));
       const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
       expect(Object.keys(header).some((k) => k !== '__metadata__')).toBe(true);
+      expect(readFileSync(path)).toEqual(readFileSync((await dialog.getByTestId('context-path').textContent()) ?? ''));
       await screenshot(page, 'flow-08-export');
-      await page.getByRole('button', { name: 'Close' }).click();
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    });
+
+    await step(page, 'the run comes back after a reload', async () => {
+      await page.reload();
+      await page.getByRole('button', { name: 'Open recent project Backgrounds' }).click();
+      await page.getByRole('button', { name: 'Results', exact: true }).click();
+      await until(
+        page,
+        'the stored run on Results',
+        async () => (await page.getByLabel('Test accuracy').count()) > 0,
+        30_000,
+      );
+      expect(percent(await page.getByLabel('Test accuracy').textContent())).toBe(accuracies.test);
+      expect(percent(await page.getByLabel('Zero-shot accuracy').textContent())).toBe(accuracies.zeroShot);
     });
 
     expect(pageErrors).toEqual([]);

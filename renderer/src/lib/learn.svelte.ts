@@ -1,7 +1,12 @@
 /**
  * @file State of a CoOp run: options, progress, the live curve, the result, and Try it (renderer).
  */
-import type { EpochPoint, LearnProgress, LearnResult } from '../../../shared/contract/train';
+import {
+  DEFAULT_AUG_VIEWS,
+  type EpochPoint,
+  type LearnProgress,
+  type LearnResult,
+} from '../../../shared/contract/train';
 import type { PredictResult } from '../../../shared/contract/methods';
 import { untrack } from 'svelte';
 import type { ProjectDetail } from '../../../shared/contract';
@@ -84,7 +89,7 @@ class LearnController {
     position: 'end',
     ctxInit: '',
     epochs: 20,
-    augViews: 4,
+    augViews: DEFAULT_AUG_VIEWS,
   });
   running = $state(false);
   phase = $state('');
