@@ -82,11 +82,11 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Saves a screenshot as a test artifact under test-results/screens/. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   const dir = join(appRoot(), 'test-results', 'screens');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: options.fullPage ?? true });
   return path;
 }
 
