@@ -191,6 +191,29 @@ describe('learn on a project', () => {
     expect(ev.skipped).toContainEqual({ path: excludedPath, reason: 'excluded by the user' });
   }, 120_000);
 
+  it('a project file carries the run; the imported run has its own context file, curve and the same report', async () => {
+    const tmp = tempDir('coop-runs-export-');
+    try {
+      unwrap(await client.call('projectExport', { projectId, file: join(tmp.path, 'p.coopproj') }));
+      const copy = unwrap(await client.call('projectImportFile', { file: join(tmp.path, 'p.coopproj'), name: 'Copy' }));
+      const runs = unwrap(await client.call('projectRuns', { projectId: copy.id })).runs;
+      const oldest = runs[runs.length - 1];
+      const run = unwrap(await client.call('projectRun', { runId: oldest?.id ?? 0 }));
+      expect(run.result?.test).toEqual(first.test);
+      expect(run.result?.curve).toEqual(first.curve);
+      expect(run.images.filter((i) => i.split === 'test').map((i) => i.predicted)).toEqual(
+        first.predictions.map((p) => p.predicted),
+      );
+      expect(run.context?.path).toMatch(new RegExp(`projects[\\/]${copy.id}[\\/]runs`));
+      expect(run.result?.contextPath).toBe(run.context?.path);
+      const ctx = await readContextFile(run.context?.path ?? '');
+      expect(Array.from(ctx.ctx)).toEqual(Array.from((await readContextFile(first.contextPath)).ctx));
+      expect((await sharp(run.result?.curvePath ?? '').metadata()).format).toBe('png');
+    } finally {
+      tmp.cleanup();
+    }
+  }, 120_000);
+
   it('records failed and cancelled runs, and refuses an ambiguous data source', async () => {
     const failed = await client.call('learn', { ...args(), shots: 50 });
     expect(failed.ok ? null : failed.error.code).toBe('invalid_data');

@@ -5,7 +5,8 @@
  * images, runs and curves as plain rows, ids local to the file), `images/<sha256><ext>` (the image
  * bytes, stored uncompressed since images are already compressed) and `contexts/<n>.f32` (learned
  * tensors as little-endian float32, see [Note: float blobs]). Importing always copies the images
- * into the data folder, so the imported project is self-contained on the new machine.
+ * into the data folder, so the imported project is self-contained on the new machine, and writes each learning
+ * run's context file and curve again under `<data>/projects/<id>/runs/run<runId>/`.
  * The whole file is built in memory (fflate's zipSync): fine for the few-shot datasets the app is
  * for (hundreds of MB at most), not for huge ones.
  */
@@ -17,7 +18,10 @@ import { AppError } from '../../../shared/result';
 import { blobToFloats, floatsToBlob } from '../store/blob';
 import type { Db } from '../store/db';
 import { createProject, getProject, insertImage, setProjectCopyDir, type ImageRow } from '../store/projects-repo';
+import { getRunDetail } from '../store/runs-repo';
 import { stmt } from '../store/statements';
+import { writeContextFile, type ContextMetadata } from '../train/context-file';
+import { curvePng } from '../train/curve';
 
 /** Format tag and version of project files. */
 export const PROJECT_FILE_FORMAT = { format: 'coop-studio-project', version: 1 } as const;
@@ -256,5 +260,47 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
       insCtx.run(runId, c.name, c.shape_json, floatsToBlob(blobToFloats(data)), c.meta_json, Date.now());
     }
   })();
+  await restoreRunFiles(db, project.id, join(dataDir, 'projects', String(project.id), 'runs'));
   return getProject(db, project.id);
+}
+
+/**
+ * Writes the context file and the curve of every imported learning run into the data folder, and points the run's
+ * records at them: the file carries the tensors in its rows only, while exports and `evaluate` read context files.
+ */
+async function restoreRunFiles(db: Db, projectId: number, runsDir: string): Promise<void> {
+  const rows = stmt(
+    db,
+    `SELECT c.run_id, c.name, c.shape_json, c.tensor, c.meta_json FROM contexts c JOIN runs r ON r.id = c.run_id
+     WHERE r.project_id = ? AND c.name = 'ctx' ORDER BY c.id`,
+  ).all(projectId) as { run_id: number; name: string; shape_json: string; tensor: Buffer; meta_json: string }[];
+  for (const row of rows) {
+    const { path: _old, ...meta } = JSON.parse(row.meta_json) as Record<string, unknown>;
+    if (meta['method'] !== 'coop' || typeof meta['formatVersion'] !== 'number') continue;
+    const outDir = join(runsDir, `run${row.run_id}`);
+    await mkdir(outDir, { recursive: true });
+    const contextPath = join(outDir, 'context.safetensors');
+    const curvePath = join(outDir, 'curve.png');
+    await writeContextFile(contextPath, {
+      ctx: blobToFloats(row.tensor),
+      shape: JSON.parse(row.shape_json) as number[],
+      meta: meta as unknown as ContextMetadata,
+    });
+    const detail = getRunDetail(db, row.run_id);
+    await writeFile(curvePath, await curvePng(detail.curve, { title: `CoOp run ${row.run_id} (imported)` }));
+    db.transaction(() => {
+      stmt(db, 'UPDATE contexts SET meta_json = ? WHERE run_id = ? AND name = ?').run(
+        JSON.stringify({ ...meta, path: contextPath }),
+        row.run_id,
+        row.name,
+      );
+      if (detail.result) {
+        const { curve: _c, predictions: _p, ...stored } = detail.result;
+        stmt(db, 'UPDATE runs SET result_json = ? WHERE id = ?').run(
+          JSON.stringify({ ...stored, contextPath, curvePath, outDir }),
+          row.run_id,
+        );
+      }
+    })();
+  }
 }
