@@ -10,9 +10,9 @@
  *
  * [Note: other savings] Prompts are cut after their EOT (later positions cannot influence it), q/k/v are one fused
  * [W, 3W] matmul with the 1/sqrt(d) scale folded into the q columns at load time, all linear layers run as 2-D
- * matmuls, heads are split with one rank-3 transpose for q, k and v together, and in the last layer only the EOT rows go
- * through the output projection and the MLP (and the prefix only contributes its keys/values), since nothing else
- * reaches the features. The final LayerNorm runs on the EOT rows only (it is row-wise).
+ * matmuls, heads are split with one rank-3 transpose for q, k and v together, and in the last layer only the EOT
+ * rows go through the output projection and the MLP (and the prefix only contributes its keys/values), since nothing
+ * else reaches the features. The final LayerNorm runs on the EOT rows only (it is row-wise).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activate, causalMask, fastLinear, layerNorm, type TfTextEncoder } from './text-encoder-core';
