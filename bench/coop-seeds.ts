@@ -4,7 +4,7 @@
  *
  * Usage: tsx bench/coop-seeds.ts [--data DIR] [--model DIR] [--epochs N] [--aug-views N] [--backend wasm|cpu]
  *        [--seeds 1,2,3] [--paths optimised,plain] [--out FILE.json]
- * Defaults: the demo model, the first sample task, the demo's epochs and views (see [Note: demo settings]).
+ * Defaults: the demo model, the first sample task, CoOp's epochs for 16 shots and the default views (none).
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LearnResult } from '../shared/contract/train';
-import { learnArgs } from '../shared/contract/train';
-import { DEMO_AUG_VIEWS, DEMO_EPOCHS, firstSampleTask } from '../electron/cli/commands/train';
+import { DEFAULT_AUG_VIEWS, learnArgs } from '../shared/contract/train';
+import { firstSampleTask } from '../electron/cli/commands/train';
 import { meanStd } from '../electron/engine/train/metrics';
 import { runLearn } from '../electron/engine/train/trainer-run';
 
@@ -32,8 +32,9 @@ const { values } = parseArgs({
 const data = values.data ? resolve(values.data) : firstSampleTask();
 const seeds = (values.seeds ?? '1,2,3').split(',').map(Number);
 const paths = (values.paths ?? 'optimised,plain').split(',') as ('optimised' | 'plain')[];
-const epochs = values.epochs ? Number(values.epochs) : DEMO_EPOCHS;
-const augViews = values['aug-views'] ? Number(values['aug-views']) : DEMO_AUG_VIEWS;
+// Without --epochs, CoOp's count for the shot number (200 for 16 shots).
+const epochs = values.epochs ? Number(values.epochs) : undefined;
+const augViews = values['aug-views'] ? Number(values['aug-views']) : DEFAULT_AUG_VIEWS;
 const work = mkdtempSync(join(tmpdir(), 'coop-bench-'));
 const env = { dataDir: work, log: (m: string) => process.stderr.write(m + '\n') };
 
@@ -98,7 +99,9 @@ const agree = seeds.every((seed) => {
   const a = rows.filter((r) => r.seed === seed).map((r) => r.coop);
   return a.every((x) => x === a[0]);
 });
-console.log(`CoOp 16 shots vs zero-shot on ${data} (${epochs} epochs, ${augViews} views, seeds ${seeds.join(',')})`);
+console.log(
+  `CoOp 16 shots vs zero-shot on ${data} (${epochs ?? 200} epochs, ${augViews} views, seeds ${seeds.join(',')})`,
+);
 console.log('path        zero-shot % (mean +- std)   CoOp % (mean +- std)   ms/step');
 for (const s of summary)
   console.log(`${s.path.padEnd(11)} ${pct(s.zeroShot).padEnd(27)} ${pct(s.coop).padEnd(22)} ${s.msPerStep.toFixed(0)}`);

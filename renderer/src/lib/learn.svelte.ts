@@ -219,6 +219,7 @@ class LearnController {
       ].slice(-HISTORY_RUNS);
       this.tried = null;
       nav.go('results');
+      void projects.load();
     } finally {
       this.running = false;
       this.abort = null;
