@@ -7,7 +7,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComputeService } from '../../compute-host/compute-service';
 import type { ComputeProbe } from '../../compute-host/compute-protocol';
-import { computeLink, listenForComputePort, setComputeLink } from './compute-link';
+import { ComputeLink, computeLink, listenForComputePort, setComputeLink } from './compute-link';
 
 /** Electron's MessagePortMain emits `{ data }` events; worker_threads ports emit the data itself. */
 function asPortMain(port: MessagePort) {
@@ -65,5 +65,29 @@ describe('listenForComputePort', () => {
   it('does nothing outside an Electron utility process', () => {
     listenForComputePort();
     expect(computeLink()).toBeNull();
+  });
+
+  it('gives up on a window that does not answer the probe, and asks again next time', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const link = new ComputeLink({
+      send: (m) => port1.postMessage(m),
+      onMessage: (l) => port1.on('message', l),
+      onClose: (l) => port1.on('close', l),
+    });
+    await expect(link.probe(50)).rejects.toMatchObject({ code: 'unsupported' });
+    const serve = createComputeService(
+      {
+        probe: async () => ({
+          webgpu: { available: false, note: '' },
+          webgl: { available: false, software: false, note: 'late' },
+          registered: [],
+        }),
+        activate: async (b) => b,
+      },
+      (m) => port2.postMessage(m),
+    );
+    port2.on('message', serve);
+    expect((await link.probe(5000)).webgl.note).toBe('late');
+    port1.close();
   });
 });

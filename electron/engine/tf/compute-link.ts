@@ -18,6 +18,9 @@ export interface ComputeChannel {
   onClose(listener: () => void): void;
 }
 
+/** How long `probe` waits for the compute window (it answers in milliseconds unless it is stuck). */
+const PROBE_TIMEOUT_MS = 5000;
+
 type UntypedCall = (
   op: string,
   args: unknown,
@@ -43,9 +46,29 @@ export class ComputeLink {
     return r.value as T;
   }
 
-  /** The window's GPU probe (asked once per link; the answer does not change while the window lives). */
-  probe(): Promise<ComputeProbe> {
-    this.probed ??= this.call<ComputeProbe>('probe', {});
+  /**
+   * The window's GPU probe (asked once per link; the answer does not change while the window lives). A window that
+   * does not answer within `timeoutMs` counts as unusable for now (`unsupported`), and is asked again next time.
+   */
+  probe(timeoutMs = PROBE_TIMEOUT_MS): Promise<ComputeProbe> {
+    if (!this.probed) {
+      // The call itself ends only when the window answers; the race ends the wait (and the cancel tidies up).
+      const controller = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new AppError('unsupported', `The GPU compute window did not answer within ${timeoutMs / 1000} s.`));
+        }, timeoutMs);
+      });
+      const asked = this.call<ComputeProbe>('probe', {}, { signal: controller.signal });
+      this.probed = Promise.race([asked, late])
+        .finally(() => clearTimeout(timer))
+        .catch((e: unknown) => {
+          this.probed = null;
+          throw e;
+        });
+    }
     return this.probed;
   }
 
