@@ -144,6 +144,7 @@ export async function step<T>(page: Page, name: string, fn: () => Promise<T>): P
     return await fn();
   } catch (e) {
     const shown = await alerts(page).catch(() => '');
+    await screenshot(page, `failed-${name.replace(/[^\w-]+/g, '-')}`).catch(() => '');
     throw new Error(
       `Step "${name}" failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` +
         (shown ? `\nThe UI showed: ${shown}` : ''),

@@ -259,6 +259,16 @@ describe('studio flow in web mode', () => {
 
     await step(page, 'the run comes back after a reload', async () => {
       await page.reload();
+      // The projects list reads the stored run: its model, its accuracy as the best, when it ran.
+      const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: 'Backgrounds' });
+      await until(
+        page,
+        'the run facts in the projects list',
+        async () => (await row.textContent())?.includes('%') ?? false,
+        30_000,
+      );
+      expect(percent(await row.textContent())).toBe(accuracies.test);
+      expect(await row.textContent()).toContain('demo-clip');
       await page.getByRole('button', { name: 'Open recent project Backgrounds' }).click();
       await page.getByRole('button', { name: 'Results', exact: true }).click();
       await until(

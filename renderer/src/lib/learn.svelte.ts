@@ -8,7 +8,6 @@ import {
   type LearnResult,
 } from '../../../shared/contract/train';
 import type { PredictResult } from '../../../shared/contract/methods';
-import { untrack } from 'svelte';
 import type { ProjectDetail } from '../../../shared/contract';
 import { callLearn, callPredict, type LearnArgs } from './api';
 import { engine } from './client';
@@ -108,12 +107,7 @@ class LearnController {
   private shownProject: number | null = null;
 
   constructor() {
-    $effect.root(() => {
-      $effect(() => {
-        const p = projects.current;
-        untrack(() => void this.restore(p));
-      });
-    });
+    projects.onOpen((p) => void this.restore(p));
   }
 
   /**
@@ -121,8 +115,8 @@ class LearnController {
    * another session) shows its latest finished run on Results and its earlier runs' curves for overlaying, as they
    * were when they finished. A run in progress is never replaced.
    */
-  private async restore(p: ProjectDetail | null): Promise<void> {
-    if (!p || p.id === this.shownProject || this.running) return;
+  private async restore(p: ProjectDetail): Promise<void> {
+    if (p.id === this.shownProject || this.running) return;
     this.shownProject = p.id;
     this.result = null;
     this.curve = [];
@@ -131,6 +125,8 @@ class LearnController {
     const done = p.runs.filter((r) => r.status === 'done').slice(0, HISTORY_RUNS);
     const details = await Promise.all(done.map((r) => engine.call('projectRun', { runId: r.id })));
     if (this.shownProject !== p.id || this.running) return;
+    const failed = details.find((d) => !d.ok);
+    if (failed && !failed.ok) showError(failed.error);
     const results = details.flatMap((d) => (d.ok && d.value.result ? [d.value.result] : []));
     this.history = results.map((r, i) => ({ label: runLabel(r, done[i]?.id ?? i + 1), curve: r.curve })).reverse();
     const latest = results[0];

@@ -29,6 +29,18 @@ function recentIds(): number[] {
   }
 }
 
+/** What the projects list shows about a project's runs. */
+export interface RunFacts {
+  runs: number;
+  lastRunAt: number | null;
+  model: string | null;
+  /** Best test accuracy over the finished runs looked at (the latest {@link FACT_RUNS}). */
+  best: number | null;
+}
+
+/** How many finished runs per project are read for the best accuracy. */
+const FACT_RUNS = 10;
+
 class ProjectsController {
   list = $state<ProjectSummary[]>([]);
   loaded = $state(false);
@@ -39,9 +51,12 @@ class ProjectsController {
   lastImport = $state<ImportReport | null>(null);
   /** Ids of the projects opened last, most recent first (this browser profile). */
   openedIds = $state<number[]>(recentIds());
+  /** Per project: its latest run and the best test accuracy of its finished runs (filled in after `load`). */
+  runFacts = $state<Record<number, RunFacts>>({});
   /** Bumped whenever the open project's images change, so galleries drop cached pages. */
   imagesVersion = $state(0);
   private abort: AbortController | null = null;
+  private openListeners: ((d: ProjectDetail) => void)[] = [];
 
   /** Projects, most recently changed first. */
   get recent(): ProjectSummary[] {
@@ -64,6 +79,34 @@ class ProjectsController {
     const v = valueOr(await engine.call('projectList', {}));
     if (v) this.list = v.projects;
     this.loaded = true;
+    void this.loadRunFacts();
+  }
+
+  /** Fills {@link runFacts} from the stored runs; failures leave a project's facts out (the list still works). */
+  private async loadRunFacts(): Promise<void> {
+    const facts = await Promise.all(
+      this.list.map(async (p): Promise<[number, RunFacts] | null> => {
+        const r = await engine.call('projectRuns', { projectId: p.id });
+        if (!r.ok) return null;
+        const runs = r.value.runs;
+        const done = runs.filter((x) => x.status === 'done').slice(0, FACT_RUNS);
+        const details = await Promise.all(done.map((x) => engine.call('projectRun', { runId: x.id })));
+        const results = details.flatMap((d) => (d.ok && d.value.result ? [d.value.result] : []));
+        const accs = results.map((x) => x.test.accuracy);
+        // Runs record the model by content id; its folder name is what people know it by (demo-clip, ...).
+        const folder = results[0]?.model.dir.split(/[\\/]/).filter(Boolean).pop();
+        return [
+          p.id,
+          {
+            runs: runs.length,
+            lastRunAt: runs[0]?.createdAt ?? null,
+            model: folder ?? runs[0]?.modelId ?? null,
+            best: accs.length ? Math.max(...accs) : null,
+          },
+        ];
+      }),
+    );
+    this.runFacts = Object.fromEntries(facts.filter((f) => f !== null));
   }
 
   async create(name: string): Promise<boolean> {
@@ -80,9 +123,15 @@ class ProjectsController {
     this.current = d;
     this.images = {};
     this.imagesVersion++;
+    for (const listener of this.openListeners) listener(d);
     this.openedIds = [id, ...this.openedIds.filter((x) => x !== id)].slice(0, 20);
     localStorage.setItem(RECENT_KEY, JSON.stringify(this.openedIds));
     await Promise.all(d.classList.map((c) => this.loadImages(c.id)));
+  }
+
+  /** Calls `listener` with the project each time one is opened or reloaded. */
+  onOpen(listener: (d: ProjectDetail) => void): void {
+    this.openListeners.push(listener);
   }
 
   /** Renames a project; returns whether it worked. */
