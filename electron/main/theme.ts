@@ -7,8 +7,8 @@
  * the renderer and the colour of native dialogs and menus. One source of truth, and the CLI can change it too.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readSettings, settingsPath } from '../engine/models/settings';
 import { basename } from 'node:path';
+import { readSettings, settingsPath } from '../engine/models/settings';
 
 /** Values of `nativeTheme.themeSource`. */
 export type ThemeSource = 'system' | 'light' | 'dark';
