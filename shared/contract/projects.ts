@@ -74,6 +74,9 @@ export interface RunSummary {
   createdAt: number;
   durationMs: number | null;
   error: string | null;
+  /** Test accuracy of the learned prompt and of the hand-written one (finished learning runs), else null. */
+  testAccuracy: number | null;
+  zeroShotAccuracy: number | null;
 }
 
 /** One image of a run's split (see [Note: run images]); test images carry the learned prompt's prediction. */

@@ -122,6 +122,10 @@ describe('learn on a project', () => {
     expect(runs.map((r) => [r.id, r.status, r.method, r.shots, r.seed, r.backend])).toEqual([
       [runId, 'done', 'coop', 2, 1, 'cpu'],
     ]);
+    expect(runs[0]).toMatchObject({
+      testAccuracy: first.test.accuracy,
+      zeroShotAccuracy: first.zeroShot.test.accuracy,
+    });
     const run = unwrap(await client.call('projectRun', { runId }));
     expect(run.result).toEqual(first);
     expect(run.curve).toEqual(first.curve);

@@ -201,7 +201,15 @@ interface RunRow {
   duration_ms: number | null;
 }
 
+/** A number at `path` in a stored result, or null. */
+function resultNumber(result: Record<string, unknown> | null, path: string[]): number | null {
+  let v: unknown = result;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' ? v : null;
+}
+
 function toRecord(r: RunRow): RunRecord {
+  const result = r.result_json ? (JSON.parse(r.result_json) as Record<string, unknown>) : null;
   return {
     id: r.id,
     projectId: r.project_id,
@@ -214,8 +222,10 @@ function toRecord(r: RunRow): RunRecord {
     createdAt: r.created_at,
     durationMs: r.duration_ms,
     error: r.error,
+    testAccuracy: resultNumber(result, ['test', 'accuracy']),
+    zeroShotAccuracy: resultNumber(result, ['zeroShot', 'test', 'accuracy']),
     options: JSON.parse(r.options_json) as Record<string, unknown>,
-    result: r.result_json ? (JSON.parse(r.result_json) as Record<string, unknown>) : null,
+    result,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   };
