@@ -16,6 +16,7 @@ import { unwrap } from '../../shared/result';
 import { Engine, inProcessClient } from '../../electron/engine/engine';
 import { createHandlers } from '../../electron/engine/handlers';
 import { closeStoreDb, storeDb } from '../../electron/engine/store/db';
+import { setSplits } from '../../electron/engine/store/projects-repo';
 import { loadContexts } from '../../electron/engine/store/runs-repo';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { readContextFile } from '../../electron/engine/train/context-file';
@@ -185,6 +186,30 @@ describe('learn on a project', () => {
     const r = unwrap(await client.call('learn', { ...args(), project: fresh, augViews: 0, epochs: 1 }));
     expect(r.timings).toMatchObject({ imagesEmbedded: 0, imagesFromCache: 12 });
     tmp.cleanup();
+  }, 120_000);
+
+  it('honours images the user pinned to a split', async () => {
+    const { images } = unwrap(await client.call('projectImages', { projectId }));
+    const usable = images.filter((i) => !i.excluded);
+    const [toTest, toTrain] = [usable[0], usable[1]];
+    const db = storeDb(data.path);
+    setSplits(db, [
+      { imageId: toTest?.id ?? 0, split: 'test' },
+      { imageId: toTrain?.id ?? 0, split: 'train' },
+    ]);
+    try {
+      for (const seed of [1, 2]) {
+        const r = unwrap(await client.call('learn', { ...args(), seed, epochs: 1 }));
+        const run = unwrap(await client.call('projectRun', { runId: r.project?.runId ?? 0 }));
+        const splitOf = (id: number | undefined) => run.images.find((i) => i.imageId === id)?.split;
+        expect([splitOf(toTest?.id), splitOf(toTrain?.id)]).toEqual(['test', 'train']);
+      }
+    } finally {
+      setSplits(db, [
+        { imageId: toTest?.id ?? 0, split: 'auto' },
+        { imageId: toTrain?.id ?? 0, split: 'auto' },
+      ]);
+    }
   }, 120_000);
 
   it('evaluates a context on every usable image of the project', async () => {

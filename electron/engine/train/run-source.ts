@@ -19,6 +19,8 @@ export interface SourceClass {
   name: string;
   prompt: string;
   files: string[];
+  /** Files the user pinned to a split (project sources only; see [Note: pinned splits]). */
+  pinned?: { train: string[]; val: string[]; test: string[] };
 }
 
 /** A run's dataset, from a folder or a project. */
@@ -57,7 +59,16 @@ export async function loadRunSource(
   return {
     root: ds.root,
     title: project.name,
-    classes: ds.classes.filter(usable).map((c) => ({ name: c.name, prompt: c.prompt, files: c.files })),
+    classes: ds.classes.filter(usable).map((c) => ({
+      name: c.name,
+      prompt: c.prompt,
+      files: c.files,
+      pinned: {
+        train: c.files.filter((_, i) => c.splits[i] === 'train'),
+        val: c.files.filter((_, i) => c.splits[i] === 'val'),
+        test: c.files.filter((_, i) => c.splits[i] === 'test'),
+      },
+    })),
     skipped: [
       ...ds.skipped,
       ...ds.classes

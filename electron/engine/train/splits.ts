@@ -86,12 +86,19 @@ export interface SplitOptions {
   seed: number;
   /** Files of a separate test folder per class (same class order); when given, test is exactly these. */
   testFiles?: string[][];
+  /** Files the user pinned to a split, per class (see [Note: pinned splits]); the others are sampled. */
+  pinned?: { train?: string[]; val?: string[]; test?: string[] }[];
 }
 
 /**
  * Samples K shots per class (all images when a class has fewer), then min(K, 4) validation images per class from the
  * rest; the remainder is the test set unless a separate test folder is given. Input order does not matter: files are
  * sorted first so the split depends only on the seed and the set of files.
+ *
+ * [Note: pinned splits] A project image the user pinned to `train`, `val` or `test` always lands there: pinned
+ * training images count towards the K shots (all are kept when more than K are pinned), pinned validation images
+ * towards the min(K, 4), and the sampling fills the rest from the unpinned images. Without pins the draw is exactly
+ * the unpinned one, so pinning nothing changes no earlier result.
  */
 export function fewShotSplit(classFiles: readonly (readonly string[])[], opts: SplitOptions): FewShotSplit {
   if (!Number.isInteger(opts.shots) || opts.shots < 1) throw new RangeError('shots must be a whole number >= 1');
@@ -99,10 +106,14 @@ export function fewShotSplit(classFiles: readonly (readonly string[])[], opts: S
   const nVal = Math.min(opts.shots, 4);
   const split: FewShotSplit = { train: [], val: [], test: [] };
   classFiles.forEach((files, label) => {
-    const order = rng.shuffle([...files].sort());
-    const train = order.slice(0, opts.shots);
-    const val = order.slice(opts.shots, opts.shots + nVal);
-    const rest = order.slice(opts.shots + nVal);
+    const pin = opts.pinned?.[label] ?? {};
+    const pinned = new Set([...(pin.train ?? []), ...(pin.val ?? []), ...(pin.test ?? [])]);
+    const order = rng.shuffle(files.filter((f) => !pinned.has(f)).sort());
+    const nTrain = Math.max(0, opts.shots - (pin.train?.length ?? 0));
+    const nValLeft = Math.max(0, nVal - (pin.val?.length ?? 0));
+    const train = [...(pin.train ?? []), ...order.slice(0, nTrain)];
+    const val = [...(pin.val ?? []), ...order.slice(nTrain, nTrain + nValLeft)];
+    const rest = [...(pin.test ?? []), ...order.slice(nTrain + nValLeft)];
     for (const path of train.sort()) split.train.push({ path, label });
     for (const path of val.sort()) split.val.push({ path, label });
     if (!opts.testFiles) for (const path of rest.sort()) split.test.push({ path, label });

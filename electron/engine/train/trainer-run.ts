@@ -191,7 +191,12 @@ async function learnOn(run: {
   const classNames = src.classes.map((c) => c.name);
   const split = fewShotSplit(
     src.classes.map((c) => c.files),
-    { shots: args.shots, seed: args.seed, ...(testDs ? { testFiles: applyTestClasses(src, testDs) } : {}) },
+    {
+      shots: args.shots,
+      seed: args.seed,
+      ...(testDs ? { testFiles: applyTestClasses(src, testDs) } : {}),
+      ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
+    },
   );
   if (split.test.length === 0)
     throw new AppError(
