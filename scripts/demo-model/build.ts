@@ -6,10 +6,11 @@
  * (ONNX Runtime vs tfjs within 1e-4, the app's tokenizer vs the build's) -> sample PNGs ->
  * zero-shot accuracy of "a photo of a {class}." per task, written to build-report.json.
  *
- * Usage: `npm run build:demo-model -- [--seed 1] [--steps 900] [--batch 64] [--lr 0.0015] [--out DIR] [--samples DIR]`.
+ * Usage: `npm run build:demo-model -- [--seed 1] [--steps 1200] [--batch 64] [--lr 0.002] [--out DIR] [--samples DIR]`.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
@@ -111,9 +112,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       seed: { type: 'string', default: '1' },
-      steps: { type: 'string', default: '900' },
+      steps: { type: 'string', default: '1200' },
       batch: { type: 'string', default: '64' },
-      lr: { type: 'string', default: '0.0015' },
+      lr: { type: 'string', default: '0.002' },
       out: { type: 'string', default: 'resources/models/demo-clip' },
       samples: { type: 'string', default: 'resources/samples' },
     },
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
     steps,
     batchSize,
     lr: Number(values.lr),
-    warmupSteps: Math.min(100, Math.floor(steps / 10)),
+    warmupSteps: Math.min(200, Math.floor(steps / 10)),
     onLog: (step, loss, lr) => {
       lastLoss = loss;
       if (step % 25 === 0 || step === steps - 1)
@@ -249,7 +250,9 @@ async function main(): Promise<void> {
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
