@@ -83,8 +83,9 @@ const projectIdArg = z.number().int().positive();
  *
  * [Note: augmentation off by default] CoOp's reference trains on random resized crops (scale 0.08-1) and flips. On
  * the demo task (48-pixel images whose class is a background texture) such crops remove or rescale the very texture
- * that defines the class: with 4 views CoOp reached 0.95 / 0.91 / 0.81 test accuracy over seeds 1-3 against 0.99 /
- * 0.98 / 0.99 with none (and 0.97 / 0.85 / 0.97 with scale 0.5-1), zero-shot being about 0.92. Views stay one option
+ * that defines the class. Measured on `resources/samples/backgrounds`, seeds 1/2/3, zero-shot 0.92/0.91/0.93: CoOp
+ * with 4 views reached 0.88/0.64/0.80 test accuracy, with none 0.99/0.98/1.00 (views drawn at scale 0.5-1 instead:
+ * 0.97/0.85/0.97; the plain image plus 4 views: 0.95/0.91/0.81). Views stay one option
  * away (`--aug-views 4`, the Learn screen) for photographs, where the reference recipe is the better default.
  */
 export const DEFAULT_AUG_VIEWS = 0;
