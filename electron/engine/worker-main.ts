@@ -40,6 +40,8 @@ function onMessage(raw: unknown): void {
     engine.cancel(m.id);
     return;
   }
+  // Other messages (the desktop app's compute-window port) are handled by their own listeners.
+  if (m.type !== 'call') return;
   const progress = m.wantsProgress ? (event: unknown) => post({ type: 'progress', id: m.id, event }) : () => {};
   void engine.runJob(m.id, m.op, m.args, progress).then((result) => post({ type: 'result', id: m.id, result }));
 }

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { dirname, join } from 'node:path';
 import type { BackendStatus } from '../../../shared/contract';
@@ -87,7 +87,8 @@ export async function probeBackends(): Promise<BackendStatus[]> {
       await useBackend(name);
       const note =
         name === 'wasm'
-          ? `WebAssembly, ${availableParallelism()} thread(s) requested`
+          ? // tfjs-wasm loads its single-threaded build under Node (tfjs issue 3830), whatever was requested.
+            `WebAssembly, ${getThreadsCount()} thread(s) in use (${availableParallelism()} cores)`
           : 'plain JavaScript reference (slow)';
       statuses.push({ name, available: true, note });
     } catch (e) {
