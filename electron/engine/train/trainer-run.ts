@@ -28,7 +28,8 @@ import { appVersion, demoModelDir } from '../paths';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { RunRecorder } from '../store/run-recorder';
-import { useBackend } from '../tf/backends';
+import type { BackendChoice } from '../../compute-host/backend-choice';
+import { prepareRunBackend, trainWhereChosen } from '../tf/training-backend';
 import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from './context-file';
 import { curvePng } from './curve';
 import { embedAll, trainingViews, type EmbedRequest } from './features';
@@ -37,7 +38,7 @@ import { PromptLearner } from './prompt-learner';
 import { loadRunSource, toFeatureSet, type RunSource } from './run-source';
 import { loadTextEncoder, type TfTextEncoder } from './text-encoder';
 import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from './splits';
-import { throwIfCancelled, trainCoop, type FeatureSet, type TrainImage } from './trainer';
+import { throwIfCancelled, type FeatureSet, type TrainImage } from './trainer';
 
 type LearnArgs = z.output<typeof learnArgs>;
 
@@ -141,7 +142,9 @@ export async function runLearn(
 ): Promise<LearnResult> {
   const tStart = now();
   job.progress({ kind: 'phase', phase: 'load', message: 'Reading the model and the dataset' });
-  const backend = await useBackend(args.backend);
+  // Where to train (engine or the desktop app's GPU compute window) and the engine backend for the local tensors.
+  const { choice, engineBackend } = await prepareRunBackend(env.dataDir, args.backend);
+  const backend = choice.backend;
   const model = await openClipModel(args.model ?? demoModelDir());
   const src = await loadRunSource(args, env.dataDir);
   if (src.classes.length < 2)
@@ -164,7 +167,7 @@ export async function runLearn(
       })
     : null;
   try {
-    return await learnOn({ args, env, job, tStart, backend, model, src, prompts, recorder });
+    return await learnOn({ args, env, job, tStart, backend, choice, engineBackend, model, src, prompts, recorder });
   } catch (e) {
     recorder?.fail(e, job.signal.aborted);
     throw e;
@@ -178,12 +181,14 @@ async function learnOn(run: {
   job: JobContext<LearnProgress>;
   tStart: number;
   backend: string;
+  choice: BackendChoice;
+  engineBackend: string;
   model: ClipModel;
   src: RunSource;
   prompts: string[];
   recorder: RunRecorder | null;
 }): Promise<LearnResult> {
-  const { args, model, src, prompts, recorder, backend, tStart } = run;
+  const { args, model, src, prompts, recorder, backend, choice, engineBackend, tStart } = run;
   const { progress, signal } = run.job;
   const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
     progress({ kind: 'phase', phase: p, message });
@@ -245,32 +250,46 @@ async function learnOn(run: {
 
   phase('text-encoder', 'Loading the text encoder for training (verified against ONNX Runtime)');
   const tEnc = now();
-  const encoder = await textEncoderFor(model, backend);
-  const learner = new PromptLearner(encoder, model.tokenizer, prompts, {
+  const encoder = await textEncoderFor(model, engineBackend);
+  const learnerOptions = {
     nCtx: args.nCtx,
     csc: args.csc,
     position: args.position,
     ...(args.ctxInit ? { ctxInit: args.ctxInit } : {}),
     seed: args.seed,
     path: args.path,
-  });
+  };
+  const learner = new PromptLearner(encoder, model.tokenizer, prompts, learnerOptions);
   const textEncoderS = secs(tEnc);
   try {
     const epochs = args.epochs ?? defaultEpochs(args.shots);
     phase('train', `Learning ${learner.nCtx} context vectors for ${epochs} epochs on ${backend}`);
-    const result = await trainCoop({ classNames, dim, train, val, test, zeroShotText }, learner, {
-      epochs,
-      seed: args.seed,
-      batchSize: args.batchSize,
-      logitScale: model.info.logitScale,
-      backend,
-      signal,
-      onProgress: (e) => {
-        if (e.kind === 'step') recorder?.step();
-        else recorder?.epoch(e.point);
-        progress(e);
+    const source = {
+      modelDir: model.info.dir,
+      heads: encoder.heads,
+      tokenizer: model.tokenizer,
+      prompts,
+      options: learnerOptions,
+    };
+    const result = await trainWhereChosen(
+      choice,
+      source,
+      { classNames, dim, train, val, test, zeroShotText },
+      learner,
+      {
+        epochs,
+        seed: args.seed,
+        batchSize: args.batchSize,
+        logitScale: model.info.logitScale,
+        backend,
+        signal,
+        onProgress: (e) => {
+          if (e.kind === 'step') recorder?.step();
+          else recorder?.epoch(e.point);
+          progress(e);
+        },
       },
-    });
+    );
     const predictions = testPredictions(learner, test, dim, model.info.logitScale, src);
     phase('save', 'Saving the context and the curve');
     const outDir = resolve(
