@@ -67,8 +67,11 @@ export const compareArgs = z.object({
     .string()
     .default('a photo of a {}.')
     .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
-  /** Cached augmented views per training image for Tip-Adapter-F, CoOp and KgCoOp (0 = the plain image). */
-  augViews: z.number().int().min(0).max(64).default(2),
+  /**
+   * Cached augmented views per training image for Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (0 = the plain image, so
+   * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
+   */
+  augViews: z.number().int().min(0).max(64).default(0),
   /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
   epochs: z.number().int().min(0).max(10_000).optional(),
   nCtx: z.number().int().min(1).max(64).default(16),
