@@ -10,7 +10,12 @@
  *
  * [Note: image pipeline] `embedImages` overlaps work: while ORT runs batch k on its own threads
  * (the Node binding's `run` is asynchronous), the images of batch k+1 are decoded by sharp on the
- * libuv pool and resized in JS. One bad image (corrupt, empty, too large, not an image) becomes a
+ * libuv pool and resized in JS. On a CPU-only machine that overlap only pays if ORT gives the cores
+ * back between ops: by default its intra-op threads spin-wait for the next op, which on a 2-core
+ * machine starves decoding (and every other process), so sessions turn spinning off
+ * (`session.intra_op.allow_spinning = 0`); measured with `npm run bench:embed` on a random-weight
+ * ViT-B/32 (scripts/make-bench-model.ts). Resizing is the largest preprocessing cost, hence the
+ * tuned loops in `pil-resize.ts`. One bad image (corrupt, empty, too large, not an image) becomes a
  * `null` embedding plus an `{ index, path, reason }` error; it never fails the batch.
  */
 import { availableParallelism } from 'node:os';
@@ -75,6 +80,8 @@ async function createSession(path: string, provider: string): Promise<ort.Infere
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
+    // See [Note: image pipeline]: idle ORT threads sleep instead of spinning, leaving the cores to decoding.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
 }
 

@@ -7,7 +7,8 @@
  * 8 levels out of 255 on the fixtures (0.12 after normalisation), so sharp only decodes and we
  * resample here: fixed-point coefficients with 22 fractional bits, horizontal pass then vertical
  * pass, each clipped to 0..255, exactly as Pillow does. Cost is linear in the input pixels
- * (about 10 ms for a 640x480 photo on one core).
+ * (about 8 ms of CPU for a 640x480 photo; the RGB horizontal pass and the row-major vertical pass
+ * halved it from about 15 ms, with identical output).
  */
 
 const PRECISION_BITS = 22;
@@ -96,20 +97,22 @@ export function pilResize(
   if (outWidth !== width) {
     const { ksize, bounds, kk } = coefficients(width, outWidth, resample);
     const out = new Uint8Array(outWidth * height * channels);
-    for (let y = 0; y < height; y++) {
-      const row = y * width * channels;
-      for (let xx = 0; xx < outWidth; xx++) {
-        const xmin = bounds[xx * 2] ?? 0;
-        const xmax = bounds[xx * 2 + 1] ?? 0;
-        const k0 = xx * ksize;
-        for (let c = 0; c < channels; c++) {
-          let ss = HALF;
-          let p = row + xmin * channels + c;
-          for (let x = 0; x < xmax; x++, p += channels) ss += (cur[p] ?? 0) * (kk[k0 + x] ?? 0);
-          out[(y * outWidth + xx) * channels + c] = clip8(ss);
+    if (channels === 3) horizontal3(cur, width, height, outWidth, ksize, bounds, kk, out);
+    else
+      for (let y = 0; y < height; y++) {
+        const row = y * width * channels;
+        for (let xx = 0; xx < outWidth; xx++) {
+          const xmin = bounds[xx * 2] ?? 0;
+          const xmax = bounds[xx * 2 + 1] ?? 0;
+          const k0 = xx * ksize;
+          for (let c = 0; c < channels; c++) {
+            let ss = HALF;
+            let p = row + xmin * channels + c;
+            for (let x = 0; x < xmax; x++, p += channels) ss += (cur[p] ?? 0) * (kk[k0 + x] ?? 0);
+            out[(y * outWidth + xx) * channels + c] = clip8(ss);
+          }
         }
       }
-    }
     cur = out;
     curW = outWidth;
   }
@@ -117,20 +120,60 @@ export function pilResize(
     const { ksize, bounds, kk } = coefficients(height, outHeight, resample);
     const out = new Uint8Array(curW * outHeight * channels);
     const stride = curW * channels;
+    // Row-major accumulation (each source row is read sequentially); the sums are exact integers in
+    // float64, so the order of the additions does not change the result.
+    const acc = new Float64Array(stride);
     for (let yy = 0; yy < outHeight; yy++) {
       const ymin = bounds[yy * 2] ?? 0;
       const ymax = bounds[yy * 2 + 1] ?? 0;
       const k0 = yy * ksize;
-      for (let i = 0; i < stride; i++) {
-        let ss = HALF;
-        let p = ymin * stride + i;
-        for (let y = 0; y < ymax; y++, p += stride) ss += (cur[p] ?? 0) * (kk[k0 + y] ?? 0);
-        out[yy * stride + i] = clip8(ss);
+      acc.fill(HALF);
+      for (let y = 0; y < ymax; y++) {
+        const k = kk[k0 + y] ?? 0;
+        const row = (ymin + y) * stride;
+        for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (cur[row + i] as number) * k;
       }
+      const base = yy * stride;
+      for (let i = 0; i < stride; i++) out[base + i] = clip8(acc[i] as number);
     }
     cur = out;
   }
   return cur;
+}
+
+/** The horizontal pass for interleaved RGB: the three channel sums share one walk over the kernel. */
+function horizontal3(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  outWidth: number,
+  ksize: number,
+  bounds: Int32Array,
+  kk: Int32Array,
+  out: Uint8Array,
+): void {
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    let o = y * outWidth * 3;
+    for (let xx = 0; xx < outWidth; xx++, o += 3) {
+      const xmin = bounds[xx * 2] as number;
+      const xmax = bounds[xx * 2 + 1] as number;
+      const k0 = xx * ksize;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
+      let p = row + xmin * 3;
+      for (let x = 0; x < xmax; x++, p += 3) {
+        const k = kk[k0 + x] as number;
+        r += (src[p] as number) * k;
+        g += (src[p + 1] as number) * k;
+        b += (src[p + 2] as number) * k;
+      }
+      out[o] = clip8(r);
+      out[o + 1] = clip8(g);
+      out[o + 2] = clip8(b);
+    }
+  }
 }
 
 /** Pillow's NEAREST: the source pixel under each output pixel's center. */
