@@ -11,10 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { appRoot } from '../../electron/engine/paths';
 import { screenshot, screenTitle, step, until, useStudio } from './harness';
 
-const TASK = 'backgrounds';
+/**
+ * The sample task whose class names the demo model never saw in a caption, so the hand-written prompt is poor and
+ * learning the prompt pays (resources/README.md: zero-shot 36.8%, CoOp about 100% with seed 1).
+ */
+const TASK = 'patterns';
+const PROJECT = 'Patterns';
 const SAMPLE = join(appRoot(), 'resources', 'samples', TASK);
 const DEMO_MODEL = join(appRoot(), 'resources', 'models', 'demo-clip');
-/** Few epochs and views so the run takes a couple of minutes on 2 shared cores. */
+/** Fewer epochs than CoOp's 200, so the run takes well under a minute on 2 shared cores. */
 const EPOCHS = 30;
 
 const percent = (text: string | null): number => {
@@ -38,7 +43,7 @@ describe('studio flow in web mode', () => {
     const { page, pageErrors } = await studio.open();
 
     await step(page, 'create a project', async () => {
-      await page.getByLabel('Project name', { exact: true }).fill('Backgrounds');
+      await page.getByLabel('Project name', { exact: true }).fill(PROJECT);
       await screenshot(page, 'flow-01-projects');
       await page.getByRole('button', { name: 'Create project' }).click();
       await page.getByRole('heading', { level: 1, name: 'Dataset' }).waitFor({ timeout: 15_000 });
@@ -95,7 +100,7 @@ describe('studio flow in web mode', () => {
       await input.press('Enter');
       // Reopen the project from the engine to prove the rename was stored, not just typed.
       await page.getByRole('button', { name: 'Projects' }).click();
-      await page.getByRole('button', { name: 'Open Backgrounds' }).click();
+      await page.getByRole('button', { name: `Open ${PROJECT}` }).click();
       await until(
         page,
         'the renamed class after reopening',
@@ -119,7 +124,8 @@ describe('studio flow in web mode', () => {
       );
       await page.getByLabel('Shots').fill('16');
       await page.getByLabel('Epochs').fill(String(EPOCHS));
-      await page.getByLabel('Augmented views').fill('1');
+      // The app's default, 0: random crops of 48 px sample images hide the very patterns the task is about.
+      expect(await page.getByLabel('Augmented views').inputValue()).toBe('0');
       await screenshot(page, 'flow-03-learn');
     });
 
@@ -155,6 +161,8 @@ describe('studio flow in web mode', () => {
       accuracies = { test, zeroShot };
       expect(await page.getByRole('table', { name: 'Learning curve' }).locator('tbody tr').count()).toBe(EPOCHS + 1);
       await screenshot(page, 'flow-05-results');
+      await page.getByRole('main').evaluate((m) => m.scrollTo(0, 0));
+      await page.evaluate(() => window.scrollTo(0, 0));
       // The README's picture: the first screenful, and only of a run that shows what the app is for.
       if (test > zeroShot) {
         const shot = await screenshot(page, 'flow-05-results-top', { fullPage: false });
@@ -260,7 +268,7 @@ describe('studio flow in web mode', () => {
     await step(page, 'the run comes back after a reload', async () => {
       await page.reload();
       // The projects list reads the stored run: its model, its accuracy as the best, when it ran.
-      const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: 'Backgrounds' });
+      const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: PROJECT });
       await until(
         page,
         'the run facts in the projects list',
@@ -269,7 +277,8 @@ describe('studio flow in web mode', () => {
       );
       expect(percent(await row.textContent())).toBe(accuracies.test);
       expect(await row.textContent()).toContain('demo-clip');
-      await page.getByRole('button', { name: 'Open recent project Backgrounds' }).click();
+      await page.getByRole('button', { name: `Open recent project ${PROJECT}` }).click();
+      await page.getByRole('heading', { level: 1, name: 'Dataset' }).waitFor();
       await page.getByRole('button', { name: 'Results', exact: true }).click();
       await until(
         page,

@@ -17,7 +17,7 @@ import { projects } from './projects.svelte';
 import { settings } from './settings.svelte';
 import { uploadFiles } from './upload';
 
-/** CoOp options the Learn screen edits (paper defaults; epochs kept short for a demo). */
+/** CoOp options the Learn screen edits (the paper's defaults; epochs null = CoOp's count for the shots). */
 export interface CoopOptions {
   model: string;
   shots: number;
@@ -26,8 +26,13 @@ export interface CoopOptions {
   csc: boolean;
   position: 'end' | 'middle' | 'front';
   ctxInit: string;
-  epochs: number;
+  epochs: number | null;
   augViews: number;
+}
+
+/** CoOp's epoch count for a shot number (1: 50, 2-4: 100, 8+: 200), what `learn` uses when none is given. */
+export function coopEpochs(shots: number): number {
+  return shots <= 1 ? 50 : shots <= 4 ? 100 : 200;
 }
 
 /** One finished run kept for overlaying curves. */
@@ -148,7 +153,7 @@ class LearnController {
    * excluded images left out, the embedding cache used) and is recorded there, so the UI passes the project id, not a
    * folder.
    */
-  private args(projectId: number, epochs: number): LearnArgs {
+  private args(projectId: number, epochs: number | null): LearnArgs {
     const o = this.options;
     return {
       project: projectId,
@@ -159,7 +164,7 @@ class LearnController {
       csc: o.csc,
       position: o.position,
       ...(o.ctxInit.trim() ? { ctxInit: o.ctxInit.trim() } : {}),
-      epochs,
+      ...(epochs ? { epochs } : {}),
       augViews: o.augViews,
       ...(settings.learnBackend ? { backend: settings.learnBackend } : {}),
     };

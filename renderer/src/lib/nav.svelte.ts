@@ -21,6 +21,13 @@ class Navigation {
   go(id: ScreenId): void {
     this.current = id;
   }
+
+  /** Goes to `id` once `work` is done, unless the user went to another screen meanwhile. */
+  async goAfter(id: ScreenId, work: Promise<unknown>): Promise<void> {
+    const from = this.current;
+    await work;
+    if (this.current === from) this.current = id;
+  }
 }
 
 /** The app's navigation state. */

@@ -34,12 +34,9 @@ export interface RunFacts {
   runs: number;
   lastRunAt: number | null;
   model: string | null;
-  /** Best test accuracy over the finished runs looked at (the latest {@link FACT_RUNS}). */
+  /** Best test accuracy over the finished runs. */
   best: number | null;
 }
-
-/** How many finished runs per project are read for the best accuracy. */
-const FACT_RUNS = 10;
 
 class ProjectsController {
   list = $state<ProjectSummary[]>([]);
@@ -89,12 +86,11 @@ class ProjectsController {
         const r = await engine.call('projectRuns', { projectId: p.id });
         if (!r.ok) return null;
         const runs = r.value.runs;
-        const done = runs.filter((x) => x.status === 'done').slice(0, FACT_RUNS);
-        const details = await Promise.all(done.map((x) => engine.call('projectRun', { runId: x.id })));
-        const results = details.flatMap((d) => (d.ok && d.value.result ? [d.value.result] : []));
-        const accs = results.map((x) => x.test.accuracy);
+        const accs = runs.flatMap((x) => (x.testAccuracy !== null ? [x.testAccuracy] : []));
         // Runs record the model by content id; its folder name is what people know it by (demo-clip, ...).
-        const folder = results[0]?.model.dir.split(/[\\/]/).filter(Boolean).pop();
+        const latest = runs.find((x) => x.status === 'done');
+        const detail = latest ? await engine.call('projectRun', { runId: latest.id }) : null;
+        const folder = detail?.ok ? detail.value.result?.model.dir.split(/[\\/]/).filter(Boolean).pop() : undefined;
         return [
           p.id,
           {
