@@ -1,7 +1,7 @@
 /**
  * @file Tests of the folder-per-class dataset reader.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../tests/helpers/engine';
@@ -67,5 +67,22 @@ describe('readFolderDataset', () => {
     mkdirSync(join(tmp.path, 'flat'));
     touch('flat', 'a.jpg');
     await expect(readFolderDataset(join(tmp.path, 'flat'))).rejects.toThrow(/no class folders with images/);
+  });
+
+  it('follows symbolic links to class folders and images, skips broken ones, and does not loop', async () => {
+    touch('elsewhere', 'cats', 'c1.png');
+    touch('elsewhere', 'one-dog.png');
+    const root = join(tmp.path, 'linked');
+    mkdirSync(join(root, 'dogs'), { recursive: true });
+    symlinkSync(join(tmp.path, 'elsewhere', 'cats'), join(root, 'cats'));
+    symlinkSync(join(tmp.path, 'elsewhere', 'one-dog.png'), join(root, 'dogs', 'd1.png'));
+    symlinkSync(join(tmp.path, 'nowhere.png'), join(root, 'dogs', 'gone.png'));
+    symlinkSync(root, join(root, 'dogs', 'loop'));
+    const data = await readFolderDataset(root);
+    expect(data.classes.map((c) => [c.name, c.files.length])).toEqual([
+      ['cats', 1],
+      ['dogs', 1],
+    ]);
+    expect(data.skipped).toContainEqual({ path: join(root, 'dogs', 'gone.png'), reason: 'broken symbolic link' });
   });
 });

@@ -9,7 +9,8 @@
  * files at the top level, empty class folders) is listed in `skipped` with a reason, never silently
  * dropped. Files are only classified by extension here; decoding errors surface when embedding.
  */
-import { readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { AppError } from '../../../shared/result';
 
@@ -30,13 +31,32 @@ export function classPrompt(folderName: string): string {
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-async function collect(dir: string, files: string[], skipped: FolderDataset['skipped']): Promise<void> {
+/** What an entry is, following symbolic links (a link to a class folder is a class folder). */
+async function kindOf(e: Dirent, path: string): Promise<'dir' | 'file' | 'other' | 'broken'> {
+  if (!e.isSymbolicLink()) return e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+  const target = await stat(path).catch(() => null);
+  return !target ? 'broken' : target.isDirectory() ? 'dir' : target.isFile() ? 'file' : 'other';
+}
+
+async function collect(
+  dir: string,
+  files: string[],
+  skipped: FolderDataset['skipped'],
+  seen: Set<string>,
+): Promise<void> {
+  // Folders already walked (by their real path, the data folder included) are skipped, so a link back up cannot
+  // loop and a folder linked from two classes counts once.
+  const real = await realpath(dir);
+  if (seen.has(real)) return;
+  seen.add(real);
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => byCodePoint(a.name, b.name));
   for (const e of entries) {
     const path = join(dir, e.name);
+    const kind = await kindOf(e, path);
     if (e.name.startsWith('.')) skipped.push({ path, reason: 'hidden file or folder' });
-    else if (e.isDirectory()) await collect(path, files, skipped);
-    else if (!e.isFile()) skipped.push({ path, reason: 'not a regular file' });
+    else if (kind === 'dir') await collect(path, files, skipped, seen);
+    else if (kind === 'broken') skipped.push({ path, reason: 'broken symbolic link' });
+    else if (kind !== 'file') skipped.push({ path, reason: 'not a regular file' });
     else if (!IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
       skipped.push({ path, reason: `not an image file (${extname(e.name) || 'no extension'})` });
     else files.push(path);
@@ -53,18 +73,19 @@ export async function readFolderDataset(dir: string): Promise<FolderDataset> {
   const classes: FolderDataset['classes'] = [];
   const skipped: FolderDataset['skipped'] = [];
   const entries = (await readdir(root, { withFileTypes: true })).sort((a, b) => byCodePoint(a.name, b.name));
+  const seen = new Set([await realpath(root)]);
   for (const e of entries) {
     const path = join(root, e.name);
     if (e.name.startsWith('.')) {
       skipped.push({ path, reason: 'hidden file or folder' });
       continue;
     }
-    if (!e.isDirectory()) {
+    if ((await kindOf(e, path)) !== 'dir') {
       skipped.push({ path, reason: 'not inside a class folder' });
       continue;
     }
     const files: string[] = [];
-    await collect(path, files, skipped);
+    await collect(path, files, skipped, seen);
     if (files.length === 0) skipped.push({ path, reason: 'class folder without images' });
     else classes.push({ name: e.name, prompt: classPrompt(e.name), files });
   }
