@@ -163,8 +163,9 @@ describe('studio flow in web mode', () => {
       await screenshot(page, 'flow-05-results');
       await page.getByRole('main').evaluate((m) => m.scrollTo(0, 0));
       await page.evaluate(() => window.scrollTo(0, 0));
-      // The README's picture: the first screenful, and only of a run that shows what the app is for.
-      if (test > zeroShot) {
+      // The README's picture: the first screenful, only of a run that shows what the app is for, and only when asked
+      // (COOP_STUDIO_UPDATE_SCREENS=1), so that test runs leave the committed file alone.
+      if (test > zeroShot && process.env['COOP_STUDIO_UPDATE_SCREENS'] === '1') {
         const shot = await screenshot(page, 'flow-05-results-top', { fullPage: false });
         mkdirSync(join(appRoot(), 'docs', 'screens'), { recursive: true });
         copyFileSync(shot, join(appRoot(), 'docs', 'screens', 'results.png'));
