@@ -101,15 +101,22 @@ export const clipOps = {
     'Image embeddings (image_embeds) of image files; unreadable files are reported, not fatal.',
   ),
   zeroShot: job<ZeroShotResult, ClipProgress>()(
-    z.object({
-      ...modelArgs,
-      data: z.string().min(1),
-      template: z
-        .string()
-        .default('a photo of a {}.')
-        .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
-      batchSize: z.number().int().min(1).max(512).optional(),
-    }),
-    'Zero-shot accuracy of a folder-per-class dataset with one prompt template (logits = logit scale * cosine).',
+    z
+      .object({
+        ...modelArgs,
+        /** Folder-per-class dataset (or give `project`). */
+        data: z.string().min(1).optional(),
+        /** A project of the store: its classes' prompt texts and every usable image (the Learn screen's estimate). */
+        project: z.number().int().positive().optional(),
+        template: z
+          .string()
+          .default('a photo of a {}.')
+          .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
+        batchSize: z.number().int().min(1).max(512).optional(),
+      })
+      .refine((a) => (a.data === undefined) !== (a.project === undefined), {
+        message: 'Give either a dataset folder (data) or a project id (project).',
+      }),
+    'Zero-shot accuracy of a folder-per-class dataset or a project with one prompt template (logit scale * cosine).',
   ),
 };

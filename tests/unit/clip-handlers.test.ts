@@ -1,12 +1,12 @@
 /**
  * @file Tests of the CLIP operations through the engine (in-process transport): tokenize, embedText, embedImages, zeroShot.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
 import { closeClipModels } from '../../electron/engine/clip/clip-model';
-import { demoModelDir } from '../../electron/engine/paths';
+import { demoModelDir, resourcesDir } from '../../electron/engine/paths';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 
@@ -93,6 +93,27 @@ describe.each(fixtureModelDirs())('CLIP operations on %s', (model) => {
       expect(c.accuracy).toBeLessThanOrEqual(1);
     }
     expect(r.skipped).toEqual([{ path: join(data, 'README.txt'), reason: 'not inside a class folder' }]);
+  });
+});
+
+describe('zeroShot on a project', () => {
+  it('equals zeroShot on the folder it was imported from, and wants exactly one data source', async () => {
+    const data = join(tmp.path, 'project-source');
+    for (const cls of ['plain', 'striped', 'dotted']) {
+      const from = join(resourcesDir(), 'samples', 'backgrounds', cls);
+      mkdirSync(join(data, cls), { recursive: true });
+      for (const f of readdirSync(from).sort().slice(0, 4)) copyFileSync(join(from, f), join(data, cls, f));
+    }
+    const projectId = unwrap(await engine.client.call('projectCreate', { name: 'Zero-shot estimate' })).id;
+    unwrap(await engine.client.call('projectImportData', { projectId, sources: [data], thumbnails: false }));
+    const byFolder = unwrap(await engine.client.call('zeroShot', { data }));
+    const byProject = unwrap(await engine.client.call('zeroShot', { project: projectId }));
+    expect(byProject.total).toBe(12);
+    expect(byProject.classes.map((c) => [c.name, c.correct, c.total])).toEqual(
+      byFolder.classes.map((c) => [c.name, c.correct, c.total]),
+    );
+    const both = await engine.client.call('zeroShot', { data, project: projectId });
+    expect(both).toMatchObject({ ok: false, error: { code: 'bad_args' } });
   });
 });
 

@@ -9,7 +9,7 @@ import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { ClipTokenizer } from '../clip/tokenizer';
 import { l2normalize } from '../clip/vec';
-import { readFolderDataset } from '../data/folder-dataset';
+import { loadRunSource } from '../train/run-source';
 import type { EngineEnv } from '../env';
 import { demoModelDir } from '../paths';
 
@@ -84,7 +84,7 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
     },
 
     async zeroShot(args, { progress, signal }) {
-      const dataset = await readFolderDataset(args.data);
+      const dataset = await loadRunSource(args, env.dataDir);
       const { model, run } = await open(args);
       const prompts = dataset.classes.map((c) => args.template.split('{}').join(c.prompt));
       progress({ phase: 'text', done: 0, total: prompts.length });

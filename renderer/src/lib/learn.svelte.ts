@@ -107,6 +107,8 @@ class LearnController {
   history = $state<RunCurve[]>([]);
   trying = $state(false);
   tried = $state<TryResult | null>(null);
+  /** Zero-shot accuracy of the hand-written prompt on all of the project's images, measured before training. */
+  estimate = $state<{ key: string; accuracy: number | null; total: number } | null>(null);
   private abort: AbortController | null = null;
   /** The project whose stored runs are shown (see [Note: runs come back]). */
   private shownProject: number | null = null;
@@ -141,6 +143,24 @@ class LearnController {
       this.backend = latest.backend;
       this.epochs = latest.settings.epochs;
     }
+  }
+
+  /**
+   * Measures the zero-shot accuracy of "a photo of a {class}." on every usable image of the project with the chosen
+   * model, so the Learn screen shows it before any run (a run then reports it again on its own test split).
+   */
+  async estimateZeroShot(projectId: number, key: string): Promise<void> {
+    const model = this.options.model;
+    if (this.estimate?.key === key) return;
+    this.estimate = { key, accuracy: null, total: 0 };
+    const r = await engine.call('zeroShot', { project: projectId, ...(model ? { model } : {}) });
+    if (this.estimate.key !== key) return;
+    if (!r.ok) {
+      this.estimate = null;
+      showError(r.error);
+      return;
+    }
+    this.estimate = { key, accuracy: r.value.accuracy, total: r.value.total };
   }
 
   /** Zero-shot accuracy of the hand-written prompt (epoch 0 of the curve), once known. */
