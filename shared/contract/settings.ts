@@ -14,7 +14,7 @@ import { op } from './define';
 import type { ProjectSummary } from './projects';
 
 /** Training backends a user can choose; `webgpu` only exists in the desktop app (a GPU compute window). */
-export const TRAIN_BACKEND_CHOICES = ['auto', 'wasm', 'tensorflow', 'webgpu'] as const;
+export const TRAIN_BACKEND_CHOICES = ['auto', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 /** A training backend choice. */
 export type TrainBackendChoice = (typeof TRAIN_BACKEND_CHOICES)[number];
 /** Colour themes; `system` follows the operating system. */
