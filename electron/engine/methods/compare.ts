@@ -191,6 +191,7 @@ export async function runCompare(
   let viewCursor = 0;
   let coopMsPerStep: number | null = null;
   let cocoopEstimated = false;
+  let cocoopMark: { at: number; done: number } | null = null;
   const remainingCoopSteps = (from: number) =>
     splits
       .slice(from)
@@ -256,16 +257,24 @@ export async function runCompare(
           epochs: args.cocoopEpochs,
           seed,
           signal,
-          onStep: (done, stepsTotal, perStep) => {
-            // After a few steps (the first ones pay for kernel set-up), estimate every CoCoOp run left.
-            if (cocoopEstimated || done < Math.min(10, stepsTotal)) return;
+          onStep: (done, stepsTotal, meanPerStep) => {
+            // The first steps pay for kernel set-up (measured: an estimate from them was 2-4x too long), so time the
+            // steps between the 10th and the 30th (or the run's last), then estimate every CoCoOp run left.
+            if (cocoopEstimated) return;
+            if (done === 10) cocoopMark = { at: now(), done };
+            const last = Math.min(30, stepsTotal);
+            if (done < last) return;
             cocoopEstimated = true;
+            const perStep =
+              cocoopMark && done > cocoopMark.done
+                ? (now() - cocoopMark.at) / 1000 / (done - cocoopMark.done)
+                : meanPerStep;
             const rest = splits.slice(si);
             const trainSteps = rest.reduce((a, x) => a + x.split.train.length * args.cocoopEpochs, 0);
             // Evaluation is one forward pass per image, about a third of a training step (forward + backward).
             const evalPasses = rest.reduce((a, x) => a + x.split.val.length + x.split.test.length, 0);
             const seconds = (trainSteps + evalPasses / 3) * perStep;
-            const message = `CoCoOp is expensive (batch 1: the text encoder runs on every class prompt for every image): about ${Math.max(1, Math.round(seconds / 60))} min for ${trainSteps} training steps at ${(perStep * 1000).toFixed(0)} ms and ${evalPasses} evaluated images.`;
+            const message = `CoCoOp is expensive (batch 1: the text encoder runs on every class prompt for every image): about ${seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.round(seconds / 60)} min`} for ${trainSteps} training steps at ${(perStep * 1000).toFixed(0)} ms and ${evalPasses} evaluated images.`;
             warnings.push(message);
             progress({ kind: 'estimate', seconds, message });
           },
