@@ -2,7 +2,7 @@
  * @file Closing-note numbers: CoOp (16 shots) vs the zero-shot prompt on the demo task over seeds 1, 2, 3
  * (mean, std), with the optimised and the plain text-encoder path (plain Node, run with `npm run bench:coop`).
  *
- * Usage: tsx bench/coop-seeds.ts [--data DIR] [--model DIR] [--epochs N] [--aug-views N] [--backend wasm|cpu]
+ * Usage: npm run bench:coop -- [--data DIR] [--model DIR] [--epochs N] [--aug-views N] [--backend wasm|cpu]
  *        [--seeds 1,2,3] [--paths optimised,plain] [--out FILE.json]
  * Defaults: the demo model, the first sample task, CoOp's epochs for 16 shots and the default views (none).
  */
