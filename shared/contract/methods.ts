@@ -48,44 +48,64 @@ const seedSchema = z
   .min(0)
   .max(2 ** 31 - 1);
 
-/** Arguments of `compare`. */
-export const compareArgs = z.object({
-  /** Model folder; the embedded demo model when omitted. */
-  model: z.string().min(1).optional(),
-  /** Dataset folder: one sub-folder of images per class. */
-  data: z.string().min(1),
-  /** Separate test folder with the same class folders; otherwise the test set is what each split leaves. */
-  test: z.string().min(1).optional(),
-  methods: z
-    .array(z.enum(COMPARE_METHODS))
-    .min(1)
-    .default([...CHEAP_METHODS]),
-  shots: z.array(z.number().int().min(1).max(10_000)).min(1).default([1, 2, 4, 8, 16]),
-  seeds: z.array(seedSchema).min(1).default([1, 2, 3]),
-  /** The zero-shot template (also the hand-written prompt of CoOp's epoch 0 and of KgCoOp's guidance). */
-  template: z
-    .string()
-    .default('a photo of a {}.')
-    .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
-  /**
-   * Cached augmented views per training image for Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (0 = the plain image, so
-   * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
-   */
-  augViews: z.number().int().min(0).max(64).default(0),
-  /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
-  epochs: z.number().int().min(0).max(10_000).optional(),
-  nCtx: z.number().int().min(1).max(64).default(16),
-  /** KgCoOp's lambda (see [Note: KgCoOp] in the trainer). */
-  kgLambda: z.number().min(0).max(1000).default(8),
-  tipfEpochs: z.number().int().min(0).max(1000).default(20),
-  /** CoCoOp epochs (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
-  cocoopEpochs: z.number().int().min(0).max(1000).default(10),
-  backend: z.enum(TRAIN_BACKENDS).optional(),
-  /** Prompt text per class folder name, overriding the folder-derived text. */
-  prompts: z.record(z.string(), z.string().min(1)).optional(),
-  /** Folder to write compare.json, compare.csv and the accuracy-vs-shots chart (SVG and PNG) into. */
-  out: z.string().min(1).optional(),
-});
+/** Arguments of `compare`: exactly one data source, a dataset folder (`data`) or a stored project (`project`). */
+export const compareArgs = z
+  .object({
+    /** Model folder; the embedded demo model when omitted. */
+    model: z.string().min(1).optional(),
+    /** Dataset folder: one sub-folder of images per class (or `project`). */
+    data: z.string().min(1).optional(),
+    /** Stored project id (or `data`): its usable classes, prompt texts as edited, excluded images left out. */
+    project: z.number().int().positive().optional(),
+    /** Separate test folder with the same class folders (with `data` only); otherwise what each split leaves. */
+    test: z.string().min(1).optional(),
+    methods: z
+      .array(z.enum(COMPARE_METHODS))
+      .min(1)
+      .default([...CHEAP_METHODS]),
+    shots: z.array(z.number().int().min(1).max(10_000)).min(1).default([1, 2, 4, 8, 16]),
+    seeds: z.array(seedSchema).min(1).default([1, 2, 3]),
+    /** The zero-shot template (also the hand-written prompt of CoOp's epoch 0 and of KgCoOp's guidance). */
+    template: z
+      .string()
+      .default('a photo of a {}.')
+      .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
+    /**
+     * Cached augmented views per training image for Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (0 = the plain image, so
+     * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
+     */
+    augViews: z.number().int().min(0).max(64).default(0),
+    /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
+    epochs: z.number().int().min(0).max(10_000).optional(),
+    nCtx: z.number().int().min(1).max(64).default(16),
+    /** KgCoOp's lambda (see [Note: KgCoOp] in the trainer). */
+    kgLambda: z.number().min(0).max(1000).default(8),
+    tipfEpochs: z.number().int().min(0).max(1000).default(20),
+    /** CoCoOp epochs (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
+    cocoopEpochs: z.number().int().min(0).max(1000).default(10),
+    backend: z.enum(TRAIN_BACKENDS).optional(),
+    /** Prompt text per class folder name, overriding the folder-derived text. */
+    prompts: z.record(z.string(), z.string().min(1)).optional(),
+    /** Folder to write compare.json, compare.csv and the accuracy-vs-shots chart (SVG and PNG) into. */
+    out: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.data === undefined) === (v.project === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: v.data === undefined ? ['data'] : ['project'],
+        message:
+          v.data === undefined
+            ? 'give the data source: a dataset folder (data) or a project id (project)'
+            : 'give either a dataset folder (data) or a project id (project), not both',
+      });
+    if (v.project !== undefined && v.test !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['test'],
+        message: 'a separate test folder goes with a dataset folder (data), not with a project',
+      });
+  });
 
 /** One method on one (shots, seed) split. */
 export interface CompareRow {

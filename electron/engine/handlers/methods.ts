@@ -12,7 +12,7 @@ import { runPredict } from '../methods/predict';
 /** Handlers for {@link methodsOps}. */
 export function methodsHandlers(env: EngineEnv): HandlersFor<typeof methodsOps> {
   return {
-    compare: (args, ctx) => runCompare(args, ctx),
+    compare: (args, ctx) => runCompare(args, ctx, env.dataDir),
     predict: (args, ctx) => runPredict(args, ctx),
     exportRun: (args, ctx) => runExport(args, env, ctx),
   };

@@ -30,6 +30,7 @@ import {
 import { AppError } from '../../../shared/result';
 import { openClipModel } from '../clip/clip-model';
 import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
+import { loadRunSource } from '../train/run-source';
 import { demoModelDir } from '../paths';
 import { useBackend } from '../tf/backends';
 import { embedAll, trainingViews, type EmbedRequest } from '../train/features';
@@ -88,6 +89,7 @@ function coopSteps(trainImages: number, epochs: number): number {
 export async function runCompare(
   args: CompareArgs,
   { progress, signal }: JobContext<CompareProgress>,
+  dataDir?: string,
 ): Promise<CompareResult> {
   const t0 = now();
   const methods = [...new Set(args.methods)];
@@ -95,12 +97,16 @@ export async function runCompare(
   const seeds = [...new Set(args.seeds)];
   progress({ kind: 'phase', message: 'Reading the model and the dataset' });
   const model = await openClipModel(args.model ?? demoModelDir());
-  const ds = await readFolderDataset(args.data);
+  // A project reads like a folder (its usable classes, prompts as edited); only the FolderDataset fields are used.
+  if (args.project !== undefined && dataDir === undefined)
+    throw new AppError('bad_args', 'compare on a project needs the engine data folder.');
+  const ds: FolderDataset =
+    args.project !== undefined
+      ? await loadRunSource({ project: args.project }, dataDir ?? '')
+      : await readFolderDataset(args.data ?? '');
+  const source = args.project !== undefined ? `Project ${args.project}` : (args.data ?? '');
   if (ds.classes.length < 2)
-    throw new AppError(
-      'invalid_data',
-      `${args.data} needs at least two class folders with images; found ${ds.classes.length}.`,
-    );
+    throw new AppError('invalid_data', `${source} needs at least two classes with images; found ${ds.classes.length}.`);
   const testDs = args.test ? await readFolderDataset(args.test) : null;
   const testFiles = testDs ? testClassFiles(ds, testDs) : undefined;
   const classNames = ds.classes.map((c) => c.name);
