@@ -13,7 +13,6 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareProgress, CompareResult } from '../../shared/contract/methods';
 import { unwrap } from '../../shared/result';
-import { releaseMethodsEncoder } from '../../electron/engine/methods/coop-method';
 import { meanStd } from '../../electron/engine/methods/evaluate';
 import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
 import { inProcessEngine, tempDir } from '../helpers/engine';
@@ -57,7 +56,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  releaseMethodsEncoder();
   releaseTextEncoderCache();
   await engine.cleanup();
   tmp.cleanup();

@@ -15,7 +15,6 @@ import { unwrap } from '../../shared/result';
 import { loadModelFolder } from '../../electron/engine/clip/model-folder';
 import { preprocessImage } from '../../electron/engine/clip/preprocess';
 import { decodeSafetensors } from '../../electron/engine/export/tensor-files';
-import { releaseMethodsEncoder } from '../../electron/engine/methods/coop-method';
 import { classificationReport } from '../../electron/engine/methods/evaluate';
 import { demoModelDir } from '../../electron/engine/paths';
 import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
@@ -99,7 +98,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  releaseMethodsEncoder();
   releaseTextEncoderCache();
   await engine.cleanup();
   tmp.cleanup();

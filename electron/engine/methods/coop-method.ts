@@ -13,31 +13,11 @@ import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
 import type { ContextFile } from '../train/context-file';
 import { PromptLearner } from '../train/prompt-learner';
-import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import { trainCoop, type TrainImage } from '../train/trainer';
+// One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in trainer-run.ts).
+import { textEncoderFor as textEncoderOf } from '../train/trainer-run';
 import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
-
-// [Note: encoder cache] as in trainer-run.ts: loading and verifying the text encoder costs seconds, so the last one
-// is kept for the same model and backend.
-let encoderCache: { key: string; encoder: TfTextEncoder } | null = null;
-
-/** The (cached) differentiable text encoder of a model on the active tfjs backend. */
-export async function textEncoderOf(model: ClipModel, backend: string): Promise<TfTextEncoder> {
-  const key = `${model.info.dir}\n${model.info.id}\n${backend}`;
-  if (encoderCache?.key === key) return encoderCache.encoder;
-  encoderCache?.encoder.dispose();
-  encoderCache = null;
-  const encoder = await loadTextEncoder(model.info.dir);
-  encoderCache = { key, encoder };
-  return encoder;
-}
-
-/** Frees the cached text encoder (tests that count tensors call this). */
-export function releaseMethodsEncoder(): void {
-  encoderCache?.encoder.dispose();
-  encoderCache = null;
-}
 
 /** Options of {@link runPromptMethod}. */
 export interface PromptMethodOptions {
