@@ -291,6 +291,23 @@ describe('studio flow in web mode', () => {
       expect(percent(await page.getByLabel('Zero-shot accuracy').textContent())).toBe(accuracies.zeroShot);
     });
 
+    await step(page, 'compare the cheap methods', async () => {
+      const card = page.getByRole('region', { name: 'Compare methods' });
+      const chosen = await card.getByRole('checkbox', { checked: true }).count();
+      expect(chosen, 'cheap methods checked by default').toBeGreaterThan(0);
+      await card.getByLabel('Shots per class').fill('1,2');
+      await card.getByLabel('Seeds').fill('1');
+      await card.getByRole('button', { name: 'Compare methods', exact: true }).click();
+      const table = card.getByRole('table', { name: 'Comparison table' });
+      await until(page, 'the comparison table', async () => (await table.count()) > 0, 180_000);
+      expect(await table.locator('tbody tr').count()).toBe(chosen);
+      expect(await table.locator('thead th').count()).toBe(3);
+      expect(await table.locator('tbody td').first().textContent()).toMatch(/\d+\.\d ± \d+\.\d/);
+      const chart = card.getByRole('img', { name: 'Accuracy vs shots' });
+      expect(await chart.locator('path.line').count()).toBe(chosen);
+      await screenshot(page, 'flow-09-compare');
+    });
+
     expect(pageErrors).toEqual([]);
     expect(
       accuracies.test,

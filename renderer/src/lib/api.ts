@@ -13,7 +13,13 @@ import type {
   evaluateArgs,
   learnArgs,
 } from '../../../shared/contract/train';
-import type { PredictResult, predictArgs } from '../../../shared/contract/methods';
+import type {
+  CompareProgress,
+  CompareResult,
+  PredictResult,
+  compareArgs,
+  predictArgs,
+} from '../../../shared/contract/methods';
 import type { Result } from '../../../shared/result';
 import { engine } from './client';
 
@@ -36,6 +42,14 @@ export function callEvaluate(
 /** Top-k classes of image files with a learned context or zero-shot prompts. */
 export function callPredict(args: z.input<typeof predictArgs>): Promise<Result<PredictResult>> {
   return engine.call('predict', args);
+}
+
+/** Runs every chosen few-shot method side by side on a project or folder (a job with progress and cancellation). */
+export function callCompare(
+  args: z.input<typeof compareArgs>,
+  options: CallOptions<CompareProgress>,
+): Promise<Result<CompareResult>> {
+  return engine.call('compare', args, options);
 }
 
 /** Calls a desktop-only operation (shared/contract/desktop.ts); undefined in web mode. */
