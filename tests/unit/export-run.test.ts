@@ -5,7 +5,7 @@
  * test image; features and results files are complete; `predict` reproduces the run's accuracy; another model's
  * context is refused.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -20,6 +20,7 @@ import { demoModelDir } from '../../electron/engine/paths';
 import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
+import { writeColourDataset } from '../helpers/colour-images';
 
 const tmp = tempDir('coop-export-run-');
 const engine = inProcessEngine();
@@ -27,36 +28,9 @@ const model = fixtureModelDirs()[0] as string;
 const dataDir = join(tmp.path, 'data');
 const testDir = join(tmp.path, 'test');
 const runDir = join(tmp.path, 'run');
-const COLOURS: Record<string, [number, number, number]> = {
-  red_thing: [220, 30, 30],
-  green_thing: [30, 200, 40],
-  blue_thing: [30, 40, 220],
-};
 
-async function writeImages(root: string, perClass: number, seed: number): Promise<string[][]> {
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 160 - 80;
-  const out: string[][] = [];
-  for (const [name, [r, g, b]] of Object.entries(COLOURS).sort()) {
-    mkdirSync(join(root, name), { recursive: true });
-    const files: string[] = [];
-    for (let i = 0; i < perClass; i++) {
-      const px = Buffer.alloc(24 * 24 * 3);
-      for (let p = 0; p < 24 * 24; p++) {
-        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
-        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
-        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
-      }
-      const file = join(root, name, `${i}.png`);
-      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
-        .png()
-        .toFile(file);
-      files.push(file);
-    }
-    out.push(files);
-  }
-  return out;
-}
+const writeImages = (root: string, perClass: number, seed: number): Promise<string[][]> =>
+  writeColourDataset(root, perClass, seed, { noise: 160, sorted: true });
 
 /** Reads a float32 .npy file (format 1.0) without app code. */
 function readNpy(path: string): { shape: number[]; data: Float32Array } {

@@ -4,10 +4,9 @@
  * WebGL, so its learned context must equal a cpu run in the engine.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
 import { readContextFile } from '../../electron/engine/train/context-file';
@@ -15,30 +14,10 @@ import { ComputeLink, setComputeLink } from '../../electron/engine/tf/compute-li
 import { createComputeService } from '../../electron/compute-host/compute-service';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
+import { writeColourDataset } from '../helpers/colour-images';
 
-const COLOURS: Record<string, [number, number, number]> = {
-  red_thing: [220, 30, 30],
-  green_thing: [30, 200, 40],
-  blue_thing: [30, 40, 220],
-};
-async function writeImages(root: string, perClass: number, seed: number) {
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 80 - 40;
-  for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
-    mkdirSync(join(root, name), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = Buffer.alloc(24 * 24 * 3);
-      for (let p = 0; p < 24 * 24; p++) {
-        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
-        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
-        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
-      }
-      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
-        .png()
-        .toFile(join(root, name, `${i}.png`));
-    }
-  }
-}
+const writeImages = (root: string, perClass: number, seed: number): Promise<string[][]> =>
+  writeColourDataset(root, perClass, seed);
 
 describe('learn through the compute window', () => {
   it('trains in the window when the setting says webgl', async () => {

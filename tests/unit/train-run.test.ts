@@ -6,7 +6,7 @@
  * The fixture model has random weights, so accuracies here say nothing about CoOp; the demo and the bench measure
  * that on the demo model.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
@@ -17,36 +17,16 @@ import { readContextFile } from '../../electron/engine/train/context-file';
 import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
+import { writeColourDataset } from '../helpers/colour-images';
 
 const tmp = tempDir('coop-train-run-');
 const engine = inProcessEngine();
 const model = fixtureModelDirs()[0] as string;
 const dataDir = join(tmp.path, 'data');
 const testDir = join(tmp.path, 'test');
-const COLOURS: Record<string, [number, number, number]> = {
-  red_thing: [220, 30, 30],
-  green_thing: [30, 200, 40],
-  blue_thing: [30, 40, 220],
-};
 
-async function writeImages(root: string, perClass: number, seed: number): Promise<void> {
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 80 - 40;
-  for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
-    mkdirSync(join(root, name), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = Buffer.alloc(24 * 24 * 3);
-      for (let p = 0; p < 24 * 24; p++) {
-        px[p * 3] = Math.max(0, Math.min(255, r + rand()));
-        px[p * 3 + 1] = Math.max(0, Math.min(255, g + rand()));
-        px[p * 3 + 2] = Math.max(0, Math.min(255, b + rand()));
-      }
-      await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
-        .png()
-        .toFile(join(root, name, `${i}.png`));
-    }
-  }
-}
+const writeImages = (root: string, perClass: number, seed: number): Promise<string[][]> =>
+  writeColourDataset(root, perClass, seed);
 
 beforeAll(async () => {
   await writeImages(dataDir, 8, 1);
