@@ -4,12 +4,13 @@
  * Registers the GPU backends of tfjs, probes what this Chromium offers, and serves every MessagePort the preload
  * hands over (one per engine incarnation; see [Note: compute port]) with `createComputeService`.
  *
- * [Note: webgpu bundle] The WebGPU backend needs @tensorflow/tfjs-backend-webgpu, which is not installed in this
- * repository yet; until it is added here (`import '@tensorflow/tfjs-backend-webgpu'`), the probe reports a found
- * adapter as unavailable and names the missing package, and the choice falls back to WebGL.
+ * [Note: webgpu bundle] Both GPU backends are bundled: WebGPU (@tensorflow/tfjs-backend-webgpu) where Chromium
+ * offers an adapter, WebGL otherwise. The probe reports what it found, and the choice falls back along
+ * WebGPU > WebGL > the engine's own backends (see backend-choice.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
 import { AppError } from '../../shared/result';
 import { COMPUTE_PORT_MESSAGE } from '../window-options';
 import { isSoftwareRenderer } from './backend-choice';
