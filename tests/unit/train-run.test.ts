@@ -6,7 +6,7 @@
  * The fixture model has random weights, so accuracies here say nothing about CoOp; the demo and the bench measure
  * that on the demo model.
  */
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
@@ -96,6 +96,21 @@ describe('learn and evaluate', () => {
     expect(ev.test.confusion).toEqual(r.test.confusion);
     expect(ev.zeroShot.test.accuracy).toBe(r.zeroShot.test.accuracy);
     expect(ev.warnings).toEqual([]);
+
+    // A unified context applies to class names it was not learned on (the paper's transfer to new classes).
+    const renamed = join(tmp.path, 'renamed');
+    for (const [from, to] of [
+      ['blue_thing', 'azure_item'],
+      ['green_thing', 'lime_item'],
+      ['red_thing', 'scarlet_item'],
+    ] as const)
+      cpSync(join(testDir, from), join(renamed, to), { recursive: true });
+    const moved = unwrap(
+      await engine.client.call('evaluate', { model, data: renamed, context: r.contextPath, backend: 'cpu' }),
+    );
+    expect(moved.test.count).toBe(9);
+    expect(moved.test.perClass.map((c) => c.name)).toEqual(['azure_item', 'lime_item', 'scarlet_item']);
+    expect(moved.warnings).toEqual([expect.stringMatching(/applied to 3 class name\(s\) it was not learned on/)]);
   }, 120_000);
 
   it('gives the same context for the same seed, reuses cached features, and frees every tensor', async () => {

@@ -45,12 +45,24 @@ export async function runEvaluate(
       `The context was learned with model "${file.meta.model.id}" and is evaluated with "${model.info.id}"; accuracy may suffer.`,
     );
   const src = await loadRunSource(args, env.dataDir);
-  const index = new Map(file.meta.classNames.map((n, i) => [n, i]));
+  // [Note: context transfer] A unified context is shared by every class, so it applies to any class names, as in the
+  // paper's transfer to new classes: the dataset's own names and prompt texts are used. A class-specific context only
+  // knows the classes it was learned for.
+  const transfer = !file.meta.csc;
+  const classNames = transfer ? src.classes.map((c) => c.name) : file.meta.classNames;
+  const prompts = transfer ? src.classes.map((c) => c.prompt) : file.meta.prompts;
+  const index = new Map(classNames.map((n, i) => [n, i]));
   const unknown = src.classes.filter((c) => !index.has(c.name)).map((c) => c.name);
   if (unknown.length > 0)
     throw new AppError(
       'invalid_data',
-      `The ${src.project ? 'project' : 'folder'} has classes the context was not learned for: ${unknown.join(', ')}. It knows: ${file.meta.classNames.join(', ')}.`,
+      `The ${src.project ? 'project' : 'folder'} has classes the class-specific context was not learned for: ${unknown.join(', ')}. It knows: ${file.meta.classNames.join(', ')}.`,
+    );
+  const learnedFor = new Set(file.meta.classNames);
+  const newNames = classNames.filter((n) => !learnedFor.has(n));
+  if (transfer && newNames.length > 0)
+    warnings.push(
+      `The unified context is applied to ${newNames.length} class name(s) it was not learned on (${newNames.join(', ')}).`,
     );
   const items: SplitItem[] = src.classes.flatMap((c) =>
     c.files.map((path) => ({ path, label: index.get(c.name) ?? 0 })),
@@ -70,7 +82,7 @@ export async function runEvaluate(
   );
   const dim = model.info.config.projectionDim;
   const set = toFeatureSet(items, emb.features, dim);
-  const zsText = await model.embedText(file.meta.prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
+  const zsText = await model.embedText(prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
   throwIfCancelled(signal);
   progress({ kind: 'phase', phase: 'text-encoder', message: 'Loading the text encoder' });
   const encoder = await textEncoderFor(model, backend);
@@ -79,7 +91,7 @@ export async function runEvaluate(
       'invalid_data',
       `The context has width ${file.shape[file.shape.length - 1] ?? '?'} but this model's text encoder has width ${encoder.width}: it belongs to another model.`,
     );
-  const learner = new PromptLearner(encoder, model.tokenizer, file.meta.prompts, {
+  const learner = new PromptLearner(encoder, model.tokenizer, prompts, {
     nCtx: file.meta.nCtx,
     csc: file.meta.csc,
     position: file.meta.position,
@@ -92,7 +104,7 @@ export async function runEvaluate(
       const imgs = tf.tensor2d(set.features, [set.labels.length, dim]);
       const logits = clipLogits(imgs, text, model.info.logitScale);
       try {
-        return classificationReport(predict(logits), set.labels, file.meta.classNames);
+        return classificationReport(predict(logits), set.labels, classNames);
       } finally {
         imgs.dispose();
         logits.dispose();
