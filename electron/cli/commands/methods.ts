@@ -19,6 +19,7 @@ import { TRAIN_BACKENDS } from '../../../shared/contract/train';
 import { AppError, unwrap } from '../../../shared/result';
 import { formatCompareTable } from '../../engine/methods/compare-report';
 import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { dataSource, PROJECT_OPT } from './train';
 
 const MODEL_OPT: OptionSpec = {
   type: 'string',
@@ -119,7 +120,15 @@ export const compareCommand: CommandSpec = {
     'Every few-shot method side by side on the same features, splits and seeds: a method x shots table of test accuracy (mean ± std over seeds).',
   options: {
     model: MODEL_OPT,
-    data: { type: 'string', valueName: 'DIR', description: 'Dataset folder: one sub-folder per class (required).' },
+    data: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Dataset folder: one sub-folder per class (this or --project).',
+    },
+    project: {
+      ...PROJECT_OPT,
+      description: 'Project (id or exact name): its classes and usable images (this or --data).',
+    },
     test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
     methods: {
       type: 'string',
@@ -166,8 +175,7 @@ export const compareCommand: CommandSpec = {
     'Example: coop-studio compare --data ./flowers --methods zs,ensemble,linear,tip,tipf,coop,kgcoop --shots 1,2,4,8,16 --seeds 1,2,3 --json\n' +
     "Hyper-parameters (linear probe C, Tip-Adapter alpha and beta) are chosen on each split's validation images, never on test. CoOp and KgCoOp train for minutes per run on a CPU: the job prints an estimate after the first one.",
   async run(ctx) {
-    const data = pathOpt(ctx, 'data');
-    if (!data) throw new AppError('bad_args', '--data DIR is required. See `coop-studio compare --help`.');
+    const source = await dataSource(ctx, 'compare');
     const lambda = str(ctx, 'lambda');
     if (lambda !== undefined && !(Number(lambda) >= 0))
       throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
@@ -179,8 +187,10 @@ export const compareCommand: CommandSpec = {
     const out = pathOpt(ctx, 'out');
     const template = str(ctx, 'template');
     const backend = backendOf(ctx);
+    if (test && 'project' in source)
+      throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const args = {
-      data,
+      ...source,
       ...(model ? { model } : {}),
       ...(test ? { test } : {}),
       ...(out ? { out } : {}),

@@ -100,7 +100,8 @@ const pathOpt = (ctx: CommandContext, name: string) => {
   return v === undefined ? undefined : resolve(v);
 };
 
-const PROJECT_OPT: OptionSpec = {
+/** `--project ID|NAME` (learn, eval, compare). */
+export const PROJECT_OPT: OptionSpec = {
   type: 'string',
   valueName: 'ID|NAME',
   description:
@@ -108,7 +109,10 @@ const PROJECT_OPT: OptionSpec = {
 };
 
 /** `--data DIR` or `--project ID|NAME`, exactly one (see [Note: data source]); starts the engine for a project. */
-async function dataSource(ctx: CommandContext, command: string): Promise<{ data: string } | { project: number }> {
+export async function dataSource(
+  ctx: CommandContext,
+  command: string,
+): Promise<{ data: string } | { project: number }> {
   const data = pathOpt(ctx, 'data');
   const hasProject = str(ctx, 'project') !== undefined;
   if (data && hasProject) throw new AppError('bad_args', 'Give --data DIR or --project ID|NAME, not both.');
