@@ -111,6 +111,12 @@ describe('learn and evaluate', () => {
     expect(moved.test.count).toBe(9);
     expect(moved.test.perClass.map((c) => c.name)).toEqual(['azure_item', 'lime_item', 'scarlet_item']);
     expect(moved.warnings).toEqual([expect.stringMatching(/applied to 3 class name\(s\) it was not learned on/)]);
+    // Another model cannot use the context.
+    const other = fixtureModelDirs().find((d) => d !== model);
+    if (!other) throw new Error('the fixtures have one model only; this check needs two');
+    const refused = await engine.client.call('evaluate', { model: other, data: testDir, context: r.contextPath });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_data' } });
+    if (!refused.ok) expect(refused.error.message).toContain('only works with the model it was learned with');
   }, 120_000);
 
   it('gives the same context for the same seed, reuses cached features, and frees every tensor', async () => {

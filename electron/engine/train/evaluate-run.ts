@@ -40,9 +40,11 @@ export async function runEvaluate(
   const backend = await useBackend(args.backend);
   const model = await openClipModel(args.model ?? demoModelDir());
   const warnings: string[] = [];
+  // Context vectors live in one text encoder's embedding space: another model cannot use them.
   if (file.meta.model.id !== model.info.id)
-    warnings.push(
-      `The context was learned with model "${file.meta.model.id}" and is evaluated with "${model.info.id}"; accuracy may suffer.`,
+    throw new AppError(
+      'invalid_data',
+      `${args.context} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${model.info.id}" (${model.info.dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
     );
   const src = await loadRunSource(args, env.dataDir);
   // [Note: context transfer] A unified context is shared by every class, so it applies to any class names, as in the
