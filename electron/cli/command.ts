@@ -6,6 +6,7 @@
  * non-zero exit code); progress and logs always go to stderr. Without `--json` it prints a human
  * summary on stdout. Every command answers `--help`.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EngineClient } from '../../shared/client';
 import { AppError, type AppErrorData } from '../../shared/result';
@@ -99,6 +100,12 @@ export function parseCommandArgs(
 export function str(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a path option, resolved against the working directory. */
+export function pathOpt(ctx: CommandContext, name: string): string | undefined {
+  const v = str(ctx, name);
+  return v === undefined ? undefined : resolve(v);
 }
 
 /** Reads an integer option, with a clear error for non-integers. */

@@ -18,15 +18,9 @@ import {
 import { TRAIN_BACKENDS } from '../../../shared/contract/train';
 import { AppError, unwrap } from '../../../shared/result';
 import { formatCompareTable } from '../../engine/methods/compare-report';
-import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
-import { dataSource, PROJECT_OPT } from './train';
+import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { dataSource, MODEL_OPT, PROJECT_OPT } from './train';
 
-const MODEL_OPT: OptionSpec = {
-  type: 'string',
-  valueName: 'DIR',
-  description: 'CLIP model folder.',
-  defaultText: 'the embedded demo model',
-};
 const BACKEND_OPT: OptionSpec = {
   type: 'string',
   valueName: 'NAME',
@@ -60,11 +54,6 @@ function methodList(ctx: CommandContext): CompareMethod[] | undefined {
     throw new AppError('bad_args', `Unknown method ${bad.join(', ')}: --methods takes ${COMPARE_METHODS.join(', ')}.`);
   return out as CompareMethod[];
 }
-
-const pathOpt = (ctx: CommandContext, name: string) => {
-  const v = str(ctx, name);
-  return v === undefined ? undefined : resolve(v);
-};
 
 /** Runs an engine job with Ctrl-C cancellation. */
 async function withCancel<T>(ctx: CommandContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {

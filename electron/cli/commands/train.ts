@@ -6,12 +6,12 @@
  * epochs) on the first sample task. On the demo model a step costs milliseconds, so the whole run takes seconds.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { EvaluateResult, LearnProgress, LearnResult } from '../../../shared/contract/train';
 import { CLASS_POSITIONS, DEFAULT_AUG_VIEWS, TRAIN_BACKENDS } from '../../../shared/contract/train';
 import { AppError, unwrap } from '../../../shared/result';
 import { resourcesDir } from '../../engine/paths';
-import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 import { resolveProject } from './project';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '  -  ' : `${(x * 100).toFixed(1)}%`);
@@ -95,11 +95,6 @@ function oneOf<T extends string>(ctx: CommandContext, name: string, allowed: rea
   return v as T;
 }
 
-const pathOpt = (ctx: CommandContext, name: string) => {
-  const v = str(ctx, name);
-  return v === undefined ? undefined : resolve(v);
-};
-
 /** `--project ID|NAME` (learn, eval, compare). */
 export const PROJECT_OPT: OptionSpec = {
   type: 'string',
@@ -151,7 +146,8 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   ctx.print(`Accuracy curve:  ${r.curvePath}`);
 }
 
-const MODEL_OPT: OptionSpec = {
+/** `--model DIR` (learn, eval, demo, compare, predict, export). */
+export const MODEL_OPT: OptionSpec = {
   type: 'string',
   valueName: 'DIR',
   description: 'CLIP model folder.',

@@ -30,7 +30,7 @@ import {
 import { AppError } from '../../../shared/result';
 import { openClipModel } from '../clip/clip-model';
 import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
-import { loadRunSource } from '../train/run-source';
+import { loadRunSource, testFilesByClass } from '../train/run-source';
 import { demoModelDir } from '../paths';
 import { useBackend } from '../tf/backends';
 import { embedAll, trainingViews, type EmbedRequest } from '../train/features';
@@ -69,17 +69,6 @@ function labelled(
   return { features: rows.length ? stack(rows) : { rows: 0, cols: dim, data: new Float32Array(0) }, labels };
 }
 
-function testClassFiles(train: FolderDataset, test: FolderDataset): string[][] {
-  const byName = new Map(test.classes.map((c) => [c.name, c.files]));
-  const extra = test.classes.filter((c) => !train.classes.some((t) => t.name === c.name)).map((c) => c.name);
-  if (extra.length > 0)
-    throw new AppError(
-      'invalid_data',
-      `The test folder has classes the training folder lacks: ${extra.join(', ')}. Both folders need the same class folders.`,
-    );
-  return train.classes.map((c) => byName.get(c.name) ?? []);
-}
-
 /** CoOp's optimiser steps of one run (batch 32, the last incomplete batch dropped; see the trainer). */
 function coopSteps(trainImages: number, epochs: number): number {
   return (trainImages >= 32 ? Math.floor(trainImages / 32) : 1) * epochs;
@@ -108,7 +97,7 @@ export async function runCompare(
   if (ds.classes.length < 2)
     throw new AppError('invalid_data', `${source} needs at least two classes with images; found ${ds.classes.length}.`);
   const testDs = args.test ? await readFolderDataset(args.test) : null;
-  const testFiles = testDs ? testClassFiles(ds, testDs) : undefined;
+  const testFiles = testDs ? testFilesByClass(ds, testDs) : undefined;
   const classNames = ds.classes.map((c) => c.name);
   const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
   const needViews = methods.some((m) => TRAINED.includes(m));

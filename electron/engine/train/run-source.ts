@@ -7,7 +7,7 @@
  */
 import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
-import { readFolderDataset } from '../data/folder-dataset';
+import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { checkFiles } from '../import/missing-files';
 import { storeDb } from '../store/db';
 import { projectDataset, projectRow } from '../store/projects-repo';
@@ -102,4 +102,19 @@ export function toFeatureSet(
   const features = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => features.set(r, i * dim));
   return { features, labels: kept.map((k) => k.label), items: kept };
+}
+
+/**
+ * The files of a separate test folder in the training classes' order (a class the test folder lacks gets none);
+ * a test class the training data lacks is an error.
+ */
+export function testFilesByClass(train: { classes: readonly { name: string }[] }, test: FolderDataset): string[][] {
+  const byName = new Map(test.classes.map((c) => [c.name, c.files]));
+  const extra = test.classes.filter((c) => !train.classes.some((t) => t.name === c.name)).map((c) => c.name);
+  if (extra.length > 0)
+    throw new AppError(
+      'invalid_data',
+      `The test folder has classes the training folder lacks: ${extra.join(', ')}. Both folders need the same class folders.`,
+    );
+  return train.classes.map((c) => byName.get(c.name) ?? []);
 }

@@ -23,7 +23,7 @@ import {
 } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
-import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
+import { readFolderDataset } from '../data/folder-dataset';
 import { appVersion, demoModelDir } from '../paths';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
@@ -35,7 +35,7 @@ import { curvePng } from './curve';
 import { embedAll, trainingViews, type EmbedRequest } from './features';
 import { clipLogits } from './metrics';
 import { PromptLearner } from './prompt-learner';
-import { loadRunSource, toFeatureSet, type RunSource } from './run-source';
+import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
 import { loadTextEncoder, type TfTextEncoder } from './text-encoder';
 import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from './splits';
 import { throwIfCancelled, type FeatureSet, type TrainImage } from './trainer';
@@ -79,17 +79,6 @@ async function sha256File(path: string): Promise<{ bytes: number; sha256: string
     hashCache.set(key, h);
   }
   return { bytes: s.size, sha256: h };
-}
-
-function applyTestClasses(train: RunSource, test: FolderDataset): string[][] {
-  const byName = new Map(test.classes.map((c) => [c.name, c.files]));
-  const extra = test.classes.filter((c) => !train.classes.some((t) => t.name === c.name)).map((c) => c.name);
-  if (extra.length > 0)
-    throw new AppError(
-      'invalid_data',
-      `The test folder has classes the training folder lacks: ${extra.join(', ')}. Both folders need the same class folders.`,
-    );
-  return train.classes.map((c) => byName.get(c.name) ?? []);
 }
 
 function runFolderName(title: string, seed: number, runId?: number): string {
@@ -199,7 +188,7 @@ async function learnOn(run: {
     {
       shots: args.shots,
       seed: args.seed,
-      ...(testDs ? { testFiles: applyTestClasses(src, testDs) } : {}),
+      ...(testDs ? { testFiles: testFilesByClass(src, testDs) } : {}),
       ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
     },
   );
