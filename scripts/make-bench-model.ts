@@ -22,6 +22,7 @@ import { encodeModel } from '../electron/engine/onnx/onnx-proto';
 import { EOT, SOT, learnBpe, tokenizerFiles } from './demo-model/bpe';
 import { type DemoClipConfig, paramShapes } from './demo-model/clip-tf';
 import { type ParamValues, buildTextModel, buildVisionModel } from './demo-model/onnx-export';
+import { hfConfig, preprocessorConfig } from './demo-model/hf-config';
 import { Rng } from './demo-model/rng';
 
 /** ViT-B/32's vision tower with a tiny text tower (vocabSize is filled in from the BPE). */
@@ -38,11 +39,12 @@ export const BENCH_CONFIG: Omit<DemoClipConfig, 'vocabSize'> = {
   projectionDim: 512,
 };
 
-/** CLIP's preprocessing constants (as openai/clip-vit-base-patch32's preprocessor_config.json). */
-const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
-const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
-
 const DONE_MARKER = '.complete';
+
+/** The `coop_studio` entry of the bench model's config.json. */
+const BENCH_PROVENANCE = {
+  note: 'Random weights, ViT-B/32 sizes: for throughput benchmarks only (scripts/make-bench-model.ts).',
+};
 
 /** The default cache folder of the bench model. */
 export function defaultBenchModelDir(): string {
@@ -60,44 +62,6 @@ function randomParams(c: DemoClipConfig, seed: number): ParamValues {
   return out;
 }
 
-function hfConfig(c: DemoClipConfig, sotId: number, eotId: number): object {
-  const common = { hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, projection_dim: c.projectionDim };
-  return {
-    architectures: ['CLIPModel'],
-    model_type: 'clip',
-    projection_dim: c.projectionDim,
-    logit_scale_init_value: 2.6592,
-    torch_dtype: 'float32',
-    text_config: {
-      model_type: 'clip_text_model',
-      hidden_size: c.textWidth,
-      intermediate_size: 4 * c.textWidth,
-      num_attention_heads: c.textHeads,
-      num_hidden_layers: c.textLayers,
-      max_position_embeddings: c.contextLength,
-      vocab_size: c.vocabSize,
-      bos_token_id: sotId,
-      eos_token_id: eotId,
-      pad_token_id: eotId,
-      ...common,
-    },
-    vision_config: {
-      model_type: 'clip_vision_model',
-      hidden_size: c.visionWidth,
-      intermediate_size: 4 * c.visionWidth,
-      num_attention_heads: c.visionHeads,
-      num_hidden_layers: c.visionLayers,
-      image_size: c.imageSize,
-      patch_size: c.patchSize,
-      num_channels: 3,
-      ...common,
-    },
-    coop_studio: {
-      note: 'Random weights, ViT-B/32 sizes: for throughput benchmarks only (scripts/make-bench-model.ts).',
-    },
-  };
-}
-
 /** Writes the bench model folder to `outDir` (default: the temp cache) unless complete there; returns its path. */
 export function makeBenchModel(outDir = defaultBenchModelDir(), seed = 1): string {
   if (existsSync(join(outDir, DONE_MARKER))) return outDir;
@@ -111,23 +75,14 @@ export function makeBenchModel(outDir = defaultBenchModelDir(), seed = 1): strin
   for (const [name, text] of Object.entries(tokenizerFiles(bpe))) writeFileSync(join(outDir, name), text);
   const sotId = bpe.vocab[SOT] ?? 0;
   const eotId = bpe.vocab[EOT] ?? 0;
-  writeFileSync(join(outDir, 'config.json'), JSON.stringify(hfConfig(config, sotId, eotId), null, 2) + '\n');
-  const s = config.imageSize;
-  const preprocessor = {
-    crop_size: { height: s, width: s },
-    do_center_crop: true,
-    do_convert_rgb: true,
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: CLIP_MEAN,
-    image_processor_type: 'CLIPImageProcessor',
-    image_std: CLIP_STD,
-    resample: 3,
-    rescale_factor: 1 / 255,
-    size: { shortest_edge: s },
-  };
-  writeFileSync(join(outDir, 'preprocessor_config.json'), JSON.stringify(preprocessor, null, 2) + '\n');
+  writeFileSync(
+    join(outDir, 'config.json'),
+    JSON.stringify(hfConfig(config, sotId, eotId, BENCH_PROVENANCE), null, 2) + '\n',
+  );
+  writeFileSync(
+    join(outDir, 'preprocessor_config.json'),
+    JSON.stringify(preprocessorConfig(config.imageSize), null, 2) + '\n',
+  );
   writeFileSync(join(outDir, DONE_MARKER), '');
   return outDir;
 }

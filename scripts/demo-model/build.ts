@@ -22,7 +22,8 @@ import { type DemoClipConfig } from './clip-tf';
 import { buildTextModel, buildVisionModel } from './onnx-export';
 import { Rng } from './rng';
 import { SAMPLE_TASKS, taskScenes } from './samples';
-import { CLIP_MEAN, CLIP_STD, RESCALE, trainDemoClip } from './train';
+import { hfConfig, preprocessorConfig } from './hf-config';
+import { trainDemoClip } from './train';
 import { captionScene, captionVocabularyText, randomScene, renderScene } from './world';
 import { paramValues, tfImageEmbeds, tfTextEmbeds, verifyWithOrt, zeroShotAccuracy } from './verify';
 
@@ -43,68 +44,11 @@ export const DEMO_CONFIG: Omit<DemoClipConfig, 'vocabSize'> = {
 /** The zero-shot template the README reports. */
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
 
-function hfConfig(c: DemoClipConfig, sotId: number, eotId: number, logitScale: number): object {
-  const common = {
-    hidden_act: 'quick_gelu',
-    layer_norm_eps: 1e-5,
-    projection_dim: c.projectionDim,
-    attention_dropout: 0,
-    dropout: 0,
-    initializer_range: 0.02,
-    initializer_factor: 1,
-  };
+/** The `coop_studio` entry of the demo model's config.json. */
+function demoProvenance(logitScale: number): object {
   return {
-    architectures: ['CLIPModel'],
-    model_type: 'clip',
-    projection_dim: c.projectionDim,
-    logit_scale_init_value: 2.6592,
-    initializer_factor: 1.0,
-    torch_dtype: 'float32',
-    text_config: {
-      model_type: 'clip_text_model',
-      hidden_size: c.textWidth,
-      intermediate_size: 4 * c.textWidth,
-      num_attention_heads: c.textHeads,
-      num_hidden_layers: c.textLayers,
-      max_position_embeddings: c.contextLength,
-      vocab_size: c.vocabSize,
-      bos_token_id: sotId,
-      eos_token_id: eotId,
-      pad_token_id: eotId,
-      ...common,
-    },
-    vision_config: {
-      model_type: 'clip_vision_model',
-      hidden_size: c.visionWidth,
-      intermediate_size: 4 * c.visionWidth,
-      num_attention_heads: c.visionHeads,
-      num_hidden_layers: c.visionLayers,
-      image_size: c.imageSize,
-      patch_size: c.patchSize,
-      num_channels: 3,
-      ...common,
-    },
-    coop_studio: {
-      note: 'Demo CLIP trained by scripts/demo-model on a synthetic shapes world. The trained temperature is recorded here; zero-shot uses 100 like every CLIP.',
-      trained_logit_scale_exp: logitScale,
-    },
-  };
-}
-
-function preprocessorConfig(size: number): object {
-  return {
-    crop_size: { height: size, width: size },
-    do_center_crop: true,
-    do_convert_rgb: true,
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: CLIP_MEAN,
-    image_processor_type: 'CLIPImageProcessor',
-    image_std: CLIP_STD,
-    resample: 3,
-    rescale_factor: RESCALE,
-    size: { shortest_edge: size },
+    note: 'Demo CLIP trained by scripts/demo-model on a synthetic shapes world. The trained temperature is recorded here; zero-shot uses 100 like every CLIP.',
+    trained_logit_scale_exp: logitScale,
   };
 }
 
@@ -171,7 +115,7 @@ async function main(): Promise<void> {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(out, name), text);
   writeFileSync(
     join(out, 'config.json'),
-    JSON.stringify(hfConfig(config, tokenizer.sotId, tokenizer.eotId, logitScale), null, 2) + '\n',
+    JSON.stringify(hfConfig(config, tokenizer.sotId, tokenizer.eotId, demoProvenance(logitScale)), null, 2) + '\n',
   );
   writeFileSync(
     join(out, 'preprocessor_config.json'),

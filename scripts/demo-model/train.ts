@@ -12,15 +12,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { type Bpe, encodeWithBpe } from './bpe';
 import { type DemoClipConfig, type DemoClipParams, clipLoss, encodeImage, encodeText, initParams } from './clip-tf';
+import { CLIP_MEAN, CLIP_STD, RESCALE } from './hf-config';
 import { Rng } from './rng';
 import { type Scene, captionScene, randomScene, renderScene } from './world';
 
-/** CLIP's normalisation constants (written to preprocessor_config.json). */
-export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-/** CLIP's normalisation constants (written to preprocessor_config.json). */
-export const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
-/** `rescale_factor` of preprocessor_config.json (1/255 written as Hugging Face writes it). */
-export const RESCALE = 0.00392156862745098;
 /** Token length used during training (captions are shorter; see [Note: demo training recipe]). */
 export const TRAIN_TEXT_LENGTH = 20;
 
