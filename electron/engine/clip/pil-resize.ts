@@ -6,14 +6,23 @@
  * 8-bit pixels, rounding after each of the two passes. libvips' cubic reduce differs by up to
  * 8 levels out of 255 on the fixtures (0.12 after normalisation), so sharp only decodes and we
  * resample here: fixed-point coefficients with 22 fractional bits, horizontal pass then vertical
- * pass, each clipped to 0..255, exactly as Pillow does. Cost is linear in the input pixels
- * (about 8 ms of CPU for a 640x480 photo; the RGB horizontal pass and the row-major vertical pass
- * halved it from about 15 ms, with identical output).
+ * pass, each clipped to 0..255, exactly as Pillow does.
+ *
+ * [Note: crop-aware resize] CLIP resizes the whole image (640x480 -> 298x224) and then keeps a
+ * center crop (224x224). Every output pixel depends only on its own kernel window, so
+ * {@link pilResizeCrop} computes only the cropped pixels: the horizontal pass for the crop's
+ * columns and only the source rows the vertical pass reads, the vertical pass for the crop's rows.
+ * The sums are int32 exactly as Pillow's C `int ss` (|sum| < 2^31 for 8-bit input and these
+ * kernels), so `ss >> 22` is Pillow's `clip8` without a division. The output is byte-identical to
+ * the plain two-pass resize (pil-resize.test.ts compares against a straightforward port on random
+ * sizes, filters and crops). A 640x480 photo to a 224x224 crop costs about 3 ms of CPU (from 10).
  */
 
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
 const SCALE = 2 ** PRECISION_BITS;
+/** Sums from here on are 255 or more after the shift. */
+const CLIP_HIGH = 256 * SCALE;
 
 /** Pillow's filters by its resample code: 0 nearest (not here), 2 bilinear, 3 bicubic, 1 lanczos, 4 box, 5 hamming. */
 const FILTERS: Record<number, { support: number; f: (x: number) => number }> = {
@@ -39,24 +48,30 @@ function sinc(x: number): number {
   return Math.sin(px) / px;
 }
 
-/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`. */
-function coefficients(
-  inSize: number,
-  outSize: number,
-  resample: number,
-): { ksize: number; bounds: Int32Array; kk: Int32Array } {
+/** Fixed-point kernels of output positions `from..to-1`: window start `lo[i]`, length `len[i]`, weights at `i * ksize`. */
+interface Coefficients {
+  ksize: number;
+  lo: Int32Array;
+  len: Int32Array;
+  kk: Int32Array;
+}
+
+/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`, for the output positions `from..to-1` only. */
+export function coefficients(inSize: number, outSize: number, resample: number, from = 0, to = outSize): Coefficients {
   const filter = FILTERS[resample] ?? FILTERS[3];
   if (!filter) throw new Error('no resampling filter');
   const scale = inSize / outSize;
   const filterscale = Math.max(1, scale);
   const support = filter.support * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const kk = new Int32Array(outSize * ksize);
+  const n = Math.max(0, to - from);
+  const lo = new Int32Array(n);
+  const len = new Int32Array(n);
+  const kk = new Int32Array(n * ksize);
   const w = new Float64Array(ksize);
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const ss = 1 / filterscale;
+  const ss = 1 / filterscale;
+  for (let i = 0; i < n; i++) {
+    const center = (from + i + 0.5) * scale;
     const xmin = Math.max(0, Math.trunc(center - support + 0.5));
     const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
     let ww = 0;
@@ -66,19 +81,18 @@ function coefficients(
       ww += v;
     }
     for (let x = 0; x < xmax; x++) {
-      const v = ww !== 0 ? (w[x] ?? 0) / ww : (w[x] ?? 0);
-      kk[xx * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * SCALE) : Math.trunc(0.5 + v * SCALE);
+      const v = ww !== 0 ? (w[x] as number) / ww : (w[x] as number);
+      kk[i * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * SCALE) : Math.trunc(0.5 + v * SCALE);
     }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
+    lo[i] = xmin;
+    len[i] = xmax;
   }
-  return { ksize, bounds, kk };
+  return { ksize, lo, len, kk };
 }
 
-function clip8(v: number): number {
-  if (v <= 0) return 0;
-  const r = Math.floor(v / SCALE);
-  return r > 255 ? 255 : r;
+/** A plain Uint8Array view (a Buffer argument would make the hot loops polymorphic). */
+function plain(a: Uint8Array): Uint8Array {
+  return a.constructor === Uint8Array ? a : new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** Resizes 8-bit interleaved pixels (`channels` per pixel) like `PIL.Image.resize` with `reducing_gap=None`. */
@@ -91,108 +105,241 @@ export function pilResize(
   outHeight: number,
   resample = 3,
 ): Uint8Array {
-  if (resample === 0) return nearest(src, width, height, channels, outWidth, outHeight);
-  let cur = src;
-  let curW = width;
-  if (outWidth !== width) {
-    const { ksize, bounds, kk } = coefficients(width, outWidth, resample);
-    const out = new Uint8Array(outWidth * height * channels);
-    if (channels === 3) horizontal3(cur, width, height, outWidth, ksize, bounds, kk, out);
-    else
-      for (let y = 0; y < height; y++) {
-        const row = y * width * channels;
-        for (let xx = 0; xx < outWidth; xx++) {
-          const xmin = bounds[xx * 2] ?? 0;
-          const xmax = bounds[xx * 2 + 1] ?? 0;
-          const k0 = xx * ksize;
-          for (let c = 0; c < channels; c++) {
-            let ss = HALF;
-            let p = row + xmin * channels + c;
-            for (let x = 0; x < xmax; x++, p += channels) ss += (cur[p] ?? 0) * (kk[k0 + x] ?? 0);
-            out[(y * outWidth + xx) * channels + c] = clip8(ss);
-          }
-        }
-      }
-    cur = out;
-    curW = outWidth;
-  }
-  if (outHeight !== height) {
-    const { ksize, bounds, kk } = coefficients(height, outHeight, resample);
-    const out = new Uint8Array(curW * outHeight * channels);
-    const stride = curW * channels;
-    // Row-major accumulation (each source row is read sequentially); the sums are exact integers in
-    // float64, so the order of the additions does not change the result.
-    const acc = new Float64Array(stride);
-    for (let yy = 0; yy < outHeight; yy++) {
-      const ymin = bounds[yy * 2] ?? 0;
-      const ymax = bounds[yy * 2 + 1] ?? 0;
-      const k0 = yy * ksize;
-      acc.fill(HALF);
-      for (let y = 0; y < ymax; y++) {
-        const k = kk[k0 + y] ?? 0;
-        const row = (ymin + y) * stride;
-        for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (cur[row + i] as number) * k;
-      }
-      const base = yy * stride;
-      for (let i = 0; i < stride; i++) out[base + i] = clip8(acc[i] as number);
-    }
-    cur = out;
-  }
-  return cur;
+  return pilResizeCrop(src, width, height, channels, outWidth, outHeight, 0, 0, outWidth, outHeight, resample);
 }
 
-/** The horizontal pass for interleaved RGB: the three channel sums share one walk over the kernel. */
-function horizontal3(
-  src: Uint8Array,
-  width: number,
-  height: number,
-  outWidth: number,
-  ksize: number,
-  bounds: Int32Array,
-  kk: Int32Array,
-  out: Uint8Array,
-): void {
-  for (let y = 0; y < height; y++) {
-    const row = y * width * 3;
-    let o = y * outWidth * 3;
-    for (let xx = 0; xx < outWidth; xx++, o += 3) {
-      const xmin = bounds[xx * 2] as number;
-      const xmax = bounds[xx * 2 + 1] as number;
-      const k0 = xx * ksize;
-      let r = HALF;
-      let g = HALF;
-      let b = HALF;
-      let p = row + xmin * 3;
-      for (let x = 0; x < xmax; x++, p += 3) {
-        const k = kk[k0 + x] as number;
-        r += (src[p] as number) * k;
-        g += (src[p + 1] as number) * k;
-        b += (src[p + 2] as number) * k;
-      }
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
-    }
-  }
-}
-
-/** Pillow's NEAREST: the source pixel under each output pixel's center. */
-function nearest(
+/**
+ * `pilResize` to `outWidth`x`outHeight` followed by a `cropWidth`x`cropHeight` crop at (`left`, `top`) of the
+ * resized image, zero outside it, computing only the cropped pixels (see [Note: crop-aware resize]).
+ */
+export function pilResizeCrop(
   src: Uint8Array,
   width: number,
   height: number,
   channels: number,
   outWidth: number,
   outHeight: number,
+  left: number,
+  top: number,
+  cropWidth: number,
+  cropHeight: number,
+  resample = 3,
 ): Uint8Array {
-  const out = new Uint8Array(outWidth * outHeight * channels);
-  for (let y = 0; y < outHeight; y++) {
-    const sy = Math.min(height - 1, Math.floor(((y + 0.5) * height) / outHeight));
-    for (let x = 0; x < outWidth; x++) {
-      const sx = Math.min(width - 1, Math.floor(((x + 0.5) * width) / outWidth));
-      for (let c = 0; c < channels; c++)
-        out[(y * outWidth + x) * channels + c] = src[(sy * width + sx) * channels + c] ?? 0;
+  const C = channels;
+  const out = new Uint8Array(cropWidth * cropHeight * C);
+  // The part of the crop inside the resized image: output columns x0..x1-1, rows y0..y1-1.
+  const x0 = Math.max(0, left);
+  const x1 = Math.min(outWidth, left + cropWidth);
+  const y0 = Math.max(0, top);
+  const y1 = Math.min(outHeight, top + cropHeight);
+  if (x1 <= x0 || y1 <= y0) return out;
+  const s = plain(src);
+  const outStride = cropWidth * C;
+  const outBase = ((y0 - top) * cropWidth + (x0 - left)) * C;
+  const rowBytes = (x1 - x0) * C;
+  if (resample === 0) {
+    nearest(s, width, height, C, outWidth, outHeight, x0, x1, y0, y1, out, outBase, outStride);
+    return out;
+  }
+  const needH = outWidth !== width;
+  const needV = outHeight !== height;
+  const vk = needV ? coefficients(height, outHeight, resample, y0, y1) : null;
+  // Source rows the vertical pass reads (or the crop's rows when there is none).
+  let r0 = y0;
+  let r1 = y1;
+  if (vk) {
+    r0 = height;
+    r1 = 0;
+    for (let i = 0; i < y1 - y0; i++) {
+      const a = vk.lo[i] as number;
+      const n = vk.len[i] as number;
+      if (n <= 0) continue;
+      if (a < r0) r0 = a;
+      if (a + n > r1) r1 = a + n;
+    }
+    if (r1 <= r0) r1 = r0 = 0;
+  }
+  // The horizontally resampled rows r0..r1-1 (columns x0..x1-1), or the source itself.
+  let mid = s;
+  let midBase = x0 * C;
+  let midStride = width * C;
+  if (needH) {
+    const hk = coefficients(width, outWidth, resample, x0, x1);
+    if (vk) {
+      mid = new Uint8Array((r1 - r0) * rowBytes);
+      midBase = -r0 * rowBytes;
+      midStride = rowBytes;
+      horizontal(s, width * C, r0, r1, C, hk, mid, 0, rowBytes);
+    } else {
+      horizontal(s, width * C, y0, y1, C, hk, out, outBase, outStride);
+      return out;
     }
   }
+  if (vk) vertical(mid, midBase, midStride, rowBytes, vk, out, outBase, outStride);
+  else
+    for (let y = y0; y < y1; y++) {
+      const from = midBase + y * midStride;
+      out.set(mid.subarray(from, from + rowBytes), outBase + (y - y0) * outStride);
+    }
   return out;
+}
+
+/** Pillow's `clip8`: the rounded fixed-point sum to 0..255 (`ss` already holds the +0.5 rounding term). */
+function clip8(ss: number): number {
+  // Exact for any integer sum: 0..2^30 shifts into 0..255 (a sum outside int32 only clamps).
+  return ss <= 0 ? 0 : ss >= CLIP_HIGH ? 255 : ss >> PRECISION_BITS;
+}
+
+/** The horizontal pass over source rows `r0..r1-1` into `dst` (one row every `dstStride` bytes from `dstBase`). */
+function horizontal(
+  src: Uint8Array,
+  srcStride: number,
+  r0: number,
+  r1: number,
+  C: number,
+  k: Coefficients,
+  dst: Uint8Array,
+  dstBase: number,
+  dstStride: number,
+): void {
+  let y = r0;
+  if (C === 3) {
+    // Two rows per walk over each kernel: the weight loads and loop overhead are shared (about 20% faster).
+    for (; y + 1 < r1; y += 2)
+      horizontalRgb2(src, y * srcStride, srcStride, k, dst, dstBase + (y - r0) * dstStride, dstStride);
+  }
+  const { ksize, lo, len, kk } = k;
+  const n = lo.length;
+  for (; y < r1; y++) {
+    const row = y * srcStride;
+    let o = dstBase + (y - r0) * dstStride;
+    for (let i = 0; i < n; i++) {
+      const m = len[i] as number;
+      const k0 = i * ksize;
+      for (let c = 0; c < C; c++, o++) {
+        let ss = HALF;
+        let p = row + (lo[i] as number) * C + c;
+        for (let x = 0; x < m; x++, p += C) ss += (src[p] as number) * (kk[k0 + x] as number);
+        dst[o] = clip8(ss);
+      }
+    }
+  }
+}
+
+/** The horizontal pass of two RGB rows, the first at `row`, the second `stride` bytes later. */
+function horizontalRgb2(
+  src: Uint8Array,
+  row: number,
+  stride: number,
+  k: Coefficients,
+  dst: Uint8Array,
+  dstBase: number,
+  dstStride: number,
+): void {
+  const { ksize, lo, len, kk } = k;
+  const n = lo.length;
+  let o = dstBase;
+  for (let i = 0; i < n; i++, o += 3) {
+    const m = len[i] as number;
+    const k0 = i * ksize;
+    let r = HALF;
+    let g = HALF;
+    let b = HALF;
+    let r2 = HALF;
+    let g2 = HALF;
+    let b2 = HALF;
+    let p = row + (lo[i] as number) * 3;
+    for (let x = 0; x < m; x++, p += 3) {
+      const w = kk[k0 + x] as number;
+      r += (src[p] as number) * w;
+      g += (src[p + 1] as number) * w;
+      b += (src[p + 2] as number) * w;
+      r2 += (src[p + stride] as number) * w;
+      g2 += (src[p + stride + 1] as number) * w;
+      b2 += (src[p + stride + 2] as number) * w;
+    }
+    dst[o] = clip8(r);
+    dst[o + 1] = clip8(g);
+    dst[o + 2] = clip8(b);
+    dst[o + dstStride] = clip8(r2);
+    dst[o + dstStride + 1] = clip8(g2);
+    dst[o + dstStride + 2] = clip8(b2);
+  }
+}
+
+/**
+ * The vertical pass: output row `i` sums `len[i]` rows of `src` from row `lo[i]` (row `r` starts at
+ * `srcBase + r * srcStride`), `rowBytes` bytes each, into `dst` (one row every `dstStride` bytes from `dstBase`).
+ * Four bytes per walk down the kernel: sharing the weight loads makes it about 3x faster than one.
+ */
+function vertical(
+  src: Uint8Array,
+  srcBase: number,
+  srcStride: number,
+  rowBytes: number,
+  k: Coefficients,
+  dst: Uint8Array,
+  dstBase: number,
+  dstStride: number,
+): void {
+  const { ksize, lo, len, kk } = k;
+  const n = lo.length;
+  const quads = rowBytes - (rowBytes % 4);
+  for (let i = 0; i < n; i++) {
+    const m = len[i] as number;
+    const k0 = i * ksize;
+    const first = srcBase + (lo[i] as number) * srcStride;
+    const o = dstBase + i * dstStride;
+    let j = 0;
+    for (; j < quads; j += 4) {
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let s3 = HALF;
+      let p = first + j;
+      for (let y = 0; y < m; y++, p += srcStride) {
+        const w = kk[k0 + y] as number;
+        s0 += (src[p] as number) * w;
+        s1 += (src[p + 1] as number) * w;
+        s2 += (src[p + 2] as number) * w;
+        s3 += (src[p + 3] as number) * w;
+      }
+      dst[o + j] = clip8(s0);
+      dst[o + j + 1] = clip8(s1);
+      dst[o + j + 2] = clip8(s2);
+      dst[o + j + 3] = clip8(s3);
+    }
+    for (; j < rowBytes; j++) {
+      let ss = HALF;
+      let p = first + j;
+      for (let y = 0; y < m; y++, p += srcStride) ss += (src[p] as number) * (kk[k0 + y] as number);
+      dst[o + j] = clip8(ss);
+    }
+  }
+}
+
+/** Pillow's NEAREST: the source pixel under each output pixel's center, for output columns x0..x1-1, rows y0..y1-1. */
+function nearest(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  C: number,
+  outWidth: number,
+  outHeight: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  dst: Uint8Array,
+  dstBase: number,
+  dstStride: number,
+): void {
+  for (let y = y0; y < y1; y++) {
+    const sy = Math.min(height - 1, Math.floor(((y + 0.5) * height) / outHeight));
+    for (let x = x0; x < x1; x++) {
+      const sx = Math.min(width - 1, Math.floor(((x + 0.5) * width) / outWidth));
+      const o = dstBase + (y - y0) * dstStride + (x - x0) * C;
+      for (let c = 0; c < C; c++) dst[o + c] = src[(sy * width + sx) * C + c] as number;
+    }
+  }
 }

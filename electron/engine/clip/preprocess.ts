@@ -28,7 +28,7 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../../shared/result';
 import type { ClipModelInfo } from './model-folder';
-import { pilResize } from './pil-resize';
+import { pilResizeCrop } from './pil-resize';
 
 /** Largest accepted input, in pixels (see [Note: pixel limit]). */
 export const MAX_INPUT_PIXELS = 100_000_000;
@@ -122,36 +122,19 @@ export function resizeTarget(width: number, height: number, shortestEdge: number
 
 /** Resizes (PIL-exact, see [Note: PIL-exact resize]) and crops decoded RGB to the model's input as 8-bit HWC RGB. */
 export function resizeAndCrop(
-  rgb: { data: Buffer; width: number; height: number },
+  rgb: { data: Uint8Array; width: number; height: number },
   pre: ClipModelInfo['preprocess'],
 ): { data: Uint8Array; width: number; height: number } {
   const [rw, rh] = pre.doCenterCrop
     ? resizeTarget(rgb.width, rgb.height, pre.shortestEdge)
     : [pre.cropWidth, pre.cropHeight];
-  const resized =
-    rw !== rgb.width || rh !== rgb.height
-      ? pilResize(rgb.data, rgb.width, rgb.height, 3, rw, rh, pre.resample)
-      : rgb.data;
   const cw = pre.cropWidth;
   const ch = pre.cropHeight;
-  if (cw === rw && ch === rh) return { data: resized, width: cw, height: ch };
+  // Only the cropped pixels are computed ([Note: crop-aware resize]); the offset is floored as in HF.
   const left = Math.floor((rw - cw) / 2);
   const top = Math.floor((rh - ch) / 2);
-  const out = new Uint8Array(cw * ch * 3);
-  for (let y = 0; y < ch; y++) {
-    const sy = y + top;
-    if (sy < 0 || sy >= rh) continue;
-    for (let x = 0; x < cw; x++) {
-      const sx = x + left;
-      if (sx < 0 || sx >= rw) continue;
-      const s = (sy * rw + sx) * 3;
-      const d = (y * cw + x) * 3;
-      out[d] = resized[s] ?? 0;
-      out[d + 1] = resized[s + 1] ?? 0;
-      out[d + 2] = resized[s + 2] ?? 0;
-    }
-  }
-  return { data: out, width: cw, height: ch };
+  const data = pilResizeCrop(rgb.data, rgb.width, rgb.height, 3, rw, rh, left, top, cw, ch, pre.resample);
+  return { data, width: cw, height: ch };
 }
 
 /** Rescales and normalises 8-bit HWC RGB into CHW float32 (stage 6), writing into `out` at `offset`. */
