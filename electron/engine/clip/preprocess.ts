@@ -19,13 +19,14 @@
  * We drop alpha because it is what `CLIPImageProcessor` (and so the reference embeddings, and every
  * transformers.js user) does. `alpha: 'white' | 'black'` is available for callers that want it.
  *
- * [Note: pixel limit] A 40 kB PNG can declare 50000x50000 pixels and take 10 GB to decode. We read
- * the header first and refuse anything above `MAX_INPUT_PIXELS` (100 megapixels, a 12000x8000
- * photo still passes) with an `invalid_image` error naming the size; sharp's own limit is set to
- * the same value as a second guard.
+ * [Note: pixel limit] A 40 kB PNG can declare 50000x50000 pixels and take 10 GB to decode. sharp's
+ * `limitInputPixels` (checked on the header, before any pixel is decoded) refuses anything above
+ * `MAX_INPUT_PIXELS` (100 megapixels, a 12000x8000 photo still passes); when a decode fails we then
+ * read the header to give an `invalid_image` error naming the size. Reading the header only after a
+ * failure keeps a second libvips call off the path of every good image.
  */
 import { readFile } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AppError } from '../../../shared/result';
 import type { ClipModelInfo } from './model-folder';
 import { pilResizeCrop } from './pil-resize';
@@ -60,6 +61,27 @@ function decodeReason(e: unknown): string {
   return `the image could not be decoded (${msg.split('\n')[0] ?? msg})`;
 }
 
+/**
+ * The `invalid_image` error for a failed decode. Only then is the header read (the happy path saves that
+ * call): it decodes no pixels, so it runs without the limit and can name the size ([Note: pixel limit]).
+ */
+async function decodeError(bytes: Uint8Array, e: unknown): Promise<AppError> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (e2) {
+    return bad(decodeReason(e2));
+  }
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w < 1 || h < 1) return bad('the image has no pixels');
+  if (w * h > MAX_INPUT_PIXELS)
+    return bad(
+      `the image is ${w}x${h} (${((w * h) / 1e6).toFixed(0)} megapixels), above the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels`,
+    );
+  return bad(decodeReason(e));
+}
+
 /** The decoded, oriented, 8-bit RGB image (stages 1-3 of [Note: preprocessing order]). */
 export async function decodeRgb(
   input: string | Uint8Array,
@@ -73,28 +95,19 @@ export async function decodeRgb(
     throw bad(`the file could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (bytes.length === 0) throw bad('the file is empty');
-  const open = () => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1, failOn: 'error' });
-  let meta: Metadata;
+  let data: Buffer;
+  let info: OutputInfo;
   try {
-    // The header read decodes no pixels, so it runs without the limit and we can name the size.
-    meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
-  } catch (e) {
-    throw bad(decodeReason(e));
-  }
-  const w = meta.width ?? 0;
-  const h = meta.height ?? 0;
-  if (w < 1 || h < 1) throw bad('the image has no pixels');
-  if (w * h > MAX_INPUT_PIXELS)
-    throw bad(
-      `the image is ${w}x${h} (${((w * h) / 1e6).toFixed(0)} megapixels), above the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels`,
-    );
-  try {
-    let img = open().rotate();
+    let img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1, failOn: 'error' }).rotate();
     if (opts.alpha === 'white' || opts.alpha === 'black')
       img = img.flatten({ background: opts.alpha === 'white' ? '#ffffff' : '#000000' });
     img = img.toColourspace('srgb').removeAlpha();
-    let { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    ({ data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
+  } catch (e) {
+    throw await decodeError(bytes, e);
+  }
+  if (info.channels !== 3) throw bad(`the image could not be decoded (decoded to ${info.channels} channels)`);
+  try {
     if (view && (view.crop || view.flip)) {
       let v = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
       if (view.crop) {
@@ -145,11 +158,13 @@ export function normalizeInto(
   offset = 0,
 ): void {
   const plane = rgb.width * rgb.height;
+  const data = rgb.data;
+  const rescale = pre.rescaleFactor;
   for (let c = 0; c < 3; c++) {
     const mean = pre.doNormalize ? (pre.mean[c] ?? 0) : 0;
     const std = pre.doNormalize ? (pre.std[c] ?? 1) : 1;
     const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = ((rgb.data[i * 3 + c] ?? 0) * pre.rescaleFactor - mean) / std;
+    for (let i = 0, p = c; i < plane; i++, p += 3) out[base + i] = ((data[p] as number) * rescale - mean) / std;
   }
 }
 
