@@ -5,10 +5,12 @@
  * vertical pass, each pixel summed on its own and clipped with a division, then a zero-padded
  * crop). Its agreement with Pillow itself is what preprocess.test.ts checks on the fixtures' PIL
  * crops; here the fast code must equal it exactly (tolerance 0 levels) on random sizes, channel
- * counts, filters, crops and pixels, seeded so a failure reproduces.
+ * counts, filters, crops and pixels, seeded so a failure reproduces, both with the WebAssembly SIMD kernels
+ * (resize-simd.ts, used for RGB) and with the JavaScript passes.
  */
 import { describe, expect, it } from 'vitest';
 import { coefficients, pilResize, pilResizeCrop } from './pil-resize';
+import { simdKernels } from './resize-simd';
 
 const SCALE = 2 ** 22;
 
@@ -129,7 +131,7 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
 }
 
 describe('pilResizeCrop', () => {
-  it('equals the plain resize + crop byte for byte on 400 random cases (sizes, channels, filters, crops)', () => {
+  it('equals the plain resize + crop byte for byte on 400 random cases (sizes, channels, filters, crops; SIMD and JS)', () => {
     const rand = rng(20261127);
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
     for (let n = 0; n < 400; n++) {
@@ -146,14 +148,16 @@ describe('pilResizeCrop', () => {
       const left = rand() < 0.4 ? Math.floor((rw - cw) / 2) : int(-4, rw + 2);
       const top = rand() < 0.4 ? Math.floor((rh - chh) / 2) : int(-4, rh + 2);
       const src = pixels(w * h * ch, rand);
-      const got = pilResizeCrop(src, w, h, ch, rw, rh, left, top, cw, chh, resample);
       const want = reference(src, w, h, ch, rw, rh, left, top, cw, chh, resample);
-      const at = firstDiff(got, want);
-      if (at !== -1)
-        throw new Error(
-          `case ${n}: ${w}x${h}x${ch} -> ${rw}x${rh}, crop ${cw}x${chh} at (${left},${top}), filter ${resample}: ` +
-            `first difference at byte ${at} (${got[at]} vs ${want[at]})`,
-        );
+      for (const kernel of ['auto', 'js'] as const) {
+        const got = pilResizeCrop(src, w, h, ch, rw, rh, left, top, cw, chh, resample, kernel);
+        const at = firstDiff(got, want);
+        if (at !== -1)
+          throw new Error(
+            `case ${n} (${kernel}): ${w}x${h}x${ch} -> ${rw}x${rh}, crop ${cw}x${chh} at (${left},${top}), ` +
+              `filter ${resample}: first difference at byte ${at} (${got[at]} vs ${want[at]})`,
+          );
+      }
     }
   });
 
@@ -168,9 +172,14 @@ describe('pilResizeCrop', () => {
       [60, 45, -2, -5, 64, 56],
       [320, 240, 40, 0, 240, 240],
     ] as const) {
-      const got = pilResizeCrop(src, w, h, 3, rw, rh, left, top, cw, chh, 3);
-      expect(firstDiff(got, reference(src, w, h, 3, rw, rh, left, top, cw, chh, 3))).toBe(-1);
+      const want = reference(src, w, h, 3, rw, rh, left, top, cw, chh, 3);
+      for (const kernel of ['auto', 'js'] as const)
+        expect(firstDiff(pilResizeCrop(src, w, h, 3, rw, rh, left, top, cw, chh, 3, kernel), want)).toBe(-1);
     }
     expect(firstDiff(pilResize(src, w, h, 3, 74, 56), reference(src, w, h, 3, 74, 56, 0, 0, 74, 56, 3))).toBe(-1);
+  });
+
+  it('has the WebAssembly SIMD kernels on this Node, so the random cases above exercised them', () => {
+    expect(simdKernels()).not.toBeNull();
   });
 });

@@ -18,6 +18,8 @@
  * sizes, filters and crops). A 640x480 photo to a 224x224 crop costs about 3 ms of CPU (from 10).
  */
 
+import { simdResizeRgb } from './resize-simd';
+
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
 const SCALE = 2 ** PRECISION_BITS;
@@ -110,7 +112,9 @@ export function pilResize(
 
 /**
  * `pilResize` to `outWidth`x`outHeight` followed by a `cropWidth`x`cropHeight` crop at (`left`, `top`) of the
- * resized image, zero outside it, computing only the cropped pixels (see [Note: crop-aware resize]).
+ * resized image, zero outside it, computing only the cropped pixels (see [Note: crop-aware resize]). RGB with both
+ * passes runs on WebAssembly SIMD where available ([Note: resize SIMD kernels]); `kernel: 'js'` forces the
+ * JavaScript passes (tests compare the two).
  */
 export function pilResizeCrop(
   src: Uint8Array,
@@ -124,6 +128,7 @@ export function pilResizeCrop(
   cropWidth: number,
   cropHeight: number,
   resample = 3,
+  kernel: 'auto' | 'js' = 'auto',
 ): Uint8Array {
   const C = channels;
   const out = new Uint8Array(cropWidth * cropHeight * C);
@@ -166,6 +171,7 @@ export function pilResizeCrop(
   if (needH) {
     const hk = coefficients(width, outWidth, resample, x0, x1);
     if (vk) {
+      if (C === 3 && kernel === 'auto' && simdResizeRgb(s, width, r0, r1, hk, vk, out, outBase, outStride)) return out;
       mid = scratch((r1 - r0) * rowBytes);
       midBase = -r0 * rowBytes;
       midStride = rowBytes;
