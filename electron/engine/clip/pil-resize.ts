@@ -12,10 +12,12 @@
  * center crop (224x224). Every output pixel depends only on its own kernel window, so
  * {@link pilResizeCrop} computes only the cropped pixels: the horizontal pass for the crop's
  * columns and only the source rows the vertical pass reads, the vertical pass for the crop's rows.
- * The sums are int32 exactly as Pillow's C `int ss` (|sum| < 2^31 for 8-bit input and these
- * kernels), so `ss >> 22` is Pillow's `clip8` without a division. The output is byte-identical to
+ * The sums are integers as in Pillow's C (`int ss`), so a shift by 22 is Pillow's `clip8`
+ * without a division (the SIMD kernels first check that no sum can leave int32). Byte-identical to
  * the plain two-pass resize (pil-resize.test.ts compares against a straightforward port on random
- * sizes, filters and crops). A 640x480 photo to a 224x224 crop costs about 3 ms of CPU (from 10).
+ * sizes, filters and crops). A 640x480 photo to a 224x224 crop costs about 4 ms of CPU with the
+ * JavaScript passes below and about 1.5 ms with the SIMD kernels of resize-simd.ts, from about 10 ms
+ * for the whole-image resize it replaces.
  */
 
 import { simdResizeRgb } from './resize-simd';

@@ -332,7 +332,12 @@ export function simdResizeRgb(
   const k = simdKernels();
   if (!k) return false;
   const have = k.memory.buffer.byteLength;
-  if (end > have) k.memory.grow(Math.ceil((end - have) / 65536));
+  if (end > have)
+    try {
+      k.memory.grow(Math.ceil((end - have) / 65536));
+    } catch {
+      return false;
+    }
   const mem = new Uint8Array(k.memory.buffer);
   const i32 = new Int32Array(k.memory.buffer);
   mem.set(src.subarray(r0 * srcStride, r1 * srcStride), srcOff);
