@@ -108,11 +108,20 @@ const times = (m: number, body: number[]) => [
 /** i32x4 >> 22 (arithmetic): the fixed-point sums to 8-bit range before the saturating narrowings. */
 const shr22 = [...i32c(22), ...SHR_S];
 
-// hpass(src, srcStride, rows, n, lo, len, kk, kstride, dst, dstStride): one RGB pixel per i32x4.
+// hpass(src, srcStride, rows, n, lo, len, kk, kstride, dst, dstStride): one RGB pixel per i32x4, two rows per
+// walk over each kernel (sharing the weight loads). With an odd `rows` the last pair reads and writes one row past
+// the end: the caller leaves a row of slack in both buffers and never reads that output row.
 const H = { src: 0, srcStride: 1, rows: 2, n: 3, lo: 4, len: 5, kk: 6, kstride: 7, dst: 8, dstStride: 9 };
-const HL = { y: 10, i: 11, p: 12, kp: 13, m: 14, row: 15, o: 16, acc: 17 };
+const HL = { y: 10, i: 11, p: 12, kp: 13, m: 14, row: 15, o: 16, acc: 17, acc2: 18, w: 19 };
+/** Stores the clipped RGB of `acc` as 4 bytes at the address `addr` pushes (the fourth is overwritten next). */
+const storePixel = (addr: number[], acc: number) => [
+  ...addr,
+  ...[...get(acc), ...shr22, ...set(acc), ...get(acc), ...get(acc), ...NARROW_S16],
+  ...[...set(acc), ...get(acc), ...get(acc), ...NARROW_U8, ...LANE0],
+  ...STORE,
+];
 const hpass = [
-  ...forLt(HL.y, H.rows, 1, [
+  ...forLt(HL.y, H.rows, 2, [
     ...[...get(H.src), ...get(HL.y), ...get(H.srcStride), MUL, ADD, ...set(HL.row)],
     ...[...get(H.dst), ...get(HL.y), ...get(H.dstStride), MUL, ADD, ...set(HL.o)],
     ...forLt(HL.i, H.n, 1, [
@@ -120,22 +129,18 @@ const hpass = [
       ...set(HL.m),
       ...[...get(HL.row), ...loadAt(H.lo, HL.i), ...i32c(3), MUL, ADD, ...set(HL.p)],
       ...[...get(H.kk), ...get(HL.i), ...get(H.kstride), MUL, ADD, ...set(HL.kp)],
-      ...[...i32c(HALF), ...SPLAT, ...set(HL.acc)],
+      ...[...i32c(HALF), ...SPLAT, ...set(HL.acc), ...i32c(HALF), ...SPLAT, ...set(HL.acc2)],
       ...times(HL.m, [
-        ...get(HL.acc),
-        ...[...get(HL.p), ...LOAD8X8_U(0), ...EXT_LO],
-        ...[...get(HL.kp), ...LOAD, ...SPLAT],
-        ...V_MUL,
-        ...V_ADD,
-        ...set(HL.acc),
+        ...[...get(HL.kp), ...LOAD, ...SPLAT, ...set(HL.w)],
+        ...[...get(HL.acc), ...get(HL.p), ...LOAD8X8_U(0), ...EXT_LO, ...get(HL.w), ...V_MUL, ...V_ADD, ...set(HL.acc)],
+        ...get(HL.acc2),
+        ...[...get(HL.p), ...get(H.srcStride), ADD, ...LOAD8X8_U(0), ...EXT_LO],
+        ...[...get(HL.w), ...V_MUL, ...V_ADD, ...set(HL.acc2)],
         ...bump(HL.p, 3),
         ...bump(HL.kp, 4),
       ]),
-      // Four bytes are stored; the fourth is overwritten by the next pixel (the buffer has slack after the last).
-      ...get(HL.o),
-      ...[...get(HL.acc), ...shr22, ...set(HL.acc), ...get(HL.acc), ...get(HL.acc), ...NARROW_S16],
-      ...[...set(HL.acc), ...get(HL.acc), ...get(HL.acc), ...NARROW_U8, ...LANE0],
-      ...STORE,
+      ...storePixel(get(HL.o), HL.acc),
+      ...storePixel([...get(HL.o), ...get(H.dstStride), ADD], HL.acc2),
       ...bump(HL.o, 3),
     ]),
   ]),
@@ -213,7 +218,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
       ...body(
         [
           [7, I32],
-          [1, V128],
+          [3, V128],
         ],
         hpass,
       ),
@@ -316,17 +321,19 @@ export function simdResizeRgb(
   const rows = r1 - r0;
   const rowBytes = n * 3;
   const row16 = align16(rowBytes);
-  // Layout: source rows, kernel tables, intermediate rows, output rows; 16 bytes of slack after each
-  // buffer a kernel reads or writes past (8-byte loads of a 3-byte pixel, 16-byte row chunks).
+  // The intermediate rows have a 4-byte gap: a pixel's fourth stored byte must not land on the next row.
+  const midStride = rowBytes + 4;
+  // Layout: source rows, kernel tables, intermediate rows, output rows; a row and 16 bytes of slack after
+  // each buffer a kernel reads or writes past (odd row counts, 8-byte loads of a 3-byte pixel, 16-byte chunks).
   const srcOff = 0;
-  const hLo = align16(srcOff + rows * srcStride + 16);
+  const hLo = align16(srcOff + (rows + 1) * srcStride + 16);
   const hLen = hLo + n * 4;
   const hKk = hLen + n * 4;
   const vLo = align16(hKk + hk.kk.length * 4);
   const vLen = vLo + nv * 4;
   const vKk = vLen + nv * 4;
   const mid = align16(vKk + vk.kk.length * 4);
-  const out = align16(mid + rows * rowBytes + 16);
+  const out = align16(mid + (rows + 1) * midStride + 16);
   const end = out + nv * row16 + 16;
   if (end > MAX_WASM_BYTES || !fitsInt32(hk) || !fitsInt32(vk)) return false;
   const k = simdKernels();
@@ -347,8 +354,8 @@ export function simdResizeRgb(
   for (let i = 0; i < nv; i++) i32[(vLo >> 2) + i] = (vk.lo[i] as number) - r0;
   i32.set(vk.len, vLen >> 2);
   i32.set(vk.kk, vKk >> 2);
-  k.hpass(srcOff, srcStride, rows, n, hLo, hLen, hKk, hk.ksize * 4, mid, rowBytes);
-  k.vpass(mid, rowBytes, rowBytes, nv, vLo, vLen, vKk, vk.ksize * 4, out, row16);
+  k.hpass(srcOff, srcStride, rows, n, hLo, hLen, hKk, hk.ksize * 4, mid, midStride);
+  k.vpass(mid, midStride, rowBytes, nv, vLo, vLen, vKk, vk.ksize * 4, out, row16);
   for (let i = 0; i < nv; i++)
     dst.set(mem.subarray(out + i * row16, out + i * row16 + rowBytes), dstBase + i * dstStride);
   return true;
