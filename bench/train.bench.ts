@@ -8,9 +8,13 @@
  * really executes (forward plus the input-gradient backward, which is about as costly as the forward; no weight
  * gradients are needed because the encoder is frozen), so the two paths' rates are comparable while their step times
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step.
- * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip).
+ * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4) for 10 and 100 classes.
+ * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
+ * BENCH_SHARD_CLASSES (default "10,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
+ * `npm run bench:train` builds first.
  */
 import { register } from 'node:module';
+import { availableParallelism } from 'node:os';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import type { ClipTextWeights } from '../electron/engine/onnx/clip-text-graph';
 
@@ -33,7 +37,9 @@ const tf = await import('@tensorflow/tfjs-core');
 const { useBackend, NODE_BACKENDS } = await import('../electron/engine/tf/backends');
 const { createTextEncoder } = await import('../electron/engine/train/text-encoder-core');
 const { PromptLearner } = await import('../electron/engine/train/prompt-learner');
-type Learner = InstanceType<typeof PromptLearner>;
+const { ShardedLearner } = await import('../electron/engine/train/sharded-learner');
+const { tokenTable } = await import('../electron/engine/tf/training-backend');
+type Learner = Pick<InstanceType<typeof PromptLearner>, 'step'>;
 
 const W = 512;
 const LAYERS = 12;
@@ -44,6 +50,8 @@ const PROJ = 512;
 const M = 16;
 const NAME_TOKENS = 5; // 1 + 16 + 5 + "." + EOS = 24 tokens, the issue's "10 prompts x 24 tokens"
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
+const SHARD_CLASSES = (process.env.BENCH_SHARD_CLASSES ?? '10,100').split(',').filter(Boolean).map(Number);
+const SHARD_THREADS = Math.max(2, Math.min(4, availableParallelism()));
 const MEMORY_CLASSES = (process.env.BENCH_MEMORY_CLASSES ?? '100,1000').split(',').filter(Boolean).map(Number);
 
 function rng(seed: number): () => number {
@@ -195,6 +203,29 @@ for (const backend of backends) {
   }
   console.log(`${backend.padEnd(10)} speed-up plain/optimised: ${((ms.plain ?? 0) / (ms.optimised ?? 1)).toFixed(2)}x`);
   dispose();
+  if (backend === 'wasm') {
+    // [Note: sharded steps]: the classes split across worker threads, each with its own wasm backend.
+    for (const n of SHARD_CLASSES) {
+      const names = classNames(n);
+      const l = coopLoss(n);
+      const options = { nCtx: M, csc: false, position: 'end' as const, seed: 1 };
+      const single = new PromptLearner(enc, tokenizer, names, options);
+      const one = await timeSteps(single, l.loss, STEPS);
+      const sharded = await ShardedLearner.start(
+        single,
+        { weights, tokens: tokenTable(tokenizer, names), prompts: names, options },
+        SHARD_THREADS,
+      );
+      const many = await timeSteps(sharded, l.loss, STEPS);
+      await sharded.close();
+      single.dispose();
+      l.dispose();
+      console.log(
+        `${backend.padEnd(10)} optimised ${n} classes: 1 thread ${one.toFixed(0)} ms/step, ${sharded.threads} threads ` +
+          `${many.toFixed(0)} ms/step, speed-up ${(one / many).toFixed(2)}x`,
+      );
+    }
+  }
   if (backend === backends[0]) {
     for (const n of MEMORY_CLASSES) {
       const l = coopLoss(n);

@@ -45,6 +45,7 @@ await Promise.all([
     entryPoints: {
       cli: 'electron/cli/main.ts',
       'engine-worker': 'electron/engine/worker-main.ts',
+      'train-shard-worker': 'electron/engine/train/shard-worker.ts',
       'electron/main': 'electron/main.ts',
     },
     outdir: 'dist',

@@ -120,6 +120,8 @@ export const learnArgs = z
     backend: z.enum(TRAIN_BACKENDS).optional(),
     path: z.enum(ENCODER_PATHS).default('optimised'),
     batchSize: z.number().int().min(1).max(4096).default(32),
+    /** Threads that share the classes of a wasm training step (0 or absent: one per core, at most 4). */
+    threads: z.number().int().min(0).max(64).optional(),
     /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
     out: z.string().min(1).optional(),
     /** Prompt text per class folder name, overriding the folder-derived (or project's) text. */
@@ -192,6 +194,8 @@ export interface LearnResult {
     trainS: number;
     steps: number;
     msPerStep: number;
+    /** Threads that computed the training steps (wasm shards; 1 on other backends). */
+    threads: number;
     totalS: number;
   };
   contextPath: string;

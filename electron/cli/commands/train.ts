@@ -135,7 +135,7 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
     ),
   );
   ctx.print(
-    `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step)`,
+    `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step on ${r.timings.threads} thread(s))`,
   );
   const nearest = r.nearestTokens
     .slice(0, 4)
@@ -184,6 +184,12 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
     description: 'Text encoder implementation: optimised or plain (reference).',
     defaultText: 'optimised',
   },
+  threads: {
+    type: 'string',
+    valueName: 'N',
+    description: 'Threads that share the classes of each wasm training step.',
+    defaultText: 'one per core, at most 4',
+  },
 };
 
 function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augViews: number }) {
@@ -192,6 +198,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
   const path = oneOf(ctx, 'path', ['optimised', 'plain'] as const);
   const model = pathOpt(ctx, 'model');
   const out = pathOpt(ctx, 'out');
+  const threads = str(ctx, 'threads') === undefined ? undefined : int(ctx, 'threads', 0);
   return {
     seed: int(ctx, 'seed', 1),
     augViews: int(ctx, 'aug-views', defaults.augViews),
@@ -200,6 +207,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
     ...(path ? { path } : {}),
     ...(model ? { model } : {}),
     ...(out ? { out } : {}),
+    ...(threads !== undefined ? { threads } : {}),
   };
 }
 

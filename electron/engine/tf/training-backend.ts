@@ -17,7 +17,8 @@ import {
 import type { TokenTable } from '../../compute-host/compute-protocol';
 import { AppError } from '../../../shared/result';
 import { readSettings } from '../models/settings';
-import type { PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
+import type { PromptLearner, PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
+import { defaultShardCount, ShardedLearner } from '../train/sharded-learner';
 import { readTextWeights, textModelFile } from '../train/text-encoder';
 import {
   trainCoop,
@@ -130,15 +131,40 @@ export async function prepareRunBackend(
   return { choice, engineBackend };
 }
 
-/** `trainCoop` where `choice` says: in the engine, or in the compute window (then `source` rebuilds the learner). */
-export function trainWhereChosen(
+/** Where and how the learner trains: `source` plus the thread count asked for (0 or absent: one per core). */
+export type TrainSource = Omit<ComputeLearnerSource, 'backend'> & { threads?: number };
+
+/**
+ * `trainCoop` where `choice` says: in the engine, or in the compute window (then `source` rebuilds the learner). On
+ * the wasm backend with more than one core the classes are split across shard threads (see [Note: sharded steps]);
+ * `threads` in the result says how many computed the steps (1 for the compute window's GPU).
+ */
+export async function trainWhereChosen(
   choice: BackendChoice,
-  source: Omit<ComputeLearnerSource, 'backend'>,
+  source: TrainSource,
   data: TrainData,
-  learner: TrainableLearner,
+  learner: PromptLearner,
   opts: TrainOptions,
   link: ComputeLink | null = computeLink(),
-): Promise<TrainResult> {
-  if (choice.runsIn === 'engine') return trainCoop(data, learner, opts);
-  return trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link);
+): Promise<TrainResult & { threads: number }> {
+  if (choice.runsIn !== 'engine')
+    return {
+      ...(await trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link)),
+      threads: 1,
+    };
+  const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
+  const threads = choice.backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads) : 1;
+  if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1 };
+  const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
+  const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);
+  const sharded = await ShardedLearner.start(
+    learner,
+    { weights, tokens, prompts: source.prompts, options: source.options },
+    threads,
+  );
+  try {
+    return { ...(await trainCoop(data, sharded, opts)), threads: sharded.threads };
+  } finally {
+    await sharded.close();
+  }
 }

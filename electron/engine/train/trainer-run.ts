@@ -259,6 +259,7 @@ async function learnOn(run: {
       tokenizer: model.tokenizer,
       prompts,
       options: learnerOptions,
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
     };
     const result = await trainWhereChosen(
       choice,
@@ -384,6 +385,7 @@ async function learnOn(run: {
         trainS: result.trainSeconds,
         steps: result.steps,
         msPerStep: result.msPerStep,
+        threads: result.threads,
         totalS: secs(tStart),
       },
       contextPath,

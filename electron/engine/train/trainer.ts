@@ -27,8 +27,8 @@ export type { EpochPoint, TrainProgress };
 /** What the trainer needs from a prompt learner (a subset of D1's `PromptLearner`). */
 export interface TrainableLearner {
   readonly ctx: tf.Variable;
-  /** Raw class text features [C, P], no gradient. */
-  features(): tf.Tensor2D;
+  /** Raw class text features [C, P], no gradient (a promise when other threads compute them). */
+  features(): tf.Tensor2D | Promise<tf.Tensor2D>;
   /** d loss / d ctx for a loss of the [C, P] features; the caller disposes `grad`. */
   step(lossOfFeatures: (features: tf.Tensor2D) => tf.Scalar): Promise<{ loss: number; grad: tf.Tensor }>;
 }
@@ -241,7 +241,7 @@ export async function trainCoop(data: TrainData, learner: TrainableLearner, opts
         }
         await yieldToEventLoop();
       }
-      const text = learner.features();
+      const text = await learner.features();
       try {
         lastVal = evaluateSet(valImages, data.val, text, data.classNames, scale);
         lastTest = evaluateSet(testImages, data.test, text, data.classNames, scale);
@@ -270,7 +270,7 @@ export async function trainCoop(data: TrainData, learner: TrainableLearner, opts
     const trainSeconds = (performance.now() - trainStart) / 1000;
     if (!lastTest) {
       // epochs = 0: the "learned" prompt is the learner's initial context.
-      const text = learner.features();
+      const text = await learner.features();
       try {
         lastVal = evaluateSet(valImages, data.val, text, data.classNames, scale);
         lastTest = evaluateSet(testImages, data.test, text, data.classNames, scale);
