@@ -15,7 +15,7 @@ import { tempDir } from '../../../tests/helpers/engine';
 import { fixtureModelDirs } from '../../../tests/helpers/fixtures';
 import { AppError } from '../../../shared/result';
 import { loadModelFolder, type ClipModelInfo } from './model-folder';
-import { decodeRgb, preprocessImage, resizeAndCrop, resizeTarget } from './preprocess';
+import { applyView, decodeRgb, preprocessImage, resizeAndCrop, resizeTarget, type ViewTransform } from './preprocess';
 
 interface RefStats {
   channel_mean: number[];
@@ -184,6 +184,34 @@ describe('preprocessImage on odd inputs', () => {
     expect(cropped.data[0]).toBe(100);
     const flipped = await decodeRgb(png, { flip: true });
     expect(flipped.data[0]).toBe(180);
+  });
+
+  it("applies views with the same bytes as sharp's extract + flop (random pixels, edge and clamped crops)", async () => {
+    const [w, h] = [37, 23];
+    const raw = Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => (i * 2654435761) >>> 24));
+    const views = [
+      { crop: [0.1, 0.2, 0.7, 0.9] },
+      { crop: [0.1, 0.2, 0.7, 0.9], flip: true },
+      { flip: true },
+      { crop: [0, 0, 1, 1] },
+      { crop: [0.95, 0.97, 1.4, 1.2], flip: true },
+    ] satisfies ViewTransform[];
+    for (const view of views) {
+      const got = applyView({ data: raw, width: w, height: h }, view);
+      let ref = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
+      if (view.crop) {
+        const [x0, y0, x1, y1] = view.crop;
+        const left = Math.min(w - 1, Math.max(0, Math.floor(x0 * w)));
+        const top = Math.min(h - 1, Math.max(0, Math.floor(y0 * h)));
+        const width = Math.max(1, Math.min(w - left, Math.round((x1 - x0) * w)));
+        const height = Math.max(1, Math.min(h - top, Math.round((y1 - y0) * h)));
+        ref = ref.extract({ left, top, width, height });
+      }
+      if (view.flip) ref = ref.flop();
+      const want = await ref.raw().toBuffer({ resolveWithObject: true });
+      expect([got.width, got.height]).toEqual([want.info.width, want.info.height]);
+      expect(got.data.equals(want.data)).toBe(true);
+    }
   });
 
   it('refuses empty, corrupt, non-image and decompression-bomb files with a reason', async () => {

@@ -107,24 +107,47 @@ export async function decodeRgb(
     throw await decodeError(bytes, e);
   }
   if (info.channels !== 3) throw bad(`the image could not be decoded (decoded to ${info.channels} channels)`);
-  try {
-    if (view && (view.crop || view.flip)) {
-      let v = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
-      if (view.crop) {
-        const [x0, y0, x1, y1] = view.crop;
-        const left = Math.min(info.width - 1, Math.max(0, Math.floor(x0 * info.width)));
-        const top = Math.min(info.height - 1, Math.max(0, Math.floor(y0 * info.height)));
-        const width = Math.max(1, Math.min(info.width - left, Math.round((x1 - x0) * info.width)));
-        const height = Math.max(1, Math.min(info.height - top, Math.round((y1 - y0) * info.height)));
-        v = v.extract({ left, top, width, height });
-      }
-      if (view.flip) v = v.flop();
-      ({ data, info } = await v.raw().toBuffer({ resolveWithObject: true }));
-    }
-    return { data, width: info.width, height: info.height };
-  } catch (e) {
-    throw bad(decodeReason(e));
+  if (view && (view.crop || view.flip)) return applyView({ data, width: info.width, height: info.height }, view);
+  return { data, width: info.width, height: info.height };
+}
+
+/**
+ * Crops and/or mirrors decoded RGB (an augmentation view) with plain copies: the same bytes as sharp's
+ * `extract` + `flop`, without a second libvips pass over the image (about 2 ms of CPU for 640x480).
+ */
+export function applyView(
+  rgb: { data: Buffer; width: number; height: number },
+  view: ViewTransform,
+): { data: Buffer; width: number; height: number } {
+  let left = 0;
+  let top = 0;
+  let width = rgb.width;
+  let height = rgb.height;
+  if (view.crop) {
+    const [x0, y0, x1, y1] = view.crop;
+    if (!view.crop.every(Number.isFinite)) throw bad(`the view's crop ${JSON.stringify(view.crop)} is not a rectangle`);
+    left = Math.min(rgb.width - 1, Math.max(0, Math.floor(x0 * rgb.width)));
+    top = Math.min(rgb.height - 1, Math.max(0, Math.floor(y0 * rgb.height)));
+    width = Math.max(1, Math.min(rgb.width - left, Math.round((x1 - x0) * rgb.width)));
+    height = Math.max(1, Math.min(rgb.height - top, Math.round((y1 - y0) * rgb.height)));
   }
+  const src = rgb.data;
+  const out = Buffer.alloc(width * height * 3);
+  const rowBytes = width * 3;
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * rgb.width + left) * 3;
+    const to = y * rowBytes;
+    if (!view.flip) {
+      src.copy(out, to, from, from + rowBytes);
+      continue;
+    }
+    for (let x = 0, s = from + rowBytes - 3; x < rowBytes; x += 3, s -= 3) {
+      out[to + x] = src[s] as number;
+      out[to + x + 1] = src[s + 1] as number;
+      out[to + x + 2] = src[s + 2] as number;
+    }
+  }
+  return { data: out, width, height };
 }
 
 /** Hugging Face's resize target for `shortest_edge` (long side floored). */
