@@ -14,7 +14,8 @@ import type { ClipModel } from '../clip/clip-model';
 import type { ContextFile } from '../train/context-file';
 import { PromptLearner } from '../train/prompt-learner';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
-import { trainCoop, type TrainImage } from '../train/trainer';
+import type { TrainImage } from '../train/trainer';
+import { trainInEngine } from '../tf/training-backend';
 // One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in trainer-run.ts).
 import { textEncoderFor as textEncoderOf } from '../train/trainer-run';
 import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
@@ -40,16 +41,14 @@ export interface PromptMethodOptions {
 /** Trains CoOp or KgCoOp on `data` and scores the last epoch's prompt (see [Note: compare CoOp]). */
 export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOptions): Promise<MethodOutcome> {
   const encoder = await textEncoderOf(o.model, o.backend);
-  const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, {
-    nCtx: o.nCtx,
-    csc: false,
-    position: 'end',
-    seed: o.seed,
-  });
+  const options = { nCtx: o.nCtx, csc: false, position: 'end' as const, seed: o.seed };
+  const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, options);
   const dim = data.zeroShotWeights.cols;
   const classNames = data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i));
   try {
-    const r = await trainCoop(
+    const r = await trainInEngine(
+      o.backend,
+      { modelDir: o.model.info.dir, heads: encoder.heads, tokenizer: o.model.tokenizer, prompts: o.prompts, options },
       {
         classNames,
         dim,

@@ -135,9 +135,8 @@ export async function prepareRunBackend(
 export type TrainSource = Omit<ComputeLearnerSource, 'backend'> & { threads?: number };
 
 /**
- * `trainCoop` where `choice` says: in the engine, or in the compute window (then `source` rebuilds the learner). On
- * the wasm backend with more than one core the classes are split across shard threads (see [Note: sharded steps]);
- * `threads` in the result says how many computed the steps (1 for the compute window's GPU).
+ * `trainCoop` where `choice` says: in the engine ({@link trainInEngine}), or in the compute window (then `source`
+ * rebuilds the learner). `threads` in the result says how many threads computed the steps (1 for the GPU window).
  */
 export async function trainWhereChosen(
   choice: BackendChoice,
@@ -147,13 +146,26 @@ export async function trainWhereChosen(
   opts: TrainOptions,
   link: ComputeLink | null = computeLink(),
 ): Promise<TrainResult & { threads: number }> {
-  if (choice.runsIn !== 'engine')
-    return {
-      ...(await trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link)),
-      threads: 1,
-    };
+  if (choice.runsIn === 'engine') return trainInEngine(choice.backend, source, data, learner, opts);
+  return {
+    ...(await trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link)),
+    threads: 1,
+  };
+}
+
+/**
+ * `trainCoop` in the engine on the active `backend`. On wasm with more than one core, and an encoder wide enough for
+ * it to pay, the classes are split across shard threads (see [Note: sharded steps]).
+ */
+export async function trainInEngine(
+  backend: string,
+  source: TrainSource,
+  data: TrainData,
+  learner: PromptLearner,
+  opts: TrainOptions,
+): Promise<TrainResult & { threads: number }> {
   const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
-  const threads = choice.backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads) : 1;
+  const threads = backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads) : 1;
   if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1 };
   const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
   const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);
