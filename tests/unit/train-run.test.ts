@@ -135,6 +135,27 @@ describe('learn and evaluate', () => {
     expect(a.test.count).toBe(12);
   }, 120_000);
 
+  it('on wasm with 2 threads: reports them, repeats itself exactly, agrees with 1 thread, frees every tensor', async () => {
+    releaseTextEncoderCache();
+    const start = tf.memory().numTensors;
+    const args = { ...base, backend: 'wasm' as const, shots: 2, seed: 7 };
+    const run = async (threads: number, out: string) =>
+      unwrap(await engine.client.call('learn', { ...args, threads, out: join(tmp.path, out) }));
+    const one = await run(1, 'w1');
+    const two = await run(2, 'w2');
+    const again = await run(2, 'w2b');
+    releaseTextEncoderCache();
+    expect(tf.memory().numTensors).toBe(start);
+    expect([one.timings.threads, two.timings.threads]).toEqual([1, 2]);
+    const [c1, c2, c2b] = await Promise.all([one.contextPath, two.contextPath, again.contextPath].map(readContextFile));
+    if (!c1 || !c2 || !c2b) throw new Error('missing context files');
+    expect(Array.from(c2b.ctx)).toEqual(Array.from(c2.ctx));
+    // Only the order of float additions differs between 1 and 2 threads (see tests/unit/learner-sharded.test.ts).
+    const scale = Math.max(...Array.from(c1.ctx, Math.abs));
+    expect(Math.max(...Array.from(c2.ctx, (v, i) => Math.abs(v - (c1.ctx[i] ?? NaN))))).toBeLessThan(1e-4 * scale);
+    expect(two.test.accuracy).toBe(one.test.accuracy);
+  }, 180_000);
+
   it('refuses bad inputs with clear errors and can be cancelled', async () => {
     const missing = await engine.client.call('evaluate', {
       model,
