@@ -8,9 +8,9 @@
  * really executes (forward plus the input-gradient backward, which is about as costly as the forward; no weight
  * gradients are needed because the encoder is frozen), so the two paths' rates are comparable while their step times
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step.
- * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4) for 10 and 100 classes.
+ * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4) for 10, 20, 40 and 100 classes.
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
- * BENCH_SHARD_CLASSES (default "10,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
+ * BENCH_SHARD_CLASSES (default "10,20,40,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
  * `npm run bench:train` builds first.
  */
 import { register } from 'node:module';
@@ -50,7 +50,7 @@ const PROJ = 512;
 const M = 16;
 const NAME_TOKENS = 5; // 1 + 16 + 5 + "." + EOS = 24 tokens, the issue's "10 prompts x 24 tokens"
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
-const SHARD_CLASSES = (process.env.BENCH_SHARD_CLASSES ?? '10,100').split(',').filter(Boolean).map(Number);
+const SHARD_CLASSES = (process.env.BENCH_SHARD_CLASSES ?? '10,20,40,100').split(',').filter(Boolean).map(Number);
 const SHARD_THREADS = Math.max(2, Math.min(4, availableParallelism()));
 const MEMORY_CLASSES = (process.env.BENCH_MEMORY_CLASSES ?? '100,1000').split(',').filter(Boolean).map(Number);
 

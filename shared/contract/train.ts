@@ -120,7 +120,7 @@ export const learnArgs = z
     backend: z.enum(TRAIN_BACKENDS).optional(),
     path: z.enum(ENCODER_PATHS).default('optimised'),
     batchSize: z.number().int().min(1).max(4096).default(32),
-    /** Threads that share the classes of a wasm training step (0 or absent: one per core, at most 4). */
+    /** Threads that share the classes of a wasm training step (0 or absent: automatic, see defaultShardCount). */
     threads: z.number().int().min(0).max(64).optional(),
     /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
     out: z.string().min(1).optional(),

@@ -188,7 +188,7 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'N',
     description: 'Threads that share the classes of each wasm training step.',
-    defaultText: 'one per core, at most 4',
+    defaultText: 'one per core (at most 4) when every thread gets 10+ classes, else 1',
   },
 };
 
