@@ -1,6 +1,7 @@
 /**
- * @file The sharded learner (classes split across worker threads, see [Note: sharded steps]) gives the same loss,
- * gradient and features as the one-thread learner, for every context layout and uneven splits; a loss that throws
+ * @file The sharded learner (classes split across worker threads, see [Note: sharded steps], or the encoder's heads,
+ * see [Note: head-parallel steps]) gives the same loss, gradient and features as the one-thread learner, for every
+ * context layout and uneven splits; a loss that throws
  * stops the threads with a clear error; a whole sharded CoOp run matches the one-thread run; the main thread leaks no
  * tensors (plain Node; wasm; fixture model; the threads run dist/train-shard-worker.js, built by the global setup).
  *
@@ -64,13 +65,18 @@ describe('sharded learner', () => {
     { csc: true, position: 'end' as const },
     { csc: false, position: 'front' as const, ctxInit: 'a photo of a' },
   ];
+  const SPLITS = [
+    { threads: 2, mode: 'classes' as const },
+    { threads: 3, mode: 'classes' as const },
+    { threads: 2, mode: 'heads' as const },
+  ];
   for (const cfg of CONFIGS)
-    for (const threads of [2, 3])
-      it(`equals one thread: ${JSON.stringify(cfg)}, ${threads} threads`, async () => {
+    for (const { threads, mode } of SPLITS)
+      it(`equals one thread: ${JSON.stringify(cfg)}, ${threads} threads by ${mode}`, async () => {
         const local = makeLearner(parts, { seed: 5, ...cfg });
-        const sharded = await ShardedLearner.start(local, shardSource(local, cfg), threads);
+        const sharded = await ShardedLearner.start(local, shardSource(local, cfg), threads, mode);
         try {
-          expect(sharded.threads).toBe(threads);
+          expect([sharded.threads, sharded.mode]).toEqual([threads, mode]);
           // A non-trivial context (the random init), then two steps with an update between them.
           const one = await stepOf(local);
           const many = await stepOf(sharded);
@@ -91,6 +97,23 @@ describe('sharded learner', () => {
           local.dispose();
         }
       }, 120_000);
+
+  it('splits the 4 heads of the fixture encoder across 4 threads, and refuses 3', async () => {
+    const local = makeLearner(parts, { seed: 5 });
+    try {
+      const sharded = await ShardedLearner.start(local, shardSource(local, {}), 4, 'heads');
+      const one = await stepOf(local);
+      const many = await stepOf(sharded);
+      await sharded.close();
+      expect(Math.abs(many.loss - one.loss)).toBeLessThan(1e-5 * Math.abs(one.loss));
+      expect(maxAbsDiff(many.grad, one.grad)).toBeLessThan(1e-4 * maxAbs(one.grad));
+      await expect(ShardedLearner.start(local, shardSource(local, {}), 3, 'heads')).rejects.toThrow(
+        /4 heads do not split across 3 threads/,
+      );
+    } finally {
+      local.dispose();
+    }
+  }, 120_000);
 
   it('stops its threads with a clear error when the loss throws, and leaks no tensors', async () => {
     const local = makeLearner(parts, { seed: 5 });

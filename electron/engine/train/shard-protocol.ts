@@ -25,6 +25,16 @@ export type ShardRequest =
       signal: SharedArrayBuffer;
       /** Float32Array over it: dL/dfeatures of the shard's classes, row-major [classes, projection]. */
       dF: SharedArrayBuffer;
+      /** Head-parallel rank (see [Note: head-parallel steps]); absent when the threads split the classes. */
+      heads?: {
+        rank: number;
+        ranks: number;
+        /** Int32Array[2]: the all-reduce barrier. */
+        control: SharedArrayBuffer;
+        /** Float32Array: one slot of `slotSize` values per rank. */
+        slots: SharedArrayBuffer;
+        slotSize: number;
+      };
     }
   /** One step at this context (the shard's slice when class-specific): replies `features`, then `grad`. */
   | { type: 'step'; ctx: Float32Array }

@@ -1,6 +1,7 @@
 /**
  * @file One shard of a sharded CoOp step: a worker thread with its own wasm backend, text encoder and prompt learner
- * for a range of classes (engine worker's worker thread, plain Node; entry of dist/train-shard-worker.js).
+ * for a range of classes, or for all classes with a slice of the encoder's heads (engine worker's worker thread,
+ * plain Node; entry of dist/train-shard-worker.js).
  *
  * The protocol is in [Note: sharded steps] (sharded-learner.ts). Messages in: `init`, `step`, `features`; out:
  * `ready`, `features`, `grad`, `error`. During a step the thread blocks in `Atomics.wait` inside the gradient tape
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../tf/backends';
 import { tokenTableTokenizer } from '../../compute-host/compute-service';
 import { PromptLearner } from './prompt-learner';
+import { sharedAllReduce, sliceForRank } from './tensor-parallel';
 import { createTextEncoder, type TfTextEncoder } from './text-encoder-core';
 import { DF_ABORT, DF_READY, type ShardReply, type ShardRequest } from './shard-protocol';
 
@@ -53,7 +55,19 @@ function exchange(features: tf.Tensor2D): tf.Scalar {
 async function handle(m: ShardRequest): Promise<void> {
   if (m.type === 'init') {
     await useBackend('wasm');
-    encoder = createTextEncoder(m.weights);
+    const hp = m.heads;
+    if (hp && m.options.path === 'plain') throw new Error('Head-parallel training runs the optimised path only.');
+    encoder = hp
+      ? createTextEncoder(sliceForRank(m.weights, hp.rank, hp.ranks), {
+          allReduce: sharedAllReduce(
+            new Int32Array(hp.control),
+            new Float32Array(hp.slots),
+            hp.rank,
+            hp.ranks,
+            hp.slotSize,
+          ),
+        })
+      : createTextEncoder(m.weights);
     learner = new PromptLearner(encoder, tokenTableTokenizer(m.tokens), m.prompts, m.options);
     flag = new Int32Array(m.signal);
     dF = new Float32Array(m.dF);

@@ -25,8 +25,9 @@ import type { TokenTable } from '../../compute-host/compute-protocol';
 import { AppError } from '../../../shared/result';
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import { appRoot } from '../paths';
-import type { PromptLearner, PromptLearnerOptions } from './prompt-learner';
+import { DEFAULT_CHUNK_SIZE, type PromptLearner, type PromptLearnerOptions } from './prompt-learner';
 import { DF_ABORT, DF_READY, type ShardReply, type ShardRequest } from './shard-protocol';
+import { splitsAcross } from './tensor-parallel';
 import type { TrainableLearner } from './trainer';
 
 /** What the shards need to rebuild the learner: the encoder's weights, the tokenised texts, prompts and options. */
@@ -36,6 +37,9 @@ export interface ShardSource {
   prompts: string[];
   options: PromptLearnerOptions;
 }
+
+/** How shard threads share a step: each a range of classes, or each a slice of the encoder's heads. */
+export type ShardMode = 'classes' | 'heads';
 
 /** Most shard threads a run uses by default: each holds a copy of the text encoder's weights. */
 export const MAX_DEFAULT_SHARDS = 4;
@@ -144,6 +148,8 @@ export class ShardedLearner implements TrainableLearner {
     private readonly local: PromptLearner,
     private readonly shards: Shard[],
     private readonly projection: number,
+    /** How the threads share the work: by classes, or by heads (see [Note: head-parallel steps]). */
+    readonly mode: ShardMode,
   ) {
     this.ctx = local.ctx;
   }
@@ -153,16 +159,32 @@ export class ShardedLearner implements TrainableLearner {
     return this.shards.length;
   }
 
-  /** Starts `threads` shard threads over contiguous class ranges of `local`'s classes; resolves when all are ready. */
-  static async start(local: PromptLearner, source: ShardSource, threads: number): Promise<ShardedLearner> {
+  /**
+   * Starts `threads` shard threads and resolves when all are ready: over contiguous class ranges of `local`'s
+   * classes (`classes`), or each with all classes and a slice of the heads (`heads`; the optimised path only).
+   */
+  static async start(
+    local: PromptLearner,
+    source: ShardSource,
+    threads: number,
+    mode: ShardMode = 'classes',
+  ): Promise<ShardedLearner> {
     const C = local.nClasses;
-    const n = Math.max(1, Math.min(threads, C));
+    const n = Math.max(1, mode === 'classes' ? Math.min(threads, C) : threads);
     const P = source.weights.projectionDim;
+    if (mode === 'heads' && !splitsAcross(source.weights, n))
+      throw new AppError(
+        'bad_args',
+        `The text encoder's ${source.weights.heads} heads do not split across ${n} threads.`,
+      );
+    // Head-parallel all-reduces carry at most one chunk of whole prompts: [(1 + chunk) * contextLength, width].
+    const slotSize = (1 + Math.min(C, source.options.chunkSize ?? DEFAULT_CHUNK_SIZE)) * source.weights.contextLength;
+    const control = new SharedArrayBuffer(8);
+    const slots = new SharedArrayBuffer(mode === 'heads' ? n * slotSize * source.weights.width * 4 : 0);
     const shards: Shard[] = [];
     try {
       for (let i = 0; i < n; i++) {
-        const c0 = Math.floor((i * C) / n);
-        const c1 = Math.floor(((i + 1) * C) / n);
+        const [c0, c1] = mode === 'classes' ? [Math.floor((i * C) / n), Math.floor(((i + 1) * C) / n)] : [0, C];
         const shard = new Shard(new Worker(shardWorkerPath()), c0, c1, P);
         shards.push(shard);
         shard.send({
@@ -173,6 +195,9 @@ export class ShardedLearner implements TrainableLearner {
           options: source.options,
           signal: shard.flag.buffer as SharedArrayBuffer,
           dF: shard.dF.buffer as SharedArrayBuffer,
+          ...(mode === 'heads'
+            ? { heads: { rank: i, ranks: n, control, slots, slotSize: slotSize * source.weights.width } }
+            : {}),
         });
       }
       await Promise.all(shards.map((s) => s.next('ready')));
@@ -180,7 +205,7 @@ export class ShardedLearner implements TrainableLearner {
       await Promise.all(shards.map((s) => s.worker.terminate()));
       throw e;
     }
-    return new ShardedLearner(local, shards, P);
+    return new ShardedLearner(local, shards, P, mode);
   }
 
   private async contexts(): Promise<Float32Array[]> {
@@ -234,22 +259,24 @@ export class ShardedLearner implements TrainableLearner {
       throw e;
     }
     for (const s of this.shards) s.release(dF.subarray(s.c0 * this.projection, s.c1 * this.projection));
-    const shares = (
+    const all = (
       await Promise.all(grads).catch(async (e: unknown) => {
         await this.close();
         throw e;
       })
     ).map((g) => g.data);
+    // Head-parallel ranks all end with the same, full gradient (see [Note: head-parallel steps]).
+    const shares = this.mode === 'heads' ? all.slice(0, 1) : all;
     if (this.ctx.shape.length === 2) {
       const sum = Float32Array.from(shares[0] as Float32Array);
       for (const share of shares.slice(1))
         for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (share[i] as number);
       return { loss, grad: tf.tensor(sum, this.ctx.shape) };
     }
-    const all = new Float32Array(this.ctx.size);
+    const out = new Float32Array(this.ctx.size);
     const per = this.ctx.size / this.local.nClasses;
-    shares.forEach((share, i) => all.set(share, (this.shards[i] as Shard).c0 * per));
-    return { loss, grad: tf.tensor(all, this.ctx.shape) };
+    shares.forEach((share, i) => out.set(share, (this.shards[i] as Shard).c0 * per));
+    return { loss, grad: tf.tensor(out, this.ctx.shape) };
   }
 
   /** Stops the shard threads (the local learner, which owns the context, is the caller's to dispose). */

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipTextWeights, LayerNormWeights, LinearWeights } from '../onnx/clip-text-graph';
+import type { AllReduce } from './tensor-parallel';
 
 /** A linear layer as tensors: weight [in, out], bias [out], and (fast path) the transposed weight [out, in]. */
 export interface TfLinear {
@@ -51,6 +52,8 @@ export interface TfTextEncoder {
   finalLn: TfLayerNorm;
   projection: TfLinear;
   activation: 'quick_gelu' | 'gelu';
+  /** Set on one rank of a head-parallel encoder (see [Note: head-parallel steps]); the fast path only. */
+  allReduce?: AllReduce;
   dispose(): void;
 }
 
@@ -62,8 +65,11 @@ function layerNormT(l: LayerNormWeights): TfLayerNorm {
   return { gamma: tf.tensor1d(l.gamma), beta: tf.tensor1d(l.beta), eps: l.eps };
 }
 
-/** Uploads extracted weights as tfjs tensors (kept until `dispose`). */
-export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
+/**
+ * Uploads extracted weights as tfjs tensors (kept until `dispose`). With `allReduce`, `wts` is one rank's slice
+ * (`sliceForRank`) and the fast path sums the split layers across the ranks.
+ */
+export function createTextEncoder(wts: ClipTextWeights, opts: { allReduce?: AllReduce } = {}): TfTextEncoder {
   const tensors: tf.Tensor[] = [];
   const keep = <T extends tf.Tensor>(t: T): T => {
     tensors.push(t);
@@ -120,6 +126,7 @@ export function createTextEncoder(wts: ClipTextWeights): TfTextEncoder {
     layerWeights,
     finalLn: ln(wts.finalLn),
     projection: withT(lin(wts.projection)),
+    ...(opts.allReduce ? { allReduce: opts.allReduce } : {}),
     dispose: () => {
       for (const t of tensors) t.dispose();
       tensors.length = 0;

@@ -15,6 +15,7 @@
  * else reaches the features. The final LayerNorm runs on the EOT rows only (it is row-wise).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { reduceOps } from './tensor-parallel';
 import { activate, causalMask, fastLinear, layerNorm, type TfTextEncoder } from './text-encoder-core';
 
 /** Causal self-attention of q, k, v [batch, len, D] (q pre-scaled) -> [batch, len, D]. */
@@ -82,8 +83,10 @@ export function fastForward(
   const [C = 0, S = 0, W = 0] = suffix.shape;
   const P = prefix?.shape[0] ?? 0;
   const N = C * S;
-  const H = enc.heads;
-  const D = W / H;
+  const D = W / enc.heads;
+  // This rank's heads: all of them, or H / ranks on a head-parallel rank (see [Note: head-parallel steps]).
+  const H = (enc.layerWeights[0]?.qkv.w.shape[1] ?? 3 * W) / (3 * D);
+  const { f, g } = reduceOps(enc.allReduce);
   const lastLayer = enc.layerWeights.length - 1;
   const maskS = causalMask(S);
   const maskP = P > 0 ? causalMask(P) : null;
@@ -93,7 +96,7 @@ export function fastForward(
     : hs0;
   enc.layerWeights.forEach((lw, li) => {
     const last = li === lastLayer;
-    const qkv = fastLinear(layerNorm(h, lw.ln1), lw.qkv);
+    const qkv = fastLinear(f(layerNorm(h, lw.ln1)), lw.qkv);
     const [qkvP, qkvS] = P > 0 ? (tf.split(qkv, [P, N], 0) as [tf.Tensor, tf.Tensor]) : [null, qkv];
     const [qS, kS, vS] = splitHeads(qkvS, C, S, H, D);
     // Within-suffix causal scores, [H*C, S, S].
@@ -134,8 +137,8 @@ export function fastForward(
     } else if (oP) {
       merged = tf.concat([mergeHeads(oP, 1, P, H, D), merged], 0);
     }
-    h = tf.add(h, fastLinear(merged, lw.out));
-    h = tf.add(h, fastLinear(activate(fastLinear(layerNorm(h, lw.ln2), lw.fc1), enc.activation), lw.fc2));
+    h = tf.add(h, g(fastLinear(merged, lw.out)));
+    h = tf.add(h, g(fastLinear(activate(fastLinear(f(layerNorm(h, lw.ln2)), lw.fc1), enc.activation), lw.fc2)));
   });
   return fastLinear(layerNorm(h, enc.finalLn), enc.projection) as tf.Tensor2D;
 }
