@@ -8,7 +8,8 @@
  * really executes (forward plus the input-gradient backward, which is about as costly as the forward; no weight
  * gradients are needed because the encoder is frozen), so the two paths' rates are comparable while their step times
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step.
- * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4) for 10, 20, 40 and 100 classes.
+ * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4), splitting the classes or the
+ * encoder's heads, for 10, 20, 40 and 100 classes.
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
  * BENCH_SHARD_CLASSES (default "10,20,40,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
  * `npm run bench:train` builds first.
@@ -211,18 +212,19 @@ for (const backend of backends) {
       const options = { nCtx: M, csc: false, position: 'end' as const, seed: 1 };
       const single = new PromptLearner(enc, tokenizer, names, options);
       const one = await timeSteps(single, l.loss, STEPS);
-      const sharded = await ShardedLearner.start(
-        single,
-        { weights, tokens: tokenTable(tokenizer, names), prompts: names, options },
-        SHARD_THREADS,
-      );
-      const many = await timeSteps(sharded, l.loss, STEPS);
-      await sharded.close();
+      const shardSource = { weights, tokens: tokenTable(tokenizer, names), prompts: names, options };
+      const byClasses = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'classes');
+      const classesMs = await timeSteps(byClasses, l.loss, STEPS);
+      await byClasses.close();
+      const byHeads = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'heads');
+      const headsMs = await timeSteps(byHeads, l.loss, STEPS);
+      await byHeads.close();
       single.dispose();
       l.dispose();
       console.log(
-        `${backend.padEnd(10)} optimised ${n} classes: 1 thread ${one.toFixed(0)} ms/step, ${sharded.threads} threads ` +
-          `${many.toFixed(0)} ms/step, speed-up ${(one / many).toFixed(2)}x`,
+        `${backend.padEnd(10)} optimised ${n} classes: 1 thread ${one.toFixed(0)} ms/step; ${SHARD_THREADS} threads ` +
+          `by classes ${classesMs.toFixed(0)} ms/step (${(one / classesMs).toFixed(2)}x), ` +
+          `by heads ${headsMs.toFixed(0)} ms/step (${(one / headsMs).toFixed(2)}x)`,
       );
     }
   }

@@ -13,6 +13,8 @@ export const CLASS_POSITIONS = ['end', 'middle', 'front'] as const;
 export const TRAIN_BACKENDS = ['wasm', 'tensorflow', 'cpu'] as const;
 /** The two implementations of the text encoder's forward+backward (results must agree). */
 export const ENCODER_PATHS = ['optimised', 'plain'] as const;
+/** How training threads share a step (see electron/engine/train/sharded-learner.ts). */
+export const THREAD_SPLITS = ['classes', 'heads'] as const;
 /** The hand-written prompt of the zero-shot baseline. */
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
 
@@ -122,6 +124,8 @@ export const learnArgs = z
     batchSize: z.number().int().min(1).max(4096).default(32),
     /** Threads that share the classes of a wasm training step (0 or absent: automatic, see defaultShardCount). */
     threads: z.number().int().min(0).max(64).optional(),
+    /** How training threads share a step: each a range of classes (default), or each a slice of the heads. */
+    split: z.enum(THREAD_SPLITS).default('classes'),
     /** Output folder for the context file and the curve; a new folder under `<dataDir>/runs` when omitted. */
     out: z.string().min(1).optional(),
     /** Prompt text per class folder name, overriding the folder-derived (or project's) text. */
@@ -196,6 +200,8 @@ export interface LearnResult {
     msPerStep: number;
     /** Threads that computed the training steps (wasm shards; 1 on other backends). */
     threads: number;
+    /** How they shared it (meaningful when threads > 1). */
+    split: (typeof THREAD_SPLITS)[number];
     totalS: number;
   };
   contextPath: string;

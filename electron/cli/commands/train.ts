@@ -8,7 +8,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvaluateResult, LearnProgress, LearnResult } from '../../../shared/contract/train';
-import { CLASS_POSITIONS, DEFAULT_AUG_VIEWS, TRAIN_BACKENDS } from '../../../shared/contract/train';
+import { CLASS_POSITIONS, DEFAULT_AUG_VIEWS, THREAD_SPLITS, TRAIN_BACKENDS } from '../../../shared/contract/train';
 import { AppError, unwrap } from '../../../shared/result';
 import { resourcesDir } from '../../engine/paths';
 import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
@@ -135,7 +135,7 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
     ),
   );
   ctx.print(
-    `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step on ${r.timings.threads} thread(s))`,
+    `Time: ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s, ${r.timings.imagesEmbedded} embedded / ${r.timings.imagesFromCache} cached; training ${r.timings.trainS.toFixed(1)} s, ${r.timings.steps} steps, ${r.timings.msPerStep.toFixed(0)} ms/step on ${r.timings.threads} thread(s)${r.timings.threads > 1 ? ` by ${r.timings.split}` : ''})`,
   );
   const nearest = r.nearestTokens
     .slice(0, 4)
@@ -187,8 +187,15 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
   threads: {
     type: 'string',
     valueName: 'N',
-    description: 'Threads that share the classes of each wasm training step.',
+    description: 'Threads that share each wasm training step (see --split).',
     defaultText: 'one per core (at most 4) when every thread gets 10+ classes, else 1',
+  },
+  split: {
+    type: 'string',
+    valueName: 'S',
+    description:
+      'How training threads share a step: classes (each a range of classes) or heads (each a slice of the encoder).',
+    defaultText: 'classes',
   },
 };
 
@@ -199,6 +206,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
   const model = pathOpt(ctx, 'model');
   const out = pathOpt(ctx, 'out');
   const threads = str(ctx, 'threads') === undefined ? undefined : int(ctx, 'threads', 0);
+  const split = oneOf(ctx, 'split', THREAD_SPLITS);
   return {
     seed: int(ctx, 'seed', 1),
     augViews: int(ctx, 'aug-views', defaults.augViews),
@@ -208,6 +216,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
     ...(model ? { model } : {}),
     ...(out ? { out } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(split ? { split } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ import type { TokenTable } from '../../compute-host/compute-protocol';
 import { AppError } from '../../../shared/result';
 import { readSettings } from '../models/settings';
 import type { PromptLearner, PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
-import { defaultShardCount, ShardedLearner } from '../train/sharded-learner';
+import { defaultShardCount, ShardedLearner, type ShardMode } from '../train/sharded-learner';
 import { readTextWeights, textModelFile } from '../train/text-encoder';
 import {
   trainCoop,
@@ -132,7 +132,7 @@ export async function prepareRunBackend(
 }
 
 /** Where and how the learner trains: `source` plus the thread count asked for (0 or absent: one per core). */
-export type TrainSource = Omit<ComputeLearnerSource, 'backend'> & { threads?: number };
+export type TrainSource = Omit<ComputeLearnerSource, 'backend'> & { threads?: number; split?: ShardMode };
 
 /**
  * `trainCoop` where `choice` says: in the engine ({@link trainInEngine}), or in the compute window (then `source`
@@ -145,17 +145,19 @@ export async function trainWhereChosen(
   learner: PromptLearner,
   opts: TrainOptions,
   link: ComputeLink | null = computeLink(),
-): Promise<TrainResult & { threads: number }> {
+): Promise<TrainResult & { threads: number; split: ShardMode }> {
   if (choice.runsIn === 'engine') return trainInEngine(choice.backend, source, data, learner, opts);
   return {
     ...(await trainCoopOnCompute({ ...source, backend: choice.backend }, data, learner, opts, link)),
     threads: 1,
+    split: 'classes',
   };
 }
 
 /**
- * `trainCoop` in the engine on the active `backend`. On wasm with more than one core, and an encoder wide enough for
- * it to pay, the classes are split across shard threads (see [Note: sharded steps]).
+ * `trainCoop` in the engine on the active `backend`. On wasm with more than one core, an encoder wide enough and
+ * enough classes for it to pay, the classes are split across shard threads (see [Note: sharded steps]); `split:
+ * 'heads'` splits the encoder's heads instead (see [Note: head-parallel steps]; one thread per core unless told).
  */
 export async function trainInEngine(
   backend: string,
@@ -163,19 +165,26 @@ export async function trainInEngine(
   data: TrainData,
   learner: PromptLearner,
   opts: TrainOptions,
-): Promise<TrainResult & { threads: number }> {
+): Promise<TrainResult & { threads: number; split: ShardMode }> {
   const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
-  const threads = backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads) : 1;
-  if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1 };
+  const split = source.split ?? 'classes';
+  const threads =
+    backend !== 'wasm'
+      ? 1
+      : split === 'heads'
+        ? Math.max(1, source.threads || defaultShardCount(Number.MAX_SAFE_INTEGER, width))
+        : defaultShardCount(learner.nClasses, width, source.threads);
+  if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1, split };
   const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
   const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);
   const sharded = await ShardedLearner.start(
     learner,
     { weights, tokens, prompts: source.prompts, options: source.options },
     threads,
+    split,
   );
   try {
-    return { ...(await trainCoop(data, sharded, opts)), threads: sharded.threads };
+    return { ...(await trainCoop(data, sharded, opts)), threads: sharded.threads, split };
   } finally {
     await sharded.close();
   }

@@ -260,6 +260,7 @@ async function learnOn(run: {
       prompts,
       options: learnerOptions,
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
+      split: args.split,
     };
     const result = await trainWhereChosen(
       choice,
@@ -386,6 +387,7 @@ async function learnOn(run: {
         steps: result.steps,
         msPerStep: result.msPerStep,
         threads: result.threads,
+        split: result.split,
         totalS: secs(tStart),
       },
       contextPath,
