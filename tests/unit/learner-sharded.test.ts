@@ -115,22 +115,23 @@ describe('sharded learner', () => {
     }
   }, 120_000);
 
-  it('stops its threads with a clear error when the loss throws, and leaks no tensors', async () => {
-    const local = makeLearner(parts, { seed: 5 });
-    const sharded = await ShardedLearner.start(local, shardSource(local, {}), 2);
-    const before = tf.memory().numTensors;
-    await stepOf(sharded);
-    expect(tf.memory().numTensors).toBe(before);
-    await expect(
-      sharded.step(() => {
-        throw new Error('bad loss');
-      }),
-    ).rejects.toThrow('bad loss');
-    await expect(stepOf(sharded)).rejects.toThrow(/training thread/);
-    expect(tf.memory().numTensors).toBe(before);
-    await sharded.close();
-    local.dispose();
-  }, 120_000);
+  for (const mode of ['classes', 'heads'] as const)
+    it(`stops its threads with a clear error when the loss throws, and leaks no tensors (by ${mode})`, async () => {
+      const local = makeLearner(parts, { seed: 5 });
+      const sharded = await ShardedLearner.start(local, shardSource(local, {}), 2, mode);
+      const before = tf.memory().numTensors;
+      await stepOf(sharded);
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(
+        sharded.step(() => {
+          throw new Error('bad loss');
+        }),
+      ).rejects.toThrow('bad loss');
+      await expect(stepOf(sharded)).rejects.toThrow(/training thread/);
+      expect(tf.memory().numTensors).toBe(before);
+      await sharded.close();
+      local.dispose();
+    }, 120_000);
 
   it('a whole CoOp run on 2 threads matches the run on 1 thread', async () => {
     const data = {
