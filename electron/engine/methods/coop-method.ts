@@ -14,7 +14,7 @@ import type { ClipModel } from '../clip/clip-model';
 import type { ContextFile } from '../train/context-file';
 import { PromptLearner } from '../train/prompt-learner';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
-import type { TrainImage } from '../train/trainer';
+import type { EpochPoint, TrainData, TrainImage } from '../train/trainer';
 import { trainInEngine } from '../tf/training-backend';
 // One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in trainer-run.ts).
 import { textEncoderFor as textEncoderOf } from '../train/trainer-run';
@@ -38,25 +38,39 @@ export interface PromptMethodOptions {
   onEpoch?: (epoch: number, epochs: number) => void;
 }
 
+/** The training loop's inputs from a compare's cached features (shared by the prompt methods). */
+function trainData(data: FewShotFeatures, o: { trainImages: TrainImage[]; zeroShotText: Float32Array[] }): TrainData {
+  return {
+    classNames: data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i)),
+    dim: data.zeroShotWeights.cols,
+    train: o.trainImages,
+    val: { features: data.val.features.data, labels: data.val.labels },
+    test: { features: data.test.features.data, labels: data.test.labels },
+    zeroShotText: o.zeroShotText,
+  };
+}
+
+/** A training curve as a method outcome's curve. */
+function methodCurve(curve: EpochPoint[]): MethodOutcome['curve'] {
+  return curve.map((p) => ({
+    epoch: p.epoch,
+    loss: p.trainLoss,
+    trainAccuracy: p.trainAccuracy,
+    valAccuracy: p.valAccuracy ?? 0,
+  }));
+}
+
 /** Trains CoOp or KgCoOp on `data` and scores the last epoch's prompt (see [Note: compare CoOp]). */
 export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOptions): Promise<MethodOutcome> {
   const encoder = await textEncoderOf(o.model, o.backend);
   const options = { nCtx: o.nCtx, csc: false, position: 'end' as const, seed: o.seed };
   const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, options);
-  const dim = data.zeroShotWeights.cols;
-  const classNames = data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i));
+  const train = trainData(data, o);
   try {
     const r = await trainInEngine(
       o.backend,
       { modelDir: o.model.info.dir, heads: encoder.heads, tokenizer: o.model.tokenizer, prompts: o.prompts, options },
-      {
-        classNames,
-        dim,
-        train: o.trainImages,
-        val: { features: data.val.features.data, labels: data.val.labels },
-        test: { features: data.test.features.data, labels: data.test.labels },
-        zeroShotText: o.zeroShotText,
-      },
+      train,
       learner,
       {
         epochs: o.epochs,
@@ -72,15 +86,10 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
     );
     return {
       method: o.method,
-      val: r.val ?? classificationReport([], [], classNames),
+      val: r.val ?? classificationReport([], [], train.classNames),
       test: r.test,
       chosen: { epochs: o.epochs, nCtx: learner.nCtx, ...(o.method === 'kgcoop' ? { lambda: o.kgLambda } : {}) },
-      curve: r.curve.map((p) => ({
-        epoch: p.epoch,
-        loss: p.trainLoss,
-        trainAccuracy: p.trainAccuracy,
-        valAccuracy: p.valAccuracy ?? 0,
-      })),
+      curve: methodCurve(r.curve),
     };
   } finally {
     learner.dispose();
@@ -114,44 +123,28 @@ export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOpti
     imageDim: dim,
     seed: o.seed,
   });
-  const classNames = data.classNames ?? Array.from({ length: data.numClasses }, (_, i) => String(i));
+  const train = trainData(data, o);
   try {
     const t0 = performance.now();
     let steps = 0;
-    const r = await trainCocoop(
-      {
-        classNames,
-        dim,
-        train: o.trainImages,
-        val: { features: data.val.features.data, labels: data.val.labels },
-        test: { features: data.test.features.data, labels: data.test.labels },
-        zeroShotText: o.zeroShotText,
+    const r = await trainCocoop(train, learner, {
+      epochs: o.epochs,
+      seed: o.seed,
+      logitScale: data.logitScale,
+      backend: o.backend,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onProgress: (e) => {
+        if (e.kind !== 'step') return;
+        steps++;
+        o.onStep?.(steps, o.trainImages.length * o.epochs, (performance.now() - t0) / 1000 / steps);
       },
-      learner,
-      {
-        epochs: o.epochs,
-        seed: o.seed,
-        logitScale: data.logitScale,
-        backend: o.backend,
-        ...(o.signal ? { signal: o.signal } : {}),
-        onProgress: (e) => {
-          if (e.kind !== 'step') return;
-          steps++;
-          o.onStep?.(steps, o.trainImages.length * o.epochs, (performance.now() - t0) / 1000 / steps);
-        },
-      },
-    );
+    });
     return {
       method: 'cocoop',
-      val: r.val ?? classificationReport([], [], classNames),
+      val: r.val ?? classificationReport([], [], train.classNames),
       test: r.test,
       chosen: { epochs: o.epochs, nCtx: learner.nCtx },
-      curve: r.curve.map((p) => ({
-        epoch: p.epoch,
-        loss: p.trainLoss,
-        trainAccuracy: p.trainAccuracy,
-        valAccuracy: p.valAccuracy ?? 0,
-      })),
+      curve: methodCurve(r.curve),
     };
   } finally {
     learner.dispose();
