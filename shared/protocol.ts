@@ -33,3 +33,33 @@ export function isClientMessage(m: unknown): m is PeerMessage {
   if (r['type'] === 'cancel') return true;
   return r['type'] === 'call' && typeof r['op'] === 'string' && typeof r['wantsProgress'] === 'boolean';
 }
+
+/** A peer's `call`, as {@link servePeer} hands it to the job runner. */
+export type PeerCall = Extract<PeerMessage, { type: 'call' }>;
+
+/**
+ * Serves calls and cancels from one peer: checks each message's shape, gives each call an abort signal (a `cancel`
+ * aborts it) and a progress sink when the peer wants progress, and sends the job's result back. Used by the engine
+ * bridge (web socket, renderer) and by the compute window.
+ */
+export function servePeer(
+  send: (m: EngineMessage) => void,
+  run: (call: PeerCall, signal: AbortSignal, onProgress?: (event: unknown) => void) => Promise<Result<unknown>>,
+): (message: unknown) => void {
+  const jobs = new Map<number, AbortController>();
+  return (m) => {
+    if (!isClientMessage(m)) return;
+    if (m.type === 'cancel') {
+      jobs.get(m.id)?.abort();
+      return;
+    }
+    const { id } = m;
+    const controller = new AbortController();
+    jobs.set(id, controller);
+    const onProgress = m.wantsProgress ? (event: unknown) => send({ type: 'progress', id, event }) : undefined;
+    void run(m, controller.signal, onProgress).then((result) => {
+      jobs.delete(id);
+      send({ type: 'result', id, result });
+    });
+  };
+}

@@ -3,7 +3,7 @@
  * compute window's page; imports only tfjs-core and the browser-safe trainer modules, so tests run it in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isClientMessage, type EngineMessage } from '../../shared/protocol';
+import { servePeer, type EngineMessage, type PeerCall } from '../../shared/protocol';
 import { AppError, toAppError } from '../../shared/result';
 import { PromptLearner, type PromptTokenizer } from '../engine/train/prompt-learner';
 import { createTextEncoder } from '../engine/train/text-encoder-core';
@@ -78,43 +78,27 @@ async function train(
  * at a time (they would only compete for the same GPU); `probe` answers at once.
  */
 export function createComputeService(env: ComputeEnv, post: (m: EngineMessage) => void): (message: unknown) => void {
-  const jobs = new Map<number, AbortController>();
   let queue: Promise<unknown> = Promise.resolve();
-  return (m) => {
-    if (!isClientMessage(m)) return;
-    if (m.type === 'cancel') {
-      jobs.get(m.id)?.abort();
-      return;
-    }
-    const { id } = m;
-    const controller = new AbortController();
-    jobs.set(id, controller);
-    const progress = m.wantsProgress ? (event: unknown) => post({ type: 'progress', id, event }) : () => {};
-    const run = async (): Promise<unknown> => {
-      if (m.op === 'probe') return env.probe();
-      if (m.op === 'train') {
-        const previous = queue;
-        let release = () => {};
-        queue = new Promise<void>((r) => (release = r));
-        try {
-          await previous;
-          if (controller.signal.aborted) throw new AppError('cancelled', 'The job was cancelled.');
-          return await train(env, m.args, controller.signal, progress);
-        } finally {
-          release();
-        }
+  const run = async (m: PeerCall, signal: AbortSignal, progress: (e: unknown) => void): Promise<unknown> => {
+    if (m.op === 'probe') return env.probe();
+    if (m.op === 'train') {
+      const previous = queue;
+      let release = () => {};
+      queue = new Promise<void>((r) => (release = r));
+      try {
+        await previous;
+        if (signal.aborted) throw new AppError('cancelled', 'The job was cancelled.');
+        return await train(env, m.args, signal, progress);
+      } finally {
+        release();
       }
-      throw new AppError('unknown_op', `The compute window has no operation "${m.op}".`);
-    };
-    void run().then(
-      (value) => {
-        jobs.delete(id);
-        post({ type: 'result', id, result: { ok: true, value } });
-      },
-      (e: unknown) => {
-        jobs.delete(id);
-        post({ type: 'result', id, result: { ok: false, error: toAppError(e) } });
-      },
-    );
+    }
+    throw new AppError('unknown_op', `The compute window has no operation "${m.op}".`);
   };
+  return servePeer(post, (m, signal, onProgress) =>
+    run(m, signal, onProgress ?? (() => {})).then(
+      (value) => ({ ok: true, value }),
+      (e: unknown) => ({ ok: false, error: toAppError(e) }),
+    ),
+  );
 }

@@ -7,26 +7,11 @@
  */
 import type { EngineClient } from '../../shared/client';
 import type { OpName } from '../../shared/contract';
-import { isClientMessage, type EngineMessage } from '../../shared/protocol';
+import { servePeer, type EngineMessage } from '../../shared/protocol';
 
 /** Returns the function to feed with the peer's messages; answers go through `send`. */
 export function bridgeToEngine(client: EngineClient, send: (m: EngineMessage) => void): (message: unknown) => void {
-  const jobs = new Map<number, AbortController>();
-  return (m) => {
-    if (!isClientMessage(m)) return;
-    if (m.type === 'cancel') {
-      jobs.get(m.id)?.abort();
-      return;
-    }
-    const { id } = m;
-    const controller = new AbortController();
-    jobs.set(id, controller);
-    const onProgress = m.wantsProgress ? (event: unknown) => send({ type: 'progress', id, event }) : undefined;
-    void client
-      .call(m.op as OpName, m.args as never, { signal: controller.signal, ...(onProgress ? { onProgress } : {}) })
-      .then((result) => {
-        jobs.delete(id);
-        send({ type: 'result', id, result });
-      });
-  };
+  return servePeer(send, (m, signal, onProgress) =>
+    client.call(m.op as OpName, m.args as never, { signal, ...(onProgress ? { onProgress } : {}) }),
+  );
 }
