@@ -18,6 +18,7 @@ import { register } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import type { ClipTextWeights } from '../electron/engine/onnx/clip-text-graph';
+import { mulberry32 } from '../electron/engine/train/splits';
 
 // tfjs-core's ESM gradient registration imports files without extensions; let Node's resolver retry with .js
 // (the same hook as scripts/demo-model/esm-resolve-hook.mjs, inlined so the bench runs with plain `tsx`).
@@ -55,19 +56,8 @@ const SHARD_CLASSES = (process.env.BENCH_SHARD_CLASSES ?? '10,20,40,100').split(
 const SHARD_THREADS = Math.max(2, Math.min(4, availableParallelism()));
 const MEMORY_CLASSES = (process.env.BENCH_MEMORY_CLASSES ?? '100,1000').split(',').filter(Boolean).map(Number);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomWeights(): ClipTextWeights {
-  const r = rng(7);
+  const r = mulberry32(7);
   const arr = (n: number, scale: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
   const lin = (i: number, o: number) => ({ w: arr(i * o, 1 / Math.sqrt(i)), b: arr(o, 0.01), inDim: i, outDim: o });
   const ln = () => ({
@@ -115,7 +105,7 @@ function classNames(n: number): string[] {
 }
 
 function coopLoss(nClasses: number) {
-  const r = rng(3);
+  const r = mulberry32(3);
   const img = tf.tidy(() => {
     const t = tf.tensor2d(
       Float32Array.from({ length: 32 * PROJ }, () => r() - 0.5),

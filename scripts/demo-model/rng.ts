@@ -5,6 +5,7 @@
  * weight initialisation, batch order) comes from this generator, never from `Math.random` or tfjs'
  * own random ops, so one seed fixes the whole build.
  */
+import { mulberryOutput, mulberryStep } from '../../electron/engine/train/splits';
 
 /** A small, fast, seedable generator (mulberry32) with helpers. */
 export class Rng {
@@ -16,10 +17,8 @@ export class Rng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = mulberryStep(this.state);
+    return mulberryOutput(this.state);
   }
 
   /** Uniform in [lo, hi). */

@@ -9,6 +9,7 @@
  * (resize-simd.ts, used for RGB) and with the JavaScript passes.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../train/splits';
 import { coefficients, pilResize, pilResizeCrop } from './pil-resize';
 import { simdKernels } from './resize-simd';
 
@@ -105,18 +106,6 @@ function reference(
   return out;
 }
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random pixels; half the images are hard-edged 0/255 blocks, which drive the sums past 0..255 and exercise clipping. */
 function pixels(n: number, rand: () => number): Uint8Array {
   const a = new Uint8Array(n);
@@ -132,7 +121,7 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
 
 describe('pilResizeCrop', () => {
   it('equals the plain resize + crop byte for byte on 400 random cases (sizes, channels, filters, crops; SIMD and JS)', () => {
-    const rand = rng(20261127);
+    const rand = mulberry32(20261127);
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
     for (let n = 0; n < 400; n++) {
       const w = int(1, 48);
@@ -162,7 +151,7 @@ describe('pilResizeCrop', () => {
   });
 
   it('equals the plain resize on a photo-sized RGB Buffer: CLIP center crop, whole image, and a larger-than-image crop', () => {
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const w = 160;
     const h = 120;
     const src = Buffer.from(pixels(w * h * 3, rand));

@@ -6,18 +6,9 @@ import { fitLogisticRegression, linearLogits, linearProbe } from './linear-probe
 import { normalizeRows, stack, type Matrix } from './matrix';
 import { CLIP_7_TEMPLATES, CLIP_80_TEMPLATES, fillTemplate } from './templates';
 import { tipAdapter, tipAdapterF } from './tip-adapter';
+import { mulberry32 } from '../train/splits';
 
-/** Seeded PRNG (mulberry32) and Gaussian samples for synthetic feature clouds. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A Gaussian draw (Box-Muller) for synthetic feature clouds. */
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
@@ -28,7 +19,7 @@ function gauss(r: () => number): number {
  * few-shot methods have something to learn.
  */
 function world(seed: number, classes = 6, dim = 24, shots = 16, noise = 0.9): FewShotFeatures {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, () => gauss(r)));
   const sample = (perClass: number): LabelledFeatures => {
     const rows: Float32Array[] = [];
@@ -107,15 +98,15 @@ describe('few-shot methods on synthetic features', () => {
     const tip = tipAdapter(data);
     expect(tip.chosen['alpha']).toBeGreaterThan(0);
     expect(tip.test.accuracy).toBeGreaterThan(zs.test.accuracy + 0.1);
-    const tipf = tipAdapterF(data, { random: rng(7) });
+    const tipf = tipAdapterF(data, { random: mulberry32(7) });
     expect(tipf.curve).toHaveLength(20);
     expect(tipf.curve!.at(-1)!.loss).toBeLessThan(tipf.curve![0]!.loss);
     expect(tipf.test.accuracy).toBeGreaterThan(zs.test.accuracy + 0.1);
   });
 
   it('Tip-Adapter-F is deterministic for a seed', () => {
-    const a = tipAdapterF(data, { random: rng(3), epochs: 3 });
-    const b = tipAdapterF(data, { random: rng(3), epochs: 3 });
+    const a = tipAdapterF(data, { random: mulberry32(3), epochs: 3 });
+    const b = tipAdapterF(data, { random: mulberry32(3), epochs: 3 });
     expect(a.test).toEqual(b.test);
     expect(a.curve).toEqual(b.curve);
   });

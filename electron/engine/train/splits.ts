@@ -7,6 +7,25 @@
  * the same backend gives the same result.
  */
 
+/** mulberry32's state update. */
+export function mulberryStep(state: number): number {
+  return (state + 0x6d2b79f5) >>> 0;
+}
+
+/** mulberry32's output for an updated state: a uniform float in [0, 1). */
+export function mulberryOutput(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** Plain mulberry32 from `seed` (no seed hashing, unlike {@link Rng}): for tests and benches that replay a case. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => mulberryOutput((state = mulberryStep(state)));
+}
+
 /** A small seeded pseudo-random generator (mulberry32): fast, 32-bit state, good enough for sampling. */
 export class Rng {
   private state: number;
@@ -17,11 +36,8 @@ export class Rng {
 
   /** A uniform float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = mulberryStep(this.state);
+    return mulberryOutput(this.state);
   }
 
   /** A uniform float in [lo, hi). */
