@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildComputePage } from '../electron/compute-host/build-page.mjs';
+import { buildBrowserBundles, buildComputePage } from '../electron/compute-host/build-page.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeOnly = process.argv.includes('--node-only');
@@ -63,17 +63,11 @@ await Promise.all([
 if (!nodeOnly) {
   await buildComputePage(root);
   // The step trainer for browser hosts (see [Note: hosting the step trainer]): dist/compute/browser-trainer.js.
-  await build({
-    absWorkingDir: root,
-    entryPoints: { 'browser-trainer': 'electron/compute/browser-trainer-entry.ts' },
-    outdir: join(root, 'dist', 'compute'),
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'chrome120',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
+  await buildBrowserBundles(
+    root,
+    { 'browser-trainer': 'electron/compute/browser-trainer-entry.ts' },
+    join(root, 'dist', 'compute'),
+  );
   execFileSync(
     process.execPath,
     [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],

@@ -7,19 +7,24 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Builds the compute page into `outdir` (default `<root>/dist/compute`). */
-export async function buildComputePage(root, outdir = join(root, 'dist', 'compute')) {
-  mkdirSync(outdir, { recursive: true });
+/** esbuild options of every browser bundle we ship or test (see [Note: compute bundle]). */
+export const BROWSER_BUNDLE = { bundle: true, platform: 'browser', format: 'iife', target: 'chrome120' };
+
+/** Bundles `entryPoints` ({ name: source }) for the browser into `outdir` with source maps. */
+export async function buildBrowserBundles(root, entryPoints, outdir) {
   await build({
+    ...BROWSER_BUNDLE,
     absWorkingDir: root,
-    entryPoints: { 'compute-page': 'electron/compute-host/compute-page.ts' },
+    entryPoints,
     outdir,
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'chrome120',
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+}
+
+/** Builds the compute page into `outdir` (default `<root>/dist/compute`). */
+export async function buildComputePage(root, outdir = join(root, 'dist', 'compute')) {
+  mkdirSync(outdir, { recursive: true });
+  await buildBrowserBundles(root, { 'compute-page': 'electron/compute-host/compute-page.ts' }, outdir);
   copyFileSync(join(root, 'electron', 'compute-host', 'compute.html'), join(outdir, 'index.html'));
 }
