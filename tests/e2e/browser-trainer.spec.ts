@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -23,6 +24,7 @@ import { appRoot, demoModelDir } from '../../electron/engine/paths';
 import { readTextWeights } from '../../electron/engine/train/text-encoder';
 import { createStepTrainer, type StepTrainerReply, type StepTrainerRequest } from '../../electron/compute/step-trainer';
 import { CHROMIUM } from './harness';
+import { seededValues } from '../helpers/seeded';
 
 /** Chromium with WebGL on SwiftShader (no GPU needed). */
 const WEBGL_ARGS = [
@@ -43,23 +45,16 @@ let bundle = '';
 let browser: Browser | undefined;
 let init: Extract<StepTrainerRequest, { type: 'init' }>;
 
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  });
-}
-
 beforeAll(async () => {
+  // The options of the shipped browser bundles (scripts/build.mjs), built in memory.
+  const { BROWSER_BUNDLE } = (await import(
+    pathToFileURL(join(appRoot(), 'electron/compute-host/build-page.mjs')).href
+  )) as { BROWSER_BUNDLE: esbuild.BuildOptions };
   const built = await esbuild.build({
+    ...BROWSER_BUNDLE,
     absWorkingDir: appRoot(),
     entryPoints: ['electron/compute/browser-trainer-entry.ts'],
-    bundle: true,
     write: false,
-    platform: 'browser',
-    format: 'iife',
-    target: 'chrome120',
     logLevel: 'error',
   });
   bundle = built.outputFiles[0]?.text ?? '';
@@ -81,8 +76,8 @@ beforeAll(async () => {
     tokens: { sotId: tok.sotId, eotId: tok.eotId, encodings: [...CLASSES, '.'].map((t) => [t, tok.encode(t)]) },
     prompts: CLASSES,
     learner: { nCtx, csc: false, position: 'end', seed: 1 },
-    initCtx: Float32Array.from(seeded(nCtx * weights.width, 3), (x) => x * 0.04),
-    images: seeded(images * weights.projectionDim, 9),
+    initCtx: Float32Array.from(seededValues(nCtx * weights.width, 3), (x) => x * 0.04),
+    images: seededValues(images * weights.projectionDim, 9),
     labels: Array.from({ length: images }, (_, i) => i % CLASSES.length),
   };
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: WEBGL_ARGS });

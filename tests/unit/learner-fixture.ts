@@ -7,6 +7,7 @@ import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
 import { PromptLearner, type PromptLearnerOptions } from '../../electron/engine/train/prompt-learner';
 import { loadTextEncoder, type TfTextEncoder } from '../../electron/engine/train/text-encoder';
 import { fixtureModelDirs } from '../helpers/fixtures';
+import { seededValues } from '../helpers/seeded';
 
 /** Class names of different token lengths (1 to 4 tokens), so suffixes are padded differently. */
 export const CLASS_NAMES = ['dog', 'red apple', 'golden retriever puppy', 'a very small blue car', 'sky'];
@@ -15,15 +16,6 @@ export const CLASS_NAMES = ['dog', 'red apple', 'golden retriever puppy', 'a ver
 export async function loadFixtureLearnerParts(): Promise<{ encoder: TfTextEncoder; tokenizer: ClipTokenizer }> {
   const dir = fixtureModelDirs()[0] as string;
   return { encoder: await loadTextEncoder(dir), tokenizer: await ClipTokenizer.fromModelDir(dir) };
-}
-
-/** Seeded uniform numbers in [-0.5, 0.5). */
-export function seededValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  });
 }
 
 /**

@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromptLearner } from '../../electron/engine/train/prompt-learner';
-import { CLASS_NAMES, coopLoss, loadFixtureLearnerParts, makeLearner, seededValues } from './learner-fixture';
+import { seededValues } from '../helpers/seeded';
+import { CLASS_NAMES, coopLoss, loadFixtureLearnerParts, makeLearner } from './learner-fixture';
 
 let parts: Awaited<ReturnType<typeof loadFixtureLearnerParts>>;
 beforeAll(async () => {
