@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
+import type { ModelCheckReport } from '../../../shared/contract/model-check';
 import { AppError } from '../../../shared/result';
 import { extractClipTextWeights, GraphMatchError, type ClipTextWeights } from '../onnx/clip-text-graph';
 import { decodeModel, OnnxDataType } from '../onnx/onnx-proto';
@@ -22,23 +23,10 @@ import { fastForward } from './text-encoder-fast';
 
 export type { TfTextEncoder } from './text-encoder-core';
 
-/** The outcome of comparing the tfjs encoder with ONNX Runtime. */
-export interface TextEncoderCheck {
-  ok: boolean;
-  file: string;
-  sha256: string;
-  weights: 'fp32' | 'fp16';
-  maxAbsDiff: number;
-  maxAbsDiffOptimised: number;
-  tolerance: number;
-  prompts: number;
-  width: number;
-  layers: number;
-  heads: number;
-  contextLength: number;
-  projectionDim: number;
-  vocabSize: number;
-}
+/** The outcome of comparing the tfjs encoder with ONNX Runtime: `checkModel`'s report without the call's context. */
+export type TextEncoderCheck = Omit<ModelCheckReport, 'modelDir' | 'variant' | 'backend' | 'seconds'> & {
+  weights: ModelCheckReport['variant'];
+};
 
 const verdicts = new Map<string, TextEncoderCheck>();
 
