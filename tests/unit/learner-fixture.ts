@@ -9,6 +9,16 @@ import { loadTextEncoder, type TfTextEncoder } from '../../electron/engine/train
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { seededValues } from '../helpers/seeded';
 
+/** Every context layout of the prompt learner: unified or class-specific, class token at the end, middle or front. */
+export const CONTEXT_LAYOUTS = [
+  { csc: false, position: 'end' as const },
+  { csc: false, position: 'middle' as const },
+  { csc: false, position: 'front' as const },
+  { csc: true, position: 'end' as const },
+  { csc: true, position: 'middle' as const },
+  { csc: true, position: 'front' as const },
+];
+
 /** Class names of different token lengths (1 to 4 tokens), so suffixes are padded differently. */
 export const CLASS_NAMES = ['dog', 'red apple', 'golden retriever puppy', 'a very small blue car', 'sky'];
 

@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromptLearner } from '../../electron/engine/train/prompt-learner';
 import { seededValues } from '../helpers/seeded';
-import { CLASS_NAMES, coopLoss, loadFixtureLearnerParts, makeLearner } from './learner-fixture';
+import { CLASS_NAMES, coopLoss, loadFixtureLearnerParts, makeLearner, CONTEXT_LAYOUTS } from './learner-fixture';
 
 let parts: Awaited<ReturnType<typeof loadFixtureLearnerParts>>;
 beforeAll(async () => {
@@ -41,17 +41,8 @@ function lossAt(
   return v;
 }
 
-const CONFIGS = [
-  { csc: false, position: 'end' as const },
-  { csc: false, position: 'middle' as const },
-  { csc: false, position: 'front' as const },
-  { csc: true, position: 'end' as const },
-  { csc: true, position: 'middle' as const },
-  { csc: true, position: 'front' as const },
-];
-
 describe('prompt learner gradients vs central finite differences', () => {
-  it.each(CONFIGS)('csc=$csc position=$position', async ({ csc, position }) => {
+  it.each(CONTEXT_LAYOUTS)('csc=$csc position=$position', async ({ csc, position }) => {
     const learner = makeLearner(parts, { csc, position, seed: 3 });
     const { loss, dispose } = coopLoss(CLASS_NAMES.length, parts.encoder.projectionDim);
     const base = tf.clone(learner.ctx);

@@ -14,18 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../electron/engine/tf/backends';
 import { trainCoop, type TrainData } from '../../electron/engine/train/trainer';
 import { encodeIds } from '../../electron/engine/train/text-encoder';
-import { CLASS_NAMES, coopLoss, loadFixtureLearnerParts, makeLearner, maxAbs, maxAbsDiff } from './learner-fixture';
+import {
+  CLASS_NAMES,
+  coopLoss,
+  loadFixtureLearnerParts,
+  makeLearner,
+  maxAbs,
+  maxAbsDiff,
+  CONTEXT_LAYOUTS,
+} from './learner-fixture';
 import { syntheticData } from './train-fake-learner';
 
 type Parts = Awaited<ReturnType<typeof loadFixtureLearnerParts>>;
-
-const CONFIGS = [
-  { csc: false, position: 'end' as const },
-  { csc: false, position: 'middle' as const },
-  { csc: false, position: 'front' as const },
-  { csc: true, position: 'end' as const },
-  { csc: true, position: 'middle' as const },
-];
 
 async function lossAndGrad(parts: Parts, opts: Parameters<typeof makeLearner>[1]) {
   const learner = makeLearner(parts, { seed: 5, ...opts });
@@ -50,7 +50,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }, 120_000);
     afterAll(() => parts?.encoder.dispose());
 
-    it.each(CONFIGS)('optimised = plain for csc=$csc position=$position', async (cfg) => {
+    it.each(CONTEXT_LAYOUTS)('optimised = plain for csc=$csc position=$position', async (cfg) => {
       await useBackend(backend);
       const opt = await lossAndGrad(parts, { ...cfg, path: 'optimised' });
       const plain = await lossAndGrad(parts, { ...cfg, path: 'plain' });
@@ -74,7 +74,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     it('leaks no tensor across a learner lifetime (steps, features, nearest tokens, dispose)', async () => {
       await useBackend(backend);
       const start = tf.memory().numTensors;
-      for (const cfg of [...CONFIGS, { csc: true, position: 'end' as const, chunkSize: 2 }]) {
+      for (const cfg of [...CONTEXT_LAYOUTS, { csc: true, position: 'end' as const, chunkSize: 2 }]) {
         const learner = makeLearner(parts, cfg);
         const { loss, dispose } = coopLoss(CLASS_NAMES.length, parts.encoder.projectionDim);
         for (let i = 0; i < 2; i++) {
