@@ -187,5 +187,9 @@ describe('sharded learner', () => {
     // Asked for: as many as asked, at most one per class.
     expect(defaultShardCount(10, 64, 3, 2)).toBe(3);
     expect(defaultShardCount(2, 512, 4, 2)).toBe(2);
+    // Split by heads: one per core for real-size encoders whatever the classes, or as many as asked.
+    expect(defaultShardCount(3, 512, undefined, 2, 'heads')).toBe(2);
+    expect(defaultShardCount(3, 64, undefined, 2, 'heads')).toBe(1);
+    expect(defaultShardCount(3, 64, 4, 2, 'heads')).toBe(4);
   });
 });

@@ -168,12 +168,7 @@ export async function trainInEngine(
 ): Promise<TrainResult & { threads: number; split: ShardMode }> {
   const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
   const split = source.split ?? 'classes';
-  const threads =
-    backend !== 'wasm'
-      ? 1
-      : split === 'heads'
-        ? Math.max(1, source.threads || defaultShardCount(Number.MAX_SAFE_INTEGER, width))
-        : defaultShardCount(learner.nClasses, width, source.threads);
+  const threads = backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads, undefined, split) : 1;
   if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1, split };
   const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
   const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);

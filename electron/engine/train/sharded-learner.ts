@@ -63,18 +63,19 @@ export const MIN_CLASSES_PER_SHARD = 10;
 
 /**
  * Shard threads for `classes` classes of a `width`-wide encoder: `requested` when positive, otherwise one per core
- * (at most {@link MAX_DEFAULT_SHARDS}) when the encoder is at least {@link MIN_SHARD_WIDTH} wide and every thread gets
- * at least {@link MIN_CLASSES_PER_SHARD} classes; never more threads than classes.
+ * (at most {@link MAX_DEFAULT_SHARDS}) when the encoder is at least {@link MIN_SHARD_WIDTH} wide and, split by classes,
+ * every thread gets at least {@link MIN_CLASSES_PER_SHARD} classes. Split by classes, never more threads than classes.
  */
 export function defaultShardCount(
   classes: number,
   width: number,
   requested?: number,
   cores = availableParallelism(),
+  split: ShardMode = 'classes',
 ): number {
-  const auto =
-    width >= MIN_SHARD_WIDTH ? Math.min(cores, MAX_DEFAULT_SHARDS, Math.floor(classes / MIN_CLASSES_PER_SHARD)) : 1;
-  const n = requested && requested > 0 ? requested : auto;
+  const perCore = width >= MIN_SHARD_WIDTH ? Math.min(cores, MAX_DEFAULT_SHARDS) : 1;
+  if (split === 'heads') return Math.max(1, requested && requested > 0 ? requested : perCore);
+  const n = requested && requested > 0 ? requested : Math.min(perCore, Math.floor(classes / MIN_CLASSES_PER_SHARD));
   return Math.max(1, Math.min(n, classes));
 }
 
