@@ -20,9 +20,8 @@ import { trainInEngine } from '../tf/training-backend';
 import { textEncoderFor as textEncoderOf } from '../train/trainer-run';
 import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
 
-/** Options of {@link runPromptMethod}. */
-export interface PromptMethodOptions {
-  method: Extract<CompareMethod, 'coop' | 'kgcoop'>;
+/** What every prompt method of `compare` trains on and with. */
+interface PromptTrainingOptions {
   model: ClipModel;
   backend: string;
   prompts: string[];
@@ -31,10 +30,15 @@ export interface PromptMethodOptions {
   /** Training images with their cached views (normalised features). */
   trainImages: TrainImage[];
   epochs: number;
-  nCtx: number;
-  kgLambda: number;
   seed: number;
   signal?: AbortSignal;
+}
+
+/** Options of {@link runPromptMethod}. */
+export interface PromptMethodOptions extends PromptTrainingOptions {
+  method: Extract<CompareMethod, 'coop' | 'kgcoop'>;
+  nCtx: number;
+  kgLambda: number;
   onEpoch?: (epoch: number, epochs: number) => void;
 }
 
@@ -97,15 +101,7 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
 }
 
 /** Options of {@link runCocoopMethod}. */
-export interface CocoopMethodOptions {
-  model: ClipModel;
-  backend: string;
-  prompts: string[];
-  zeroShotText: Float32Array[];
-  trainImages: TrainImage[];
-  epochs: number;
-  seed: number;
-  signal?: AbortSignal;
+export interface CocoopMethodOptions extends PromptTrainingOptions {
   /** After every step: steps done, of `total`, and the seconds per step so far. */
   onStep?: (done: number, total: number, secondsPerStep: number) => void;
 }
