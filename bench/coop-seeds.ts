@@ -13,9 +13,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LearnResult } from '../shared/contract/train';
 import { DEFAULT_AUG_VIEWS, learnArgs } from '../shared/contract/train';
-import { firstSampleTask } from '../electron/cli/commands/train';
+import { firstSampleTask } from '../electron/hosts/cli/commands/train';
 import { meanStd } from '../electron/engine/train/metrics';
-import { runLearn } from '../electron/engine/train/trainer-run';
+import { runLearn } from '../electron/engine/jobs/trainer-run';
 
 const { values } = parseArgs({
   options: {

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importData } from '../electron/engine/import/import-data';
+import { importData } from '../electron/engine/jobs/import-data';
 import { closeStoreDb, storeDb } from '../electron/engine/store/db';
 import { createProject } from '../electron/engine/store/projects-repo';
 import { imageBytes } from '../electron/engine/store/test-images';

@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBrowserBundles, buildComputePage } from '../electron/compute-host/build-page.mjs';
+import { buildComputePage } from './browser-bundles.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeOnly = process.argv.includes('--node-only');
@@ -43,10 +43,10 @@ await Promise.all([
     ...common,
     format: 'esm',
     entryPoints: {
-      cli: 'electron/cli/main.ts',
+      cli: 'electron/hosts/cli/main.ts',
       'engine-worker': 'electron/engine/worker-main.ts',
       'train-shard-worker': 'electron/engine/train/shard-worker.ts',
-      'electron/main': 'electron/main.ts',
+      'electron/main': 'electron/desktop/main.ts',
     },
     outdir: 'dist',
     outExtension: { '.js': '.js' },
@@ -55,19 +55,13 @@ await Promise.all([
     ...common,
     format: 'cjs',
     external: ['electron'],
-    entryPoints: { 'electron/preload': 'electron/preload.ts' },
+    entryPoints: { 'electron/preload': 'electron/desktop/preload.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
   }),
 ]);
 if (!nodeOnly) {
   await buildComputePage(root);
-  // The step trainer for browser hosts (see [Note: hosting the step trainer]): dist/compute/browser-trainer.js.
-  await buildBrowserBundles(
-    root,
-    { 'browser-trainer': 'electron/compute/browser-trainer-entry.ts' },
-    join(root, 'dist', 'compute'),
-  );
   execFileSync(
     process.execPath,
     [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],

@@ -1,12 +1,12 @@
 /**
  * @file URLs of files the UI shows from the data folder, and the one parser of thumbnail paths (pure TypeScript).
  *
- * Web mode serves thumbnails over HTTP (`/thumbs/...`, electron/server/file-routes.ts); the desktop
+ * Web mode serves thumbnails over HTTP (`/thumbs/...`, electron/hosts/server/file-routes.ts); the desktop
  * app serves the same folder through the privileged `coop:` protocol registered by the main process
- * (electron/main/file-protocol.ts). The renderer never sees a `file:` URL.
+ * (electron/desktop/file-protocol.ts). The renderer never sees a `file:` URL.
  *
  * [Note: thumbnail layout] The import job writes each thumbnail to `<dataDir>/thumbs/<h2>/<hash>.webp`, where `<h2>`
- * is the first two hex digits of the image's SHA-256 (electron/engine/import/import-data.ts `thumbnailPath`), so no
+ * is the first two hex digits of the image's SHA-256 (electron/engine/jobs/import-data.ts `thumbnailPath`), so no
  * folder holds more than a few thousand files. URLs mirror that layout (`thumbs/<h2>/<hash>.webp`), and both readers
  * accept only what `parseThumbPath` accepts: a lower-case hex hash filed under its own prefix.
  */

@@ -9,7 +9,7 @@
 import type { ClientMessage, EngineMessage } from '../../shared/protocol';
 import { Engine } from './engine';
 import { createHandlers } from './handlers';
-import { dataDir } from './paths';
+import { dataDir } from './settings/paths';
 
 interface ParentPort {
   on(event: 'message', listener: (e: { data: unknown }) => void): void;

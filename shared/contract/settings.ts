@@ -2,9 +2,9 @@
  * @file Contract of the studio's preferences (training backend, theme) and of renaming a project (pure TypeScript).
  *
  * [Note: studio preferences] The preferences live in the same `<dataDir>/settings.json` as the download endpoint
- * (electron/engine/models/settings.ts keeps unknown keys), so the desktop app, web mode and the CLI share them. The
+ * (electron/engine/settings/settings.ts keeps unknown keys), so the desktop app, web mode and the CLI share them. The
  * data folder itself cannot be moved by the engine (it holds the database open): the Settings screen shows it and the
- * `coop-studio data-folder move` command that moves it with the app closed (electron/engine/data-location.ts).
+ * `coop-studio data-folder move` command that moves it with the app closed (electron/engine/settings/data-location.ts).
  *
  * [Note: project rename here] `projectRename` belongs with the project operations (shared/contract/projects.ts); it is
  * declared here because that file's owner was busy with learning runs when the UI needed it. Move it there as is.

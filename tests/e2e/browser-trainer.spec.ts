@@ -20,9 +20,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
-import { appRoot, demoModelDir } from '../../electron/engine/paths';
+import { appRoot, demoModelDir } from '../../electron/engine/settings/paths';
 import { readTextWeights } from '../../electron/engine/train/text-encoder';
-import { createStepTrainer, type StepTrainerReply, type StepTrainerRequest } from '../../electron/compute/step-trainer';
+import { createStepTrainer, type StepTrainerReply, type StepTrainerRequest } from './browser-trainer/step-trainer';
 import { CHROMIUM } from './harness';
 import { seededValues } from '../helpers/seeded';
 
@@ -47,13 +47,13 @@ let init: Extract<StepTrainerRequest, { type: 'init' }>;
 
 beforeAll(async () => {
   // The options of the shipped browser bundles (scripts/build.mjs), built in memory.
-  const { BROWSER_BUNDLE } = (await import(
-    pathToFileURL(join(appRoot(), 'electron/compute-host/build-page.mjs')).href
-  )) as { BROWSER_BUNDLE: esbuild.BuildOptions };
+  const { BROWSER_BUNDLE } = (await import(pathToFileURL(join(appRoot(), 'scripts/browser-bundles.mjs')).href)) as {
+    BROWSER_BUNDLE: esbuild.BuildOptions;
+  };
   const built = await esbuild.build({
     ...BROWSER_BUNDLE,
     absWorkingDir: appRoot(),
-    entryPoints: ['electron/compute/browser-trainer-entry.ts'],
+    entryPoints: ['tests/e2e/browser-trainer/browser-trainer-entry.ts'],
     write: false,
     logLevel: 'error',
   });

@@ -13,15 +13,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComputeProbe, ComputeTrainArgs, ComputeTrainResult } from '../../electron/compute-host/compute-protocol';
+import type {
+  ComputeProbe,
+  ComputeTrainArgs,
+  ComputeTrainResult,
+} from '../../electron/engine/backends/compute-protocol';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
-import { appRoot } from '../../electron/engine/paths';
-import { tokenTable } from '../../electron/engine/tf/training-backend';
+import { appRoot } from '../../electron/engine/settings/paths';
+import { tokenTable } from '../../electron/engine/backends/training-backend';
 import { PromptLearner, type PromptLearnerOptions } from '../../electron/engine/train/prompt-learner';
 import { encodeIds, loadTextEncoder, readTextWeights, textModelFile } from '../../electron/engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../../electron/engine/train/trainer';
 import type { Result } from '../../shared/result';
-import { COMPUTE_PORT_MESSAGE } from '../../electron/window-options';
+import { COMPUTE_PORT_MESSAGE } from '../../electron/desktop/window-options';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { syntheticData } from '../unit/train-fake-learner';
 import { CHROMIUM } from './harness';
@@ -100,9 +104,7 @@ async function call<T>(op: string, args: unknown): Promise<{ result: Result<T>; 
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'coop-compute-page-'));
-  const { buildComputePage } = (await import(
-    pathToFileURL(join(appRoot(), 'electron/compute-host/build-page.mjs')).href
-  )) as {
+  const { buildComputePage } = (await import(pathToFileURL(join(appRoot(), 'scripts/browser-bundles.mjs')).href)) as {
     buildComputePage: (root: string, outdir: string) => Promise<void>;
   };
   await buildComputePage(appRoot(), outDir);

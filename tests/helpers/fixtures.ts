@@ -3,7 +3,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { appRoot } from '../../electron/engine/paths';
+import { appRoot } from '../../electron/engine/settings/paths';
 
 /** The shared fixtures folder; throws with a clear message when the checkout has no `../shared` beside it. */
 export function fixturesDir(): string {

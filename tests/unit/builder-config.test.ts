@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appRoot } from '../../electron/engine/paths';
+import { appRoot } from '../../electron/engine/settings/paths';
 
 interface PlatformConfig {
   target: string[];

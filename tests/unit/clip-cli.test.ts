@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appRoot } from '../../electron/engine/paths';
+import { appRoot } from '../../electron/engine/settings/paths';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
 import { closeClipModels } from '../../electron/engine/clip/clip-model';
-import { demoModelDir, resourcesDir } from '../../electron/engine/paths';
+import { demoModelDir, resourcesDir } from '../../electron/engine/settings/paths';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 

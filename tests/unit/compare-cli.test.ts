@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CompareResult, PredictResult } from '../../shared/contract/methods';
-import { appRoot, resourcesDir } from '../../electron/engine/paths';
+import { appRoot, resourcesDir } from '../../electron/engine/settings/paths';
 import { tempDir } from '../helpers/engine';
 
 const dataDir = tempDir('coop-compare-cli-');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareProgress, CompareResult } from '../../shared/contract/methods';
 import { unwrap } from '../../shared/result';
 import { meanStd } from '../../electron/engine/methods/evaluate';
-import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { releaseTextEncoderCache } from '../../electron/engine/jobs/trainer-run';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { writeColourDataset } from '../helpers/colour-images';

@@ -18,7 +18,7 @@ import { loadModelFolder } from '../../electron/engine/clip/model-folder';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
 import { l2normalize } from '../../electron/engine/clip/vec';
 import { readFolderDataset } from '../../electron/engine/data/folder-dataset';
-import { demoModelDir, resourcesDir } from '../../electron/engine/paths';
+import { demoModelDir, resourcesDir } from '../../electron/engine/settings/paths';
 import { encodeWithBpe } from '../../scripts/demo-model/bpe';
 import { Rng } from '../../scripts/demo-model/rng';
 import { SAMPLE_TASKS, taskScenes } from '../../scripts/demo-model/samples';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelCheckReport } from '../../shared/contract';
 import { decodeModel, encodeModel, float32Tensor, tensorToFloat32 } from '../../electron/engine/onnx/onnx-proto';
-import { appRoot, demoModelDir } from '../../electron/engine/paths';
+import { appRoot, demoModelDir } from '../../electron/engine/settings/paths';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureModelDirs } from '../helpers/fixtures';
-import { tokenTable, trainWhereChosen } from '../../electron/engine/tf/training-backend';
+import { tokenTable, trainWhereChosen } from '../../electron/engine/backends/training-backend';
 import { useBackend } from '../../electron/engine/tf/backends';
 import { ShardedLearner, defaultShardCount } from '../../electron/engine/train/sharded-learner';
 import { readTextWeights, textModelFile } from '../../electron/engine/train/text-encoder';

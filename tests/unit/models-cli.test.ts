@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstalledModel, ModelsListing } from '../../shared/contract/models';
-import { appRoot } from '../../electron/engine/paths';
+import { appRoot } from '../../electron/engine/settings/paths';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { startHfServer, type HfServer } from './models-hf-server';

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_ID, type ModelManifest } from '../../shared/contract/models';
 import { CATALOGUE, findCatalogueModel } from '../../electron/engine/models/catalogue';
 import { importId, listInstalled, resolveModelDir } from '../../electron/engine/models/model-store';
-import { readSettings, resolveEndpoint } from '../../electron/engine/models/settings';
+import { readSettings, resolveEndpoint } from '../../electron/engine/settings/settings';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { sha256Hex } from './models-hf-server';

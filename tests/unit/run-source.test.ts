@@ -2,7 +2,7 @@
  * @file Tests of the test-folder class mapping shared by `learn` and `compare` (plain Node).
  */
 import { describe, expect, it } from 'vitest';
-import { testFilesByClass } from '../../electron/engine/train/run-source';
+import { testFilesByClass } from '../../electron/engine/jobs/run-source';
 
 const folder = (classes: Record<string, string[]>) => ({
   root: '/t',

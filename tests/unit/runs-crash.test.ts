@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
 import type { LearnProgress } from '../../shared/contract/train';
-import { EngineHost } from '../../electron/engine-host/engine-host';
+import { EngineHost } from '../../electron/hosts/engine-host/engine-host';
 import { Engine, inProcessClient } from '../../electron/engine/engine';
 import { createHandlers } from '../../electron/engine/handlers';
 import { closeStoreDb, openDatabase } from '../../electron/engine/store/db';

@@ -19,9 +19,9 @@ import { closeStoreDb, storeDb } from '../../electron/engine/store/db';
 import { setSplits } from '../../electron/engine/store/projects-repo';
 import { loadContexts } from '../../electron/engine/store/runs-repo';
 import { writeImage } from '../../electron/engine/store/test-images';
-import { readContextFile } from '../../electron/engine/train/context-file';
-import { featureCache } from '../../electron/engine/train/features';
-import { releaseTextEncoderCache } from '../../electron/engine/train/trainer-run';
+import { readContextFile } from '../../electron/engine/formats/context-file';
+import { featureCache } from '../../electron/engine/features/features';
+import { releaseTextEncoderCache } from '../../electron/engine/jobs/trainer-run';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 

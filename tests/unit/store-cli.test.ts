@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportReport, ProjectDetail, ProjectSummary, RunDetail } from '../../shared/contract/projects';
 import type { EvaluateResult, LearnResult } from '../../shared/contract/train';
-import { appRoot } from '../../electron/engine/paths';
+import { appRoot } from '../../electron/engine/settings/paths';
 import { writeAwkwardDataset, writeImage, type AwkwardDataset } from '../../electron/engine/store/test-images';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';

@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
-import { EngineHost } from '../../electron/engine-host/engine-host';
+import { EngineHost } from '../../electron/hosts/engine-host/engine-host';
 import { Engine, inProcessClient } from '../../electron/engine/engine';
 import { createHandlers } from '../../electron/engine/handlers';
-import { fakeEmbedder, setEmbedderLoader } from '../../electron/engine/import/embedder';
+import { fakeEmbedder, setEmbedderLoader } from '../../electron/engine/features/embedder';
 import { closeStoreDb, openDatabase } from '../../electron/engine/store/db';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { tempDir } from '../helpers/engine';

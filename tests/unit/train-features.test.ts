@@ -11,7 +11,7 @@ import {
   randomResizedCropView,
   trainingViews,
   type ImageEmbedder,
-} from '../../electron/engine/train/features';
+} from '../../electron/engine/features/features';
 import { Rng } from '../../electron/engine/train/splits';
 import { tempDir } from '../helpers/engine';
 

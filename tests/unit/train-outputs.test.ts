@@ -11,8 +11,8 @@ import {
   readContextFile,
   writeContextFile,
   type ContextFile,
-} from '../../electron/engine/train/context-file';
-import { curvePng, curveSvg } from '../../electron/engine/train/curve';
+} from '../../electron/engine/formats/context-file';
+import { curvePng, curveSvg } from '../../electron/engine/reports/curve';
 import { tempDir } from '../helpers/engine';
 
 const tmp = tempDir('coop-train-out-');

@@ -9,9 +9,9 @@ import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { ClipTokenizer } from '../clip/tokenizer';
 import { l2normalize } from '../clip/vec';
-import { loadRunSource } from '../train/run-source';
-import type { EngineEnv } from '../env';
-import { demoModelDir } from '../paths';
+import { loadRunSource } from '../jobs/run-source';
+import type { EngineEnv } from './env';
+import { demoModelDir } from '../settings/paths';
 
 /** The model folder of a request: the given one, else the embedded demo model (with a clear error when absent). */
 export function resolveModelDir(model: string | undefined): string {

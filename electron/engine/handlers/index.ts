@@ -5,7 +5,7 @@
  * (see [Note: one contract] and `handlers.test-d.ts`).
  */
 import type { Handlers } from '../../../shared/contract';
-import type { EngineEnv } from '../env';
+import type { EngineEnv } from './env';
 import { diagnosticHandlers, systemHandlers } from './system';
 import { modelsHandlers, settingsHandlers } from './models';
 import { projectsHandlers } from './projects';

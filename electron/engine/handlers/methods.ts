@@ -4,10 +4,10 @@
  */
 import type { HandlersFor } from '../../../shared/contract/define';
 import type { methodsOps } from '../../../shared/contract/methods';
-import type { EngineEnv } from '../env';
-import { runExport } from '../export/run-export';
-import { runCompare } from '../methods/compare';
-import { runPredict } from '../methods/predict';
+import type { EngineEnv } from './env';
+import { runExport } from '../jobs/run-export';
+import { runCompare } from '../jobs/compare';
+import { runPredict } from '../jobs/predict';
 
 /** Handlers for {@link methodsOps}. */
 export function methodsHandlers(env: EngineEnv): HandlersFor<typeof methodsOps> {

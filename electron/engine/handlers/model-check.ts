@@ -4,7 +4,7 @@
  */
 import type { HandlersFor } from '../../../shared/contract';
 import type { modelCheckOps } from '../../../shared/contract/model-check';
-import type { EngineEnv } from '../env';
+import type { EngineEnv } from './env';
 import { useBackend } from '../tf/backends';
 import { checkTextModelFile, textModelFile } from '../train/text-encoder';
 import { resolveModelDir } from './clip';

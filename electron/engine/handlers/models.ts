@@ -3,12 +3,12 @@
  */
 import type { HandlersFor } from '../../../shared/contract';
 import type { modelsOps, settingsOps } from '../../../shared/contract/models';
-import type { EngineEnv } from '../env';
+import type { EngineEnv } from './env';
 import { CATALOGUE } from '../models/catalogue';
 import { downloadModel } from '../models/download-model';
 import { importModel } from '../models/import-model';
 import { activeModelId, listInstalled, listPartial, removeModel, setActiveModel } from '../models/model-store';
-import { readSettings, resolveEndpoint, updateSettings } from '../models/settings';
+import { readSettings, resolveEndpoint, updateSettings } from '../settings/settings';
 
 /** Handlers for {@link modelsOps}. */
 export function modelsHandlers(env: EngineEnv): HandlersFor<typeof modelsOps> {

@@ -5,12 +5,12 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlersFor } from '../../../shared/contract';
 import type { projectsOps } from '../../../shared/contract/projects';
-import type { EngineEnv } from '../env';
-import { loadEmbedder } from '../import/embedder';
-import { embedProject, type ImageEmbedder } from '../import/embed-project';
-import { importData } from '../import/import-data';
-import { checkFiles, relinkFolder } from '../import/missing-files';
-import { exportProject, importProjectFile } from '../import/portable';
+import type { EngineEnv } from './env';
+import { loadEmbedder } from '../features/embedder';
+import { embedProject, type ImageEmbedder } from '../features/embed-project';
+import { importData } from '../jobs/import-data';
+import { checkFiles, relinkFolder } from '../jobs/missing-files';
+import { exportProject, importProjectFile } from '../jobs/portable';
 import { editClasses, undoClassEdit } from '../store/class-edit';
 import { storeDb } from '../store/db';
 import { recordModel } from '../store/embeddings-repo';
@@ -28,7 +28,7 @@ import {
 } from '../store/projects-repo';
 import { getRunDetail, listRuns } from '../store/runs-repo';
 import { stmt } from '../store/statements';
-import { demoModelDir } from '../paths';
+import { demoModelDir } from '../settings/paths';
 
 /** The `models` row of an encoder: its id (derived from its files by the CLIP runtime), folder and file sizes. */
 async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parameters<typeof recordModel>[1]> {

@@ -12,8 +12,8 @@ import {
   type studioOps,
 } from '../../../shared/contract/settings';
 import { AppError } from '../../../shared/result';
-import type { EngineEnv } from '../env';
-import { readSettings, updateSettings } from '../models/settings';
+import type { EngineEnv } from './env';
+import { readSettings, updateSettings } from '../settings/settings';
 import { storeDb } from '../store/db';
 import { getProject } from '../store/projects-repo';
 import { stmt } from '../store/statements';

@@ -8,8 +8,8 @@ import type * as Ort from 'onnxruntime-node';
 import type { HandlersFor } from '../../../shared/contract';
 import type { BackendStatus, diagnosticOps, DoctorReport, systemOps } from '../../../shared/contract/system';
 import { AppError } from '../../../shared/result';
-import type { EngineEnv } from '../env';
-import { appVersion } from '../paths';
+import type { EngineEnv } from './env';
+import { appVersion } from '../settings/paths';
 import { probeBackends, tfjsVersion } from '../tf/backends';
 
 const require = createRequire(import.meta.url);

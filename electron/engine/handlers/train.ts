@@ -3,9 +3,9 @@
  */
 import type { HandlersFor } from '../../../shared/contract/define';
 import type { trainOps } from '../../../shared/contract/train';
-import type { EngineEnv } from '../env';
-import { runEvaluate } from '../train/evaluate-run';
-import { runLearn } from '../train/trainer-run';
+import type { EngineEnv } from './env';
+import { runEvaluate } from '../jobs/evaluate-run';
+import { runLearn } from '../jobs/trainer-run';
 
 /** Handlers for {@link trainOps}. */
 export function trainHandlers(env: EngineEnv): HandlersFor<typeof trainOps> {

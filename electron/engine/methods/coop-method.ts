@@ -11,13 +11,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CompareMethod } from '../../../shared/contract/methods';
 import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
-import type { ContextFile } from '../train/context-file';
+import type { ContextFile } from '../formats/context-file';
 import { PromptLearner } from '../train/prompt-learner';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import type { EpochPoint, TrainData, TrainImage } from '../train/trainer';
-import { trainInEngine } from '../tf/training-backend';
+import { trainInEngine } from '../backends/training-backend';
 // One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in trainer-run.ts).
-import { textEncoderFor as textEncoderOf } from '../train/trainer-run';
+import { textEncoderFor as textEncoderOf } from '../jobs/trainer-run';
 import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
 
 /** What every prompt method of `compare` trains on and with. */

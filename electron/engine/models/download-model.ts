@@ -25,7 +25,7 @@ import {
   stagingRoot,
   writeManifest,
 } from './model-store';
-import { resolveEndpoint } from './settings';
+import { resolveEndpoint } from '../settings/settings';
 import { validateModelFolder } from './validate';
 
 /** What to download. */

@@ -22,9 +22,9 @@ import {
   type ModelVariant,
 } from '../../../shared/contract/models';
 import { AppError } from '../../../shared/result';
-import { demoModelDir } from '../paths';
+import { demoModelDir } from '../settings/paths';
 import { downloadBusy } from './download-lock';
-import { readSettings, updateSettings } from './settings';
+import { readSettings, updateSettings } from '../settings/settings';
 
 /** Name of the manifest file in an installed model folder. */
 export const MANIFEST_FILE = 'model.json';

@@ -16,7 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { dirname, join } from 'node:path';
 import type { BackendStatus } from '../../../shared/contract';
 import { AppError } from '../../../shared/result';
-import { computeLink, listenForComputePort } from './compute-link';
+import { computeLink, listenForComputePort } from '../backends/compute-link';
 
 /** Backends the Node engine knows about, in order of preference. */
 export const NODE_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;

@@ -1,0 +1,107 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { desktopOps, type DesktopHandlers } from '../../shared/contract/desktop';
+import type { EngineMessage } from '../../shared/protocol';
+import { inProcessEngine } from '../../tests/helpers/engine';
+
+const registered = { on: new Map<string, unknown>(), handle: new Map<string, unknown>() };
+vi.mock('electron', () => ({
+  ipcMain: {
+    on: (channel: string, l: unknown) => registered.on.set(channel, l),
+    handle: (channel: string, l: unknown) => registered.handle.set(channel, l),
+    removeListener: (channel: string) => registered.on.delete(channel),
+    removeHandler: (channel: string) => registered.handle.delete(channel),
+  },
+}));
+
+const { desktopInvokeHandler, engineConnectHandler, isTrustedFrameUrl, registerIpc } = await import('./ipc-main');
+
+const trust = { rendererFile: '/opt/coop/dist/renderer/index.html', devServerOrigin: null };
+const ours = { url: 'file:///opt/coop/dist/renderer/index.html' };
+const foreign = { url: 'https://evil.example/' };
+
+function fakeDesktop(): DesktopHandlers & { calls: string[] } {
+  const calls: string[] = [];
+  const h = Object.fromEntries(
+    Object.keys(desktopOps).map((name) => [
+      name,
+      async (args: unknown) => {
+        calls.push(`${name}:${JSON.stringify(args)}`);
+        return {};
+      },
+    ]),
+  ) as unknown as DesktopHandlers;
+  return Object.assign(h, { calls });
+}
+
+class FakePort extends EventEmitter {
+  sent: EngineMessage[] = [];
+  closed = false;
+  started = false;
+  postMessage(m: EngineMessage) {
+    this.sent.push(m);
+  }
+  close() {
+    this.closed = true;
+  }
+  start() {
+    this.started = true;
+  }
+}
+
+describe('Electron IPC handlers', () => {
+  it('trusts only our own renderer file', () => {
+    expect(isTrustedFrameUrl(ours.url, trust)).toBe(true);
+    expect(isTrustedFrameUrl('file:///tmp/evil/index.html', trust)).toBe(false);
+    expect(isTrustedFrameUrl(foreign.url, trust)).toBe(false);
+    expect(isTrustedFrameUrl('not a url', trust)).toBe(false);
+    expect(isTrustedFrameUrl('http://127.0.0.1:5173/', { ...trust, devServerOrigin: 'http://127.0.0.1:5173' })).toBe(
+      true,
+    );
+  });
+
+  it('registers both channels and removes them again', () => {
+    const e = inProcessEngine();
+    const off = registerIpc(e.client, fakeDesktop(), trust);
+    expect([...registered.on.keys()]).toEqual(['engine:connect']);
+    expect([...registered.handle.keys()]).toEqual(['desktop:invoke']);
+    off();
+    expect(registered.on.size + registered.handle.size).toBe(0);
+    return e.cleanup();
+  });
+
+  it('rejects an engine port from a foreign frame and bridges one from ours', async () => {
+    const e = inProcessEngine();
+    const connect = engineConnectHandler(e.client, trust);
+    const evilPort = new FakePort();
+    expect(connect({ ports: [evilPort as never], senderFrame: foreign })).toBe(false);
+    expect(evilPort.closed).toBe(true);
+
+    const port = new FakePort();
+    expect(connect({ ports: [port as never], senderFrame: ours })).toBe(true);
+    expect(port.started).toBe(true);
+    port.emit('message', { data: { type: 'call', id: 1, op: 'ping', args: { delayMs: -1 }, wantsProgress: false } });
+    port.emit('message', { data: { type: 'call', id: 2, op: 'ping', args: {}, wantsProgress: false } });
+    await vi.waitFor(() => expect(port.sent).toHaveLength(2));
+    const byId = new Map(port.sent.map((m) => [m.type === 'result' ? m.id : -1, m]));
+    expect(byId.get(1)).toMatchObject({ result: { ok: false, error: { code: 'bad_args' } } });
+    expect(byId.get(2)).toMatchObject({ result: { ok: true } });
+    await e.cleanup();
+  });
+
+  it('validates the sender and the arguments of desktop operations', async () => {
+    const desktop = fakeDesktop();
+    const invoke = desktopInvokeHandler(desktop, trust);
+    expect(await invoke({ senderFrame: foreign }, 'openFolderDialog', {})).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    });
+    expect(await invoke({ senderFrame: ours }, 'rmRf', {})).toMatchObject({ ok: false, error: { code: 'unknown_op' } });
+    expect(await invoke({ senderFrame: ours }, 'openExternal', { url: 42 })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_args' },
+    });
+    expect(await invoke({ senderFrame: ours }, 'openFolderDialog', { multiple: true })).toMatchObject({ ok: true });
+    expect(desktop.calls).toEqual(['openFolderDialog:{"title":"Choose a folder","multiple":true}']);
+  });
+});

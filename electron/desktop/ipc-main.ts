@@ -1,0 +1,103 @@
+/**
+ * @file The one place that touches `ipcMain` (Electron main process).
+ *
+ * [Note: IPC] Two channels, both behind one sender check (`isTrustedFrameUrl`: our own renderer
+ * page only, never a navigated-away or embedded frame):
+ * - `engine:connect`: the preload hands over a MessagePort; engine protocol messages on it are
+ *   shape-checked and their arguments parsed by the contract's zod schemas in the engine
+ *   (`bridgeToEngine`, shared with the web transport).
+ * - `desktop:invoke`: the desktop-only operations of `shared/contract/desktop.ts` (dialogs,
+ *   external links), parsed here with the same zod schemas and answered as a `Result`.
+ */
+import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import type { EngineClient } from '../../shared/client';
+import { desktopOps, type DesktopHandlers } from '../../shared/contract/desktop';
+import { toAppError, type Result } from '../../shared/result';
+import { bridgeToEngine } from '../hosts/engine-host/bridge';
+
+/** Where our renderer is loaded from: the packaged file, or a dev server origin. */
+export interface TrustedOrigin {
+  rendererFile: string;
+  devServerOrigin: string | null;
+}
+
+/** True for frames that show our own renderer (the bundled index.html or the dev server we started). */
+export function isTrustedFrameUrl(url: string, trust: TrustedOrigin): boolean {
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'file:') return decodeURIComponent(u.pathname) === trust.rendererFile.replace(/\\/g, '/');
+    return trust.devServerOrigin !== null && u.origin === trust.devServerOrigin;
+  } catch {
+    return false;
+  }
+}
+
+interface SenderFrame {
+  url: string;
+}
+
+function senderUrl(event: { senderFrame: SenderFrame | null }): string {
+  return event.senderFrame?.url ?? '';
+}
+
+/** Handler of `engine:connect` (exported for tests). */
+export function engineConnectHandler(client: EngineClient, trust: TrustedOrigin) {
+  return (event: Pick<IpcMainEvent, 'ports'> & { senderFrame: SenderFrame | null }): boolean => {
+    const port = event.ports[0];
+    if (!port || !isTrustedFrameUrl(senderUrl(event), trust)) {
+      port?.close();
+      return false;
+    }
+    const onMessage = bridgeToEngine(client, (m) => port.postMessage(m));
+    port.on('message', (e) => onMessage(e.data));
+    port.start();
+    return true;
+  };
+}
+
+/** Handler of `desktop:invoke` (exported for tests): sender check, zod parse, `Result` reply. */
+export function desktopInvokeHandler(handlers: DesktopHandlers, trust: TrustedOrigin) {
+  return async (event: { senderFrame: SenderFrame | null }, op: unknown, args: unknown): Promise<Result<unknown>> => {
+    if (!isTrustedFrameUrl(senderUrl(event), trust)) {
+      return { ok: false, error: { code: 'unauthorized', message: 'This frame may not call the desktop API.' } };
+    }
+    if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(desktopOps, op)) {
+      return { ok: false, error: { code: 'unknown_op', message: `Unknown desktop operation "${String(op)}".` } };
+    }
+    const name = op as keyof typeof desktopOps;
+    const parsed = desktopOps[name].args.safeParse(args ?? {});
+    if (!parsed.success) {
+      return {
+        ok: false,
+        error: { code: 'bad_args', message: `Invalid arguments for ${name}: ${parsed.error.message}` },
+      };
+    }
+    try {
+      const handler = handlers[name] as (
+        a: unknown,
+        c: { progress: () => void; signal: AbortSignal },
+      ) => Promise<unknown>;
+      return {
+        ok: true,
+        value: await handler(parsed.data, { progress: () => {}, signal: new AbortController().signal }),
+      };
+    } catch (e) {
+      return { ok: false, error: toAppError(e) };
+    }
+  };
+}
+
+/** Registers both channels on the real `ipcMain`; returns a function that removes them. */
+export function registerIpc(client: EngineClient, desktop: DesktopHandlers, trust: TrustedOrigin): () => void {
+  const onConnect = engineConnectHandler(client, trust);
+  const connectListener = (event: IpcMainEvent) => {
+    onConnect(event);
+  };
+  const invoke = desktopInvokeHandler(desktop, trust);
+  ipcMain.on('engine:connect', connectListener);
+  ipcMain.handle('desktop:invoke', (event: IpcMainInvokeEvent, op: unknown, args: unknown) => invoke(event, op, args));
+  return () => {
+    ipcMain.removeListener('engine:connect', connectListener);
+    ipcMain.removeHandler('desktop:invoke');
+  };
+}

@@ -1,0 +1,406 @@
+/**
+ * @file A whole learning run from a folder or a project: dataset, split, features, zero-shot, CoOp, outputs, and
+ * the run's record in the store (engine worker, plain Node).
+ *
+ * This is the glue between the CLIP runtime (ONNX Runtime image/text encoders, tokenizer, datasets), the
+ * differentiable text encoder and prompt learner, and the pure training loop of `trainer.ts`. Evaluation of a saved
+ * context lives in `evaluate-run.ts`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
+import type { JobContext } from '../../../shared/contract/define';
+import {
+  ZERO_SHOT_TEMPLATE,
+  type LearnProgress,
+  type LearnResult,
+  type SplitSummary,
+  type TestPrediction,
+  type learnArgs,
+} from '../../../shared/contract/train';
+import { AppError } from '../../../shared/result';
+import { openClipModel, type ClipModel } from '../clip/clip-model';
+import { readFolderDataset } from '../data/folder-dataset';
+import { appVersion, demoModelDir } from '../settings/paths';
+import { storeDb } from '../store/db';
+import { embeddingStore } from '../store/embeddings-repo';
+import { RunRecorder } from '../store/run-recorder';
+import type { BackendChoice } from '../backends/backend-choice';
+import { prepareRunBackend, trainWhereChosen } from '../backends/training-backend';
+import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../formats/context-file';
+import { curvePng } from '../reports/curve';
+import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
+import { clipLogits } from '../train/metrics';
+import { PromptLearner } from '../train/prompt-learner';
+import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
+import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
+import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from '../train/splits';
+import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
+
+type LearnArgs = z.output<typeof learnArgs>;
+
+const now = () => performance.now();
+const secs = (t0: number) => (now() - t0) / 1000;
+
+// [Note: encoder cache] Loading and verifying the text encoder against ONNX Runtime costs seconds; a run keeps the
+// last one for the same model and backend so a second run (another seed, eval, the bench) reuses it.
+let encoderCache: { key: string; encoder: TfTextEncoder } | null = null;
+
+/** The differentiable text encoder of `model`, cached per model and backend (see [Note: encoder cache]). */
+export async function textEncoderFor(model: ClipModel, backend: string): Promise<TfTextEncoder> {
+  const key = `${model.info.dir}\n${model.info.id}\n${backend}`;
+  if (encoderCache?.key === key) return encoderCache.encoder;
+  encoderCache?.encoder.dispose();
+  encoderCache = null;
+  const encoder = await loadTextEncoder(model.info.dir);
+  encoderCache = { key, encoder };
+  return encoder;
+}
+
+/** Frees the cached text encoder (tests that count tensors call this). */
+export function releaseTextEncoderCache(): void {
+  encoderCache?.encoder.dispose();
+  encoderCache = null;
+}
+
+const hashCache = new Map<string, string>();
+
+async function sha256File(path: string): Promise<{ bytes: number; sha256: string }> {
+  const s = await stat(path);
+  const key = `${path}\n${s.mtimeMs}\n${s.size}`;
+  let h = hashCache.get(key);
+  if (!h) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    h = hash.digest('hex');
+    hashCache.set(key, h);
+  }
+  return { bytes: s.size, sha256: h };
+}
+
+function runFolderName(title: string, seed: number, runId?: number): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const name = basename(resolve(title)).replace(/[^\w.-]+/g, '_');
+  return `${runId !== undefined ? `run${runId}-` : ''}${stamp}-${name}-coop-seed${seed}`;
+}
+
+/** The learned prompt's class and softmax confidence for every test image with a feature. */
+function testPredictions(
+  learner: PromptLearner,
+  test: FeatureSet & { items: { path: string; label: number }[] },
+  dim: number,
+  scale: number,
+  src: RunSource,
+): TestPrediction[] {
+  const n = test.labels.length;
+  if (n === 0) return [];
+  const [pred, conf] = tf.tidy(() => {
+    const logits = clipLogits(tf.tensor2d(test.features, [n, dim]), learner.features(), scale);
+    return [tf.argMax(logits, 1).dataSync(), tf.max(tf.softmax(logits), 1).dataSync()];
+  });
+  return test.items.map((it, i) => ({
+    imageId: src.images.get(it.path)?.imageId ?? null,
+    path: it.path,
+    label: it.label,
+    predicted: pred[i] ?? -1,
+    confidence: conf[i] ?? 0,
+  }));
+}
+
+/** The split as the store records it (see [Note: run images]). */
+function splitRows(split: FewShotSplit, src: RunSource) {
+  const rows = (items: FewShotSplit['train'], name: 'train' | 'val' | 'test') =>
+    items.map((it) => ({
+      imageId: src.images.get(it.path)?.imageId ?? null,
+      path: it.path,
+      sha256: src.images.get(it.path)?.sha256 ?? null,
+      label: it.label,
+      split: name,
+    }));
+  return [...rows(split.train, 'train'), ...rows(split.val, 'val'), ...rows(split.test, 'test')];
+}
+
+/** Runs `learn`: see the contract in shared/contract/train.ts and [Note: recording a run]. */
+export async function runLearn(
+  args: LearnArgs,
+  env: { dataDir: string; log(message: string): void },
+  job: JobContext<LearnProgress>,
+): Promise<LearnResult> {
+  const tStart = now();
+  job.progress({ kind: 'phase', phase: 'load', message: 'Reading the model and the dataset' });
+  // Where to train (engine or the desktop app's GPU compute window) and the engine backend for the local tensors.
+  const { choice, engineBackend } = await prepareRunBackend(env.dataDir, args.backend);
+  const backend = choice.backend;
+  const model = await openClipModel(args.model ?? demoModelDir());
+  const src = await loadRunSource(args, env.dataDir);
+  if (src.classes.length < 2)
+    throw new AppError(
+      'invalid_data',
+      src.project
+        ? `Project "${src.project.name}" needs at least two classes with usable images; found ${src.classes.length}.`
+        : `${src.root} needs at least two class folders with images; found ${src.classes.length}.`,
+    );
+  const prompts = src.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
+  const recorder = src.project
+    ? RunRecorder.create(storeDb(env.dataDir), {
+        projectId: src.project.id,
+        modelId: model.info.id,
+        method: 'coop',
+        options: { ...args, classes: src.classes.map((c, i) => ({ name: c.name, prompt: prompts[i] ?? c.prompt })) },
+        seed: args.seed,
+        shots: args.shots,
+        backend,
+      })
+    : null;
+  try {
+    return await learnOn({ args, env, job, tStart, backend, choice, engineBackend, model, src, prompts, recorder });
+  } catch (e) {
+    recorder?.fail(e, job.signal.aborted);
+    throw e;
+  }
+}
+
+/** The part of a run after its dataset and model are known. */
+async function learnOn(run: {
+  args: LearnArgs;
+  env: { dataDir: string };
+  job: JobContext<LearnProgress>;
+  tStart: number;
+  backend: string;
+  choice: BackendChoice;
+  engineBackend: string;
+  model: ClipModel;
+  src: RunSource;
+  prompts: string[];
+  recorder: RunRecorder | null;
+}): Promise<LearnResult> {
+  const { args, model, src, prompts, recorder, backend, choice, engineBackend, tStart } = run;
+  const { progress, signal } = run.job;
+  const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
+    progress({ kind: 'phase', phase: p, message });
+  const testDs = args.test ? await readFolderDataset(args.test) : null;
+  const classNames = src.classes.map((c) => c.name);
+  const split = fewShotSplit(
+    src.classes.map((c) => c.files),
+    {
+      shots: args.shots,
+      seed: args.seed,
+      ...(testDs ? { testFiles: testFilesByClass(src, testDs) } : {}),
+      ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
+    },
+  );
+  if (split.test.length === 0)
+    throw new AppError(
+      'invalid_data',
+      `No image is left for testing after taking ${args.shots} shots and up to 4 validation images per class; add images, lower --shots or pass --test.`,
+    );
+  recorder?.start(splitRows(split, src));
+  const loadS = secs(tStart);
+  throwIfCancelled(signal);
+
+  phase('features', 'Embedding the images with ONNX Runtime');
+  const tFeat = now();
+  const rng = new Rng(args.seed);
+  const views = await trainingViews(
+    split.train.map((t) => t.path),
+    args.augViews,
+    rng.fork('views'),
+  );
+  const withHash = (path: string): EmbedRequest => {
+    const sha256 = src.images.get(path)?.sha256;
+    return sha256 ? { path, sha256 } : { path };
+  };
+  const trainReqs: EmbedRequest[] = split.train.flatMap((t, i) =>
+    (views[i] ?? [undefined]).map((view) => (view ? { ...withHash(t.path), view } : withHash(t.path))),
+  );
+  const evalReqs: EmbedRequest[] = [...split.val, ...split.test].map((t) => withHash(t.path));
+  const emb = await embedAll(model, [...trainReqs, ...evalReqs], {
+    signal,
+    ...(src.project ? { store: embeddingStore(storeDb(run.env.dataDir)) } : {}),
+    onProgress: (done, total) => progress({ kind: 'features', done, total }),
+  });
+  const skipped = [...src.skipped, ...(testDs?.skipped ?? []), ...emb.errors];
+  const dim = model.info.config.projectionDim;
+  const train: TrainImage[] = [];
+  let k = 0;
+  split.train.forEach((t, i) => {
+    const vs = (views[i] ?? [undefined]).map(() => emb.features[k++]).filter((f): f is Float32Array => !!f);
+    if (vs.length > 0) train.push({ label: t.label, views: vs });
+  });
+  const evalFeats = emb.features.slice(trainReqs.length);
+  const val = toFeatureSet(split.val, evalFeats.slice(0, split.val.length), dim);
+  const test = toFeatureSet(split.test, evalFeats.slice(split.val.length), dim);
+  const zeroShotText = await model.embedText(prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
+  const featuresS = secs(tFeat);
+  throwIfCancelled(signal);
+
+  phase('text-encoder', 'Loading the text encoder for training (verified against ONNX Runtime)');
+  const tEnc = now();
+  const encoder = await textEncoderFor(model, engineBackend);
+  const learnerOptions = {
+    nCtx: args.nCtx,
+    csc: args.csc,
+    position: args.position,
+    ...(args.ctxInit ? { ctxInit: args.ctxInit } : {}),
+    seed: args.seed,
+    path: args.path,
+  };
+  const learner = new PromptLearner(encoder, model.tokenizer, prompts, learnerOptions);
+  const textEncoderS = secs(tEnc);
+  try {
+    const epochs = args.epochs ?? defaultEpochs(args.shots);
+    phase('train', `Learning ${learner.nCtx} context vectors for ${epochs} epochs on ${backend}`);
+    const source = {
+      modelDir: model.info.dir,
+      heads: encoder.heads,
+      tokenizer: model.tokenizer,
+      prompts,
+      options: learnerOptions,
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+      split: args.split,
+    };
+    const result = await trainWhereChosen(
+      choice,
+      source,
+      { classNames, dim, train, val, test, zeroShotText },
+      learner,
+      {
+        epochs,
+        seed: args.seed,
+        batchSize: args.batchSize,
+        logitScale: model.info.logitScale,
+        backend,
+        signal,
+        onProgress: (e) => {
+          if (e.kind === 'step') recorder?.step();
+          else recorder?.epoch(e.point);
+          progress(e);
+        },
+      },
+    );
+    const predictions = testPredictions(learner, test, dim, model.info.logitScale, src);
+    phase('save', 'Saving the context and the curve');
+    const outDir = resolve(
+      args.out ??
+        (src.project && recorder
+          ? join(
+              run.env.dataDir,
+              'projects',
+              String(src.project.id),
+              'runs',
+              runFolderName(src.title, args.seed, recorder.runId),
+            )
+          : join(run.env.dataDir, 'runs', runFolderName(src.title, args.seed))),
+    );
+    await mkdir(outDir, { recursive: true });
+    const nearestTokens = learner.nearestTokens(5);
+    const ctxData = Float32Array.from((await learner.ctx.data()) as Float32Array);
+    const contextPath = join(outDir, 'context.safetensors');
+    const curvePath = join(outDir, 'curve.png');
+    const files = await Promise.all(
+      [model.info.textModelPath, model.info.visionModelPath].map(async (p) => ({
+        path: p.startsWith(model.info.dir) ? p.slice(model.info.dir.length + 1) : p,
+        ...(await sha256File(p)),
+      })),
+    );
+    const meta: ContextMetadata = {
+      formatVersion: CONTEXT_FORMAT_VERSION,
+      method: 'coop',
+      model: { id: model.info.id, dir: model.info.dir, files },
+      tokenizer: {
+        kind: 'clip-bpe',
+        vocabSize: model.tokenizer.vocabSize,
+        contextLength: model.tokenizer.contextLength,
+      },
+      classNames,
+      prompts,
+      nCtx: learner.nCtx,
+      csc: args.csc,
+      position: args.position,
+      init: args.ctxInit ?? 'random N(0, 0.02^2)',
+      seed: args.seed,
+      shots: args.shots,
+      epochs,
+      augViews: args.augViews,
+      backend,
+      metrics: {
+        zeroShotTestAccuracy: result.zeroShot.test.accuracy,
+        testAccuracy: result.test.accuracy,
+        valAccuracy: result.val?.accuracy ?? null,
+        finalTrainLoss: result.curve[result.curve.length - 1]?.trainLoss ?? null,
+      },
+      appVersion: appVersion(),
+      nearestTokens,
+      createdAt: new Date().toISOString(),
+    };
+    await writeContextFile(contextPath, { ctx: ctxData, shape: learner.ctx.shape, meta });
+    await writeFile(
+      curvePath,
+      await curvePng(result.curve, {
+        title: `CoOp on ${basename(resolve(src.title))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
+      }),
+    );
+    const summary = (name: string, i: number): SplitSummary => ({
+      name,
+      prompt: prompts[i] ?? name,
+      train: split.train.filter((t) => t.label === i).length,
+      val: split.val.filter((t) => t.label === i).length,
+      test: split.test.filter((t) => t.label === i).length,
+    });
+    const out: LearnResult = {
+      project: src.project && recorder ? { ...src.project, runId: recorder.runId } : null,
+      model: { id: model.info.id, dir: model.info.dir },
+      data: { root: src.root, test: testDs?.root ?? null, classes: classNames.map(summary), skipped },
+      settings: {
+        shots: args.shots,
+        seed: args.seed,
+        nCtx: learner.nCtx,
+        csc: args.csc,
+        position: args.position,
+        ctxInit: args.ctxInit ?? null,
+        epochs,
+        augViews: args.augViews,
+        batchSize: args.batchSize,
+        path: args.path,
+      },
+      backend,
+      zeroShot: {
+        template: ZERO_SHOT_TEMPLATE,
+        test: result.zeroShot.test,
+        valAccuracy: result.zeroShot.val?.accuracy ?? null,
+      },
+      curve: result.curve,
+      test: result.test,
+      predictions,
+      valAccuracy: result.val?.accuracy ?? null,
+      nearestTokens,
+      timings: {
+        loadS,
+        featuresS,
+        imagesEmbedded: emb.computed,
+        imagesFromCache: emb.cached,
+        textEncoderS,
+        trainS: result.trainSeconds,
+        steps: result.steps,
+        msPerStep: result.msPerStep,
+        threads: result.threads,
+        split: result.split,
+        totalS: secs(tStart),
+      },
+      contextPath,
+      curvePath,
+      outDir,
+    };
+    await writeFile(join(outDir, 'result.json'), JSON.stringify(out, null, 2));
+    recorder?.finish(
+      { name: 'ctx', shape: learner.ctx.shape, data: ctxData, meta: { ...meta, path: contextPath } },
+      out,
+    );
+    return out;
+  } finally {
+    learner.dispose();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * @file The CLI's command model: declaration, parsing, help, output discipline (Node).
+ *
+ * [Note: CLI output] The CLI is a public interface. With `--json` a command prints exactly one
+ * JSON object on stdout (its result, or `{ "ok": false, "error": {...} }` on failure, with a
+ * non-zero exit code); progress and logs always go to stderr. Without `--json` it prints a human
+ * summary on stdout. Every command answers `--help`.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { EngineClient } from '../../../shared/client';
+import { AppError, type AppErrorData } from '../../../shared/result';
+
+/** One option of a command. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  description: string;
+  short?: string;
+  multiple?: boolean;
+  /** Shown in help; the command applies defaults itself. */
+  defaultText?: string;
+  /** Placeholder in help, e.g. DIR. */
+  valueName?: string;
+}
+
+/** What a command's `run` gets. */
+export interface CommandContext {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+  json: boolean;
+  /** Human output (stdout, only without --json). */
+  print(line: string): void;
+  /** Progress and logs (stderr, always). */
+  log(line: string): void;
+  /** A client to the engine worker, started on first use and stopped when the command ends. */
+  engine(): Promise<EngineClient>;
+}
+
+/** A CLI command. `name` may have two words (`models list`). */
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  /** Positional arguments in the usage line, e.g. `TEXT...`. */
+  args?: string;
+  options?: Record<string, OptionSpec>;
+  /** Extra help text (examples). */
+  details?: string;
+  /** Long-running service (serve): the CLI does not stop the engine when `run` resolves. */
+  service?: boolean;
+  /** Returns the JSON result (printed with --json) after printing its own human output. */
+  run(ctx: CommandContext): Promise<unknown>;
+}
+
+/** Options every command has. */
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'Print exactly one JSON object on stdout (logs go to stderr).' },
+  help: { type: 'boolean', short: 'h', description: 'Show help for this command.' },
+};
+
+/** Formats a command's help. */
+export function commandHelp(cmd: CommandSpec): string {
+  const opts = { ...cmd.options, ...COMMON_OPTIONS };
+  const lines = [
+    `Usage: coop-studio ${cmd.name}${Object.keys(opts).length ? ' [options]' : ''}${cmd.args ? ` ${cmd.args}` : ''}`,
+    '',
+    cmd.summary,
+    '',
+    'Options:',
+  ];
+  for (const [name, o] of Object.entries(opts)) {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : ''}`;
+    const def = o.defaultText ? ` (default: ${o.defaultText})` : '';
+    lines.push(`  ${flag.padEnd(30)} ${o.description}${def}`);
+  }
+  if (cmd.details) lines.push('', cmd.details);
+  return lines.join('\n');
+}
+
+/** Parses argv for one command; unknown options are a `bad_args` error with the help hint. */
+export function parseCommandArgs(
+  cmd: CommandSpec,
+  argv: string[],
+): { values: CommandContext['values']; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries({ ...cmd.options, ...COMMON_OPTIONS })) {
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as CommandContext['values'], positionals };
+  } catch (e) {
+    throw new AppError(
+      'bad_args',
+      `${e instanceof Error ? e.message : String(e)}. See \`coop-studio ${cmd.name} --help\`.`,
+    );
+  }
+}
+
+/** Reads a string option. */
+export function str(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a path option, resolved against the working directory. */
+export function pathOpt(ctx: CommandContext, name: string): string | undefined {
+  const v = str(ctx, name);
+  return v === undefined ? undefined : resolve(v);
+}
+
+/** Reads an integer option, with a clear error for non-integers. */
+export function int(ctx: CommandContext, name: string, fallback: number): number {
+  const v = str(ctx, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new AppError('bad_args', `--${name} must be a whole number, got "${v}".`);
+  return n;
+}
+
+/** Human sentence for an error in the terminal. */
+export function describeError(e: AppErrorData): string {
+  return `Error (${e.code}): ${e.message}`;
+}
