@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { boundariesPlugin } from './scripts/lint/boundaries.mjs';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'url', 'util', 'worker_threads'];
 
@@ -53,7 +54,7 @@ export default tseslint.config(
   {
     // Raw ipcMain/ipcRenderer only in the two wrapper files.
     files: ['electron/**/*.ts'],
-    ignores: ['electron/ipc-main.ts', 'electron/preload.ts'],
+    ignores: ['electron/desktop/ipc-main.ts', 'electron/desktop/preload.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -62,7 +63,7 @@ export default tseslint.config(
             {
               name: 'electron',
               importNames: ['ipcMain', 'ipcRenderer'],
-              message: 'Use electron/ipc-main.ts or the preload.',
+              message: 'Use electron/desktop/ipc-main.ts or the preload.',
             },
           ],
         },
@@ -70,19 +71,28 @@ export default tseslint.config(
     },
   },
   {
-    // The engine never imports Electron, so the CLI, web mode and tests run it in plain Node.
-    files: [
-      'electron/engine/**/*.ts',
-      'electron/engine-host/**/*.ts',
-      'electron/server/**/*.ts',
-      'electron/cli/**/*.ts',
-    ],
+    // Only the desktop app imports Electron: the engine, the hosts (CLI, web server) and the compute page run
+    // without it, so the CLI, web mode and tests run them in plain Node.
+    files: ['electron/**/*.ts'],
+    ignores: ['electron/desktop/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'The engine runs without Electron (see STYLE.md).' }] },
+        { paths: [{ name: 'electron', message: 'Only electron/desktop/ imports Electron (see STYLE.md).' }] },
       ],
     },
+  },
+  {
+    // Which folder may import which: one table, checked acyclic (see [Note: folder boundaries]).
+    files: [
+      'shared/**/*.ts',
+      'electron/**/*.ts',
+      'electron/**/*.mjs',
+      'renderer/src/**/*.ts',
+      'renderer/src/**/*.svelte',
+    ],
+    plugins: { boundaries: boundariesPlugin },
+    rules: { 'boundaries/zones': ['error', { root: import.meta.dirname }] },
   },
   {
     files: [

@@ -40,7 +40,7 @@ const { useBackend, NODE_BACKENDS } = await import('../electron/engine/tf/backen
 const { createTextEncoder } = await import('../electron/engine/train/text-encoder-core');
 const { PromptLearner } = await import('../electron/engine/train/prompt-learner');
 const { ShardedLearner } = await import('../electron/engine/train/sharded-learner');
-const { tokenTable } = await import('../electron/engine/backends/training-backend');
+const { tokenTable } = await import('../electron/engine/train/token-table');
 type Learner = Pick<InstanceType<typeof PromptLearner>, 'step'>;
 
 const W = 512;

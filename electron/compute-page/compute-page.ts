@@ -12,9 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { AppError } from '../../shared/result';
-import { COMPUTE_PORT_MESSAGE } from '../desktop/window-options';
 import { isSoftwareRenderer } from '../engine/backends/backend-choice';
-import type { ComputeProbe } from '../engine/backends/compute-protocol';
+import { COMPUTE_PORT_MESSAGE, type ComputeProbe } from '../engine/backends/compute-protocol';
 import { createComputeService } from './compute-service';
 
 interface GpuAdapterLike {

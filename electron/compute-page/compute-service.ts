@@ -5,36 +5,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { servePeer, type EngineMessage, type PeerCall } from '../../shared/protocol';
 import { AppError, toAppError } from '../../shared/result';
-import { PromptLearner, type PromptTokenizer } from '../engine/train/prompt-learner';
+import { PromptLearner } from '../engine/train/prompt-learner';
 import { createTextEncoder } from '../engine/train/text-encoder-core';
+import { tokenTableTokenizer } from '../engine/train/token-table';
 import { trainCoop } from '../engine/train/trainer';
-import type {
-  ComputeProbe,
-  ComputeTrainArgs,
-  ComputeTrainResult,
-  TokenTable,
-} from '../engine/backends/compute-protocol';
+import type { ComputeProbe, ComputeTrainArgs, ComputeTrainResult } from '../engine/backends/compute-protocol';
 
 /** What the page provides: its GPU probe and a way to switch tfjs backends. */
 export interface ComputeEnv {
   probe(): Promise<ComputeProbe>;
   /** Activates a tfjs backend and returns its name; throws when it cannot be initialised. */
   activate(backend: string): Promise<string>;
-}
-
-/** A tokenizer that only knows the texts the engine tokenised for this run. */
-export function tokenTableTokenizer(table: TokenTable): PromptTokenizer {
-  const map = new Map(table.encodings);
-  return {
-    sotId: table.sotId,
-    eotId: table.eotId,
-    encode(text) {
-      const ids = map.get(text);
-      if (!ids) throw new AppError('bad_args', `The engine did not tokenise "${text}" for the compute window.`);
-      return ids;
-    },
-    idToToken: (id) => `<${id}>`,
-  };
 }
 
 function checkTrainArgs(raw: unknown): ComputeTrainArgs {

@@ -8,7 +8,8 @@
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { MenuCommand, PreloadApi } from '../../shared/preload-api';
-import { COMPUTE_PORT_MESSAGE, COMPUTE_WINDOW_ARG } from './window-options';
+import { COMPUTE_PORT_MESSAGE } from '../engine/backends/compute-protocol';
+import { COMPUTE_WINDOW_ARG } from './window-options';
 
 function exposeAppApi(): void {
   const channel = new MessageChannel();

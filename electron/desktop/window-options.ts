@@ -31,9 +31,6 @@ export const DESKTOP_CSP = [
 /** Argument that tells the shared preload it runs in the hidden compute window (see desktop/compute-window.ts). */
 export const COMPUTE_WINDOW_ARG = '--coop-compute-window';
 
-/** The message the compute window's preload posts to its page with a MessagePort attached. */
-export const COMPUTE_PORT_MESSAGE = 'coop-compute-port';
-
 /** webPreferences of the hidden compute window: as sandboxed as the main window, and never throttled while hidden. */
 export const COMPUTE_WEB_PREFERENCES = {
   ...SECURE_WEB_PREFERENCES,

@@ -7,6 +7,7 @@
  * Logs go to stderr; the parent decides where they end up.
  */
 import type { ClientMessage, EngineMessage } from '../../shared/protocol';
+import { listenForComputePort } from './backends/compute-link';
 import { Engine } from './engine';
 import { createHandlers } from './handlers';
 import { dataDir } from './settings/paths';
@@ -17,6 +18,9 @@ interface ParentPort {
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+// Under Electron the main process hands this process the compute window's port (see [Note: compute port]).
+listenForComputePort();
 
 function post(m: EngineMessage): void {
   if (parentPort) parentPort.postMessage(m);

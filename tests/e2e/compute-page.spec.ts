@@ -20,12 +20,12 @@ import type {
 } from '../../electron/engine/backends/compute-protocol';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
 import { appRoot } from '../../electron/engine/settings/paths';
-import { tokenTable } from '../../electron/engine/backends/training-backend';
+import { tokenTable } from '../../electron/engine/train/token-table';
 import { PromptLearner, type PromptLearnerOptions } from '../../electron/engine/train/prompt-learner';
 import { encodeIds, loadTextEncoder, readTextWeights, textModelFile } from '../../electron/engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../../electron/engine/train/trainer';
 import type { Result } from '../../shared/result';
-import { COMPUTE_PORT_MESSAGE } from '../../electron/desktop/window-options';
+import { COMPUTE_PORT_MESSAGE } from '../../electron/engine/backends/compute-protocol';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { syntheticData } from '../unit/train-fake-learner';
 import { CHROMIUM } from './harness';

@@ -21,7 +21,7 @@ import { loadContexts } from '../../electron/engine/store/runs-repo';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { readContextFile } from '../../electron/engine/formats/context-file';
 import { featureCache } from '../../electron/engine/features/features';
-import { releaseTextEncoderCache } from '../../electron/engine/jobs/trainer-run';
+import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LearnProgress } from '../../shared/contract/train';
 import { unwrap } from '../../shared/result';
 import { readContextFile } from '../../electron/engine/formats/context-file';
-import { releaseTextEncoderCache } from '../../electron/engine/jobs/trainer-run';
+import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 import { writeColourDataset } from '../helpers/colour-images';

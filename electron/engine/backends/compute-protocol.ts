@@ -15,15 +15,9 @@
  */
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import type { PromptLearnerOptions } from '../train/prompt-learner';
+import type { TokenTable } from '../train/token-table';
 import type { TrainData, TrainOptions, TrainResult } from '../train/trainer';
 import type { GpuProbe } from './backend-choice';
-
-/** The prompt learner's tokenisations, computed by the engine: every text the learner will encode, with its ids. */
-export interface TokenTable {
-  sotId: number;
-  eotId: number;
-  encodings: [text: string, ids: number[]][];
-}
 
 /** Arguments of the compute window's `train` job. */
 export interface ComputeTrainArgs {
@@ -56,3 +50,6 @@ export interface ComputeProbe extends GpuProbe {
 
 /** Operation names of the compute window. */
 export const COMPUTE_OPS = ['probe', 'train'] as const;
+
+/** The message the compute window's preload posts to its page with a MessagePort attached. */
+export const COMPUTE_PORT_MESSAGE = 'coop-compute-port';

@@ -14,12 +14,12 @@ import {
   type BackendChoice,
   type TrainingBackendSetting,
 } from './backend-choice';
-import type { TokenTable } from './compute-protocol';
 import { AppError } from '../../../shared/result';
 import { readSettings } from '../settings/settings';
 import type { PromptLearner, PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';
 import { defaultShardCount, ShardedLearner, type ShardMode } from '../train/sharded-learner';
 import { readTextWeights, textModelFile } from '../train/text-encoder';
+import { tokenTable } from '../train/token-table';
 import {
   trainCoop,
   type TrainableLearner,
@@ -61,17 +61,6 @@ export interface ComputeLearnerSource {
   tokenizer: PromptTokenizer;
   prompts: string[];
   options: PromptLearnerOptions;
-}
-
-/** Every text the prompt learner tokenises, with its ids (the page has no tokenizer files). */
-export function tokenTable(tokenizer: PromptTokenizer, prompts: string[], ctxInit?: string): TokenTable {
-  const texts = new Set([...prompts, ...prompts.map((p) => p.trim()), '.']);
-  if (ctxInit?.trim()) texts.add(ctxInit.trim());
-  return {
-    sotId: tokenizer.sotId,
-    eotId: tokenizer.eotId,
-    encodings: [...texts].map((t) => [t, tokenizer.encode(t)]),
-  };
 }
 
 /**

@@ -10,7 +10,8 @@ import type { BackendStatus, diagnosticOps, DoctorReport, systemOps } from '../.
 import { AppError } from '../../../shared/result';
 import type { EngineEnv } from './env';
 import { appVersion } from '../settings/paths';
-import { probeBackends, tfjsVersion } from '../tf/backends';
+import { probeBackends } from '../backends/probe';
+import { tfjsVersion } from '../tf/backends';
 
 const require = createRequire(import.meta.url);
 

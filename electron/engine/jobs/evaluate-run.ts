@@ -25,7 +25,7 @@ import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, toFeatureSet } from './run-source';
 import type { SplitItem } from '../train/splits';
 import { throwIfCancelled } from '../train/trainer';
-import { textEncoderFor } from './trainer-run';
+import { textEncoderFor } from '../train/text-encoder';
 
 type EvaluateArgs = z.output<typeof evaluateArgs>;
 

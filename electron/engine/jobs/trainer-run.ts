@@ -36,7 +36,7 @@ import { embedAll, trainingViews, type EmbedRequest } from '../features/features
 import { clipLogits } from '../train/metrics';
 import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
-import { loadTextEncoder, type TfTextEncoder } from '../train/text-encoder';
+import { textEncoderFor } from '../train/text-encoder';
 import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from '../train/splits';
 import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
 
@@ -44,27 +44,6 @@ type LearnArgs = z.output<typeof learnArgs>;
 
 const now = () => performance.now();
 const secs = (t0: number) => (now() - t0) / 1000;
-
-// [Note: encoder cache] Loading and verifying the text encoder against ONNX Runtime costs seconds; a run keeps the
-// last one for the same model and backend so a second run (another seed, eval, the bench) reuses it.
-let encoderCache: { key: string; encoder: TfTextEncoder } | null = null;
-
-/** The differentiable text encoder of `model`, cached per model and backend (see [Note: encoder cache]). */
-export async function textEncoderFor(model: ClipModel, backend: string): Promise<TfTextEncoder> {
-  const key = `${model.info.dir}\n${model.info.id}\n${backend}`;
-  if (encoderCache?.key === key) return encoderCache.encoder;
-  encoderCache?.encoder.dispose();
-  encoderCache = null;
-  const encoder = await loadTextEncoder(model.info.dir);
-  encoderCache = { key, encoder };
-  return encoder;
-}
-
-/** Frees the cached text encoder (tests that count tensors call this). */
-export function releaseTextEncoderCache(): void {
-  encoderCache?.encoder.dispose();
-  encoderCache = null;
-}
 
 const hashCache = new Map<string, string>();
 

@@ -16,9 +16,10 @@ import { PromptLearner } from '../train/prompt-learner';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import type { EpochPoint, TrainData, TrainImage } from '../train/trainer';
 import { trainInEngine } from '../backends/training-backend';
-// One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in trainer-run.ts).
-import { textEncoderFor as textEncoderOf } from '../jobs/trainer-run';
-import { classificationReport, type FewShotFeatures, type MethodOutcome } from './evaluate';
+// One cache of the verified text encoder for learn, eval and compare (see [Note: encoder cache] in text-encoder.ts).
+import { textEncoderFor as textEncoderOf } from '../train/text-encoder';
+import { classificationReport } from '../train/metrics';
+import type { FewShotFeatures, MethodOutcome } from './evaluate';
 
 /** What every prompt method of `compare` trains on and with. */
 interface PromptTrainingOptions {

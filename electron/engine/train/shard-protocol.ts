@@ -1,7 +1,7 @@
 /**
  * @file Messages between the sharded learner and its shard threads (types only, plus the shared-flag states; engine).
  */
-import type { TokenTable } from '../backends/compute-protocol';
+import type { TokenTable } from './token-table';
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import type { PromptLearnerOptions } from './prompt-learner';
 

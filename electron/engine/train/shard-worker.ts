@@ -10,7 +10,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../tf/backends';
-import { tokenTableTokenizer } from '../../compute-page/compute-service';
+import { tokenTableTokenizer } from './token-table';
 import { PromptLearner } from './prompt-learner';
 import { sharedAllReduce, sliceForRank } from './tensor-parallel';
 import { createTextEncoder, type TfTextEncoder } from './text-encoder-core';

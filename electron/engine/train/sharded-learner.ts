@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TokenTable } from '../backends/compute-protocol';
+import type { TokenTable } from './token-table';
 import { AppError } from '../../../shared/result';
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import { appRoot } from '../settings/paths';

@@ -19,20 +19,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClipTextWeights } from '../../../electron/engine/onnx/clip-text-graph';
-import {
-  PromptLearner,
-  type PromptLearnerOptions,
-  type PromptTokenizer,
-} from '../../../electron/engine/train/prompt-learner';
+import { PromptLearner, type PromptLearnerOptions } from '../../../electron/engine/train/prompt-learner';
 import { Sgd, type SgdOptions } from '../../../electron/engine/train/sgd';
 import { createTextEncoder, type TfTextEncoder } from '../../../electron/engine/train/text-encoder-core';
-
-/** Every text the learner encodes, with its token ids ([SOT ... EOT]), computed by the host's tokenizer. */
-export interface StepTokenTable {
-  sotId: number;
-  eotId: number;
-  encodings: [text: string, ids: number[]][];
-}
+import { tokenTableTokenizer, type TokenTable } from '../../../electron/engine/train/token-table';
 
 /** Requests of the step trainer. */
 export type StepTrainerRequest =
@@ -41,7 +31,7 @@ export type StepTrainerRequest =
       /** tfjs backend to activate first (e.g. `webgl`, `webgpu`, `wasm`, `cpu`); omitted: keep the current one. */
       backend?: string;
       weights: ClipTextWeights;
-      tokens: StepTokenTable;
+      tokens: TokenTable;
       prompts: string[];
       learner: PromptLearnerOptions;
       initCtx?: Float32Array;
@@ -69,20 +59,6 @@ interface Session {
   labels: number[];
   nClasses: number;
   scale: number;
-}
-
-function lookupTokenizer(table: StepTokenTable): PromptTokenizer {
-  const map = new Map(table.encodings);
-  return {
-    sotId: table.sotId,
-    eotId: table.eotId,
-    encode(text: string): number[] {
-      const ids = map.get(text);
-      if (!ids) throw new Error(`The token table has no entry for "${text}".`);
-      return ids;
-    },
-    idToToken: (id: number) => `#${id}`,
-  };
 }
 
 function coopLoss(s: Session, rows: number[]): (f: tf.Tensor2D) => tf.Scalar {
@@ -120,7 +96,7 @@ export function createStepTrainer(): { handle(req: StepTrainerRequest): Promise<
           throw new Error(`The tfjs backend "${req.backend}" could not be initialised.`);
         await tf.ready();
         const encoder = createTextEncoder(req.weights);
-        const learner = new PromptLearner(encoder, lookupTokenizer(req.tokens), req.prompts, req.learner);
+        const learner = new PromptLearner(encoder, tokenTableTokenizer(req.tokens), req.prompts, req.learner);
         if (req.initCtx) learner.ctx.assign(tf.tensor(req.initCtx, learner.ctx.shape));
         const dim = req.weights.projectionDim;
         const images = tf.tensor2d(req.images, [req.images.length / dim, dim]);
