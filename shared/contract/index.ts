@@ -5,11 +5,11 @@
  */
 import type { ArgsIn, HandlersFor, ProgressOf, ResultOf } from './define';
 import { diagnosticOps, systemOps } from './system';
-import { modelsOps, settingsOps } from './models';
+import { modelsOps } from './models';
 import { projectsOps } from './projects';
 import { trainOps } from './train';
 import { clipOps } from './clip';
-import { studioOps } from './settings';
+import { settingsOps, preferencesOps } from './settings';
 import { modelCheckOps } from './model-check';
 import { methodsOps } from './methods';
 
@@ -22,7 +22,7 @@ export const contract = {
   ...projectsOps,
   ...trainOps,
   ...clipOps,
-  ...studioOps,
+  ...preferencesOps,
   ...modelCheckOps,
   ...methodsOps,
 };

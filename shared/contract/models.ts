@@ -144,7 +144,8 @@ export interface AppSettings {
   [key: string]: unknown;
 }
 
-const httpUrl = z
+/** An http(s) URL. */
+export const httpUrl = z
   .string()
   .url()
   .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
@@ -200,17 +201,5 @@ export const modelsOps = {
   modelsSetActive: op<InstalledModel>()(
     z.object({ id: z.string().min(1) }),
     'Make an installed model the active one (stored in the settings).',
-  ),
-};
-
-/** Settings operations. */
-export const settingsOps = {
-  settingsGet: op<AppSettings>()(z.object({}), 'The app settings.'),
-  settingsSet: op<AppSettings>()(
-    z.object({
-      /** Download endpoint; null removes the setting (back to the default). */
-      hfEndpoint: httpUrl.nullable().optional(),
-    }),
-    'Change app settings; returns them all.',
   ),
 };

@@ -275,4 +275,8 @@ export const projectsOps = {
     z.object({ file: z.string().min(1), name: z.string().min(1).max(200).optional() }),
     'Import a project exported with projectExport.',
   ),
+  projectRename: op<ProjectSummary>()(
+    z.object({ projectId: z.number().int().positive(), name: z.string().trim().min(1).max(200) }),
+    'Rename a project.',
+  ),
 };

@@ -15,6 +15,16 @@ export const TRAIN_BACKENDS = ['wasm', 'tensorflow', 'cpu'] as const;
 export const ENCODER_PATHS = ['optimised', 'plain'] as const;
 /** How training threads share a step (see electron/engine/train/sharded-learner.ts). */
 export const THREAD_SPLITS = ['classes', 'heads'] as const;
+/**
+ * CoOp's epochs for a shot count, what `learn` and `compare` train when no epoch count is given and what the Learn
+ * screen promises: the paper's table 1 -> 50, 2 and 4 -> 100, 8 and 16 -> 200; a count in between takes the next
+ * lower row (5-7 shots: 100).
+ */
+export function defaultEpochs(shots: number): number {
+  if (shots <= 1) return 50;
+  if (shots < 8) return 100;
+  return 200;
+}
 /** The hand-written prompt of the zero-shot baseline. */
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
 
@@ -115,7 +125,7 @@ export const learnArgs = z
     position: z.enum(CLASS_POSITIONS).default('end'),
     /** Initialise the context from these words (M becomes their token count). */
     ctxInit: z.string().min(1).optional(),
-    /** Epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
+    /** Epochs; CoOp's count for the shot number when omitted (`defaultEpochs`). */
     epochs: z.number().int().min(0).max(10_000).optional(),
     /** Cached augmented views per training image (0 = the plain image only). */
     augViews: z.number().int().min(0).max(256).default(DEFAULT_AUG_VIEWS),

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appRoot } from '../../electron/engine/settings/paths';
+import { defaultEpochs } from '../../shared/contract/train';
 import { screenshot, screenTitle, step, until, useStudio } from './harness';
 
 /**
@@ -122,6 +123,16 @@ describe('studio flow in web mode', () => {
         },
         15_000,
       );
+      // The epochs the screen promises are the engine's own rule (5-7 shots train 100 epochs, not 200).
+      for (const shots of [1, 4, 5, 7, 8, 16]) {
+        await page.getByLabel('Shots').fill(String(shots));
+        expect(await page.getByLabel('Epochs').getAttribute('placeholder')).toBe(
+          `${defaultEpochs(shots)} (CoOp's count for ${shots} shots)`,
+        );
+      }
+      expect(await page.getByLabel('Epochs').getAttribute('placeholder')).toMatch(/^200 /);
+      await page.getByLabel('Shots').fill('5');
+      expect(await page.getByLabel('Epochs').getAttribute('placeholder')).toMatch(/^100 /);
       await page.getByLabel('Shots').fill('16');
       await page.getByLabel('Epochs').fill(String(EPOCHS));
       // The app's default, 0: random crops of 48 px sample images hide the very patterns the task is about.

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { classificationReport, meanStd } from '../../electron/engine/train/metrics';
 import { COOP_SCHEDULE, learningRate } from '../../electron/engine/train/schedule';
 import { Sgd } from '../../electron/engine/train/sgd';
-import { defaultEpochs, fewShotSplit, Rng } from '../../electron/engine/train/splits';
+import { defaultEpochs } from '../../shared/contract/train';
+import { fewShotSplit, Rng } from '../../electron/engine/train/splits';
 import { trainCoop, type TrainProgress } from '../../electron/engine/train/trainer';
 import { FakeLearner, syntheticData } from './train-fake-learner';
 
@@ -84,6 +85,7 @@ describe('Rng and splits', () => {
 
   it('maps shots to the paper epochs', () => {
     expect([1, 2, 4, 8, 16].map(defaultEpochs)).toEqual([50, 100, 100, 200, 200]);
+    expect([3, 5, 6, 7, 9, 15, 32].map(defaultEpochs)).toEqual([100, 100, 100, 100, 200, 200, 200]);
   });
 });
 

@@ -2,16 +2,16 @@
  * @file The engine's handler table (engine, plain Node).
  *
  * Typed `Handlers`: an operation of the contract without a handler here is a `tsc` error
- * (see [Note: one contract] and `handlers.test-d.ts`).
+ * (see [Note: one contract] and tests/unit/handler-table.types.test.ts).
  */
 import type { Handlers } from '../../../shared/contract';
 import type { EngineEnv } from './env';
 import { diagnosticHandlers, systemHandlers } from './system';
-import { modelsHandlers, settingsHandlers } from './models';
+import { modelsHandlers } from './models';
 import { projectsHandlers } from './projects';
 import { trainHandlers } from './train';
 import { clipHandlers } from './clip';
-import { studioHandlers } from './settings';
+import { preferencesHandlers, settingsHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
 import { methodsHandlers } from './methods';
 
@@ -25,7 +25,7 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...projectsHandlers(env),
     ...trainHandlers(env),
     ...clipHandlers(env),
-    ...studioHandlers(env),
+    ...preferencesHandlers(env),
     ...modelCheckHandlers(env),
     ...methodsHandlers(env),
   };

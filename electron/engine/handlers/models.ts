@@ -1,14 +1,14 @@
 /**
- * @file Handlers of the model manager and settings operations (engine, plain Node).
+ * @file Handlers of the model manager operations (engine, plain Node).
  */
 import type { HandlersFor } from '../../../shared/contract';
-import type { modelsOps, settingsOps } from '../../../shared/contract/models';
+import type { modelsOps } from '../../../shared/contract/models';
 import type { EngineEnv } from './env';
 import { CATALOGUE } from '../models/catalogue';
 import { downloadModel } from '../models/download-model';
 import { importModel } from '../models/import-model';
 import { activeModelId, listInstalled, listPartial, removeModel, setActiveModel } from '../models/model-store';
-import { readSettings, resolveEndpoint, updateSettings } from '../settings/settings';
+import { resolveEndpoint } from '../settings/settings';
 
 /** Handlers for {@link modelsOps}. */
 export function modelsHandlers(env: EngineEnv): HandlersFor<typeof modelsOps> {
@@ -36,18 +36,6 @@ export function modelsHandlers(env: EngineEnv): HandlersFor<typeof modelsOps> {
     },
     async modelsSetActive({ id }) {
       return setActiveModel(env.dataDir, id);
-    },
-  };
-}
-
-/** Handlers for {@link settingsOps}. */
-export function settingsHandlers(env: EngineEnv): HandlersFor<typeof settingsOps> {
-  return {
-    async settingsGet() {
-      return readSettings(env.dataDir);
-    },
-    async settingsSet(patch) {
-      return updateSettings(env.dataDir, patch);
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   listImages,
   listProjects,
   projectRow,
+  renameProject,
   setProjectCopyDir,
   splitCounts,
 } from '../store/projects-repo';
@@ -112,6 +113,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     },
     async projectImportFile({ file, name }) {
       return importProjectFile(db(), env.dataDir, file, name);
+    },
+    async projectRename({ projectId, name }) {
+      return renameProject(db(), projectId, name);
     },
   };
 }

@@ -1,22 +1,19 @@
 /**
- * @file Handlers of the studio preferences and of renaming a project (engine, plain Node).
+ * @file Handlers of the app settings and the studio preferences (engine, plain Node).
  *
- * See [Note: studio preferences] and [Note: project rename here] in shared/contract/settings.ts.
+ * See [Note: studio preferences] in shared/contract/settings.ts.
  */
 import type { HandlersFor } from '../../../shared/contract/define';
 import {
   DEFAULT_PREFERENCES,
   THEMES,
   TRAIN_BACKEND_CHOICES,
+  type settingsOps,
   type StudioPreferences,
-  type studioOps,
+  type preferencesOps,
 } from '../../../shared/contract/settings';
-import { AppError } from '../../../shared/result';
 import type { EngineEnv } from './env';
 import { readSettings, updateSettings } from '../settings/settings';
-import { storeDb } from '../store/db';
-import { getProject } from '../store/projects-repo';
-import { stmt } from '../store/statements';
 
 function pick<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;
@@ -30,8 +27,8 @@ export function preferencesOf(settings: Record<string, unknown>): StudioPreferen
   };
 }
 
-/** Handlers for {@link studioOps}. */
-export function studioHandlers(env: EngineEnv): HandlersFor<typeof studioOps> {
+/** Handlers for {@link preferencesOps}. */
+export function preferencesHandlers(env: EngineEnv): HandlersFor<typeof preferencesOps> {
   return {
     async preferencesGet() {
       return preferencesOf(readSettings(env.dataDir));
@@ -41,15 +38,17 @@ export function studioHandlers(env: EngineEnv): HandlersFor<typeof studioOps> {
       const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
       return preferencesOf(updateSettings(env.dataDir, given));
     },
-    async projectRename({ projectId, name }) {
-      const db = storeDb(env.dataDir);
-      const changed = stmt(db, 'UPDATE projects SET name = ?, updated_at = ? WHERE id = ?').run(
-        name,
-        Date.now(),
-        projectId,
-      ).changes;
-      if (changed === 0) throw new AppError('not_found', `There is no project with id ${projectId}.`);
-      return getProject(db, projectId);
+  };
+}
+
+/** Handlers for {@link settingsOps}. */
+export function settingsHandlers(env: EngineEnv): HandlersFor<typeof settingsOps> {
+  return {
+    async settingsGet() {
+      return readSettings(env.dataDir);
+    },
+    async settingsSet(patch) {
+      return updateSettings(env.dataDir, patch);
     },
   };
 }

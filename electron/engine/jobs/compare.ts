@@ -19,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
+import { defaultEpochs } from '../../../shared/contract/train';
 import {
   type CompareCell,
   type CompareMethod,
@@ -34,7 +35,7 @@ import { loadRunSource, testFilesByClass } from './run-source';
 import { demoModelDir } from '../settings/paths';
 import { useBackend } from '../tf/backends';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
-import { defaultEpochs, fewShotSplit, Rng, type SplitItem } from '../train/splits';
+import { fewShotSplit, Rng, type SplitItem } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
 import { compareCsv, comparePng, compareSvg, formatCompareTable } from '../reports/compare-report';
 import { runCocoopMethod, runPromptMethod } from '../methods/coop-method';

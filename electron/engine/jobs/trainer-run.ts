@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
+  defaultEpochs,
   ZERO_SHOT_TEMPLATE,
   type LearnProgress,
   type LearnResult,
@@ -37,7 +38,7 @@ import { clipLogits } from '../train/metrics';
 import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
 import { textEncoderFor } from '../train/text-encoder';
-import { defaultEpochs, fewShotSplit, Rng, type FewShotSplit } from '../train/splits';
+import { fewShotSplit, Rng, type FewShotSplit } from '../train/splits';
 import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
 
 type LearnArgs = z.output<typeof learnArgs>;

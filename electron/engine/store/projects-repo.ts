@@ -89,6 +89,17 @@ export function getProject(db: Db, id: number): ProjectSummary {
   return toSummary(r);
 }
 
+/** Renames a project; throws `not_found` when there is none with `id`. */
+export function renameProject(db: Db, id: number, name: string): ProjectSummary {
+  const changed = stmt(db, 'UPDATE projects SET name = ?, updated_at = ? WHERE id = ?').run(
+    name,
+    Date.now(),
+    id,
+  ).changes;
+  if (changed === 0) throw new AppError('not_found', `There is no project with id ${id}.`);
+  return getProject(db, id);
+}
+
 /** Every project, newest first. */
 export function listProjects(db: Db): ProjectSummary[] {
   return (stmt(db, `${PROJECT_SELECT} ORDER BY p.updated_at DESC, p.id DESC`).all() as ProjectRow[]).map(toSummary);

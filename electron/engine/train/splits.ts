@@ -139,10 +139,3 @@ export function fewShotSplit(classFiles: readonly (readonly string[])[], opts: S
   });
   return split;
 }
-
-/** CoOp's epochs per shot count: 1 -> 50, 2 and 4 -> 100, 8 and 16 -> 200 (in between: the next lower row). */
-export function defaultEpochs(shots: number): number {
-  if (shots <= 1) return 50;
-  if (shots < 8) return 100;
-  return 200;
-}

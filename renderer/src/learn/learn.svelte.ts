@@ -30,11 +30,6 @@ export interface CoopOptions {
   augViews: number;
 }
 
-/** CoOp's epoch count for a shot number (1: 50, 2-4: 100, 8+: 200), what `learn` uses when none is given. */
-export function coopEpochs(shots: number): number {
-  return shots <= 1 ? 50 : shots <= 4 ? 100 : 200;
-}
-
 /** One finished run kept for overlaying curves. */
 export interface RunCurve {
   label: string;
