@@ -4,5 +4,15 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
+import { NO_TOKEN, transport, webToken } from './app/client';
 
-mount(App, { target: document.getElementById('app') as HTMLElement });
+const target = document.getElementById('app') as HTMLElement;
+if (transport === 'web' && !webToken()) {
+  // A tab opened without the printed URL (see [Note: the page's token]): say how to get in instead of a dead UI.
+  const message = document.createElement('p');
+  message.setAttribute('role', 'alert');
+  message.textContent = NO_TOKEN.message;
+  target.replaceChildren(message);
+} else {
+  mount(App, { target });
+}

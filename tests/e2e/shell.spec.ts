@@ -15,6 +15,20 @@ describe('app shell in web mode', () => {
     expect(r.status).toBe(401);
   });
 
+  it('keeps the token out of cookies and the address bar, and a reload in the same tab keeps working', async () => {
+    const { page, pageErrors } = await studio.open();
+    expect(new URL(page.url()).searchParams.get('token')).toBeNull();
+    expect(await page.context().cookies()).toEqual([]);
+    await page.reload();
+    await page.getByRole('list', { name: 'tfjs backends' }).waitFor();
+    // A new tab (no sessionStorage) without the printed URL says how to get in.
+    const other = await studio.browser.newPage();
+    await other.goto(studio.served.origin + '/');
+    await expect(other.getByRole('alert').textContent()).resolves.toContain('coop-studio serve');
+    await other.close();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('opens the shell and shows live doctor data from the engine', async () => {
     const { page, pageErrors } = await studio.open();
     for (const name of ['Projects', 'Dataset', 'Learn', 'Results', 'Models', 'Settings']) {

@@ -34,16 +34,20 @@ describe('web transport', () => {
     expect(wrong.status).toBe(401);
   });
 
-  it('serves the app with the token and sets a strict HttpOnly cookie for its assets', async () => {
+  it('serves the app with the token, never sets a cookie, and serves its public assets to anyone', async () => {
     const r = await fetch(server.url);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-security-policy')).toContain("default-src 'self'");
-    const cookie = r.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const asset = await fetch(`${server.origin}/assets/app.js`, { headers: { cookie: cookie.split(';')[0] ?? '' } });
+    expect(r.headers.get('set-cookie')).toBeNull();
+    const asset = await fetch(`${server.origin}/assets/app.js`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toContain('javascript');
+  });
+
+  it('answers the shell without a token with 401 but still the shell, so a reload in a tab holding the token works', async () => {
+    const r = await fetch(`${server.origin}/`);
+    expect(r.status).toBe(401);
+    expect(await r.text()).toBe('<!doctype html><title>shell</title>');
   });
 
   it('refuses other origins and foreign Host headers (403)', async () => {

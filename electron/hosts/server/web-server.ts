@@ -2,11 +2,21 @@
  * @file The local web transport: HTTP for the built renderer, a WebSocket for the contract (Node).
  *
  * [Note: web mode security] `coop-studio serve` binds 127.0.0.1 only and makes a random token per
- * start, printed in the URL as Jupyter does. Every request needs the token (query `token`,
- * `Authorization: Bearer`, or the HttpOnly SameSite=Strict cookie set when the tokenised URL is
- * first opened). The `Host` header must name the loopback address we bound (defeats DNS
- * rebinding) and any `Origin` header must be our own origin (defeats cross-site requests and
- * cross-site WebSocket hijacking). Static files are served from the renderer build only.
+ * start, printed in the URL as Jupyter does. Every request that reads or writes the user's data (the
+ * `/api` WebSocket, uploads, thumbnails and any other mounted route) needs the token: the query
+ * `token`, `Authorization: Bearer`, or, for the WebSocket, the subprotocol `coop-studio.token.<token>`.
+ * The `Host` header must name the loopback address we bound (defeats DNS rebinding) and any `Origin`
+ * header must be our own origin (defeats cross-site requests and cross-site WebSocket hijacking).
+ * Static files are served from the renderer build only.
+ *
+ * [Note: no token cookie] The token is never put in a cookie. Cookies are scoped by host, not by
+ * port, so a cookie set by 127.0.0.1:PORT is sent to every other server on 127.0.0.1, and any of them
+ * could replay it. Instead the page reads the token from its URL once, drops it from the address bar
+ * (`history.replaceState`) and keeps it in the tab's sessionStorage, which is per origin (scheme, host
+ * and port); see renderer/src/lib/client.ts. The renderer's files are the same public code for every
+ * user and carry no data, so its assets are served without the token. The page shell answers 401
+ * without a valid query token (a client learns it is not in), but its body is still the shell, so a
+ * reload in a tab that holds the token in sessionStorage keeps working.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -15,9 +25,14 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EngineClient } from '../../../shared/client';
+import { WS_PROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../../../shared/web-auth';
 import { bridgeToEngine } from '../engine-host/bridge';
 
-const COOKIE = 'coop_studio_token';
+/**
+ * Largest WebSocket message the server accepts. Contract calls are JSON of ids, paths and options (kilobytes);
+ * a larger frame is refused with close code 1009 before its payload is buffered.
+ */
+export const MAX_WS_MESSAGE_BYTES = 4 * 1024 * 1024;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -53,6 +68,8 @@ export interface WebServerOptions {
   token?: string;
   /** Extra HTTP routes (uploads, files) mounted after authentication; return true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+  /** Where refused connections and socket errors are logged (stderr in `serve`). */
+  log?: (line: string) => void;
 }
 
 /** A running web server. */
@@ -70,12 +87,12 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookieToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return decodeURIComponent(v.join('='));
+function protocolToken(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol'];
+  if (!offered) return undefined;
+  for (const p of offered.split(',')) {
+    const name = p.trim();
+    if (name.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) return name.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
   }
   return undefined;
 }
@@ -84,87 +101,124 @@ function cookieToken(req: IncomingMessage): string | undefined {
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const token = options.token ?? randomBytes(24).toString('hex');
   const staticDir = resolve(options.staticDir);
+  const log = options.log ?? (() => {});
   let port = 0;
   const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = () => allowedHosts().map((h) => `http://${h}`);
 
-  /** Returns an HTTP status to refuse with, or 0 when the request may proceed. */
-  function check(req: IncomingMessage, url: URL): { status: number; why: string; viaQuery: boolean } {
-    if (!allowedHosts().includes(req.headers.host ?? ''))
-      return { status: 403, why: 'Forbidden host.', viaQuery: false };
+  /** Host and Origin checks: an HTTP status to refuse with and why, or null when the request may proceed. */
+  function checkPeer(req: IncomingMessage): { status: number; why: string } | null {
+    if (!allowedHosts().includes(req.headers.host ?? '')) return { status: 403, why: 'Forbidden host.' };
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().includes(origin)) {
-      return { status: 403, why: 'Forbidden origin.', viaQuery: false };
-    }
-    const q = url.searchParams.get('token');
-    const auth = req.headers.authorization?.replace(/^Bearer\s+/i, '');
-    const c = cookieToken(req);
-    if (q !== null && safeEqual(q, token)) return { status: 0, why: '', viaQuery: true };
-    if ((auth && safeEqual(auth, token)) || (c && safeEqual(c, token))) return { status: 0, why: '', viaQuery: false };
-    return {
-      status: 401,
-      why: 'Missing or wrong token. Open the URL that `coop-studio serve` printed.',
-      viaQuery: false,
-    };
+    if (origin !== undefined && !allowedOrigins().includes(origin)) return { status: 403, why: 'Forbidden origin.' };
+    return null;
   }
 
-  function serveStatic(res: ServerResponse, pathname: string): void {
-    const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
-    let file = resolve(staticDir, rel);
-    if (file !== staticDir && !file.startsWith(staticDir + sep)) {
+  /** True when the request carries the token (query, bearer header, or WebSocket subprotocol; never a cookie). */
+  function hasToken(req: IncomingMessage, url: URL): boolean {
+    const offered = [
+      url.searchParams.get('token'),
+      req.headers.authorization?.replace(/^Bearer\s+/i, ''),
+      protocolToken(req),
+    ];
+    return offered.some((t) => typeof t === 'string' && t.length > 0 && safeEqual(t, token));
+  }
+
+  const refusal = 'Missing or wrong token. Open the URL that `coop-studio serve` printed.';
+
+  /** A renderer file: the asset itself, or the page shell (index.html) for any other path. */
+  function staticFile(pathname: string): { file: string; shell: boolean } | null {
+    let rel: string;
+    try {
+      rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+    } catch {
+      return null;
+    }
+    const file = resolve(staticDir, rel);
+    if (file !== staticDir && !file.startsWith(staticDir + sep)) return null;
+    const shell = join(staticDir, 'index.html');
+    if (existsSync(file) && statSync(file).isFile()) return { file, shell: file === shell };
+    return { file: shell, shell: true };
+  }
+
+  function serveStatic(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const found = staticFile(url.pathname);
+    if (!found) {
       res.writeHead(403).end('Forbidden path.');
       return;
     }
-    if (!existsSync(file) || statSync(file).isDirectory()) file = join(staticDir, 'index.html');
-    if (!existsSync(file)) {
+    if (!existsSync(found.file)) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('The renderer is not built. Run `npm run build`.');
       return;
     }
-    res.writeHead(200, {
-      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+    // See [Note: no token cookie]: the shell says 401 without a valid token in its URL, but still is the shell.
+    const status = found.shell && !hasToken(req, url) ? 401 : 200;
+    res.writeHead(status, {
+      'content-type': MIME[extname(found.file)] ?? 'application/octet-stream',
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-cache',
     });
-    createReadStream(file).pipe(res);
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(found.file).pipe(res);
   }
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const verdict = check(req, url);
-    if (verdict.status !== 0) {
-      res.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8' }).end(verdict.why);
+    const peer = checkPeer(req);
+    if (peer) {
+      res.writeHead(peer.status, { 'content-type': 'text/plain; charset=utf-8' }).end(peer.why);
       return;
-    }
-    if (verdict.viaQuery) {
-      res.setHeader('set-cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     }
     void (async () => {
       try {
+        const found = req.method === 'GET' || req.method === 'HEAD' ? staticFile(url.pathname) : null;
+        // Renderer assets are public (see [Note: no token cookie]); everything else needs the token.
+        if (found && !found.shell) {
+          serveStatic(req, res, url);
+          return;
+        }
+        if (!hasToken(req, url)) {
+          if (found) serveStatic(req, res, url);
+          else res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end(refusal);
+          return;
+        }
         if (options.routes && (await options.routes(req, res, url))) return;
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.writeHead(405).end('Method not allowed.');
           return;
         }
-        serveStatic(res, url.pathname);
+        serveStatic(req, res, url);
       } catch (e) {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(e instanceof Error ? e.message : String(e));
       }
     })();
   });
+  // A client that resets or sends garbage before a request is parsed must not take the server down.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  wss.on('error', (e) => log(`web socket server: ${e.message}`));
   server.on('upgrade', (req, socket, head) => {
+    // Node removes its own error listener from upgraded sockets: an ECONNRESET here would otherwise crash serve.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const verdict = check(req, url);
-    if (verdict.status !== 0 || url.pathname !== '/api') {
-      socket.write(`HTTP/1.1 ${verdict.status || 404} Refused\r\nConnection: close\r\n\r\n`);
-      socket.destroy();
+    const peer = checkPeer(req);
+    const status = peer ? peer.status : !hasToken(req, url) ? 401 : url.pathname !== '/api' ? 404 : 0;
+    if (status !== 0) {
+      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.client));
+    wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.client, log));
   });
 
   await new Promise<void>((resolveListen, reject) => {
@@ -188,7 +242,17 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
 }
 
-function bridge(ws: WebSocket, client: EngineClient): void {
+/**
+ * Serves one WebSocket peer.
+ *
+ * [Note: hostile frames] `ws` emits 'error' on a protocol violation (invalid UTF-8, reserved opcodes or
+ * RSV bits, unmasked or oversized frames, fragmented control frames, invalid close codes) and then closes
+ * that connection with the matching close code. An 'error' event without a listener throws, which used
+ * to take the whole server and its running jobs down; so every socket gets one, and jobs outlive their
+ * connection (see bridge.ts).
+ */
+function bridge(ws: WebSocket, client: EngineClient, log: (line: string) => void): void {
+  ws.on('error', (e) => log(`closed a WebSocket connection: ${e.message}`));
   const onMessage = bridgeToEngine(client, (m) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   });

@@ -6,6 +6,7 @@
  * keeping its class folders, and the reply names the session folder on the engine's disk.
  */
 import type { Result } from '../../../shared/result';
+import { serverAuthHeaders } from '../app/client';
 
 /** A file with its path relative to what the user dropped (class folders kept). */
 export interface PickedFile {
@@ -91,7 +92,12 @@ export async function uploadFiles(
     for (let next = queue.shift(); next; next = queue.shift()) {
       signal?.throwIfAborted();
       const rel = next.path.split('/').map(encodeURIComponent).join('/');
-      const res = await fetch(`/upload/${session}/${rel}`, { method: 'PUT', body: next.file, signal });
+      const res = await fetch(`/upload/${session}/${rel}`, {
+        method: 'PUT',
+        body: next.file,
+        headers: serverAuthHeaders(),
+        signal,
+      });
       const body = (await res.json()) as Result<{ folder: string; bytes: number }>;
       if (!body.ok) throw Object.assign(new Error(body.error.message), body.error);
       folder = body.value.folder;

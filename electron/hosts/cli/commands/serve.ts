@@ -26,6 +26,7 @@ export const serveCommand: CommandSpec = {
       staticDir: join(appRoot(), 'dist', 'renderer'),
       port,
       routes: fileRoutes(dataDir()),
+      log: (line) => ctx.log(line),
     });
     ctx.print(`CoOp Studio is running. Open this URL in your browser:\n\n    ${server.url}\n\nPress Ctrl+C to stop.`);
     ctx.log(`serving on ${server.origin}`);
