@@ -22,6 +22,9 @@ export const ERROR_CODES = [
   'unsupported',
   'conflict',
   'network',
+  'busy',
+  'disk_full',
+  'read_only',
   'internal',
 ] as const;
 
@@ -68,9 +71,63 @@ export function fail<T = never>(error: AppErrorData): Result<T> {
   return { ok: false, error };
 }
 
+/**
+ * [Note: system errors] Failures of the machine rather than of the input get their own codes and sentences, so
+ * that neither the UI nor a script sees `internal`: another process holding the database (`busy`), a full disk
+ * (`disk_full`) and a read-only data folder (`read_only`). They are recognised by the `code` that SQLite
+ * (better-sqlite3's `SqliteError`) and Node's file system put on their errors.
+ */
+const SYSTEM_ERRORS: Record<string, AppErrorData> = {
+  SQLITE_BUSY: {
+    code: 'busy',
+    message:
+      'The project database is busy: another CoOp Studio process (the desktop app, a `coop-studio` command or ' +
+      'the web mode) has been writing to this data folder for too long. Try again when it has finished.',
+  },
+  SQLITE_FULL: {
+    code: 'disk_full',
+    message: 'The disk is full: the data folder has no room for more data. Free some space and try again.',
+  },
+  ENOSPC: {
+    code: 'disk_full',
+    message: 'The disk is full: the data folder has no room for more data. Free some space and try again.',
+  },
+  SQLITE_READONLY: {
+    code: 'read_only',
+    message:
+      'The data folder is read-only: projects can be shown but not changed. Make the folder writable, or point ' +
+      'COOP_STUDIO_DATA_DIR at a writable one (`coop-studio doctor` names the folder).',
+  },
+  EROFS: {
+    code: 'read_only',
+    message:
+      'The data folder is on a read-only file system: projects can be shown but not changed. Point ' +
+      'COOP_STUDIO_DATA_DIR at a writable folder (`coop-studio doctor` names the folder).',
+  },
+};
+
+/** The error data of a known system failure (see [Note: system errors]), or undefined. */
+export function systemError(e: unknown): AppErrorData | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string') return undefined;
+  // SQLite's extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_READONLY_DBMOVED, ...) share the primary code's meaning.
+  const known = SYSTEM_ERRORS[code] ?? SYSTEM_ERRORS[code.replace(/^(SQLITE_[A-Z]+?)_.*$/, '$1')];
+  if (!known) return undefined;
+  const detail = e instanceof Error ? e.message : undefined;
+  return detail ? { ...known, detail } : known;
+}
+
+/** True when `e` is an {@link AppError} (or error data) with this code, or a system failure that maps to it. */
+export function isErrorCode(e: unknown, code: ErrorCode): boolean {
+  if (e instanceof AppError) return e.code === code;
+  return systemError(e)?.code === code;
+}
+
 /** Converts anything thrown into error data; unknown errors become `internal` with their stack as detail. */
 export function toAppError(e: unknown): AppErrorData {
   if (e instanceof AppError) return e.toData();
+  const system = systemError(e);
+  if (system) return system;
   if (e instanceof Error) {
     if (e.name === 'AbortError') return { code: 'cancelled', message: 'The job was cancelled.' };
     return { code: 'internal', message: e.message, ...(e.stack ? { detail: e.stack } : {}) };

@@ -125,21 +125,26 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  it('leaves running jobs alone while another live engine owns the database, and marks them once it is gone', async () => {
+  it('leaves running jobs alone while their owner process lives, and marks them once it is gone', async () => {
     const dir = dirname(dbFile());
     const db = storeDb(dir);
-    const job = startJob(db, createProject(db, 'p', '', null).id, 'import');
-    closeStoreDb(dir);
+    const project = createProject(db, 'p', '', null);
+    const job = startJob(db, project.id, 'import');
+    const legacy = startJob(db, project.id, 'embed');
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     try {
+      // One job of another live engine, one written before owners were recorded (the legacy owner file names it).
+      db.prepare('UPDATE jobs SET owner = ? WHERE id = ?').run(`${other.pid}:feed`, job);
+      db.prepare('UPDATE jobs SET owner = NULL WHERE id = ?').run(legacy);
+      closeStoreDb(dir);
       writeFileSync(join(dir, 'coop-studio.sqlite.owner'), String(other.pid));
-      const status = () =>
-        (storeDb(dir).prepare('SELECT status FROM jobs WHERE id = ?').get(job) as { status: string }).status;
-      expect(status()).toBe('running');
+      const status = (id: number) =>
+        (storeDb(dir).prepare('SELECT status FROM jobs WHERE id = ?').get(id) as { status: string }).status;
+      expect([status(job), status(legacy)]).toEqual(['running', 'running']);
       closeStoreDb(dir);
       other.kill('SIGKILL');
       await new Promise((r) => other.once('exit', r));
-      expect(status()).toBe('interrupted');
+      expect([status(job), status(legacy)]).toEqual(['interrupted', 'interrupted']);
     } finally {
       other.kill('SIGKILL');
       closeStoreDb(dir);

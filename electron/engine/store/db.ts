@@ -2,21 +2,37 @@
  * @file The one module that opens the project database (engine, plain Node).
  *
  * [Note: one database] `<dataDir>/coop-studio.sqlite` holds projects, classes, images, embeddings,
- * runs, curves and learned contexts. Only the engine process opens it (better-sqlite3 is
- * synchronous, so it must never run on a UI thread). WAL keeps readers and a crash-interrupted
- * writer apart; `synchronous = NORMAL` under WAL loses at most the last transactions on power loss,
- * never consistency, and a SIGKILL of the process loses nothing committed.
+ * runs, curves and learned contexts. Only engine processes open it (better-sqlite3 is synchronous, so
+ * it must never run on a UI thread). WAL keeps readers and a crash-interrupted writer apart;
+ * `synchronous = NORMAL` under WAL loses at most the last transactions on power loss, never
+ * consistency, and a SIGKILL of the process loses nothing committed.
  *
- * [Note: interrupted jobs] A process killed mid-job cannot mark its own job. At open, every job
- * and run still `running` (or `queued`) belongs to a dead process, because only one engine owns
- * the database (see [Note: database owner]), so opening the store marks them `interrupted`.
+ * [Note: interrupted jobs] A process killed mid-job cannot mark its own job. At open, every job and
+ * run still `running` (or `queued`) whose owner is gone is marked `interrupted`; the work of owners
+ * that are alive, in this process or another, is left alone (see [Note: job owners] in owners.ts).
+ *
+ * [Note: several writers] The desktop app and CLI commands may write to one data folder at once.
+ * Every transaction is `BEGIN IMMEDIATE`: it takes the write lock before it reads, so a writer that
+ * meets another one waits for it (SQLite's busy handler retries until `BUSY_TIMEOUT_MS`). A deferred
+ * transaction would read first and then fail at once with "database is locked" when it tries to
+ * write while another process holds the lock, because SQLite cannot wait there without risking a
+ * deadlock. Writers commit in small batches (imports every ~100 images, embeddings per batch, runs
+ * per epoch), so waits are short; one that still times out fails with the `busy` error code.
+ *
+ * [Note: read-only data folder] When the data folder cannot be written (a read-only mount, a folder
+ * of another user), the database is opened read-only so that every reading command works, and a
+ * write fails with the `read_only` error code. A WAL database cannot be opened in place from a
+ * folder where SQLite cannot create its `-shm` file, so it is read from a copy in memory, its header
+ * switched to the rollback journal, any pending migration applied to the copy, and the connection
+ * set `query_only`: nothing can be written, not even to the copy.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError } from '../../../shared/result';
+import { AppError, isErrorCode } from '../../../shared/result';
 import { MIGRATIONS, type Migration } from './migrations';
+import { legacyOwnerPid, markInterrupted, registerOwner } from './owners';
 
 /** The database handle type. */
 export type Db = Database.Database;
@@ -29,10 +45,10 @@ export function migrationHash(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
 }
 
-/** Applies pending migrations; refuses a database whose applied migrations differ from ours or are newer. */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+/** Migrations of `migrations` not yet applied to `db`; throws when the applied ones differ from ours or are newer. */
+function pendingMigrations(db: Db, migrations: readonly Migration[]): Migration[] {
+  const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+  if (!hasTable) return [...migrations];
   const applied = db.prepare('SELECT version, name, sha256 FROM schema_migrations ORDER BY version').all() as {
     version: number;
     name: string;
@@ -53,33 +69,85 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
       );
   }
   const done = new Set(applied.map((r) => r.version));
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
-  let count = 0;
-  for (const m of migrations) {
-    if (done.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, migrationHash(m.sql), Date.now());
-    })();
-    count++;
-  }
-  return count;
+  return migrations.filter((m) => !done.has(m.version));
 }
 
-/** Opens (creating if needed) the database at `file`, migrates it and marks dead jobs interrupted. */
-export function openDatabase(
-  file: string,
-  migrations: readonly Migration[] = MIGRATIONS,
-  opts: { markInterrupted?: boolean } = {},
-): Db {
+/**
+ * Applies pending migrations; refuses a database whose applied migrations differ from ours or are newer. Checked
+ * again inside the write transaction, so two engines opening a new data folder at once apply each migration once.
+ */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {
+  if (pendingMigrations(db, migrations).length === 0) return 0;
+  return db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
+    const todo = pendingMigrations(db, migrations);
+    for (const m of todo) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, migrationHash(m.sql), Date.now());
+    }
+    return todo.length;
+  })();
+}
+
+/** How long a writer waits for another process's write transaction before failing with `busy` (milliseconds). */
+export const BUSY_TIMEOUT_MS = 20_000;
+
+/** Makes every `db.transaction(...)` of this handle `BEGIN IMMEDIATE` (see [Note: several writers]). */
+function immediateTransactions(db: Db): void {
+  const make = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const tx = make(fn);
+    return Object.assign((...args: never[]) => tx.immediate(...args), {
+      default: tx.immediate,
+      deferred: tx.deferred,
+      immediate: tx.immediate,
+      exclusive: tx.exclusive,
+    });
+  }) as Db['transaction'];
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenOptions {
+  /** Mark the jobs and runs of dead owners interrupted (default true). */
+  markInterrupted?: boolean;
+  /** Open without writing anything (see [Note: read-only data folder]). */
+  readOnly?: boolean;
+  /** Override of {@link BUSY_TIMEOUT_MS} (tests). */
+  busyTimeoutMs?: number;
+}
+
+/** Opens a WAL database from a folder SQLite cannot write to: a query-only copy in memory. */
+function openReadOnlyCopy(file: string, migrations: readonly Migration[]): Db {
+  const bytes = readFileSync(file);
+  // Bytes 18-19 of the header are the file format's write/read versions: 2 is WAL, 1 the rollback journal.
+  if (bytes.length >= 20 && bytes[18] === 2) bytes.fill(1, 18, 20);
+  const db = new Database(bytes);
+  migrate(db, migrations);
+  db.pragma('query_only = ON');
+  return db;
+}
+
+/** Opens (creating if needed) the database at `file`, migrates it and marks the work of dead owners interrupted. */
+export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS, opts: OpenOptions = {}): Db {
+  if (opts.readOnly) {
+    if (!existsSync(file))
+      throw new AppError('read_only', `The data folder is read-only and holds no database yet (${file}).`);
+    const db = openReadOnlyCopy(file, migrations);
+    registerOwner(db);
+    return db;
+  }
   const db = new Database(file);
   try {
+    db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
+    immediateTransactions(db);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
     migrate(db, migrations);
-    if (opts.markInterrupted !== false) markInterrupted(db);
+    registerOwner(db);
+    if (opts.markInterrupted !== false) markInterruptedIfPossible(db, legacyOwnerPid(file));
     return db;
   } catch (e) {
     db.close();
@@ -87,51 +155,52 @@ export function openDatabase(
   }
 }
 
-/** Marks jobs and runs left `running`/`queued` by a dead process as `interrupted`; returns how many. */
-export function markInterrupted(db: Db): { jobs: number; runs: number } {
-  const now = Date.now();
-  return db.transaction(() => ({
-    jobs: db
-      .prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`)
-      .run(now).changes,
-    runs: db
-      .prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued')`)
-      .run(now).changes,
-  }))();
+/**
+ * Marks dead owners' work interrupted, unless the disk is full or another writer holds the database: reading must
+ * still work then (`project show` on a full disk), and the next open marks them.
+ */
+function markInterruptedIfPossible(db: Db, legacyPid: number): void {
+  try {
+    markInterrupted(db, legacyPid);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code !== 'SQLITE_FULL' && code !== 'SQLITE_BUSY' && code !== 'SQLITE_READONLY') throw e;
+  }
 }
 
 const open = new Map<string, Db>();
 
-/** True when `pid` names a live process other than this one. */
-function otherLiveProcess(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+/** True when this process can create files in `dir`. */
+export function folderWritable(dir: string): boolean {
   try {
-    process.kill(pid, 0);
+    accessSync(dir, constants.W_OK);
     return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  } catch {
+    return false;
   }
 }
 
 /**
- * The data folder's database, opened once per process.
- *
- * [Note: database owner] The desktop app and a CLI command may run at the same time on the same data
- * folder. `<db>.owner` holds the pid of the engine that last opened the database; when that process
- * is still alive, its `running` jobs are really running, so this open neither marks them interrupted
- * nor takes over ownership; the next open after that owner has died does the marking.
+ * The data folder's database, opened once per process: read-write, or read-only when the folder cannot be written
+ * (see [Note: read-only data folder]).
  */
 export function storeDb(dataDir: string): Db {
   const existing = open.get(dataDir);
   if (existing?.open) return existing;
-  mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, DB_FILE);
-  const ownerFile = `${file}.owner`;
-  const owner = Number((existsSync(ownerFile) ? readFileSync(ownerFile, 'utf8') : '').trim());
-  const shared = otherLiveProcess(owner);
-  const db = openDatabase(file, MIGRATIONS, { markInterrupted: !shared });
-  if (!shared) writeFileSync(ownerFile, String(process.pid));
+  if (!existsSync(dataDir) || folderWritable(dataDir)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      const db = openDatabase(file, MIGRATIONS);
+      open.set(dataDir, db);
+      return db;
+    } catch (e) {
+      // A read-only mount passes access() for root; SQLite then cannot create its -wal/-shm files.
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY' && !isErrorCode(e, 'read_only')) throw e;
+    }
+  }
+  const db = openDatabase(file, MIGRATIONS, { readOnly: true });
   open.set(dataDir, db);
   return db;
 }

@@ -3,17 +3,16 @@
  */
 import type { JobRecord, JobStatus } from '../../../shared/contract/projects';
 import type { Db } from './db';
+import { ownerOf } from './owners';
 import { stmt } from './statements';
 
-/** Starts a `running` job record; returns its id. */
+/** Starts a `running` job record owned by this engine (see [Note: job owners]); returns its id. */
 export function startJob(db: Db, projectId: number | null, kind: string, detail: Record<string, unknown> = {}): number {
   return Number(
-    stmt(db, `INSERT INTO jobs (project_id, kind, status, detail_json, started_at) VALUES (?, ?, 'running', ?, ?)`).run(
-      projectId,
-      kind,
-      JSON.stringify(detail),
-      Date.now(),
-    ).lastInsertRowid,
+    stmt(
+      db,
+      `INSERT INTO jobs (project_id, kind, status, detail_json, started_at, owner) VALUES (?, ?, 'running', ?, ?, ?)`,
+    ).run(projectId, kind, JSON.stringify(detail), Date.now(), ownerOf(db)).lastInsertRowid,
   );
 }
 

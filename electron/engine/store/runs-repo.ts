@@ -10,6 +10,7 @@ import type { EpochPoint, LearnResult } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { blobToFloats, floatsToBlob } from './blob';
 import type { Db } from './db';
+import { ownerOf } from './owners';
 import { stmt } from './statements';
 
 /** What a new run records. */
@@ -53,13 +54,13 @@ export interface RunRecord extends RunSummary {
   finishedAt: number | null;
 }
 
-/** Creates a `queued` run; returns its id. */
+/** Creates a `queued` run owned by this engine (see [Note: job owners]); returns its id. */
 export function createRun(db: Db, run: NewRun): number {
   return Number(
     stmt(
       db,
-      `INSERT INTO runs (project_id, model_id, method, options_json, seed, shots, status, backend, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO runs (project_id, model_id, method, options_json, seed, shots, status, backend, created_at, owner)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
     ).run(
       run.projectId,
       run.modelId,
@@ -69,6 +70,7 @@ export function createRun(db: Db, run: NewRun): number {
       run.shots,
       run.backend,
       Date.now(),
+      ownerOf(db),
     ).lastInsertRowid,
   );
 }

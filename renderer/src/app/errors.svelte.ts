@@ -25,6 +25,9 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported: 'Not supported here',
   conflict: 'That conflicts with something that exists',
   network: 'The network request failed',
+  busy: 'Another CoOp Studio process is busy with this data folder',
+  disk_full: 'The disk is full',
+  read_only: 'The data folder is read-only',
   internal: 'Something went wrong',
 };
 

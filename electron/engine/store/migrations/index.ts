@@ -3,6 +3,7 @@
  */
 import { MIGRATION_0001_INIT } from './0001-init.sql';
 import { MIGRATION_0002_RUN_IMAGES } from './0002-run-images.sql';
+import { MIGRATION_0003_OWNERS } from './0003-owners.sql';
 
 /** One numbered migration. */
 export interface Migration {
@@ -15,4 +16,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '0001-init', sql: MIGRATION_0001_INIT },
   { version: 2, name: '0002-run-images', sql: MIGRATION_0002_RUN_IMAGES },
+  { version: 3, name: '0003-owners', sql: MIGRATION_0003_OWNERS },
 ];
