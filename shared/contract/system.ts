@@ -21,6 +21,17 @@ export interface DoctorReport {
   onnxRuntime: { version: string; providers: BackendStatus[] };
   sqlite: { version: string };
   dataDir: string;
+  /** Whether the engine can write to the data folder (a file was created and removed there), and free space. */
+  dataDirStatus: DataDirStatus;
+}
+
+/** What `doctor` found out about the data folder. */
+export interface DataDirStatus {
+  writable: boolean;
+  /** Bytes free for this user on the folder's file system, or null when unknown. */
+  freeBytes: number | null;
+  /** A sentence: where it was checked, or why it cannot be written and what to do. */
+  note: string;
 }
 
 /** Version information. */

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
-import { EngineHost } from '../../electron/engine-host/engine-host';
+import { EngineHost } from '../../electron/hosts/engine-host/engine-host';
 import { closeStoreDb } from '../../electron/engine/store/db';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { tempDir } from '../helpers/engine';

@@ -73,7 +73,7 @@ async function lockHolder(): Promise<{ stop: () => Promise<void> }> {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
+    child.stdout?.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`the lock holder exited with ${String(code)}`)));
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -8,6 +8,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { HandlersFor } from '../../../shared/contract';
 import type { BackendStatus, diagnosticOps, DoctorReport, systemOps } from '../../../shared/contract/system';
 import { AppError } from '../../../shared/result';
+import { checkDataFolder } from '../settings/data-folder-check';
 import type { EngineEnv } from './env';
 import { appVersion } from '../settings/paths';
 import { probeBackends } from '../backends/probe';
@@ -82,6 +83,7 @@ export function systemHandlers(env: EngineEnv): HandlersFor<typeof systemOps> {
         onnxRuntime: await ortStatus(),
         sqlite: { version: sqliteVersion() },
         dataDir: env.dataDir,
+        dataDirStatus: checkDataFolder(env.dataDir),
       };
     },
   };

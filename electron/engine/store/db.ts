@@ -21,13 +21,15 @@
  *
  * [Note: read-only data folder] When the data folder cannot be written (a read-only mount, a folder
  * of another user), the database is opened read-only so that every reading command works, and a
- * write fails with the `read_only` error code. A WAL database cannot be opened in place from a
- * folder where SQLite cannot create its `-shm` file, so it is read from a copy in memory, its header
- * switched to the rollback journal, any pending migration applied to the copy, and the connection
- * set `query_only`: nothing can be written, not even to the copy.
+ * write fails with the `read_only` error code. SQLite opens a WAL database read-only in place when
+ * its `-shm` file exists; otherwise (a cleanly closed database, or one that needs a migration) it is
+ * read into memory (with its `-wal` applied in a scratch copy), its header switched to the rollback
+ * journal, pending migrations applied to the copy, and the connection set `query_only`: nothing can
+ * be written, not even to the copy.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, isErrorCode } from '../../../shared/result';
@@ -118,9 +120,44 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
-/** Opens a WAL database from a folder SQLite cannot write to: a query-only copy in memory. */
-function openReadOnlyCopy(file: string, migrations: readonly Migration[]): Db {
-  const bytes = readFileSync(file);
+/** Opens `file` read-only in place when SQLite can (its `-shm` exists) and it needs no migration; else null. */
+function openReadOnlyInPlace(file: string, migrations: readonly Migration[]): Db | null {
+  let db: Db | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    if (pendingMigrations(db, migrations).length === 0) return db;
+  } catch {
+    // Cannot open in place: the caller reads a copy.
+  }
+  db?.close();
+  return null;
+}
+
+/** The bytes of `file` with its WAL applied, read without writing next to it. */
+function databaseBytes(file: string): Buffer {
+  if (!existsSync(`${file}-wal`)) return readFileSync(file);
+  // The WAL holds committed transactions not yet copied into the file: apply them in a scratch copy.
+  const scratch = mkdtempSync(join(tmpdir(), 'coop-studio-readonly-'));
+  try {
+    const copy = join(scratch, DB_FILE);
+    copyFileSync(file, copy);
+    copyFileSync(`${file}-wal`, `${copy}-wal`);
+    const db = new Database(copy);
+    try {
+      return db.serialize();
+    } finally {
+      db.close();
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Opens a database from a folder SQLite cannot write to (see [Note: read-only data folder]). */
+function openReadOnly(file: string, migrations: readonly Migration[]): Db {
+  const inPlace = openReadOnlyInPlace(file, migrations);
+  if (inPlace) return inPlace;
+  const bytes = databaseBytes(file);
   // Bytes 18-19 of the header are the file format's write/read versions: 2 is WAL, 1 the rollback journal.
   if (bytes.length >= 20 && bytes[18] === 2) bytes.fill(1, 18, 20);
   const db = new Database(bytes);
@@ -134,7 +171,7 @@ export function openDatabase(file: string, migrations: readonly Migration[] = MI
   if (opts.readOnly) {
     if (!existsSync(file))
       throw new AppError('read_only', `The data folder is read-only and holds no database yet (${file}).`);
-    const db = openReadOnlyCopy(file, migrations);
+    const db = openReadOnly(file, migrations);
     registerOwner(db);
     return db;
   }

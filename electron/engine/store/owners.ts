@@ -64,10 +64,13 @@ export function ownerAlive(owner: string | null, legacyPid = 0): boolean {
 
 /** Marks `queued`/`running` jobs and runs of dead owners `interrupted`; returns how many. */
 export function markInterrupted(db: Db, legacyPid = 0): { jobs: number; runs: number } {
+  // A database opened with an older list of migrations (tests) has no owners yet: every row is the legacy owner's.
+  const hasOwners = (db.pragma('table_info(jobs)') as { name: string }[]).some((c) => c.name === 'owner');
+  const owned = hasOwners ? 'owner' : 'NULL';
   const owners = db
     .prepare(
-      `SELECT DISTINCT owner FROM jobs WHERE status IN ('running', 'queued')
-       UNION SELECT DISTINCT owner FROM runs WHERE status IN ('running', 'queued')`,
+      `SELECT DISTINCT ${owned} FROM jobs WHERE status IN ('running', 'queued')
+       UNION SELECT DISTINCT ${owned} FROM runs WHERE status IN ('running', 'queued')`,
     )
     .pluck()
     .all() as (string | null)[];
@@ -75,10 +78,10 @@ export function markInterrupted(db: Db, legacyPid = 0): { jobs: number; runs: nu
   if (dead.length === 0) return { jobs: 0, runs: 0 };
   const now = Date.now();
   const jobs = db.prepare(
-    `UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued') AND owner IS ?`,
+    `UPDATE jobs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued') AND ${owned} IS ?`,
   );
   const runs = db.prepare(
-    `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued') AND owner IS ?`,
+    `UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status IN ('running', 'queued') AND ${owned} IS ?`,
   );
   return db.transaction(() => {
     const count = { jobs: 0, runs: 0 };
