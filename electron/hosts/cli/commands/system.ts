@@ -33,7 +33,8 @@ export const doctorCommand: CommandSpec = {
     ctx.print(`ONNX Runtime ${d.onnxRuntime.version} execution providers:`);
     for (const p of d.onnxRuntime.providers) ctx.print(`  [${mark(p.available)}] ${p.name.padEnd(11)} ${p.note}`);
     ctx.print(`SQLite:       ${d.sqlite.version}`);
-    const free = d.dataDirStatus.freeBytes === null ? '' : `, ${(d.dataDirStatus.freeBytes / 2 ** 30).toFixed(1)} GiB free`;
+    const free =
+      d.dataDirStatus.freeBytes === null ? '' : `, ${(d.dataDirStatus.freeBytes / 2 ** 30).toFixed(1)} GiB free`;
     ctx.print(`Data folder:  ${d.dataDir}`);
     ctx.print(
       d.dataDirStatus.writable
