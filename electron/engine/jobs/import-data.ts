@@ -9,14 +9,21 @@
  * at import with sharp's reason instead of failing later in training. Rows are committed in batches
  * (one transaction per ~100 images or 250 ms), so a killed import keeps every batch committed
  * before the kill and a re-import of the same sources skips them as duplicates.
+ *
+ * [Note: import on a full disk] Running out of space (or finding the data folder read-only) is not a
+ * problem of one image: it stops the whole import at once instead of reporting every later file as
+ * "unreadable". Temp files are removed when a write fails, and files this import wrote for images it
+ * could not record are deleted again, so the space goes back; then the job is marked failed with the
+ * reason ("The disk is full ...") and the error carries the `disk_full` (or `read_only`) code. The
+ * images recorded before stay, as after a kill.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImportProgress, ImportReport } from '../../../shared/contract/projects';
-import { AppError } from '../../../shared/result';
+import { AppError, isErrorCode, toAppError } from '../../../shared/result';
 import type { Db } from '../store/db';
 import { finishJob, startJob, updateJob } from '../store/jobs-repo';
 import { ensureClass, imageByHash, insertImage, projectRow, touchProject, type NewImage } from '../store/projects-repo';
@@ -43,11 +50,29 @@ export function thumbnailPath(dataDir: string, sha256: string): string {
   return join(dataDir, 'thumbs', sha256.slice(0, 2), `${sha256}.webp`);
 }
 
-/** Writes `data` to `file` atomically (temp file + rename), so a kill never leaves a half-written file under the final name. */
+/**
+ * Writes `data` to `file` atomically (temp file + rename), so a kill never leaves a half-written file under the final
+ * name; a failed write (a full disk) removes its temp file.
+ */
 async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** True for failures of the data folder itself, which stop the whole import (see [Note: import on a full disk]). */
+function folderFailure(e: unknown): boolean {
+  return isErrorCode(e, 'disk_full') || isErrorCode(e, 'read_only');
+}
+
+/** Deletes files this import wrote but could not record (best effort: it runs when the disk is full). */
+async function discard(files: readonly string[]): Promise<void> {
+  await Promise.all(files.map((f) => rm(f, { force: true }).catch(() => undefined)));
 }
 
 function reasonOf(e: unknown): string {
@@ -94,21 +119,34 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     opts.progress?.(counters());
   };
 
-  const pending: { className: string; image: Omit<NewImage, 'classId'> }[] = [];
+  /** Decoded images waiting for the next batch, with the files written for them (deleted if they are never recorded). */
+  const pending: { className: string; image: Omit<NewImage, 'classId'>; written: string[] }[] = [];
   const seen = new Map<string, string>();
+  /** Files written for images that will never be recorded (a batch that failed to commit). */
+  const unrecorded: string[] = [];
   let lastFlush = Date.now();
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending.splice(0, pending.length);
-    db.transaction(() => {
-      for (const { className, image } of batch) {
-        const cls = ensureClass(db, project.id, className);
-        if (cls.created) report.classesCreated.push(className);
-        if (insertImage(db, project.id, { ...image, classId: cls.id }) !== null) report.imported++;
-      }
-      touchProject(db, project.id);
-      updateJob(db, jobId, { sources: opts.sources, ...counters() });
-    })();
+    try {
+      const recorded = db.transaction(() => {
+        const created: string[] = [];
+        let imported = 0;
+        for (const { className, image } of batch) {
+          const cls = ensureClass(db, project.id, className);
+          if (cls.created) created.push(className);
+          if (insertImage(db, project.id, { ...image, classId: cls.id }) !== null) imported++;
+        }
+        touchProject(db, project.id);
+        updateJob(db, jobId, { sources: opts.sources, ...counters(), imported: report.imported + imported });
+        return { created, imported };
+      })();
+      report.classesCreated.push(...recorded.created);
+      report.imported += recorded.imported;
+    } catch (e) {
+      unrecorded.push(...batch.flatMap((b) => b.written));
+      throw e;
+    }
     lastFlush = Date.now();
   };
 
@@ -138,6 +176,7 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     let height: number;
     let format: string;
     let thumbnail: string | null = null;
+    const written: string[] = [];
     try {
       const meta = await sharp(data).metadata();
       if (!meta.width || !meta.height) throw new Error('no image dimensions');
@@ -156,11 +195,13 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
             .toBuffer();
           await mkdir(join(opts.dataDir, 'thumbs', sha256.slice(0, 2)), { recursive: true });
           await writeAtomic(file, webp);
+          written.push(file);
         }
         thumbnail = file;
       }
     } catch (e) {
       seen.delete(sha256);
+      if (folderFailure(e)) throw e;
       report.failed++;
       report.failedFiles.push({ path: c.origin, reason: `unreadable image: ${reasonOf(e)}` });
       return;
@@ -168,14 +209,24 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     let path = c.path;
     let copied = false;
     if (copyAll || path === null) {
-      await mkdir(imagesDir, { recursive: true });
       path = join(imagesDir, `${sha256}${c.ext}`);
-      if (!existsSync(path)) await writeAtomic(path, data);
+      try {
+        await mkdir(imagesDir, { recursive: true });
+        if (!existsSync(path)) {
+          await writeAtomic(path, data);
+          written.push(path);
+        }
+      } catch (e) {
+        seen.delete(sha256);
+        await discard(written);
+        throw e;
+      }
       copied = true;
     }
     pending.push({
       className: c.className,
       image: { path, origin: c.origin, sha256, bytes: data.byteLength, width, height, format, thumbnail, copied },
+      written,
     });
     if (pending.length >= 100 || Date.now() - lastFlush > 250) flush();
   };
@@ -188,14 +239,21 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     report.scanned = scan.skipped.length;
     emit(true);
     let next = 0;
+    let stopped = false;
     const worker = async () => {
-      for (;;) {
-        opts.signal.throwIfAborted();
-        const c = scan.candidates[next++];
-        if (!c) return;
-        await processOne(c);
-        report.scanned++;
-        emit();
+      try {
+        for (;;) {
+          opts.signal.throwIfAborted();
+          const c = stopped ? undefined : scan.candidates[next++];
+          if (!c) return;
+          await processOne(c);
+          report.scanned++;
+          emit();
+        }
+      } catch (e) {
+        // One worker's failure (a full disk) stops the others at their next file.
+        stopped = true;
+        throw e;
       }
     };
     // Every worker settles before the final flush, so no row can be written after the job has ended.
@@ -208,17 +266,36 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     emit(true);
     return report;
   } catch (e) {
-    // Whatever was decoded before a cancel or an error is valid: keep it.
-    flush();
+    // Whatever was decoded before a cancel or an error is valid: keep it, if there is room to record it.
+    let error = e;
+    try {
+      flush();
+    } catch (flushError) {
+      if (!folderFailure(error)) error = flushError;
+    }
+    await discard(unrecorded);
     const cancelled = opts.signal.aborted;
-    finishJob(
-      db,
-      jobId,
-      cancelled ? 'cancelled' : 'failed',
-      { sources: opts.sources, ...counters() },
-      cancelled ? undefined : reasonOf(e),
-    );
+    const folder = folderFailure(error) ? toAppError(error) : null;
+    const reason = folder ? folder.message : reasonOf(error);
+    try {
+      finishJob(
+        db,
+        jobId,
+        cancelled ? 'cancelled' : 'failed',
+        { sources: opts.sources, ...counters() },
+        cancelled ? undefined : reason,
+      );
+    } catch {
+      // Not even room for that: the job stays `running` under this live engine, and once it exits the next engine
+      // marks it interrupted (see [Note: job owners]).
+    }
     if (cancelled) throw new AppError('cancelled', 'The import was cancelled; the images imported so far were kept.');
-    throw e;
+    if (folder)
+      throw new AppError(
+        folder.code,
+        `${folder.message} The import stopped: ${report.imported} images were imported and kept.`,
+        folder.detail,
+      );
+    throw error;
   }
 }
