@@ -2,13 +2,14 @@
  * @file Handlers of the project operations (engine, plain Node). See [Note: projects].
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { HandlersFor } from '../../../shared/contract';
-import type { projectsOps } from '../../../shared/contract/projects';
+import type { EmbedProgress, EmbedReport, projectsOps } from '../../../shared/contract/projects';
 import type { EngineEnv } from './env';
 import { loadEmbedder } from '../features/embedder';
 import { embedProject, type ImageEmbedder } from '../features/embed-project';
 import { importData } from '../jobs/import-data';
+import { JoinableJobs } from '../jobs/joinable-jobs';
 import { checkFiles, relinkFolder } from '../jobs/missing-files';
 import { exportProject, importProjectFile } from '../jobs/portable';
 import { editClasses, undoClassEdit } from '../store/class-edit';
@@ -44,6 +45,7 @@ async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parame
 export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps> {
   // Opened on first use, so that engines which never touch projects never create the file.
   const db = () => storeDb(env.dataDir);
+  const embedJobs = new JoinableJobs<EmbedReport, EmbedProgress>();
   return {
     async projectCreate({ name, description, copyImages }) {
       const p = createProject(db(), name, description, null);
@@ -90,12 +92,16 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
       const undone = undoClassEdit(db(), projectId);
       return { undone, classes: listClasses(db(), projectId) };
     },
-    async projectEmbed({ projectId, modelDir, views, batchSize }, { progress, signal }) {
+    async projectEmbed({ projectId, modelDir, views, batchSize }, caller) {
       projectRow(db(), projectId);
-      await checkFiles(db(), projectId);
-      const embedder = await loadEmbedder(modelDir ?? demoModelDir());
-      recordModel(db(), await modelRecord(embedder, modelDir ?? demoModelDir()));
-      return embedProject(db(), { projectId, embedder, views, batchSize, progress, signal });
+      const dir = resolve(modelDir ?? demoModelDir());
+      // One embedding job per project, model and views: later callers join it (see [Note: joined jobs]).
+      return embedJobs.run(JSON.stringify([projectId, dir, views]), caller, async (signal, progress) => {
+        await checkFiles(db(), projectId);
+        const embedder = await loadEmbedder(dir);
+        recordModel(db(), await modelRecord(embedder, dir));
+        return embedProject(db(), { projectId, embedder, views, batchSize, progress, signal });
+      });
     },
     async projectRelink({ projectId, folder }) {
       projectRow(db(), projectId);
