@@ -13,6 +13,7 @@ export type EnginePortSink = (port: MessagePortMain) => void;
 
 /** Where the page and the preload are, and where diagnostics go. */
 export interface ComputeWindowOptions {
+  /** URL of the page (`app://compute/index.html`, see [Note: app scheme]). */
   page: string;
   preload: string;
   log(message: string): void;
@@ -88,6 +89,6 @@ export class ComputeWindow {
         if (!this.closing) this.create();
       }, 1000);
     });
-    void win.loadFile(this.options.page);
+    void win.loadURL(this.options.page);
   }
 }

@@ -16,8 +16,8 @@ vi.mock('electron', () => ({
 
 const { desktopInvokeHandler, engineConnectHandler, isTrustedFrameUrl, registerIpc } = await import('./ipc-main');
 
-const trust = { rendererFile: '/opt/coop/dist/renderer/index.html', devServerOrigin: null };
-const ours = { url: 'file:///opt/coop/dist/renderer/index.html' };
+const trust = { rendererHost: 'renderer', devServerOrigin: null } as const;
+const ours = { url: 'app://renderer/index.html' };
 const foreign = { url: 'https://evil.example/' };
 
 function fakeDesktop(): DesktopHandlers & { calls: string[] } {
@@ -50,9 +50,15 @@ class FakePort extends EventEmitter {
 }
 
 describe('Electron IPC handlers', () => {
-  it('trusts only our own renderer file', () => {
+  it('trusts only our own renderer page on the app scheme', () => {
     expect(isTrustedFrameUrl(ours.url, trust)).toBe(true);
+    expect(isTrustedFrameUrl('app://renderer/index.html?x=1#/results', trust)).toBe(true);
+    // Under file: every local file shares the origin: not even our own bundle's file is trusted any more.
+    expect(isTrustedFrameUrl('file:///opt/coop/dist/renderer/index.html', trust)).toBe(false);
     expect(isTrustedFrameUrl('file:///tmp/evil/index.html', trust)).toBe(false);
+    expect(isTrustedFrameUrl('app://compute/index.html', trust)).toBe(false);
+    expect(isTrustedFrameUrl('app://renderer/assets/other.html', trust)).toBe(false);
+    expect(isTrustedFrameUrl('app://renderer.evil/index.html', trust)).toBe(false);
     expect(isTrustedFrameUrl(foreign.url, trust)).toBe(false);
     expect(isTrustedFrameUrl('not a url', trust)).toBe(false);
     expect(isTrustedFrameUrl('http://127.0.0.1:5173/', { ...trust, devServerOrigin: 'http://127.0.0.1:5173' })).toBe(

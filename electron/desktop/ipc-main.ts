@@ -14,19 +14,23 @@ import type { EngineClient } from '../../shared/client';
 import { desktopOps, type DesktopHandlers } from '../../shared/contract/desktop';
 import { toAppError, type Result } from '../../shared/result';
 import { bridgeToEngine } from '../hosts/engine-host/bridge';
+import { isAppPageUrl, type AppHost } from './app-scheme';
 
-/** Where our renderer is loaded from: the packaged file, or a dev server origin. */
+/** Where our renderer is loaded from: the app scheme's renderer page, or a dev server origin. */
 export interface TrustedOrigin {
-  rendererFile: string;
+  /** The host of the `app:` scheme that serves the renderer (see [Note: app scheme]). */
+  rendererHost: AppHost;
   devServerOrigin: string | null;
 }
 
-/** True for frames that show our own renderer (the bundled index.html or the dev server we started). */
+/**
+ * True for frames that show our own renderer: `app://renderer/index.html` (any query or hash), or the dev server we
+ * started. Never a `file:` URL: any local file would share that origin.
+ */
 export function isTrustedFrameUrl(url: string, trust: TrustedOrigin): boolean {
+  if (isAppPageUrl(url, trust.rendererHost)) return true;
   try {
-    const u = new URL(url);
-    if (u.protocol === 'file:') return decodeURIComponent(u.pathname) === trust.rendererFile.replace(/\\/g, '/');
-    return trust.devServerOrigin !== null && u.origin === trust.devServerOrigin;
+    return trust.devServerOrigin !== null && new URL(url).origin === trust.devServerOrigin;
   } catch {
     return false;
   }

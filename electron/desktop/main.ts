@@ -16,7 +16,9 @@ import { readSettings } from '../engine/settings/settings';
 import { appRoot, dataDir } from '../engine/settings/paths';
 import { registerIpc, type TrustedOrigin } from './ipc-main';
 import { desktopHandlers } from './desktop-handlers';
-import { handleFileProtocol, registerFileScheme } from './file-protocol';
+import { appPageUrl } from './app-scheme';
+import { handleAppProtocol, handleFileProtocol, registerAppSchemes } from './file-protocol';
+import { guardWebContents, hardenSession } from './guards';
 import { installMenu } from './menu';
 import { followThemeSetting } from './theme';
 import { loadWindowState, trackWindowState } from './window-state';
@@ -69,26 +71,13 @@ function createWindow(trust: TrustedOrigin): BrowserWindow {
   if (state.maximized) win.maximize();
   trackWindowState(win, app.getPath('userData'));
   win.once('ready-to-show', () => win.show());
-  // Reloading our own page is the only navigation (see also the app-wide guard in main()).
-  win.webContents.on('will-navigate', (e, url) => {
-    if (url !== win.webContents.getURL()) e.preventDefault();
-  });
   // The hidden compute window would keep the app alive: closing the main window quits.
   win.on('closed', () => {
     mainWindow = null;
     app.quit();
   });
-  void win.loadFile(trust.rendererFile);
+  void win.loadURL(appPageUrl(trust.rendererHost));
   return win;
-}
-
-/** No window opens another window, embeds a webview or leaves the app's pages (links go through openExternal). */
-function guardAllWebContents(): void {
-  app.on('web-contents-created', (_e, contents) => {
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-    contents.on('will-attach-webview', (e) => e.preventDefault());
-    contents.on('will-redirect', (e) => e.preventDefault());
-  });
 }
 
 /** The compute window is skipped when the user chose a backend of the engine (wasm, tfjs-node, cpu). */
@@ -109,16 +98,19 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
-  registerFileScheme();
-  guardAllWebContents();
+  registerAppSchemes();
+  // Every web contents, whoever creates it: no new windows, no webviews, no navigation away from our pages.
+  app.on('web-contents-created', (_e, contents) => guardWebContents(contents));
   await app.whenReady();
   // The engine and the CLI resolve the same data folder (env override, moved location, OS default).
   const data = (process.env['COOP_STUDIO_DATA_DIR'] ??= dataDir());
   handleFileProtocol(data);
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DESKTOP_CSP] } });
-  });
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  // Pages load from app://renderer and app://compute, never file:// (see [Note: app scheme]).
+  handleAppProtocol(
+    { renderer: join(appRoot(), 'dist', 'renderer'), compute: join(appRoot(), 'dist', 'compute') },
+    DESKTOP_CSP,
+  );
+  hardenSession(session.defaultSession, DESKTOP_CSP);
   const stopTheme = followThemeSetting(data, (theme) => (nativeTheme.themeSource = theme));
 
   const host = new EngineHost({
@@ -131,10 +123,7 @@ async function main(): Promise<void> {
     },
   });
   await host.start();
-  const trust: TrustedOrigin = {
-    rendererFile: join(appRoot(), 'dist', 'renderer', 'index.html'),
-    devServerOrigin: null,
-  };
+  const trust: TrustedOrigin = { rendererHost: 'renderer', devServerOrigin: null };
   registerIpc(
     host.client,
     desktopHandlers(() => mainWindow),
@@ -145,7 +134,7 @@ async function main(): Promise<void> {
   // After the main window, so that it is the app's first window (and its first paint is not delayed).
   if (wantsComputeWindow(data)) {
     computeWindow = new ComputeWindow({
-      page: join(appRoot(), 'dist', 'compute', 'index.html'),
+      page: appPageUrl('compute'),
       preload: preloadPath(),
       log: (message) => process.stderr.write(`[compute] ${message}\n`),
     });

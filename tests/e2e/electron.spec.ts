@@ -50,14 +50,14 @@ describe.skipIf(!binary.path)('desktop app (Electron)', () => {
     try {
       // The hidden compute window is a window too: pick the app's own page by its URL.
       await app.firstWindow();
-      const page = await pollFor(() => app.windows().find((w) => w.url().includes('/dist/renderer/')));
+      const page = await pollFor(() => app.windows().find((w) => w.url().startsWith('app://renderer/')));
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
       const backends = page.getByRole('list', { name: 'tfjs backends' });
       await backends.waitFor();
       // wasm in the engine; WebGPU/WebGL listed as the compute window found them (available or with the reason).
       await expect(backends.textContent()).resolves.toContain('wasm');
       await expect(backends.textContent()).resolves.toContain('webgl');
-      const compute = await pollFor(() => app.windows().find((w) => w.url().includes('/dist/compute/')));
+      const compute = await pollFor(() => app.windows().find((w) => w.url().startsWith('app://compute/')));
       // The compute page gets no API from the preload, and is never shown.
       expect(await compute.evaluate(() => typeof (globalThis as { coopStudio?: unknown }).coopStudio)).toBe(
         'undefined',
