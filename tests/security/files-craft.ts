@@ -1,0 +1,164 @@
+/**
+ * @file Test support for the hostile-files suite: hand-written zip archives (any name, lying sizes, zip bombs built
+ * without ever holding the expanded bytes), crafted project files, and a check that nothing was written outside a
+ * folder (tests, plain Node).
+ *
+ * Not imported by the app. The zip writer is deliberately naive: it writes what it is told, so tests can say things
+ * no honest zip library would (a `../` name, a size that lies, a deflate stream that expands a thousand-fold).
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
+
+/** One entry to write: stored bytes, or a ready deflate stream with the size and CRC it expands to. */
+export type CraftEntry =
+  | { name: string; data: Uint8Array; deflate?: boolean }
+  | {
+      name: string;
+      deflated: Uint8Array;
+      size: number;
+      crc: number;
+      /** Size written into the headers instead of `size` (a lying archive). */
+      declaredSize?: number;
+    };
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+}
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+/** The bytes of a zip holding `entries` (no ZIP64; sizes must fit 32 bits). */
+export function craftZip(entries: readonly CraftEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    let method: number;
+    let body: Uint8Array;
+    let size: number;
+    let crc: number;
+    if ('data' in e) {
+      method = e.deflate ? 8 : 0;
+      body = e.deflate ? deflateRawSync(e.data) : e.data;
+      size = e.data.byteLength;
+      crc = crc32(e.data);
+    } else {
+      method = 8;
+      body = e.deflated;
+      size = e.declaredSize ?? e.size;
+      crc = e.crc;
+    }
+    const common = [u16(20), u16(0x0800), u16(method), u16(0), u16(0x21), u32(crc), u32(body.byteLength), u32(size)];
+    const local = Buffer.concat([u32(0x04034b50), ...common, u16(name.length), u16(0), name]);
+    central.push(
+      Buffer.concat([
+        u32(0x02014b50),
+        u16(20),
+        ...common,
+        u16(name.length),
+        u16(0),
+        u16(0),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(offset),
+        name,
+      ]),
+    );
+    locals.push(local, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    offset += local.length + body.byteLength;
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.concat([
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(entries.length),
+    u16(entries.length),
+    u32(cd.length),
+    u32(offset),
+    u16(0),
+  ]);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
+/**
+ * A deflate stream of `mib` MiB of zeros, built from one flushed block repeated (a full flush resets the compressor,
+ * so every 1 MiB block compresses to the same bytes): about 1 kB per MiB, and the zeros are never materialised.
+ */
+export function zeroBomb(mib: number): { deflated: Buffer; size: number; crc: number } {
+  const zeros = Buffer.alloc(1 << 20);
+  const block = deflateRawSync(zeros, { finishFlush: constants.Z_FULL_FLUSH });
+  let crc = 0;
+  for (let i = 0; i < mib; i++) crc = crc32(zeros, crc);
+  // A final fixed-Huffman block holding only the end-of-block code.
+  const deflated = Buffer.concat([...Array.from({ length: mib }, () => block), Buffer.from([0x03, 0x00])]);
+  return { deflated, size: mib << 20, crc };
+}
+
+/** Hex sha256 of bytes. */
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Every file below `dir`, relative to it, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out.push(relative(dir, full));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A project.json document like `project export` writes, with one image per given entry (fields overridable). */
+export function projectDoc(
+  images: readonly { file: string | null; sha256: string; bytes: number; origin?: string }[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    format: 'coop-studio-project',
+    version: 1,
+    project: { name: 'Crafted', description: '' },
+    classes: [{ id: 1, folder_name: 'cats', prompt: 'cats', sort_order: 0, colour: '#ff0000' }],
+    images: images.map((img) => ({
+      class_id: 1,
+      origin: img.origin ?? '/somewhere/cat.png',
+      sha256: img.sha256,
+      bytes: img.bytes,
+      width: 24,
+      height: 16,
+      format: 'png',
+      split: 'auto',
+      excluded: 0,
+      file: img.file,
+    })),
+    runs: [],
+    metrics: [],
+    run_images: [],
+    contexts: [],
+    ...extra,
+  };
+}
+
+/** Writes a project file: `project.json` from `doc` plus the given raw entries. */
+export function writeProjectFile(file: string, doc: unknown, entries: readonly CraftEntry[] = []): void {
+  writeFileSync(file, craftZip([{ name: 'project.json', data: Buffer.from(JSON.stringify(doc)) }, ...entries]));
+}
+
+/** Size of a file in bytes. */
+export function fileSize(file: string): number {
+  return statSync(file).size;
+}
