@@ -52,7 +52,7 @@ describe('zip slip (defect 1)', () => {
     expect(readFileSync(img?.path ?? '')).toEqual(png);
   });
 
-  it('bytes that do not match the declared sha256 or an entry without an image extension are refused', async () => {
+  it('bytes that do not match the declared sha256, or an entry that is not an image by name or format, are refused', async () => {
     const { root, client, dataDir } = setup();
     const png = await imageBytes(2);
     const wrongHash = join(root, 'hash.coopproj');
@@ -60,10 +60,11 @@ describe('zip slip (defect 1)', () => {
       { name: 'images/a.png', data: png },
     ]);
     expectClearError(await client.call('projectImportFile', { file: wrongHash }));
+    // Neither the entry's name nor the declared format says image: refused (a name alone never decides the path).
     const script = join(root, 'ext.coopproj');
-    writeProjectFile(script, projectDoc([{ file: 'images/run.sh', sha256: sha256(png), bytes: png.length }]), [
-      { name: 'images/run.sh', data: png },
-    ]);
+    const doc = projectDoc([{ file: 'images/run.sh', sha256: sha256(png), bytes: png.length }]);
+    (doc['images'] as Record<string, unknown>[])[0]!['format'] = 'shell';
+    writeProjectFile(script, doc, [{ name: 'images/run.sh', data: png }]);
     expectClearError(await client.call('projectImportFile', { file: script }));
     expect(unwrap(await client.call('projectList', {})).projects).toHaveLength(0);
     expect(dataFiles(dataDir).filter((f) => f.startsWith('projects'))).toEqual([]);

@@ -13,9 +13,9 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { unzipSync } from 'fflate';
 import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
+import { ZipArchive, type ZipEntry } from '../formats/zip-archive';
 
 /** Extensions treated as images (sharp decides whether each one really is). */
 export const IMAGE_EXTENSIONS = new Set([
@@ -93,19 +93,14 @@ async function diskTree(dir: string, signal: AbortSignal): Promise<Tree> {
   return tree;
 }
 
+/** A zip read like a dataset root; entries are listed now and expanded one at a time when read. */
 async function zipTree(file: string): Promise<Tree> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(new Uint8Array(await readFile(file)));
-  } catch (e) {
-    throw new AppError(
-      'invalid_data',
-      `${basename(file)} is not a readable zip file (${e instanceof Error ? e.message : String(e)}).`,
-    );
-  }
+  const archive = await ZipArchive.open(file);
   const root = emptyTree();
-  for (const [name, data] of Object.entries(entries)) {
-    if (name.endsWith('/')) continue;
+  const wanted: ZipEntry[] = [];
+  for (const entry of archive.entries) {
+    const name = entry.name;
+    if (entry.isDirectory) continue;
     const parts = name.split('/').filter((p) => p.length > 0);
     const fileName = parts.pop();
     if (!fileName) continue;
@@ -120,8 +115,11 @@ async function zipTree(file: string): Promise<Tree> {
       if (!next) node.dirs.set(p, (next = emptyTree()));
       node = next;
     }
-    node.files.push({ name: fileName, origin, path: null, read: () => Promise.resolve(data) });
+    if (skipReason(fileName) === null) wanted.push(entry);
+    node.files.push({ name: fileName, origin, path: null, read: () => archive.read(entry) });
   }
+  // Only the entries that will be read count against the limits: a big video beside the images is skipped anyway.
+  archive.checkLimits(wanted);
   return root;
 }
 

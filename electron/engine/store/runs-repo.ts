@@ -301,7 +301,7 @@ export function getRunImages(db: Db, runId: number): RunImage[] {
 }
 
 /** A stored curve point as the trainer reported it. */
-function toEpochPoint(m: MetricPoint): EpochPoint {
+export function toEpochPoint(m: MetricPoint): EpochPoint {
   return {
     epoch: m.epoch,
     lr: m.lr ?? null,
