@@ -11,17 +11,29 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 
+/** Knobs every entry has: header fields to write instead of the honest ones. */
+interface EntryKnobs {
+  name: string;
+  /** General-purpose flags (bit 0: encrypted; bit 11, set by default: UTF-8 name). */
+  flags?: number;
+  /** Compression method to write (default: 0 stored, 8 deflate). */
+  method?: number;
+  /** CRC-32 to write instead of the real one. */
+  crc?: number;
+  /** Write no data of its own: point the central directory at entry `n`'s local header (overlapping entries). */
+  sameDataAs?: number;
+}
+
 /** One entry to write: stored bytes, or a ready deflate stream with the size and CRC it expands to. */
 export type CraftEntry =
-  | { name: string; data: Uint8Array; deflate?: boolean }
-  | {
-      name: string;
+  | (EntryKnobs & { data: Uint8Array; deflate?: boolean })
+  | (EntryKnobs & {
       deflated: Uint8Array;
       size: number;
       crc: number;
       /** Size written into the headers instead of `size` (a lying archive). */
       declaredSize?: number;
-    };
+    });
 
 function u16(n: number): Buffer {
   const b = Buffer.alloc(2);
@@ -33,18 +45,24 @@ function u32(n: number): Buffer {
   b.writeUInt32LE(n >>> 0);
   return b;
 }
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
 
-/** The bytes of a zip holding `entries` (no ZIP64; sizes must fit 32 bits). */
-export function craftZip(entries: readonly CraftEntry[]): Buffer {
-  const locals: Buffer[] = [];
+/** The bytes of a zip holding `entries`; `zip64` writes every size and offset in ZIP64 form. */
+export function craftZip(entries: readonly CraftEntry[], opts: { zip64?: boolean } = {}): Buffer {
+  const parts: Buffer[] = [];
   const central: Buffer[] = [];
+  const offsets: number[] = [];
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    let method: number;
     let body: Uint8Array;
     let size: number;
     let crc: number;
+    let method: number;
     if ('data' in e) {
       method = e.deflate ? 8 : 0;
       body = e.deflate ? deflateRawSync(e.data) : e.data;
@@ -56,38 +74,82 @@ export function craftZip(entries: readonly CraftEntry[]): Buffer {
       size = e.declaredSize ?? e.size;
       crc = e.crc;
     }
-    const common = [u16(20), u16(0x0800), u16(method), u16(0), u16(0x21), u32(crc), u32(body.byteLength), u32(size)];
-    const local = Buffer.concat([u32(0x04034b50), ...common, u16(name.length), u16(0), name]);
+    method = e.method ?? method;
+    crc = e.crc ?? crc;
+    const z = opts.zip64 === true;
+    const head = (sizes: Buffer[]) => [
+      u16(z ? 45 : 20),
+      u16(e.flags ?? 0x0800),
+      u16(method),
+      u16(0),
+      u16(0x21),
+      u32(crc),
+      ...sizes,
+    ];
+    const sizes32 = z ? [u32(0xffffffff), u32(0xffffffff)] : [u32(body.byteLength), u32(size)];
+    const at = e.sameDataAs === undefined ? offset : (offsets[e.sameDataAs] ?? 0);
+    offsets.push(at);
+    const extra = z ? Buffer.concat([u16(1), u16(24), u64(size), u64(body.byteLength), u64(at)]) : Buffer.alloc(0);
+    if (e.sameDataAs === undefined) {
+      const localExtra = z ? Buffer.concat([u16(1), u16(16), u64(size), u64(body.byteLength)]) : Buffer.alloc(0);
+      const local = Buffer.concat([
+        u32(0x04034b50),
+        ...head(sizes32),
+        u16(name.length),
+        u16(localExtra.length),
+        name,
+        localExtra,
+      ]);
+      parts.push(local, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      offset += local.length + body.byteLength;
+    }
     central.push(
       Buffer.concat([
         u32(0x02014b50),
-        u16(20),
-        ...common,
+        u16(z ? 45 : 20),
+        ...head(sizes32),
         u16(name.length),
-        u16(0),
+        u16(extra.length),
         u16(0),
         u16(0),
         u16(0),
         u32(0),
-        u32(offset),
+        u32(z ? 0xffffffff : at),
         name,
+        extra,
       ]),
     );
-    locals.push(local, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    offset += local.length + body.byteLength;
   }
   const cd = Buffer.concat(central);
+  const n = entries.length;
+  if (!opts.zip64) {
+    const eocd = Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(n), u16(n), u32(cd.length), u32(offset), u16(0)]);
+    return Buffer.concat([...parts, cd, eocd]);
+  }
+  const record = Buffer.concat([
+    u32(0x06064b50),
+    u64(44),
+    u16(45),
+    u16(45),
+    u32(0),
+    u32(0),
+    u64(n),
+    u64(n),
+    u64(cd.length),
+    u64(offset),
+  ]);
+  const locator = Buffer.concat([u32(0x07064b50), u32(0), u64(offset + cd.length), u32(1)]);
   const eocd = Buffer.concat([
     u32(0x06054b50),
     u16(0),
     u16(0),
-    u16(entries.length),
-    u16(entries.length),
-    u32(cd.length),
-    u32(offset),
+    u16(0xffff),
+    u16(0xffff),
+    u32(0xffffffff),
+    u32(0xffffffff),
     u16(0),
   ]);
-  return Buffer.concat([...locals, cd, eocd]);
+  return Buffer.concat([...parts, cd, record, locator, eocd]);
 }
 
 /**
