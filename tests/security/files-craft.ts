@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../../electron/engine/train/context-file';
 
 /** Knobs every entry has: header fields to write instead of the honest ones. */
 interface EntryKnobs {
@@ -223,4 +224,29 @@ export function writeProjectFile(file: string, doc: unknown, entries: readonly C
 /** Size of a file in bytes. */
 export function fileSize(file: string): number {
   return statSync(file).size;
+}
+
+/** Metadata of a context file (see [Note: context file]) for `classNames`, learned with a model of this id. */
+export function contextMeta(classNames: string[], modelId = 'clip-0000000000000000', nCtx = 4): ContextMetadata {
+  return {
+    formatVersion: CONTEXT_FORMAT_VERSION,
+    method: 'coop',
+    model: { id: modelId, dir: '/models/x', files: [] },
+    tokenizer: { kind: 'clip-bpe', vocabSize: 49408, contextLength: 77 },
+    classNames,
+    prompts: classNames.map((c) => `a photo of a ${c}.`),
+    nCtx,
+    csc: false,
+    position: 'end',
+    init: 'random',
+    seed: 1,
+    shots: 1,
+    epochs: 1,
+    augViews: 0,
+    backend: 'cpu',
+    metrics: { test: 0.5 },
+    appVersion: '0.0.0',
+    nearestTokens: [],
+    createdAt: '2024-01-01T00:00:00.000Z',
+  };
 }
