@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import type { ExportResult, MethodsProgress, exportRunArgs } from '../../../shared/contract/methods';
 import type { LearnResult } from '../../../shared/contract/train';
+import { csvTable } from '../../../shared/csv';
 import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { preprocessImage } from '../clip/preprocess';
@@ -234,12 +235,6 @@ async function exportFeatures(args: ExportArgs, run: RunFolder, out: string): Pr
   return { format: 'features', run: run.dir, files: files.map(([n]) => join(out, n)) };
 }
 
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-const csv = (rows: unknown[][]) => rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
-
 async function exportResults(run: RunFolder, out: string): Promise<ExportResult> {
   const r = run.result;
   if (!r) throw new AppError('not_found', `${run.dir} has no result.json to export results from.`);
@@ -248,7 +243,7 @@ async function exportResults(run: RunFolder, out: string): Promise<ExportResult>
   const files: [string, string | Buffer][] = [
     [
       'curve.csv',
-      csv([
+      csvTable([
         ['epoch', 'lr', 'train_loss', 'train_accuracy', 'val_accuracy', 'test_accuracy', 'seconds'],
         ...r.curve.map((p) => [p.epoch, p.lr, p.trainLoss, p.trainAccuracy, p.valAccuracy, p.testAccuracy, p.seconds]),
       ]),
@@ -256,15 +251,18 @@ async function exportResults(run: RunFolder, out: string): Promise<ExportResult>
     ['curve.json', JSON.stringify(r.curve, null, 2) + '\n'],
     [
       'per-class.csv',
-      csv([
+      csvTable([
         ['class', 'test_images', 'zero_shot_accuracy', 'learned_accuracy'],
         ...r.test.perClass.map((c, i) => [c.name, c.count, r.zeroShot.test.perClass[i]?.accuracy, c.accuracy]),
       ]),
     ],
-    ['confusion.csv', csv([['true \\ predicted', ...names], ...r.test.confusion.map((row, i) => [names[i], ...row])])],
+    [
+      'confusion.csv',
+      csvTable([['true \\ predicted', ...names], ...r.test.confusion.map((row, i) => [names[i], ...row])]),
+    ],
     [
       'confusion-zero-shot.csv',
-      csv([['true \\ predicted', ...names], ...r.zeroShot.test.confusion.map((row, i) => [names[i], ...row])]),
+      csvTable([['true \\ predicted', ...names], ...r.zeroShot.test.confusion.map((row, i) => [names[i], ...row])]),
     ],
     [
       'results.json',

@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { METHOD_LABELS, type CompareResult } from '../../../shared/contract/methods';
+import { csvLine } from '../../../shared/csv';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -28,11 +29,10 @@ export function formatCompareTable(r: Pick<CompareResult, 'table' | 'settings'>)
   return lines;
 }
 
-/** Raw rows as CSV (one line per method, shots, seed), then the table. */
+/** Raw rows as CSV (one line per method, shots, seed), then the table (cells per [Note: CSV cells]). */
 export function compareCsv(r: Pick<CompareResult, 'rows' | 'table' | 'data'>): string {
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [
-    [
+    csvLine([
       'method',
       'shots',
       'seed',
@@ -41,29 +41,25 @@ export function compareCsv(r: Pick<CompareResult, 'rows' | 'table' | 'data'>): s
       'seconds',
       'chosen',
       ...r.data.classes.map((c) => `test_${c}`),
-    ]
-      .map(q)
-      .join(','),
+    ]),
   ];
   for (const row of r.rows)
     lines.push(
-      [
+      csvLine([
         row.method,
         row.shots,
         row.seed,
         row.valAccuracy,
         row.testAccuracy,
         row.seconds.toFixed(3),
-        q(
-          Object.entries(row.chosen)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' '),
-        ),
-        ...row.perClass.map((a) => (a === null ? '' : a)),
-      ].join(','),
+        Object.entries(row.chosen)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+        ...row.perClass,
+      ]),
     );
-  lines.push('', 'method,shots,mean_test_accuracy,std_test_accuracy,seeds');
-  for (const c of r.table) lines.push([c.method, c.shots, c.mean, c.std, c.seeds].join(','));
+  lines.push('', csvLine(['method', 'shots', 'mean_test_accuracy', 'std_test_accuracy', 'seeds']));
+  for (const c of r.table) lines.push(csvLine([c.method, c.shots, c.mean, c.std, c.seeds]));
   return lines.join('\n') + '\n';
 }
 
