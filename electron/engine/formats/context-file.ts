@@ -9,6 +9,8 @@
  * load the tensor, and `readContextFile` validates the rest.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { CLASS_POSITIONS } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 
 /** The format tag and version written into every context file. */
@@ -16,35 +18,47 @@ export const CONTEXT_FORMAT = 'coop-studio-context';
 /** Bumped when the metadata changes incompatibly. */
 export const CONTEXT_FORMAT_VERSION = 1;
 
-/** Nearest vocabulary tokens of one context vector. */
-export interface NearestTokens {
-  position: number;
-  tokens: { token: string; id: number; distance: number }[];
-}
+const int = z.number().int();
 
-/** Everything a context file says about itself. */
-export interface ContextMetadata {
-  formatVersion: number;
-  method: 'coop';
-  model: { id: string; dir: string; files: { path: string; bytes: number; sha256?: string }[] };
-  tokenizer: { kind: string; vocabSize: number; contextLength: number };
-  classNames: string[];
-  prompts: string[];
-  nCtx: number;
-  csc: boolean;
-  position: 'end' | 'middle' | 'front';
-  init: string;
-  seed: number;
-  shots: number;
-  epochs: number;
-  augViews: number;
-  backend: string;
+const nearestTokensSchema = z.object({
+  position: int,
+  tokens: z.array(z.object({ token: z.string(), id: int, distance: z.number() })),
+});
+/** Nearest vocabulary tokens of one context vector. */
+export type NearestTokens = z.infer<typeof nearestTokensSchema>;
+
+/**
+ * Everything a context file says about itself, as {@link decodeContextFile} checks it: the values the app computes
+ * with (sizes, class names, position) must be of their type and range, or the file is refused.
+ */
+const contextMetadataSchema = z.object({
+  formatVersion: int,
+  method: z.literal('coop'),
+  model: z.object({
+    id: z.string().min(1),
+    dir: z.string(),
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string().optional() })),
+  }),
+  tokenizer: z.object({ kind: z.string(), vocabSize: int.min(1), contextLength: int.min(2) }),
+  classNames: z.array(z.string()).min(1),
+  prompts: z.array(z.string()).min(1),
+  nCtx: int.min(1),
+  csc: z.boolean(),
+  position: z.enum(CLASS_POSITIONS),
+  init: z.string(),
+  seed: int,
+  shots: int.min(0),
+  epochs: int.min(0),
+  augViews: int.min(0),
+  backend: z.string(),
   /** Final metrics, fractions in [0, 1]. */
-  metrics: Record<string, number | null>;
-  appVersion: string;
-  nearestTokens: NearestTokens[];
-  createdAt: string;
-}
+  metrics: z.record(z.string(), z.number().nullable()),
+  appVersion: z.string(),
+  nearestTokens: z.array(nearestTokensSchema),
+  createdAt: z.string(),
+});
+/** Everything a context file says about itself. */
+export type ContextMetadata = z.infer<typeof contextMetadataSchema>;
 
 /** A loaded context: its tensor data, shape and metadata. */
 export interface ContextFile {
@@ -89,54 +103,104 @@ function bad(path: string, why: string): AppError {
   return new AppError('invalid_data', `${path} is not a valid CoOp Studio context file: ${why}.`);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isDim = (d: unknown): d is number => Number.isSafeInteger(d) && (d as number) > 0;
+
 /** Parses and validates safetensors bytes written by {@link encodeContextFile}. */
 export function decodeContextFile(bytes: Uint8Array, path = 'The file'): ContextFile {
   if (bytes.length < 8) throw bad(path, 'it is shorter than a safetensors header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen <= 0 || 8 + headerLen > bytes.length) throw bad(path, 'its header length is out of range');
-  let header: Record<string, unknown>;
+  const headerLen = view.getBigUint64(0, true);
+  if (headerLen <= 0n || 8n + headerLen > BigInt(bytes.length)) throw bad(path, 'its header length is out of range');
+  const base = 8 + Number(headerLen);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, base)));
   } catch {
     throw bad(path, 'its header is not JSON');
   }
-  const md = header['__metadata__'] as Record<string, string> | undefined;
-  if (!md || md['format'] !== CONTEXT_FORMAT) throw bad(path, `its metadata does not say format "${CONTEXT_FORMAT}"`);
+  if (!isRecord(header)) throw bad(path, 'its header is not a JSON object');
+  const md = header['__metadata__'];
+  if (!isRecord(md) || md['format'] !== CONTEXT_FORMAT)
+    throw bad(path, `its metadata does not say format "${CONTEXT_FORMAT}"`);
   const version = Number(md['formatVersion']);
   if (version !== CONTEXT_FORMAT_VERSION)
     throw bad(
       path,
-      `format version ${md['formatVersion'] ?? '?'} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`,
+      `format version ${JSON.stringify(md['formatVersion']) ?? '?'} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`,
     );
-  const t = header['ctx'] as { dtype?: string; shape?: number[]; data_offsets?: [number, number] } | undefined;
-  if (!t || t.dtype !== 'F32' || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets))
+  const t = header['ctx'];
+  if (!isRecord(t) || t['dtype'] !== 'F32' || !Array.isArray(t['shape']) || !Array.isArray(t['data_offsets']))
     throw bad(path, 'it has no F32 tensor "ctx"');
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  const [from, to] = t.data_offsets;
-  const base = 8 + headerLen;
-  if (to - from !== n * 4 || base + to > bytes.length) throw bad(path, 'the tensor data is truncated or mis-sized');
+  const shape: unknown[] = t['shape'];
+  if (shape.length === 0 || !shape.every(isDim))
+    throw bad(path, `the tensor shape ${JSON.stringify(shape)} is not a list of positive whole numbers`);
+  const [from, to] = t['data_offsets'] as unknown[];
+  if (
+    !Number.isSafeInteger(from) ||
+    !Number.isSafeInteger(to) ||
+    (from as number) < 0 ||
+    (to as number) < (from as number)
+  )
+    throw bad(path, 'its data offsets are not two whole numbers in order');
+  const n = shape.reduce((a, b) => a * b, 1);
+  if ((to as number) - (from as number) !== n * 4 || base + (to as number) > bytes.length)
+    throw bad(path, 'the tensor data is truncated or mis-sized');
   const ctx = new Float32Array(n);
-  for (let i = 0; i < n; i++) ctx[i] = view.getFloat32(base + from + i * 4, true);
-  const meta: Record<string, unknown> = {};
-  try {
-    for (const [k, v] of Object.entries(md)) {
-      if (k === 'format') continue;
-      meta[k] = (JSON_KEYS as readonly string[]).includes(k) ? JSON.parse(v) : v;
-    }
-  } catch {
-    throw bad(path, 'a metadata value is not valid JSON');
+  for (let i = 0; i < n; i++) {
+    const v = view.getFloat32(base + (from as number) + i * 4, true);
+    if (!Number.isFinite(v)) throw bad(path, `value ${i} of the context is ${v}, not a finite number`);
+    ctx[i] = v;
   }
-  for (const k of ['formatVersion', 'nCtx', 'seed', 'shots', 'epochs', 'augViews'] as const) meta[k] = Number(meta[k]);
-  meta['csc'] = meta['csc'] === 'true';
-  const m = meta as unknown as ContextMetadata;
-  if (!Array.isArray(m.classNames) || !Array.isArray(m.prompts) || m.classNames.length !== m.prompts.length)
-    throw bad(path, 'its class names and prompts are missing or of different lengths');
-  if (!['end', 'middle', 'front'].includes(m.position)) throw bad(path, `unknown class position "${m.position}"`);
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(md)) {
+    if (k === 'format') continue;
+    if (typeof v !== 'string') throw bad(path, `metadata "${k}" is not a string (safetensors metadata are strings)`);
+    try {
+      meta[k] = (JSON_KEYS as readonly string[]).includes(k) ? JSON.parse(v) : v;
+    } catch {
+      throw bad(path, `metadata "${k}" is not valid JSON`);
+    }
+  }
+  for (const k of ['formatVersion', 'nCtx', 'seed', 'shots', 'epochs', 'augViews'] as const)
+    if (typeof meta[k] === 'string') meta[k] = Number(meta[k]);
+  if (meta['csc'] === 'true' || meta['csc'] === 'false') meta['csc'] = meta['csc'] === 'true';
+  const parsed = contextMetadataSchema.safeParse(meta);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw bad(path, `metadata ${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}`);
+  }
+  const m = parsed.data;
+  if (m.classNames.length !== m.prompts.length) throw bad(path, 'its class names and prompts are of different lengths');
   const expected = m.csc ? [m.classNames.length, m.nCtx] : [m.nCtx];
-  if (t.shape.length !== expected.length + 1 || expected.some((d, i) => t.shape?.[i] !== d))
-    throw bad(path, `tensor shape [${t.shape.join(', ')}] does not match ${m.csc ? 'C, ' : ''}M = ${m.nCtx}`);
-  return { ctx, shape: t.shape, meta: m };
+  if (shape.length !== expected.length + 1 || expected.some((d, i) => shape[i] !== d))
+    throw bad(path, `tensor shape [${shape.join(', ')}] does not match ${m.csc ? 'C, ' : ''}M = ${m.nCtx}`);
+  return { ctx, shape, meta: m };
+}
+
+/** The parts of a model a context is checked against. */
+export interface ContextModel {
+  info: { id: string; dir: string; config: { text: { width: number } } };
+}
+
+/**
+ * Refuses a context learned with another model: context vectors live in one text encoder's token-embedding space
+ * and mean nothing in another's, so predictions would be silently wrong. A file that names this model but whose
+ * vectors have another width was damaged or edited, and says so.
+ */
+export function assertContextFits(file: ContextFile, model: ContextModel, path: string): void {
+  const width = file.shape[file.shape.length - 1];
+  const { id, dir, config } = model.info;
+  if (file.meta.model.id !== id)
+    throw new AppError(
+      'invalid_data',
+      `${path} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${id}" (${dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
+    );
+  if (width !== config.text.width)
+    throw new AppError(
+      'invalid_data',
+      `${path} names model "${id}" but holds context vectors of width ${width}, while that model's text encoder has width ${config.text.width}: the file was damaged or edited.`,
+    );
 }
 
 /** Writes a context file atomically (temp file + rename). */

@@ -18,7 +18,7 @@ import { demoModelDir } from '../settings/paths';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { useBackend } from '../tf/backends';
-import { readContextFile } from '../formats/context-file';
+import { assertContextFits, readContextFile } from '../formats/context-file';
 import { embedAll } from '../features/features';
 import { classificationReport, clipLogits, predict } from '../train/metrics';
 import { PromptLearner } from '../train/prompt-learner';
@@ -40,12 +40,7 @@ export async function runEvaluate(
   const backend = await useBackend(args.backend);
   const model = await openClipModel(args.model ?? demoModelDir());
   const warnings: string[] = [];
-  // Context vectors live in one text encoder's embedding space: another model cannot use them.
-  if (file.meta.model.id !== model.info.id)
-    throw new AppError(
-      'invalid_data',
-      `${args.context} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${model.info.id}" (${model.info.dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
-    );
+  assertContextFits(file, model, args.context);
   const src = await loadRunSource(args, env.dataDir);
   // [Note: context transfer] A unified context is shared by every class, so it applies to any class names, as in the
   // paper's transfer to new classes: the dataset's own names and prompt texts are used. A class-specific context only

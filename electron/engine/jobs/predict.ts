@@ -13,9 +13,9 @@ import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { demoModelDir } from '../settings/paths';
 import { useBackend } from '../tf/backends';
-import { readContextFile } from '../formats/context-file';
+import { assertContextFits, readContextFile } from '../formats/context-file';
 import { embedAll } from '../features/features';
-import { assertContextModel, contextClassFeatures } from '../methods/coop-method';
+import { contextClassFeatures } from '../methods/coop-method';
 import { matmulT, normalizeRows, stack, type Matrix } from '../methods/matrix';
 import { fillTemplate } from '../methods/templates';
 
@@ -29,7 +29,7 @@ export async function contextWeights(
   newClasses?: string[],
 ): Promise<{ classNames: string[]; prompts: string[]; weights: Matrix; backend: string }> {
   const file = await readContextFile(path);
-  assertContextModel(file, model, path);
+  assertContextFits(file, model, path);
   if (newClasses?.length && file.meta.csc)
     throw new AppError(
       'bad_args',

@@ -9,9 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareMethod } from '../../../shared/contract/methods';
-import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
-import type { ContextFile } from '../formats/context-file';
 import { PromptLearner } from '../train/prompt-learner';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import type { EpochPoint, TrainData, TrainImage } from '../train/trainer';
@@ -175,17 +173,4 @@ export async function contextClassFeatures(
   } finally {
     learner.dispose();
   }
-}
-
-/**
- * Refuses a context learned with another model: context vectors live in one text encoder's token-embedding space
- * and mean nothing in another's, so predictions would be silently wrong.
- */
-export function assertContextModel(file: ContextFile, model: ClipModel, path: string): void {
-  const width = file.shape[file.shape.length - 1];
-  if (file.meta.model.id !== model.info.id || width !== model.info.config.text.width)
-    throw new AppError(
-      'invalid_data',
-      `${path} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${model.info.id}" (${model.info.dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
-    );
 }
