@@ -36,6 +36,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AppError } from '../../../shared/result';
+import { imageProblem } from './image-problem';
 import type { ClipModelInfo } from './model-folder';
 import { pilResizeCrop } from './pil-resize';
 
@@ -59,14 +60,11 @@ function bad(reason: string): AppError {
   return new AppError('invalid_image', reason);
 }
 
-/** Describes a sharp/libvips error in one short sentence. */
-function decodeReason(e: unknown): string {
+/** Describes a failed decode in one short sentence (see [Note: image problems]). */
+function decodeReason(e: unknown, bytes: Uint8Array): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/unsupported image format/i.test(msg))
-    return 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)';
   if (/pixel limit/i.test(msg)) return `the image is larger than ${MAX_INPUT_PIXELS / 1e6} megapixels`;
-  if (/empty|zero/i.test(msg)) return 'the file is empty';
-  return `the image could not be decoded (${msg.split('\n')[0] ?? msg})`;
+  return imageProblem(bytes, e);
 }
 
 /**
@@ -78,7 +76,7 @@ async function decodeError(bytes: Uint8Array, e: unknown): Promise<AppError> {
   try {
     meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
   } catch (e2) {
-    return bad(decodeReason(e2));
+    return bad(decodeReason(e2, bytes));
   }
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
@@ -87,7 +85,7 @@ async function decodeError(bytes: Uint8Array, e: unknown): Promise<AppError> {
     return bad(
       `the image is ${w}x${h} (${((w * h) / 1e6).toFixed(0)} megapixels), above the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels`,
     );
-  return bad(decodeReason(e));
+  return bad(decodeReason(e, bytes));
 }
 
 /** The decoded, oriented, 8-bit RGB image (stages 1-3 of [Note: preprocessing order]). */

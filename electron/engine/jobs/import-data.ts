@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImportProgress, ImportReport } from '../../../shared/contract/projects';
 import { AppError, isErrorCode, toAppError } from '../../../shared/result';
+import { imageProblem } from '../clip/image-problem';
 import type { Db } from '../store/db';
 import { finishJob, startJob, updateJob } from '../store/jobs-repo';
 import { ensureClass, imageByHash, insertImage, projectRow, touchProject, type NewImage } from '../store/projects-repo';
@@ -203,7 +204,9 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
       seen.delete(sha256);
       if (folderFailure(e)) throw e;
       report.failed++;
-      report.failedFiles.push({ path: c.origin, reason: `unreadable image: ${reasonOf(e)}` });
+      // A decode failure is described from the file itself (see [Note: image problems]); a system error as it is.
+      const why = (e as NodeJS.ErrnoException).code === undefined ? imageProblem(data, e) : reasonOf(e);
+      report.failedFiles.push({ path: c.origin, reason: `unreadable image: ${why}` });
       return;
     }
     let path = c.path;
