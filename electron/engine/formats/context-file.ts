@@ -12,6 +12,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CLASS_POSITIONS } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
+import { describeIssues, quoted } from '../../../shared/describe-input';
 
 /** The format tag and version written into every context file. */
 export const CONTEXT_FORMAT = 'coop-studio-context';
@@ -127,14 +128,14 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
   if (version !== CONTEXT_FORMAT_VERSION)
     throw bad(
       path,
-      `format version ${JSON.stringify(md['formatVersion']) ?? '?'} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`,
+      `format version ${quoted(md['formatVersion'])} is not supported (this app reads ${CONTEXT_FORMAT_VERSION})`,
     );
   const t = header['ctx'];
   if (!isRecord(t) || t['dtype'] !== 'F32' || !Array.isArray(t['shape']) || !Array.isArray(t['data_offsets']))
     throw bad(path, 'it has no F32 tensor "ctx"');
   const shape: unknown[] = t['shape'];
   if (shape.length === 0 || !shape.every(isDim))
-    throw bad(path, `the tensor shape ${JSON.stringify(shape)} is not a list of positive whole numbers`);
+    throw bad(path, `the tensor shape ${quoted(shape)} is not a list of positive whole numbers`);
   const [from, to] = t['data_offsets'] as unknown[];
   if (
     !Number.isSafeInteger(from) ||
@@ -155,11 +156,12 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
   const meta: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(md)) {
     if (k === 'format') continue;
-    if (typeof v !== 'string') throw bad(path, `metadata "${k}" is not a string (safetensors metadata are strings)`);
+    if (typeof v !== 'string')
+      throw bad(path, `metadata ${quoted(k)} is not a string (safetensors metadata are strings)`);
     try {
       meta[k] = (JSON_KEYS as readonly string[]).includes(k) ? JSON.parse(v) : v;
     } catch {
-      throw bad(path, `metadata "${k}" is not valid JSON`);
+      throw bad(path, `metadata ${quoted(k)} is not valid JSON`);
     }
   }
   for (const k of ['formatVersion', 'nCtx', 'seed', 'shots', 'epochs', 'augViews'] as const)
@@ -167,8 +169,7 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
   if (meta['csc'] === 'true' || meta['csc'] === 'false') meta['csc'] = meta['csc'] === 'true';
   const parsed = contextMetadataSchema.safeParse(meta);
   if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw bad(path, `metadata ${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}`);
+    throw bad(path, describeIssues(parsed.error.issues, 'metadata', 1));
   }
   const m = parsed.data;
   if (m.classNames.length !== m.prompts.length) throw bad(path, 'its class names and prompts are of different lengths');
@@ -194,7 +195,7 @@ export function assertContextFits(file: ContextFile, model: ContextModel, path: 
   if (file.meta.model.id !== id)
     throw new AppError(
       'invalid_data',
-      `${path} was learned with model "${file.meta.model.id}" (${file.meta.model.dir}), not with "${id}" (${dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
+      `${path} was learned with model ${quoted(file.meta.model.id)} (${quoted(file.meta.model.dir)}), not with "${id}" (${dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
     );
   if (width !== config.text.width)
     throw new AppError(

@@ -20,6 +20,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type Readable } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
+import { quoted } from '../../../shared/describe-input';
 import { AppError } from '../../../shared/result';
 
 const MiB = 2 ** 20;
@@ -173,11 +174,11 @@ export class ZipArchive {
   private checkEntry(e: ZipEntry): void {
     if (e.size > this.limits.maxEntryBytes)
       throw this.refuse(
-        `"${e.name}" would expand to ${mib(e.size)}, more than the ${mib(this.limits.maxEntryBytes)} allowed for one entry`,
+        `${quoted(e.name)} would expand to ${mib(e.size)}, more than the ${mib(this.limits.maxEntryBytes)} allowed for one entry`,
       );
     if (e.size > this.limits.ratioFloorBytes && e.size > e.compressedSize * this.limits.maxRatio)
       throw this.refuse(
-        `"${e.name}" would expand from ${e.compressedSize} bytes to ${mib(e.size)} (${Math.round(e.size / Math.max(1, e.compressedSize))}-fold; the limit is ${this.limits.maxRatio}-fold)`,
+        `${quoted(e.name)} would expand from ${e.compressedSize} bytes to ${mib(e.size)} (${Math.round(e.size / Math.max(1, e.compressedSize))}-fold; the limit is ${this.limits.maxRatio}-fold)`,
       );
   }
 
@@ -189,7 +190,7 @@ export class ZipArchive {
   }
 
   private entryError(e: ZipEntry, why: string): AppError {
-    return new AppError('invalid_data', `"${e.name}" in ${basename(this.file)} cannot be read: ${why}.`);
+    return new AppError('invalid_data', `${quoted(e.name)} in ${basename(this.file)} cannot be read: ${why}.`);
   }
 
   /** The expanded bytes of one entry as a stream of chunks (see [Note: hostile archives]). */
@@ -200,7 +201,7 @@ export class ZipArchive {
     this.checkEntry(e);
     if (this.expanded + e.size > this.limits.maxTotalBytes)
       throw this.refuse(
-        `reading "${e.name}" would bring what was expanded from it past ${mib(this.limits.maxTotalBytes)}`,
+        `reading ${quoted(e.name)} would bring what was expanded from it past ${mib(this.limits.maxTotalBytes)}`,
       );
     const start = await this.dataStart(e);
     let n = 0;
@@ -292,7 +293,7 @@ function parseCentral(cd: Buffer, count: number, bad: (why: string) => AppError)
       if (id === 0x0001) {
         let q = x + 4;
         const next = () => {
-          if (q + 8 > x + 4 + len) throw bad(`the ZIP64 sizes of "${name}" are damaged`);
+          if (q + 8 > x + 4 + len) throw bad(`the ZIP64 sizes of ${quoted(name)} are damaged`);
           const v = u64(cd, q);
           q += 8;
           return v;
@@ -304,10 +305,12 @@ function parseCentral(cd: Buffer, count: number, bad: (why: string) => AppError)
       x += 4 + len;
     }
     if (![size, compressedSize, localOffset].every(Number.isFinite))
-      throw bad(`"${name}" declares sizes beyond what a file can hold`);
+      throw bad(`${quoted(name)} declares sizes beyond what a file can hold`);
     const method = cd.readUInt16LE(p + 10);
     if (method === 0 && size !== compressedSize && !(flags & 1))
-      throw bad(`"${name}" is stored uncompressed but declares ${compressedSize} bytes stored and ${size} expanded`);
+      throw bad(
+        `${quoted(name)} is stored uncompressed but declares ${compressedSize} bytes stored and ${size} expanded`,
+      );
     entries.push({
       name,
       isDirectory: name.endsWith('/'),
@@ -332,7 +335,7 @@ function assignLimits(entries: ZipEntry[], cdOffset: number, bad: (why: string) 
     // The local header is at least 30 bytes plus the name: a lower bound of where the data ends.
     if (e.localOffset + 30 + e.compressedSize > e.limit)
       throw bad(
-        `the data of "${e.name}" overlaps ${byOffset[i + 1] ? `"${byOffset[i + 1]?.name ?? ''}"` : 'the central directory'} (a corrupt archive, or a zip bomb)`,
+        `the data of ${quoted(e.name)} overlaps ${byOffset[i + 1] ? quoted(byOffset[i + 1]?.name) : 'the central directory'} (a corrupt archive, or a zip bomb)`,
       );
   }
 }

@@ -13,6 +13,7 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { JOB_STATUSES, SPLITS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
+import { describeIssues, issuePath, quoted } from '../../../shared/describe-input';
 import { IMAGE_EXTENSIONS } from './import-sources';
 
 /** Format tag and version of project files. */
@@ -148,12 +149,7 @@ function invalid(file: string, why: string): AppError {
   return new AppError('invalid_data', `${basename(file)} is not a valid CoOp Studio project file: ${why}.`);
 }
 
-function where(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (s, p) => (typeof p === 'number' ? `${s}[${p}]` : `${s}${s ? '.' : ''}${String(p)}`),
-    'project.json',
-  );
-}
+const where = (path: readonly PropertyKey[]) => issuePath('project.json', path);
 
 function unique<T>(items: readonly T[], key: (t: T) => string, what: (k: string) => string, file: string): void {
   const seen = new Set<string>();
@@ -189,9 +185,7 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
     );
   const parsed = projectFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((i) => `${where(i.path)}: ${i.message}`);
-    const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more problems)` : '';
-    throw invalid(file, `${issues.join('; ')}${more}`);
+    throw invalid(file, describeIssues(parsed.error.issues, 'project.json'));
   }
   const doc = parsed.data;
   unique(
@@ -203,7 +197,7 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
   unique(
     doc.classes,
     (c) => c.folder_name,
-    (k) => `two classes are named "${k}"`,
+    (k) => `two classes are named ${quoted(k)}`,
     file,
   );
   unique(
@@ -221,7 +215,7 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
   unique(
     doc.contexts,
     (c) => `${c.run_id}/${c.name}`,
-    (k) => `a context is given twice (run/name ${k})`,
+    (k) => `a context is given twice (run/name ${quoted(k)})`,
     file,
   );
   unique(
@@ -237,9 +231,9 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
       throw invalid(file, `${where(['images', i, 'class_id'])} names class ${img.class_id}, which it does not list`);
     if (img.file === null) continue;
     if (!entries.has(img.file))
-      throw invalid(file, `${where(['images', i, 'file'])} names "${img.file}", which the file does not hold`);
+      throw invalid(file, `${where(['images', i, 'file'])} names ${quoted(img.file)}, which the file does not hold`);
     if (imageExtension(img.file, img.format) === null)
-      throw invalid(file, `${where(['images', i, 'file'])} "${img.file}" is not named or described as an image`);
+      throw invalid(file, `${where(['images', i, 'file'])} ${quoted(img.file)} is not named or described as an image`);
   }
   for (const [part, rows] of [
     ['metrics', doc.metrics],
@@ -252,6 +246,6 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
   }
   for (const [i, c] of doc.contexts.entries())
     if (!entries.has(c.file))
-      throw invalid(file, `${where(['contexts', i, 'file'])} names "${c.file}", which the file does not hold`);
+      throw invalid(file, `${where(['contexts', i, 'file'])} names ${quoted(c.file)}, which the file does not hold`);
   return doc;
 }

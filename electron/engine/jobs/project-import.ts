@@ -21,6 +21,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ProjectSummary } from '../../../shared/contract/projects';
+import { quoted } from '../../../shared/describe-input';
 import { AppError } from '../../../shared/result';
 import { blobToFloats, floatsToBlob } from '../store/blob';
 import type { Db } from '../store/db';
@@ -50,7 +51,7 @@ export async function importProjectFile(db: Db, dataDir: string, file: string, n
   const byName = new Map<string, ZipEntry>();
   for (const e of archive.entries) {
     if (e.isDirectory) continue;
-    if (byName.has(e.name)) throw invalid(file, `it holds two entries named "${e.name}"`);
+    if (byName.has(e.name)) throw invalid(file, `it holds two entries named ${quoted(e.name)}`);
     byName.set(e.name, e);
   }
   const json = byName.get('project.json');
@@ -119,7 +120,7 @@ async function stageImages(
     if (hash.digest('hex') !== img.sha256)
       throw invalid(
         file,
-        `the bytes of images[${i}] ("${img.file}") do not match its sha256, so the file was damaged or altered`,
+        `the bytes of images[${i}] (${quoted(img.file)}) do not match its sha256, so the file was damaged or altered`,
       );
     const name = `${img.sha256}${imageExtension(img.file, img.format) ?? ''}`;
     await rename(partial, join(dir, name));
@@ -139,7 +140,10 @@ async function readContexts(
   for (const [i, c] of doc.contexts.entries()) {
     const data = await archive.read(byName.get(c.file) as ZipEntry);
     if (data.byteLength % 4 !== 0)
-      throw invalid(file, `contexts[${i}] ("${c.file}") is not a list of float32 values (${data.byteLength} bytes)`);
+      throw invalid(
+        file,
+        `contexts[${i}] (${quoted(c.file)}) is not a list of float32 values (${data.byteLength} bytes)`,
+      );
     const values = blobToFloats(data);
     const shape = JSON.parse(c.shape_json) as number[];
     const n = shape.reduce((a, b) => a * b, 1);
