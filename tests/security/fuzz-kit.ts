@@ -20,7 +20,12 @@ import { createHandlers } from '../../electron/engine/handlers';
 export class Rng {
   private s: number;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
+    // Neighbouring seeds must not give neighbouring streams: mix the seed (a murmur3 finaliser) and warm up.
+    let h = (seed ^ 0x9e3779b9) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    this.s = (h ^ (h >>> 16)) >>> 0 || 1;
+    for (let i = 0; i < 4; i++) this.next();
   }
   /** Uniform in [0, 1). */
   next(): number {
@@ -124,7 +129,11 @@ export function mutateJson(value: unknown, rng: Rng, escape: string): unknown {
     let parent: unknown = null;
     let key: string | number | null = null;
     let node = out;
-    for (let depth = 0; depth < 6 && typeof node === 'object' && node !== null && rng.next() < 0.8; depth++) {
+    for (
+      let depth = 0;
+      depth < 6 && typeof node === 'object' && node !== null && (depth === 0 || rng.next() < 0.75);
+      depth++
+    ) {
       const keys = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
       if (keys.length === 0) break;
       parent = node;
@@ -132,7 +141,7 @@ export function mutateJson(value: unknown, rng: Rng, escape: string): unknown {
       node = (node as Record<string | number, unknown>)[key];
     }
     if (parent === null || key === null) {
-      out = hostileValue(rng, escape);
+      if (rng.next() < 0.1) out = hostileValue(rng, escape);
       continue;
     }
     const p = parent as Record<string | number, unknown>;
