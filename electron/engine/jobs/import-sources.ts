@@ -32,6 +32,23 @@ export const IMAGE_EXTENSIONS = new Set([
   '.heif',
 ]);
 
+/** Largest image file (or CSV listing) read from disk: far above any photo, far below what fills memory. */
+export const MAX_SOURCE_FILE_BYTES = 1024 * 2 ** 20;
+
+/**
+ * Reads a file the user's dataset names, refusing anything that is not a regular file: a FIFO would block the read
+ * forever and a device such as `/dev/zero` never ends, and either can hide behind a name like `cat.png`.
+ */
+export async function readSourceFile(path: string): Promise<Buffer> {
+  const s = await stat(path);
+  if (!s.isFile()) throw new Error('not a regular file (a folder, device or pipe)');
+  if (s.size > MAX_SOURCE_FILE_BYTES)
+    throw new Error(
+      `the file is ${(s.size / 2 ** 20).toFixed(0)} MiB, more than the ${MAX_SOURCE_FILE_BYTES / 2 ** 20} MiB this app reads`,
+    );
+  return readFile(path);
+}
+
 /** One candidate image. */
 export interface Candidate {
   /** What the user would recognise: a path, or `archive.zip:inner/path`. */
@@ -88,7 +105,7 @@ async function diskTree(dir: string, signal: AbortSignal): Promise<Tree> {
       if (!s) tree.hidden.push(full);
     }
     if (isDir) tree.dirs.set(e.name, await diskTree(full, signal));
-    else if (isFile) tree.files.push({ name: e.name, origin: full, path: full, read: () => readFile(full) });
+    else if (isFile) tree.files.push({ name: e.name, origin: full, path: full, read: () => readSourceFile(full) });
   }
   return tree;
 }
@@ -191,7 +208,12 @@ export function parseCsvLine(line: string): string[] {
 }
 
 async function addCsv(file: string, result: ScanResult): Promise<void> {
-  const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  let text: string;
+  try {
+    text = (await readSourceFile(file)).toString('utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    throw new AppError('invalid_data', `Cannot read the list ${file}: ${e instanceof Error ? e.message : String(e)}.`);
+  }
   const base = dirname(file);
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return;
@@ -206,7 +228,7 @@ async function addCsv(file: string, result: ScanResult): Promise<void> {
         className: label || UNASSIGNED_CLASS,
         path: full,
         ext: extname(full).toLowerCase(),
-        read: () => readFile(full),
+        read: () => readSourceFile(full),
       });
   });
 }
@@ -222,7 +244,11 @@ export async function scanSources(sources: readonly string[], signal: AbortSigna
     else if (extname(src).toLowerCase() === '.zip') addTree(await zipTree(src), null, result);
     else if (extname(src).toLowerCase() === '.csv') await addCsv(src, result);
     else
-      addFiles([{ name: basename(src), origin: src, path: src, read: () => readFile(src) }], UNASSIGNED_CLASS, result);
+      addFiles(
+        [{ name: basename(src), origin: src, path: src, read: () => readSourceFile(src) }],
+        UNASSIGNED_CLASS,
+        result,
+      );
   }
   return result;
 }
