@@ -68,7 +68,7 @@ describe('fuzz: CSV lists', () => {
     const ran = await fuzz({ seed: 7, count: 120, budgetMs: 4000 }, async (rng, label) => {
       const lines = VALID().split('\n');
       for (let k = rng.int(3); k > 0; k--) lines.splice(rng.int(lines.length + 1), 0, rng.pick(HOSTILE_LINES));
-      let text = Buffer.from(lines.join(rng.next() < 0.2 ? '\r\n' : '\n'));
+      let text: Uint8Array = Buffer.from(lines.join(rng.next() < 0.2 ? '\r\n' : '\n'));
       if (rng.next() < 0.5) text = mutateBytes(text, rng, 3);
       writeFileSync(file, text);
       expectClearResult(await client.call('projectImportData', { projectId, sources: [file] }), label);

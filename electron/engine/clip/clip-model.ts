@@ -167,6 +167,12 @@ export async function closeClipModels(): Promise<void> {
 
 async function createModel(info: ClipModelInfo, forced: string | undefined, forget: () => void): Promise<ClipModel> {
   const tokenizer = await ClipTokenizer.fromModelDir(info.dir, info.config.text.contextLength);
+  // An id the text encoder's token table does not have would fail (or read garbage) at the first prompt.
+  if (tokenizer.vocabSize > info.config.text.vocabSize)
+    throw new AppError(
+      'invalid_model',
+      `The tokenizer in ${info.dir} has token ids up to ${tokenizer.vocabSize - 1}, but config.json's text vocab_size is ${info.config.text.vocabSize}: the tokenizer belongs to another model.`,
+    );
   const candidates = forced ? [forced] : preferredProviders();
   let text: ort.InferenceSession | undefined;
   let vision: ort.InferenceSession | undefined;

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { quoted } from '../../../shared/describe-input';
 import { AppError } from '../../../shared/result';
 import { ONNX_ELEM_TYPES, OnnxTruncatedError, readOnnxHeader, type OnnxHeader } from './onnx-header';
 
@@ -79,6 +80,14 @@ function num(obj: Record<string, unknown> | undefined, key: string, file: string
   throw invalid(`${file} lacks a numeric "${key}"${v === undefined ? '' : ` (found ${JSON.stringify(v)})`}.`);
 }
 
+/** A size or count: a whole number from `min` (and below 2^31, as ONNX dimensions are). */
+function whole(obj: Record<string, unknown> | undefined, key: string, file: string, fallback: number, min = 1): number {
+  const v = num(obj, key, file, fallback);
+  if (!Number.isInteger(v) || v < min || v >= (key === 'resample' ? 6 : 2 ** 31))
+    throw invalid(`${file}'s "${key}" must be a whole number of at least ${min}, found ${quoted(v)}.`);
+  return v;
+}
+
 function triple(v: unknown, key: string): [number, number, number] {
   if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
     return [v[0] as number, v[1] as number, v[2] as number];
@@ -120,7 +129,8 @@ function readPreprocess(p: Record<string, unknown>): ClipModelInfo['preprocess']
     cropWidth,
     mean: triple(p['image_mean'], 'image_mean'),
     std,
-    resample: num(p, 'resample', 'preprocessor_config.json', 3),
+    // Pillow's codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming.
+    resample: whole(p, 'resample', 'preprocessor_config.json', 3, 0),
     rescaleFactor: p['do_rescale'] === false ? 1 : num(p, 'rescale_factor', 'preprocessor_config.json', 1 / 255),
     doCenterCrop: p['do_center_crop'] !== false,
     doNormalize: p['do_normalize'] !== false,
@@ -135,9 +145,9 @@ function readConfig(c: Record<string, unknown>): ClipModelInfo['config'] {
     throw invalid(
       `config.json does not describe a CLIP model (model_type ${JSON.stringify(c['model_type'])}; a CLIP config has model_type "clip" with text_config and vision_config).`,
     );
-  const projectionDim = num(c, 'projection_dim', 'config.json', 512);
-  const textProj = num(text, 'projection_dim', 'config.json text_config', projectionDim);
-  const visionProj = num(vision, 'projection_dim', 'config.json vision_config', projectionDim);
+  const projectionDim = whole(c, 'projection_dim', 'config.json', 512);
+  const textProj = whole(text, 'projection_dim', 'config.json text_config', projectionDim);
+  const visionProj = whole(vision, 'projection_dim', 'config.json vision_config', projectionDim);
   if (textProj !== projectionDim || visionProj !== projectionDim)
     throw invalid(
       `config.json's projection dimensions disagree: projection_dim ${projectionDim}, text ${textProj}, vision ${visionProj}; the two encoders must embed into the same space.`,
@@ -145,16 +155,16 @@ function readConfig(c: Record<string, unknown>): ClipModelInfo['config'] {
   return {
     projectionDim,
     text: {
-      width: num(text, 'hidden_size', 'config.json text_config', 512),
-      layers: num(text, 'num_hidden_layers', 'config.json text_config', 12),
-      heads: num(text, 'num_attention_heads', 'config.json text_config', 8),
-      contextLength: num(text, 'max_position_embeddings', 'config.json text_config', 77),
-      vocabSize: num(text, 'vocab_size', 'config.json text_config', 49408),
+      width: whole(text, 'hidden_size', 'config.json text_config', 512),
+      layers: whole(text, 'num_hidden_layers', 'config.json text_config', 12),
+      heads: whole(text, 'num_attention_heads', 'config.json text_config', 8),
+      contextLength: whole(text, 'max_position_embeddings', 'config.json text_config', 77, 2),
+      vocabSize: whole(text, 'vocab_size', 'config.json text_config', 49408),
     },
     vision: {
-      imageSize: num(vision, 'image_size', 'config.json vision_config', 224),
-      patchSize: num(vision, 'patch_size', 'config.json vision_config', 32),
-      width: num(vision, 'hidden_size', 'config.json vision_config', 768),
+      imageSize: whole(vision, 'image_size', 'config.json vision_config', 224),
+      patchSize: whole(vision, 'patch_size', 'config.json vision_config', 32),
+      width: whole(vision, 'hidden_size', 'config.json vision_config', 768),
     },
   };
 }
@@ -285,6 +295,10 @@ export async function loadModelFolder(
     );
   const carried = configRaw['logit_scale'];
   const logitScale = typeof carried === 'number' && Number.isFinite(carried) ? Math.exp(carried) : 100;
+  if (!Number.isFinite(logitScale) || logitScale <= 0)
+    throw invalid(
+      `config.json's "logit_scale" ${quoted(carried)} gives a scale of ${logitScale}; it must be a finite positive number.`,
+    );
   const hash = createHash('sha256');
   hash.update(JSON.stringify(configRaw)).update(JSON.stringify(preRaw)).update(variant);
   hash.update(`${basename(textModelPath)}:${th.fileSize};${basename(visionModelPath)}:${vh.fileSize}`);

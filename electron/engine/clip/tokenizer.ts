@@ -21,6 +21,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { quoted } from '../../../shared/describe-input';
 import { AppError } from '../../../shared/result';
 import { htmlUnescape } from './html-unescape';
 
@@ -130,7 +131,7 @@ export class ClipTokenizer {
     let vocab: Record<string, number>;
     let merges: string[];
     if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) {
-      vocab = (await readJson('vocab.json')) as Record<string, number>;
+      vocab = vocabulary(await readJson('vocab.json'), `vocab.json in ${dir}`);
       merges = (await readFile(join(dir, 'merges.txt'), 'utf8')).split('\n').filter((l) => !l.startsWith('#version'));
       merges = merges.map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);
     } else if (existsSync(join(dir, 'tokenizer.json'))) {
@@ -140,9 +141,8 @@ export class ClipTokenizer {
           'invalid_model',
           `tokenizer.json in ${dir} is not a BPE tokenizer (no model.vocab / model.merges).`,
         );
-      vocab = t.model.vocab as Record<string, number>;
-      // Newer tokenizers write merges as [a, b] pairs instead of "a b" strings.
-      merges = (t.model.merges as (string | [string, string])[]).map((m) => (Array.isArray(m) ? m.join(' ') : m));
+      vocab = vocabulary(t.model.vocab, `tokenizer.json in ${dir}`);
+      merges = mergeLines(t.model.merges as unknown[], `tokenizer.json in ${dir}`);
     } else {
       throw new AppError(
         'invalid_model',
@@ -268,6 +268,29 @@ export class ClipTokenizer {
     }
     return word;
   }
+}
+
+function invalidModel(message: string): AppError {
+  return new AppError('invalid_model', message);
+}
+
+/** A token -> id map whose ids are whole numbers the text encoder can look up; throws `invalid_model`. */
+function vocabulary(v: unknown, where: string): Record<string, number> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw invalidModel(`${where} has no vocabulary (a map from tokens to ids).`);
+  for (const [token, id] of Object.entries(v))
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 31)
+      throw invalidModel(`${where} maps the token ${quoted(token)} to ${quoted(id)}, which is not a token id.`);
+  return v as Record<string, number>;
+}
+
+/** BPE merges as "a b" lines: strings, or the [a, b] pairs newer tokenizers write; throws `invalid_model`. */
+function mergeLines(merges: readonly unknown[], where: string): string[] {
+  return merges.map((m, i) => {
+    if (typeof m === 'string') return m;
+    if (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string')) return m.join(' ');
+    throw invalidModel(`${where} has a merge rule (number ${i}) that is not two tokens: ${quoted(m)}.`);
+  });
 }
 
 async function readJsonIfExists(path: string): Promise<Record<string, unknown> | undefined> {
