@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, type Result } from '../../shared/result';
 import { loadModelFolder } from '../../electron/engine/clip/model-folder';
-import { demoModelDir } from '../../electron/engine/paths';
+import { demoModelDir } from '../../electron/engine/settings/paths';
 import { writeImage } from '../../electron/engine/store/test-images';
-import { decodeContextFile, encodeContextFile } from '../../electron/engine/train/context-file';
+import { decodeContextFile, encodeContextFile } from '../../electron/engine/formats/context-file';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { contextMeta } from './files-craft';
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../../electron/engine/train/context-file';
+import { CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../../electron/engine/formats/context-file';
 
 /** Knobs every entry has: header fields to write instead of the honest ones. */
 interface EntryKnobs {

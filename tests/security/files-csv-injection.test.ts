@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CompareResult } from '../../shared/contract/methods';
 import type { ClassificationReport, LearnResult } from '../../shared/contract/train';
 import { unwrap } from '../../shared/result';
-import { compareCsv } from '../../electron/engine/methods/compare-report';
-import { writeContextFile } from '../../electron/engine/train/context-file';
+import { compareCsv } from '../../electron/engine/reports/compare-report';
+import { writeContextFile } from '../../electron/engine/formats/context-file';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { contextMeta } from './files-craft';
 

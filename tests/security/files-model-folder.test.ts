@@ -10,7 +10,7 @@ import { AppError } from '../../shared/result';
 import { closeClipModels, openClipModel } from '../../electron/engine/clip/clip-model';
 import { loadModelFolder } from '../../electron/engine/clip/model-folder';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
-import { demoModelDir } from '../../electron/engine/paths';
+import { demoModelDir } from '../../electron/engine/settings/paths';
 import { tempDir } from '../helpers/engine';
 
 const tmp = tempDir('coop-sec-model-');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/result';
-import { ZIP_LIMITS, ZipArchive, type ZipLimits } from '../../electron/engine/import/zip-archive';
+import { ZIP_LIMITS, ZipArchive, type ZipLimits } from '../../electron/engine/formats/zip-archive';
 import { tempDir } from '../helpers/engine';
 import { craftZip, zeroBomb, type CraftEntry } from './files-craft';
 

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeContextFile, readContextFile } from '../../electron/engine/train/context-file';
+import { encodeContextFile, readContextFile } from '../../electron/engine/formats/context-file';
 import { tempDir } from '../helpers/engine';
 import { contextMeta } from './files-craft';
 import { expectClearError, filesBelow, fuzz, mutateBytes, mutateJson } from './fuzz-kit';

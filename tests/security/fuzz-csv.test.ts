@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
-import { parseCsvLine } from '../../electron/engine/import/sources';
+import { parseCsvLine } from '../../electron/engine/jobs/import-sources';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { tempDir } from '../helpers/engine';
 import { engineIn, expectClearError, expectClearResult, filesBelow, fuzz, mutateBytes } from './fuzz-kit';

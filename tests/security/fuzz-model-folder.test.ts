@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeClipModels, openClipModel } from '../../electron/engine/clip/clip-model';
 import { loadModelFolder } from '../../electron/engine/clip/model-folder';
 import { ClipTokenizer } from '../../electron/engine/clip/tokenizer';
-import { demoModelDir } from '../../electron/engine/paths';
+import { demoModelDir } from '../../electron/engine/settings/paths';
 import { tempDir } from '../helpers/engine';
 import { expectClearError, fuzz, mutateBytes, mutateJson, type Rng } from './fuzz-kit';
 

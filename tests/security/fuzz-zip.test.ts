@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../shared/result';
-import { ZipArchive } from '../../electron/engine/import/zip-archive';
+import { ZipArchive } from '../../electron/engine/formats/zip-archive';
 import { imageBytes } from '../../electron/engine/store/test-images';
 import { tempDir } from '../helpers/engine';
 import { engineIn, expectClearError, expectClearResult, filesBelow, fuzz, mutateBytes } from './fuzz-kit';
