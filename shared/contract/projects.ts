@@ -183,6 +183,12 @@ export interface EmbedReport {
 }
 
 const projectId = z.number().int().positive();
+/** A project's name: one rule for creating, renaming and importing projects. */
+export const projectName = z.string().trim().min(1).max(200);
+/** A project's description. */
+export const projectDescription = z.string().max(2000);
+/** A class colour (`#rrggbb`): one rule for editing classes and importing project files. */
+export const classColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour like #a1b2c3');
 
 /** One class-editing operation. Every one is a transaction and can be undone. */
 export const classEditSchema = z.discriminatedUnion('kind', [
@@ -199,7 +205,7 @@ export const classEditSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reorder'), classIds: z.array(z.number().int()).min(1) }),
   z.object({ kind: z.literal('move'), imageIds: z.array(z.number().int()).min(1), toClassId: z.number().int() }),
   z.object({ kind: z.literal('exclude'), imageIds: z.array(z.number().int()).min(1), excluded: z.boolean() }),
-  z.object({ kind: z.literal('colour'), classId: z.number().int(), colour: z.string().regex(/^#[0-9a-fA-F]{6}$/) }),
+  z.object({ kind: z.literal('colour'), classId: z.number().int(), colour: classColour }),
 ]);
 /** One class-editing operation. */
 export type ClassEdit = z.infer<typeof classEditSchema>;
@@ -208,8 +214,8 @@ export type ClassEdit = z.infer<typeof classEditSchema>;
 export const projectsOps = {
   projectCreate: op<ProjectSummary>()(
     z.object({
-      name: z.string().min(1).max(200),
-      description: z.string().max(2000).default(''),
+      name: projectName,
+      description: projectDescription.default(''),
       copyImages: z.boolean().default(false),
     }),
     'Create an empty project.',
@@ -272,11 +278,11 @@ export const projectsOps = {
     'Export a project as one .coopproj file (rows, images, runs, curves, contexts).',
   ),
   projectImportFile: op<ProjectSummary>()(
-    z.object({ file: z.string().min(1), name: z.string().min(1).max(200).optional() }),
+    z.object({ file: z.string().min(1), name: projectName.optional() }),
     'Import a project exported with projectExport.',
   ),
   projectRename: op<ProjectSummary>()(
-    z.object({ projectId: z.number().int().positive(), name: z.string().trim().min(1).max(200) }),
+    z.object({ projectId: z.number().int().positive(), name: projectName }),
     'Rename a project.',
   ),
 };

@@ -11,7 +11,7 @@
  */
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
-import { JOB_STATUSES, SPLITS } from '../../../shared/contract/projects';
+import { classColour, JOB_STATUSES, projectDescription, projectName, SPLITS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import { describeIssues, issuePath, quoted } from '../../../shared/describe-input';
 import { IMAGE_EXTENSIONS } from './import-sources';
@@ -43,14 +43,14 @@ const num = z.number().nullable();
 export const projectFileSchema = z.object({
   format: z.string(),
   version: int.min(1),
-  project: z.object({ name: z.string().min(1).max(200), description: z.string().max(2000) }),
+  project: z.object({ name: projectName, description: projectDescription }),
   classes: z.array(
     z.object({
       id: int,
       folder_name: z.string().min(1).max(1000),
       prompt: z.string().max(2000),
       sort_order: int,
-      colour: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected a colour like #a1b2c3'),
+      colour: classColour,
     }),
   ),
   images: z.array(
