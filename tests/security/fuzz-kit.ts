@@ -173,14 +173,18 @@ export function expectClearResult(r: Result<unknown>, label: string): void {
   expect(readable(r.error.message), `${label}: unreadable message ${JSON.stringify(r.error.message)}`).toBe(true);
 }
 
-/** Runs `body` for cases 0, 1, ... until `count` cases or `budgetMs` have passed; returns how many ran. */
+/**
+ * Runs `body` for cases 0, 1, ... until `count` cases or `budgetMs` have passed; returns how many ran.
+ * `COOP_FUZZ_SCALE=N` multiplies both, for a longer hunt by hand (the same first cases, then new ones).
+ */
 export async function fuzz(
   opts: { seed: number; count: number; budgetMs: number },
   body: (rng: Rng, label: string) => Promise<void>,
 ): Promise<number> {
+  const scale = Math.max(1, Number(process.env['COOP_FUZZ_SCALE'] ?? 1) || 1);
   const start = Date.now();
   let i = 0;
-  for (; i < opts.count && Date.now() - start < opts.budgetMs; i++)
+  for (; i < opts.count * scale && Date.now() - start < opts.budgetMs * scale; i++)
     await body(new Rng(opts.seed * 100_003 + i), `seed ${opts.seed} case ${i}`);
   return i;
 }

@@ -62,7 +62,7 @@ async function settle(p: Promise<unknown>): Promise<unknown> {
 
 describe('fuzz: model folders', () => {
   it('the folder loader: mutated configs and ONNX headers give a clear error or success', async () => {
-    const ran = await fuzz({ seed: 8, count: 400, budgetMs: 3000 }, async (rng, label) => {
+    const ran = await fuzz({ seed: 8, count: 100, budgetMs: 30_000 }, async (rng, label) => {
       const name = mutateOne(rng, [...JSON_FILES, ...ONNX_FILES]);
       const loaded = loadModelFolder(dir);
       expectClearError(await settle(loaded), `${label} (${name})`);
@@ -83,7 +83,7 @@ describe('fuzz: model folders', () => {
   });
 
   it('the tokenizer: mutated vocabularies, merges and configs give a clear error or a tokenizer that encodes', async () => {
-    const ran = await fuzz({ seed: 9, count: 200, budgetMs: 3000 }, async (rng, label) => {
+    const ran = await fuzz({ seed: 9, count: 60, budgetMs: 30_000 }, async (rng, label) => {
       const name = mutateOne(rng, TOKENIZER_FILES);
       const texts = ['a photo of a cat.', '<|endoftext|> ! é 😀'];
       const encoded = ClipTokenizer.fromModelDir(dir).then((t) => ({ t, batch: t.encodeBatch(texts) }));
@@ -99,7 +99,7 @@ describe('fuzz: model folders', () => {
   });
 
   it('ONNX Runtime: a few mutated graphs are refused as invalid models or open', async () => {
-    const ran = await fuzz({ seed: 10, count: 12, budgetMs: 4000 }, async (rng, label) => {
+    const ran = await fuzz({ seed: 10, count: 12, budgetMs: 30_000 }, async (rng, label) => {
       const name = mutateOne(rng, ONNX_FILES);
       await closeClipModels();
       expectClearError(await settle(openClipModel(dir)), `${label} (${relative(tmp.path, join(dir, name))})`);

@@ -33,7 +33,7 @@ describe('fuzz: zip archives', () => {
   it('byte-level mutations: opening, checking and reading every entry give a clear error or success', async () => {
     const valid = await validZip();
     const file = join(tmp.path, 'case.zip');
-    const ran = await fuzz({ seed: 3, count: 800, budgetMs: 3000 }, async (rng, label) => {
+    const ran = await fuzz({ seed: 3, count: 400, budgetMs: 30_000 }, async (rng, label) => {
       // The central directory and the end record are at the end: aim half of the mutations there.
       const tail = { from: Math.max(0, valid.length - 400), to: valid.length };
       writeFileSync(file, mutateBytes(valid, rng, 3, rng.next() < 0.5 ? tail : undefined));
@@ -62,7 +62,7 @@ describe('fuzz: zip archives', () => {
     mkdirSync(inputs);
     const file = join(inputs, 'set.zip');
     const projectId = unwrap(await engine.client.call('projectCreate', { name: 'fuzz' })).id;
-    const ran = await fuzz({ seed: 4, count: 120, budgetMs: 4000 }, async (rng, label) => {
+    const ran = await fuzz({ seed: 4, count: 100, budgetMs: 30_000 }, async (rng, label) => {
       writeFileSync(file, mutateBytes(valid, rng, 2));
       expectClearResult(await engine.client.call('projectImportData', { projectId, sources: [file] }), label);
     });

@@ -150,7 +150,7 @@ describe('loadModelFolder on broken folders', () => {
       Buffer.from(readFileSync(path).toString('latin1').replaceAll('pixel_values', 'pixel_inputs'), 'latin1'),
     );
     expect((await loadError(dir)).message).toMatch(
-      /wrong inputs: expected "pixel_values", found pixel_inputs float32 \[batch_size, 3, 32, 32\]/,
+      /wrong inputs: expected "pixel_values", found "pixel_inputs" float32 \[batch_size, 3, 32, 32\]/,
     );
   });
 

@@ -77,7 +77,7 @@ function num(obj: Record<string, unknown> | undefined, key: string, file: string
   const v = obj?.[key];
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (fallback !== undefined && v === undefined) return fallback;
-  throw invalid(`${file} lacks a numeric "${key}"${v === undefined ? '' : ` (found ${JSON.stringify(v)})`}.`);
+  throw invalid(`${file} lacks a numeric "${key}"${v === undefined ? '' : ` (found ${quoted(v)})`}.`);
 }
 
 /** A size or count: a whole number from `min` (and below 2^31, as ONNX dimensions are). */
@@ -91,7 +91,7 @@ function whole(obj: Record<string, unknown> | undefined, key: string, file: stri
 function triple(v: unknown, key: string): [number, number, number] {
   if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
     return [v[0] as number, v[1] as number, v[2] as number];
-  throw invalid(`preprocessor_config.json's "${key}" must be three numbers, found ${JSON.stringify(v)}.`);
+  throw invalid(`preprocessor_config.json's "${key}" must be three numbers, found ${quoted(v)}.`);
 }
 
 /** Reads `preprocessor_config.json` (CLIPImageProcessor / CLIPFeatureExtractor, old and new size formats). */
@@ -122,7 +122,7 @@ function readPreprocess(p: Record<string, unknown>): ClipModelInfo['preprocess']
   }
   const std = triple(p['image_std'], 'image_std');
   if (std.some((s) => s <= 0))
-    throw invalid(`preprocessor_config.json's "image_std" must be positive, got ${JSON.stringify(std)}.`);
+    throw invalid(`preprocessor_config.json's "image_std" must be positive, got ${quoted(std)}.`);
   return {
     shortestEdge,
     cropHeight,
@@ -143,7 +143,7 @@ function readConfig(c: Record<string, unknown>): ClipModelInfo['config'] {
   const vision = c['vision_config'] as Record<string, unknown> | undefined;
   if (c['model_type'] !== 'clip' || typeof text !== 'object' || typeof vision !== 'object')
     throw invalid(
-      `config.json does not describe a CLIP model (model_type ${JSON.stringify(c['model_type'])}; a CLIP config has model_type "clip" with text_config and vision_config).`,
+      `config.json does not describe a CLIP model (model_type ${quoted(c['model_type'])}; a CLIP config has model_type "clip" with text_config and vision_config).`,
     );
   const projectionDim = whole(c, 'projection_dim', 'config.json', 512);
   const textProj = whole(text, 'projection_dim', 'config.json text_config', projectionDim);
@@ -180,7 +180,10 @@ function header(path: string, rel: string): OnnxHeader {
 }
 
 function describe(v: { name: string; elemType: number; dims: unknown[] }): string {
-  return `${v.name} ${ONNX_ELEM_TYPES[v.elemType] ?? `type ${v.elemType}`} [${v.dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+  return `${quoted(v.name, 60)} ${ONNX_ELEM_TYPES[v.elemType] ?? `type ${v.elemType}`} [${v.dims
+    .slice(0, 8)
+    .map((d) => (d === null ? '?' : typeof d === 'string' ? d.slice(0, 30) : String(d)))
+    .join(', ')}]`;
 }
 
 /** Checks one encoder graph's inputs and its embedding output; returns the output's numeric width, if declared. */
@@ -195,16 +198,21 @@ function checkGraph(
   const output = h.outputs.find((o) => o.name === outputName);
   if (!output)
     throw invalid(
-      `${rel} is not a CLIP ${kind} encoder: it has no "${outputName}" output (outputs: ${h.outputs.map((o) => o.name).join(', ') || 'none'}).`,
+      `${rel} is not a CLIP ${kind} encoder: it has no "${outputName}" output (outputs: ${
+        h.outputs
+          .map((o) => quoted(o.name, 60))
+          .slice(0, 8)
+          .join(', ') || 'none'
+      }).`,
     );
   if (!input)
     throw invalid(
-      `${rel} has the wrong inputs: expected "${inputName}", found ${h.inputs.map(describe).join('; ') || 'none'}.`,
+      `${rel} has the wrong inputs: expected "${inputName}", found ${h.inputs.slice(0, 8).map(describe).join('; ') || 'none'}.`,
     );
   const allowed = kind === 'text' ? ['input_ids', 'attention_mask', 'position_ids'] : ['pixel_values'];
   const extra = h.inputs.filter((i) => !allowed.includes(i.name));
   if (extra.length > 0)
-    throw invalid(`${rel} has inputs the CLIP runtime cannot feed: ${extra.map(describe).join('; ')}.`);
+    throw invalid(`${rel} has inputs the CLIP runtime cannot feed: ${extra.slice(0, 8).map(describe).join('; ')}.`);
   const wantType = kind === 'text' ? [7, 6] : [1, 10];
   if (!wantType.includes(input.elemType))
     throw invalid(

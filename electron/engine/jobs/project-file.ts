@@ -176,7 +176,7 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
   if (head.format !== PROJECT_FILE_FORMAT.format)
     throw new AppError(
       'unsupported',
-      `${basename(file)} is not a CoOp Studio project file (its format is ${JSON.stringify(head.format) ?? 'missing'}).`,
+      `${basename(file)} is not a CoOp Studio project file (its format is ${quoted(head.format)}).`,
     );
   if (typeof head.version === 'number' && head.version > PROJECT_FILE_FORMAT.version)
     throw new AppError(
