@@ -157,7 +157,9 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
       data = await c.read();
     } catch (e) {
       report.failed++;
-      report.failedFiles.push({ path: c.origin, reason: `cannot read the file: ${reasonOf(e)}` });
+      // A zip entry's error already names the entry and says why (see [Note: hostile archives]).
+      const reason = e instanceof AppError ? e.message : `cannot read the file: ${reasonOf(e)}`;
+      report.failedFiles.push({ path: c.origin, reason });
       return;
     }
     if (data.byteLength === 0) {
