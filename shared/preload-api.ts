@@ -5,13 +5,20 @@
 /** Menu commands the main process forwards to the renderer. */
 export type MenuCommand = 'open-project' | 'import-dataset' | 'export' | 'settings';
 
+/**
+ * The `window.postMessage` data with which the preload hands the page a MessagePort to the engine (see
+ * [Note: engine port] in electron/desktop/engine-ports.ts).
+ */
+export const ENGINE_PORT_MESSAGE = 'coop-engine-port';
+
 /** `window.coopStudio` in the desktop app. */
 export interface PreloadApi {
   transport: 'electron';
-  /** Sends one engine protocol message (see shared/protocol.ts). */
-  send(message: unknown): void;
-  /** Receives engine protocol messages. */
-  onMessage(listener: (m: unknown) => void): void;
+  /**
+   * Asks the main process for a MessagePort to the engine. It arrives as a `window` message event with data
+   * {@link ENGINE_PORT_MESSAGE}, and again (a new port) each time the engine process was restarted.
+   */
+  connectEngine(): void;
   /** Calls a desktop operation (shared/contract/desktop.ts); resolves to a `Result`. */
   desktop(op: string, args: unknown): Promise<unknown>;
   /** Menu commands and engine notices from the main process. */

@@ -15,6 +15,12 @@ export type ClientMessage =
   /** Graceful stop: cancel every job, let them record it, then exit. Sent by the host, never by a UI peer. */
   | { type: 'shutdown' };
 
+/**
+ * Host -> engine worker, out of band with a MessagePort attached (Electron's utility process): the worker serves a peer
+ * (the renderer) on that port (see [Note: engine port] in electron/desktop/engine-ports.ts).
+ */
+export const PEER_PORT_MESSAGE = { type: 'peer-port' } as const;
+
 /** Engine -> client. */
 export type EngineMessage =
   | { type: 'progress'; id: number; event: unknown }

@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainProgress } from '../../shared/contract/train';
 import { ClipTokenizer } from '../engine/clip/tokenizer';
 import { ComputeLink } from '../engine/backends/compute-link';
-import { chooseBackendForRun, prepareRunBackend, trainCoopOnCompute } from '../engine/backends/training-backend';
+import {
+  chooseBackendForRun,
+  engineBackendFromSetting,
+  prepareRunBackend,
+  trainCoopOnCompute,
+} from '../engine/backends/training-backend';
 import { PromptLearner, type PromptLearnerOptions } from '../engine/train/prompt-learner';
 import { encodeIds, loadTextEncoder, type TfTextEncoder } from '../engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../engine/train/trainer';
@@ -183,6 +188,19 @@ describe('chooseBackendForRun', () => {
         requested: 'wasm',
       });
       expect(await chooseBackendForRun(data.path, 'webgl', link)).toMatchObject({ backend: 'webgl' });
+    } finally {
+      data.cleanup();
+    }
+  });
+
+  it("gives engine-only jobs the setting's engine backend, falling back from a GPU one", () => {
+    const data = tempDir();
+    try {
+      expect(['wasm', 'tensorflow']).toContain(engineBackendFromSetting(data.path));
+      writeFileSync(join(data.path, 'settings.json'), JSON.stringify({ trainBackend: 'cpu' }));
+      expect(engineBackendFromSetting(data.path)).toBe('cpu');
+      writeFileSync(join(data.path, 'settings.json'), JSON.stringify({ trainBackend: 'webgpu' }));
+      expect(['wasm', 'tensorflow']).toContain(engineBackendFromSetting(data.path));
     } finally {
       data.cleanup();
     }

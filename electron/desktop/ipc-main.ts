@@ -3,17 +3,15 @@
  *
  * [Note: IPC] Two channels, both behind one sender check (`isTrustedFrameUrl`: our own renderer
  * page only, never a navigated-away or embedded frame):
- * - `engine:connect`: the preload hands over a MessagePort; engine protocol messages on it are
- *   shape-checked and their arguments parsed by the contract's zod schemas in the engine
- *   (`bridgeToEngine`, shared with the web transport).
+ * - `engine:connect`: the page asks for a MessagePort to the engine; main hands the engine one end and the page the
+ *   other and steps out (see [Note: engine port] in engine-ports.ts). Messages on that port are shape-checked and
+ *   their arguments parsed by the contract's zod schemas in the engine process.
  * - `desktop:invoke`: the desktop-only operations of `shared/contract/desktop.ts` (dialogs,
  *   external links), parsed here with the same zod schemas and answered as a `Result`.
  */
 import { ipcMain, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
-import type { EngineClient } from '../../shared/client';
 import { desktopOps, type DesktopHandlers } from '../../shared/contract/desktop';
 import { toAppError, type Result } from '../../shared/result';
-import { bridgeToEngine } from '../hosts/engine-host/bridge';
 import { isAppPageUrl, type AppHost } from './app-scheme';
 
 /** Where our renderer is loaded from: the app scheme's renderer page, or a dev server origin. */
@@ -44,17 +42,16 @@ function senderUrl(event: { senderFrame: SenderFrame | null }): string {
   return event.senderFrame?.url ?? '';
 }
 
-/** Handler of `engine:connect` (exported for tests). */
-export function engineConnectHandler(client: EngineClient, trust: TrustedOrigin) {
-  return (event: Pick<IpcMainEvent, 'ports'> & { senderFrame: SenderFrame | null }): boolean => {
-    const port = event.ports[0];
-    if (!port || !isTrustedFrameUrl(senderUrl(event), trust)) {
-      port?.close();
-      return false;
-    }
-    const onMessage = bridgeToEngine(client, (m) => port.postMessage(m));
-    port.on('message', (e) => onMessage(e.data));
-    port.start();
+/** Whoever hands out engine ports ({@link EnginePorts} of engine-ports.ts). */
+export interface EnginePortGiver<Target> {
+  connect(target: Target): void;
+}
+
+/** Handler of `engine:connect` (exported for tests): a trusted page gets an engine port, any other frame nothing. */
+export function engineConnectHandler<Target>(ports: EnginePortGiver<Target>, trust: TrustedOrigin) {
+  return (event: { sender: Target; senderFrame: SenderFrame | null }): boolean => {
+    if (!isTrustedFrameUrl(senderUrl(event), trust)) return false;
+    ports.connect(event.sender);
     return true;
   };
 }
@@ -92,8 +89,12 @@ export function desktopInvokeHandler(handlers: DesktopHandlers, trust: TrustedOr
 }
 
 /** Registers both channels on the real `ipcMain`; returns a function that removes them. */
-export function registerIpc(client: EngineClient, desktop: DesktopHandlers, trust: TrustedOrigin): () => void {
-  const onConnect = engineConnectHandler(client, trust);
+export function registerIpc(
+  ports: EnginePortGiver<IpcMainEvent['sender']>,
+  desktop: DesktopHandlers,
+  trust: TrustedOrigin,
+): () => void {
+  const onConnect = engineConnectHandler(ports, trust);
   const connectListener = (event: IpcMainEvent) => {
     onConnect(event);
   };

@@ -1,12 +1,21 @@
 /**
  * @file Electron main process: single instance, windows, menu, IPC, engine host (Electron main, kept thin).
  *
- * Heavy work never runs here (see [Note: engine process]): the engine is a utilityProcess that
- * `EngineHost` starts, restarts after a crash (the calls in flight fail and the user is told),
- * and asks to cancel its jobs on quit. The hidden compute window (GPU training, see
- * [Note: compute port]) is joined to every engine incarnation when that engine says it is ready.
+ * Heavy work never runs here (see [Note: engine process]), and no engine message passes through here: the engine is a
+ * utilityProcess that `EngineHost` starts, restarts after a crash (the user is told) and asks to cancel its jobs on
+ * quit; the page and the hidden compute window (GPU training, see [Note: compute port]) each get a MessagePort
+ * straight to every engine incarnation when that engine says it is ready (see [Note: engine port]).
  */
-import { app, BrowserWindow, nativeTheme, screen, session, utilityProcess } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  MessageChannelMain,
+  nativeTheme,
+  screen,
+  session,
+  utilityProcess,
+  type MessagePortMain,
+} from 'electron';
 import { join } from 'node:path';
 import type { EngineMessage } from '../../shared/protocol';
 import { COMPUTE_WINDOW_BACKENDS, parseBackendSetting } from '../engine/backends/backend-choice';
@@ -14,7 +23,8 @@ import { ComputeWindow, type EnginePortSink } from './compute-window';
 import { EngineHost, type WorkerLauncher } from '../hosts/engine-host/engine-host';
 import { readSettings } from '../engine/settings/settings';
 import { appRoot, dataDir } from '../engine/settings/paths';
-import { registerIpc, type TrustedOrigin } from './ipc-main';
+import { EnginePorts } from './engine-ports';
+import { isTrustedFrameUrl, registerIpc, type TrustedOrigin } from './ipc-main';
 import { desktopHandlers } from './desktop-handlers';
 import { appPageUrl } from './app-scheme';
 import { handleAppProtocol, handleFileProtocol, registerAppSchemes } from './file-protocol';
@@ -49,6 +59,7 @@ const utilityLauncher: WorkerLauncher = (entry, env) => {
       return child.pid;
     },
     send: (m) => child.postMessage(m),
+    postPort: (message, port) => child.postMessage(message, [port as MessagePortMain]),
     onMessage: (l) => child.on('message', (m: EngineMessage) => l(m)),
     onExit: (l) => child.once('exit', (code) => l(code, null)),
     kill: () => {
@@ -113,19 +124,28 @@ async function main(): Promise<void> {
   hardenSession(session.defaultSession, DESKTOP_CSP);
   const stopTheme = followThemeSetting(data, (theme) => (nativeTheme.themeSource = theme));
 
+  const trust: TrustedOrigin = { rendererHost: 'renderer', devServerOrigin: null };
   const host = new EngineHost({
     launcher: utilityLauncher,
-    onCrash: ({ failedCalls }) => {
+    // Called only after host.start() below, when `ports` exists.
+    onReady: () => ports.engineReady(),
+    onCrash: () => {
+      // The page fails its calls in flight (they were on the dead port) and gets a new port once the engine is ready.
       mainWindow?.webContents.send('engine:notice', {
         kind: 'crashed',
-        message: `The engine stopped unexpectedly and was restarted.${failedCalls ? ` ${failedCalls} job(s) in flight were marked failed.` : ''}`,
+        message: 'The engine stopped unexpectedly and was restarted; the jobs that were running were marked failed.',
       });
     },
   });
+  const ports = new EnginePorts<MessagePortMain>({
+    newChannel: () => new MessageChannelMain(),
+    toEngine: (port) => host.sendPeerPort(port),
+    trusted: (url) => isTrustedFrameUrl(url, trust),
+    close: (port) => port.close(),
+  });
   await host.start();
-  const trust: TrustedOrigin = { rendererHost: 'renderer', devServerOrigin: null };
   registerIpc(
-    host.client,
+    ports,
     desktopHandlers(() => mainWindow),
     trust,
   );

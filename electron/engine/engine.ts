@@ -16,11 +16,15 @@ import {
   type OpProgress,
   type OpResult,
 } from '../../shared/contract';
+import { servePeer, type EngineMessage } from '../../shared/protocol';
 import { AppError, toAppError, type Result } from '../../shared/result';
 
 /** Dispatches contract operations to their handlers. */
 export class Engine {
+  /** The host's jobs by call id (`cancel(id)`). */
   private readonly jobs = new Map<number, AbortController>();
+  /** Every running job, the host's and the peers' (`cancelAll`, `idle`). */
+  private readonly running = new Set<AbortController>();
 
   constructor(private readonly handlers: Handlers) {}
 
@@ -57,9 +61,36 @@ export class Engine {
     const controller = new AbortController();
     this.jobs.set(id, controller);
     try {
-      return await this.run(op, args, progress, controller.signal);
+      return await this.runTracked(op, args, progress, controller);
     } finally {
       this.jobs.delete(id);
+    }
+  }
+
+  /**
+   * Serves one peer over its own channel (the desktop renderer's MessagePort, see [Note: engine port] in
+   * electron/desktop/engine-ports.ts) with the protocol's calls and cancels (`servePeer`). Its jobs count as running
+   * for `cancelAll` and `idle`, and they outlive the peer: reloading the page does not cancel a training run.
+   */
+  serve(send: (m: EngineMessage) => void): (message: unknown) => void {
+    return servePeer(send, (m, signal, onProgress) => {
+      const controller = new AbortController();
+      signal.addEventListener('abort', () => controller.abort(), { once: true });
+      return this.runTracked(m.op, m.args, onProgress ?? (() => {}), controller);
+    });
+  }
+
+  private async runTracked(
+    op: string,
+    args: unknown,
+    progress: (event: unknown) => void,
+    controller: AbortController,
+  ): Promise<Result<unknown>> {
+    this.running.add(controller);
+    try {
+      return await this.run(op, args, progress, controller.signal);
+    } finally {
+      this.running.delete(controller);
     }
   }
 
@@ -71,12 +102,12 @@ export class Engine {
   /** Resolves when no job is running, or after `timeoutMs`. */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.jobs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Cancels every running job (graceful shutdown). */
   cancelAll(): void {
-    for (const c of this.jobs.values()) c.abort();
+    for (const c of this.running) c.abort();
   }
 }
 

@@ -10,10 +10,11 @@ import type { ClientMessage, EngineMessage } from '../../shared/protocol';
 import { listenForComputePort } from './backends/compute-link';
 import { Engine } from './engine';
 import { createHandlers } from './handlers';
+import { isPeerPortMessage, servePeerPort, type PeerPort } from './peer-port';
 import { dataDir } from './settings/paths';
 
 interface ParentPort {
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  on(event: 'message', listener: (e: { data: unknown; ports?: PeerPort[] }) => void): void;
   postMessage(message: unknown): void;
 }
 
@@ -50,7 +51,13 @@ function onMessage(raw: unknown): void {
   void engine.runJob(m.id, m.op, m.args, progress).then((result) => post({ type: 'result', id: m.id, result }));
 }
 
-if (parentPort) parentPort.on('message', (e) => onMessage(e.data));
+if (parentPort)
+  parentPort.on('message', (e) => {
+    // The renderer's port (see [Note: engine port]); compute-window ports have their own listener.
+    const port = e.ports?.[0];
+    if (port && isPeerPortMessage(e.data)) servePeerPort(engine, port);
+    else onMessage(e.data);
+  });
 else if (process.send) process.on('message', onMessage);
 else {
   process.stderr.write('The engine worker must be started by coop-studio (fork or utilityProcess).\n');

@@ -5,7 +5,7 @@
  * The fixture model has random weights, so the accuracies say nothing about the methods; the test checks that a
  * project source reads the same classes, prompts and files (so the same seeded splits) as the folder source.
  */
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EngineClient } from '../../shared/client';
@@ -60,4 +60,16 @@ it('needs exactly one data source', async () => {
   const both = await client.call('compare', { model, data: src.path, project: projectId });
   expect(both.ok).toBe(false);
   if (!both.ok) expect(both.error.message).toMatch(/not both/);
+});
+
+it('trains on the backend of the settings when the caller names none (the UI sends none)', async () => {
+  const settings = join(data.path, 'settings.json');
+  const args = { model, project: projectId, methods: ['coop' as const], shots: [1], seeds: [1], epochs: 1, nCtx: 2 };
+  try {
+    writeFileSync(settings, JSON.stringify({ trainBackend: 'cpu' }));
+    expect(unwrap(await client.call('compare', args)).backend).toBe('cpu');
+    expect(unwrap(await client.call('compare', { ...args, backend: 'wasm' })).backend).toBe('wasm');
+  } finally {
+    rmSync(settings, { force: true });
+  }
 });

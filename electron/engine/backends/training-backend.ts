@@ -52,6 +52,15 @@ export async function chooseBackendForRun(
   return chooseTrainingBackend(setting, { compute, tfjsNode: tfjsNodeAvailable() });
 }
 
+/**
+ * The engine backend of a job that trains only in the engine (compare) when its caller names none: the setting's
+ * choice among the engine's own backends (`auto`, and a compute-window backend, fall back along the usual order).
+ */
+export function engineBackendFromSetting(dataDir: string): NodeBackend {
+  const setting = trainingBackendSetting(dataDir);
+  return chooseTrainingBackend(setting, { compute: null, tfjsNode: tfjsNodeAvailable() }).backend as NodeBackend;
+}
+
 /** What the compute window needs besides `trainCoop`'s arguments to rebuild the run's learner. */
 export interface ComputeLearnerSource {
   /** `webgpu` or `webgl` (a chosen `compute-window` backend). */

@@ -34,6 +34,7 @@ import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { loadRunSource, testFilesByClass } from './run-source';
 import { demoModelDir } from '../settings/paths';
 import { useBackend } from '../tf/backends';
+import { engineBackendFromSetting } from '../backends/training-backend';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
 import { fewShotSplit, Rng, type SplitItem } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
@@ -104,7 +105,10 @@ export async function runCompare(
   const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
   const needViews = methods.some((m) => TRAINED.includes(m));
   const needTf = methods.some((m) => TF_METHODS.includes(m));
-  const backend = needTf ? await useBackend(args.backend) : null;
+  // The caller's backend, else the training-backend setting (the UI sends none: the engine reads its own settings).
+  const backend = needTf
+    ? await useBackend(args.backend ?? (dataDir !== undefined ? engineBackendFromSetting(dataDir) : undefined))
+    : null;
   const dim = model.info.config.projectionDim;
   const warnings: string[] = [];
 

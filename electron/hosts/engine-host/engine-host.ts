@@ -11,13 +11,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineClient } from '../../../shared/client';
 import { MessageClient } from '../../../shared/message-client';
-import type { ClientMessage, EngineMessage } from '../../../shared/protocol';
+import { PEER_PORT_MESSAGE, type ClientMessage, type EngineMessage } from '../../../shared/protocol';
 import { appRoot } from '../../engine/settings/paths';
 
 /** A started worker process, whatever started it. */
 export interface WorkerHandle {
   readonly pid: number | undefined;
   send(m: ClientMessage): void;
+  /** Sends a message with a MessagePort attached (Electron's utility process; absent under child_process). */
+  postPort?(message: unknown, port: unknown): void;
   onMessage(listener: (m: EngineMessage) => void): void;
   /** Called once when the process ends, with its exit code (null if killed by a signal). */
   onExit(listener: (code: number | null, signal: string | null) => void): void;
@@ -57,12 +59,16 @@ export interface EngineHostOptions {
   restart?: boolean;
   /** Told about each crash (the desktop app shows it to the user). */
   onCrash?: (info: { code: number | null; signal: string | null; failedCalls: number }) => void;
+  /** Told each time a worker (the first one, or one restarted after a crash) is ready for calls and ports. */
+  onReady?: () => void;
 }
 
 /** Owns the engine worker process; `client` stays valid across restarts. */
 export class EngineHost {
   readonly client: MessageClient;
   private worker: WorkerHandle | null = null;
+  /** Whether `worker` has said it is ready. */
+  private workerReady = false;
   private stopping = false;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private restarts = 0;
@@ -96,17 +102,21 @@ export class EngineHost {
     const launcher = this.options.launcher ?? forkLauncher;
     const worker = launcher(entry, this.options.env ?? process.env);
     this.worker = worker;
+    this.workerReady = false;
     const ready = new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
     let isReady = false;
     worker.onMessage((m) => {
       if (m.type === 'ready') {
         isReady = true;
+        if (this.worker === worker) this.workerReady = true;
         for (const w of this.readyWaiters.splice(0)) w.resolve();
+        this.options.onReady?.();
       } else this.client.receive(m);
     });
     worker.onExit((code, signal) => {
       if (this.worker !== worker) return;
       this.worker = null;
+      this.workerReady = false;
       if (!isReady) {
         // A worker that dies before it is ready is broken (a bad build, a missing native module): restarting it
         // would only loop, so every waiter gets the error instead.
@@ -133,6 +143,18 @@ export class EngineHost {
       }
     });
     return ready;
+  }
+
+  /**
+   * Hands `port` to the running worker, which serves the engine protocol on it (see [Note: engine port] in
+   * electron/desktop/engine-ports.ts). False when no worker is ready or its launcher cannot pass ports (child_process):
+   * the caller tries again on `onReady`.
+   */
+  sendPeerPort(port: unknown): boolean {
+    const worker = this.worker;
+    if (!worker || !this.workerReady || !worker.postPort) return false;
+    worker.postPort(PEER_PORT_MESSAGE, port);
+    return true;
   }
 
   /** Waits until a (re)started worker is ready. */

@@ -1,8 +1,10 @@
 /**
- * @file The renderer's one engine client, over whichever transport is present (renderer).
+ * @file Connects the page to the engine over whichever transport is present (renderer).
  *
- * In the desktop app the preload exposes `window.coopStudio` (Electron IPC); in web mode the page
- * talks to `coop-studio serve` over a WebSocket authenticated by the token in the page URL.
+ * In the desktop app the preload exposes `window.coopStudio`, and the engine answers over a MessagePort that the main
+ * process hands over and replaces when the engine restarts (see [Note: engine port] in
+ * electron/desktop/engine-ports.ts); in web mode the page talks to `coop-studio serve` over a WebSocket authenticated
+ * by the token in the page URL.
  *
  * [Note: the page's token] The token arrives once, in the URL `coop-studio serve` printed. The page
  * moves it into the tab's sessionStorage (per origin, so no other port can read it, and it survives a
@@ -13,11 +15,12 @@
  */
 import type { EngineClient } from '../../../shared/client';
 import { MessageClient } from '../../../shared/message-client';
-import type { PreloadApi } from '../../../shared/preload-api';
+import { PortClient } from '../../../shared/port-client';
+import { ENGINE_PORT_MESSAGE, type PreloadApi } from '../../../shared/preload-api';
 import type { EngineMessage } from '../../../shared/protocol';
 import type { AppErrorData } from '../../../shared/result';
-import { thumbnailUrl } from '../../../shared/files';
-import { authHeaders, webSocketProtocols, withTokenQuery } from '../../../shared/web-auth';
+import { authHeaders, webSocketProtocols } from '../../../shared/web-auth';
+import { desktopPlatform, webPlatform, type Platform } from './platform';
 
 declare global {
   interface Window {
@@ -30,9 +33,6 @@ export const NO_TOKEN: AppErrorData = {
   code: 'unauthorized',
   message: 'This page has no access token. Open the URL that `coop-studio serve` printed (it ends in ?token=...).',
 };
-
-/** Which transport the page uses. */
-export type TransportKind = 'electron' | 'web';
 
 const TOKEN_KEY = 'coop-studio-token';
 let pageToken: string | null | undefined;
@@ -57,15 +57,7 @@ export function serverAuthHeaders(): Record<string, string> {
   return token ? authHeaders(token) : {};
 }
 
-/** The `src` of a thumbnail by content hash for this page's transport. */
-export function thumbnailSrc(hash: string): string {
-  if (window.coopStudio) return thumbnailUrl(hash, 'electron');
-  const token = webToken();
-  return token ? withTokenQuery(thumbnailUrl(hash, 'web'), token) : thumbnailUrl(hash, 'web');
-}
-
-function connectWeb(): MessageClient {
-  const token = webToken();
+function connectWeb(token: string | null): EngineClient {
   let socket: WebSocket | null = null;
   let queue: string[] = [];
   let retry = 0;
@@ -104,14 +96,29 @@ function connectWeb(): MessageClient {
   return client;
 }
 
-function connectElectron(api: PreloadApi): MessageClient {
-  const client = new MessageClient((m) => api.send(m));
-  api.onMessage((m) => client.receive(m as EngineMessage));
+function connectDesktop(api: PreloadApi): EngineClient {
+  const client = new PortClient();
+  // The preload passes each port on with window.postMessage (ports cannot cross the context bridge).
+  window.addEventListener('message', (e: MessageEvent) => {
+    const port = e.ports[0];
+    if (e.source !== window || e.data !== ENGINE_PORT_MESSAGE || !port) return;
+    client.attach(port);
+  });
+  api.onEngineNotice((notice) => {
+    if (notice.kind === 'crashed') client.detach();
+  });
+  api.connectEngine();
   return client;
 }
 
-/** The transport this page runs on. */
-export const transport: TransportKind = window.coopStudio ? 'electron' : 'web';
-
-/** The shared client of the whole renderer. */
-export const engine: EngineClient = window.coopStudio ? connectElectron(window.coopStudio) : connectWeb();
+/**
+ * The page's engine client and platform (called once, by main.ts); null in a web page opened without the token
+ * (see [Note: the page's token]), which cannot reach the engine at all.
+ */
+export function connect(): { engine: EngineClient; platform: Platform } | null {
+  const api = window.coopStudio;
+  if (api) return { engine: connectDesktop(api), platform: desktopPlatform(api) };
+  const token = webToken();
+  if (!token) return null;
+  return { engine: connectWeb(token), platform: webPlatform(token) };
+}

@@ -15,7 +15,8 @@ export const SCREENS = [
 /** A screen id. */
 export type ScreenId = (typeof SCREENS)[number]['id'];
 
-class Navigation {
+/** The app's navigation state: one per studio. */
+export class Navigation {
   current = $state<ScreenId>('projects');
 
   go(id: ScreenId): void {
@@ -29,6 +30,3 @@ class Navigation {
     if (this.current === from) this.current = id;
   }
 }
-
-/** The app's navigation state. */
-export const nav = new Navigation();

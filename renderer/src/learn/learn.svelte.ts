@@ -1,21 +1,24 @@
 /**
- * @file State of a CoOp run: options, progress, the live curve, the result, and Try it (renderer).
+ * @file State of the Learn screen and of the latest CoOp run: options, the model list, the zero-shot estimate,
+ * progress, the live curve, the result and earlier runs' curves (renderer).
  */
+import type { z } from 'zod';
+import type { EngineClient } from '../../../shared/client';
+import type { InstalledModel, ProjectDetail } from '../../../shared/contract';
 import {
   DEFAULT_AUG_VIEWS,
+  defaultEpochs,
   type EpochPoint,
   type LearnProgress,
   type LearnResult,
+  type learnArgs,
 } from '../../../shared/contract/train';
-import type { PredictResult } from '../../../shared/contract/methods';
-import type { ProjectDetail } from '../../../shared/contract';
-import { callLearn, callPredict, type LearnArgs } from '../app/api';
-import { engine } from '../app/client';
 import { showError, valueOr } from '../app/errors.svelte';
-import { nav } from '../app/nav.svelte';
-import { projects } from '../projects/projects.svelte';
-import { settings } from '../settings/settings.svelte';
-import { uploadFiles } from '../dataset/upload';
+import type { Navigation } from '../app/nav.svelte';
+import type { ProjectsController } from '../projects/projects.svelte';
+
+/** Arguments of `learn` as a caller passes them. */
+export type LearnArgs = z.input<typeof learnArgs>;
 
 /** CoOp options the Learn screen edits (the paper's defaults; epochs null = CoOp's count for the shots). */
 export interface CoopOptions {
@@ -36,41 +39,6 @@ export interface RunCurve {
   curve: EpochPoint[];
 }
 
-/** One class of a Try it answer: the probability under the learned prompt and under the hand-written one. */
-export interface TryClass {
-  name: string;
-  learned: number | null;
-  zeroShot: number | null;
-}
-
-/** What Try it shows for one image. */
-export interface TryResult {
-  name: string;
-  previewUrl: string;
-  /** Every class, highest learned probability first. */
-  classes: TryClass[];
-  learned: string | null;
-  zeroShot: string | null;
-}
-
-/** Probability per class index from a prediction's top list (all classes when `top` covered them). */
-function byLabel(p: PredictResult | undefined, n: number): (number | null)[] {
-  const out: (number | null)[] = Array.from({ length: n }, () => null);
-  for (const t of p?.predictions[0]?.top ?? []) if (t.label < n) out[t.label] = t.probability;
-  return out;
-}
-
-/** Where the engine can read a picked file: its real path on the desktop, an upload in web mode. */
-async function engineSidePath(file: File): Promise<string | undefined> {
-  const api = window.coopStudio;
-  if (api) {
-    const path = api.pathForFile(file);
-    if (path) return path;
-  }
-  const up = valueOr(await uploadFiles([{ file, path: `try-it/${file.name}` }], () => undefined));
-  return up ? `${up.folder}/try-it/${file.name}` : undefined;
-}
-
 /** How many earlier runs' curves can be overlaid. */
 const HISTORY_RUNS = 5;
 
@@ -78,7 +46,8 @@ function runLabel(r: LearnResult, id: number): string {
   return `Run ${id} (${r.settings.shots} shots, M=${r.settings.nCtx})`;
 }
 
-class LearnController {
+/** CoOp prompt learning on the open project. */
+export class LearnController {
   options = $state<CoopOptions>({
     model: '',
     shots: 16,
@@ -90,6 +59,8 @@ class LearnController {
     epochs: 20,
     augViews: DEFAULT_AUG_VIEWS,
   });
+  /** Installed models that can be used (the Model list). */
+  models = $state<InstalledModel[]>([]);
   running = $state(false);
   phase = $state('');
   features = $state<{ done: number; total: number } | null>(null);
@@ -100,15 +71,17 @@ class LearnController {
   etaS = $state<number | null>(null);
   result = $state<LearnResult | null>(null);
   history = $state<RunCurve[]>([]);
-  trying = $state(false);
-  tried = $state<TryResult | null>(null);
   /** Zero-shot accuracy of the hand-written prompt on all of the project's images, measured before training. */
   estimate = $state<{ key: string; accuracy: number | null; total: number } | null>(null);
   private abort: AbortController | null = null;
   /** The project whose stored runs are shown (see [Note: runs come back]). */
   private shownProject: number | null = null;
 
-  constructor() {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly projects: ProjectsController,
+    private readonly nav: Navigation,
+  ) {
     projects.onOpen((p) => void this.restore(p));
   }
 
@@ -123,9 +96,8 @@ class LearnController {
     this.result = null;
     this.curve = [];
     this.history = [];
-    this.tried = null;
     const done = p.runs.filter((r) => r.status === 'done').slice(0, HISTORY_RUNS);
-    const details = await Promise.all(done.map((r) => engine.call('projectRun', { runId: r.id })));
+    const details = await Promise.all(done.map((r) => this.engine.call('projectRun', { runId: r.id })));
     if (this.shownProject !== p.id || this.running) return;
     const failed = details.find((d) => !d.ok);
     if (failed && !failed.ok) showError(failed.error);
@@ -140,6 +112,20 @@ class LearnController {
     }
   }
 
+  /** Loads the usable installed models and picks the active one when no model is chosen yet. */
+  async loadModels(): Promise<void> {
+    const v = valueOr(await this.engine.call('modelsList', {}));
+    if (!v) return;
+    this.models = v.installed.filter((m) => m.problem === null);
+    const active = this.models.find((m) => m.id === v.activeId);
+    if (!this.options.model && active) this.options.model = active.dir;
+  }
+
+  /** What the zero-shot estimate depends on: the project, its prompt texts, its images and the model. */
+  estimateKey(p: ProjectDetail): string {
+    return [p.id, this.options.model, ...p.classList.map((c) => `${c.prompt}:${c.images}:${c.excluded}`)].join('|');
+  }
+
   /**
    * Measures the zero-shot accuracy of "a photo of a {class}." on every usable image of the project with the chosen
    * model, so the Learn screen shows it before any run (a run then reports it again on its own test split).
@@ -148,8 +134,8 @@ class LearnController {
     const model = this.options.model;
     if (this.estimate?.key === key) return;
     this.estimate = { key, accuracy: null, total: 0 };
-    const r = await engine.call('zeroShot', { project: projectId, ...(model ? { model } : {}) });
-    if (this.estimate.key !== key) return;
+    const r = await this.engine.call('zeroShot', { project: projectId, ...(model ? { model } : {}) });
+    if (this.estimate?.key !== key) return;
     if (!r.ok) {
       this.estimate = null;
       showError(r.error);
@@ -163,12 +149,33 @@ class LearnController {
     return this.result?.zeroShot.test.accuracy ?? this.curve[0]?.trainAccuracy ?? null;
   }
 
+  /** CoOp's epoch count for the chosen shots (what an empty Epochs field means; `defaultEpochs`). */
+  get defaultEpochs(): number {
+    return defaultEpochs(this.options.shots);
+  }
+
+  /** The epoch count to show: the run's, else the one typed, else CoOp's for the shots. */
+  get epochsShown(): number {
+    return this.epochs || this.options.epochs || this.defaultEpochs;
+  }
+
+  /** Training steps done in the running (or last) run. */
+  get stepsDone(): number {
+    if (this.step) return (this.step.epoch - 1) * this.step.stepsPerEpoch + this.step.step;
+    return this.curve.length > 1 ? 1 : 0;
+  }
+
+  /** Training steps of the whole run (1 until the first step reports). */
+  get stepsTotal(): number {
+    return this.step ? this.step.epochs * this.step.stepsPerEpoch : 1;
+  }
+
   /**
    * [Note: learn on the project] The run reads the open project from the store (class prompt texts as edited,
    * excluded images left out, the embedding cache used) and is recorded there, so the UI passes the project id, not a
-   * folder.
+   * folder. The training backend is the engine's own choice from its settings (Settings screen), so it is not sent.
    */
-  private args(projectId: number, epochs: number | null): LearnArgs {
+  args(projectId: number): LearnArgs {
     const o = this.options;
     return {
       project: projectId,
@@ -179,9 +186,8 @@ class LearnController {
       csc: o.csc,
       position: o.position,
       ...(o.ctxInit.trim() ? { ctxInit: o.ctxInit.trim() } : {}),
-      ...(epochs ? { epochs } : {}),
+      ...(o.epochs ? { epochs: o.epochs } : {}),
       augViews: o.augViews,
-      ...(settings.learnBackend ? { backend: settings.learnBackend } : {}),
     };
   }
 
@@ -201,9 +207,9 @@ class LearnController {
     }
   };
 
-  /** Starts a run on the open project (see [Note: learn on the project]). */
+  /** Starts a run on the open project (see [Note: learn on the project]); shows Results when it finishes. */
   async start(): Promise<void> {
-    const p = projects.current;
+    const p = this.projects.current;
     if (!p || p.images === 0) {
       showError({
         code: 'invalid_data',
@@ -220,10 +226,7 @@ class LearnController {
     this.abort = new AbortController();
     try {
       const r = valueOr(
-        await callLearn(this.args(p.id, this.options.epochs), {
-          onProgress: this.onProgress,
-          signal: this.abort.signal,
-        }),
+        await this.engine.call('learn', this.args(p.id), { onProgress: this.onProgress, signal: this.abort.signal }),
       );
       if (!r) return;
       this.result = r;
@@ -233,9 +236,8 @@ class LearnController {
         ...this.history,
         { label: runLabel(r, r.project?.runId ?? this.history.length + 1), curve: r.curve },
       ].slice(-HISTORY_RUNS);
-      this.tried = null;
-      nav.go('results');
-      void projects.load();
+      this.nav.go('results');
+      void this.projects.load();
     } finally {
       this.running = false;
       this.abort = null;
@@ -245,47 +247,4 @@ class LearnController {
   cancel(): void {
     this.abort?.abort();
   }
-
-  /** Classifies one image with the learned context and with the hand-written prompt (the `predict` operation). */
-  async tryImage(file: File): Promise<void> {
-    const r = this.result;
-    if (!r) {
-      showError({ code: 'not_found', message: 'Learn a prompt first: Try it uses the learned context.' });
-      return;
-    }
-    this.trying = true;
-    try {
-      const path = await engineSidePath(file);
-      if (!path) return;
-      const n = r.data.classes.length;
-      const common = { model: r.model.dir, images: [path], top: n };
-      const [learned, zeroShot] = await Promise.all([
-        callPredict({ ...common, context: r.contextPath }),
-        callPredict({ ...common, classes: r.data.classes.map((c) => c.prompt), template: r.zeroShot.template }),
-      ]);
-      const l = valueOr(learned);
-      const z = valueOr(zeroShot);
-      const failed = l?.predictions[0]?.error ?? z?.predictions[0]?.error;
-      if (failed) showError({ code: 'invalid_image', message: `${file.name}: ${failed}` });
-      if (!l || !z || failed) return;
-      const lp = byLabel(l, n);
-      const zp = byLabel(z, n);
-      const classes = r.data.classes
-        .map((c, i) => ({ name: c.name, learned: lp[i] ?? null, zeroShot: zp[i] ?? null }))
-        .sort((a, b) => (b.learned ?? 0) - (a.learned ?? 0));
-      if (this.tried) URL.revokeObjectURL(this.tried.previewUrl);
-      this.tried = {
-        name: file.name,
-        previewUrl: URL.createObjectURL(file),
-        classes,
-        learned: r.data.classes[l.predictions[0]?.top[0]?.label ?? -1]?.name ?? null,
-        zeroShot: r.data.classes[z.predictions[0]?.top[0]?.label ?? -1]?.name ?? null,
-      };
-    } finally {
-      this.trying = false;
-    }
-  }
 }
-
-/** The shared learning state. */
-export const learn = new LearnController();

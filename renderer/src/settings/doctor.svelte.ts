@@ -1,23 +1,24 @@
 /**
- * @file Loads the engine's `doctor` report once for the whole UI (renderer).
+ * @file Loads the engine's `doctor` report for the whole UI: the status bar, the system card, the Settings screen
+ * (renderer).
  */
+import type { EngineClient } from '../../../shared/client';
 import type { DoctorReport } from '../../../shared/contract';
-import { engine } from '../app/client';
 import { valueOr } from '../app/errors.svelte';
 
-class DoctorController {
+/** The doctor report of this machine. */
+export class DoctorController {
   report = $state<DoctorReport | null>(null);
   loading = $state(false);
+
+  constructor(private readonly engine: EngineClient) {}
 
   async load(): Promise<void> {
     this.loading = true;
     try {
-      this.report = valueOr(await engine.call('doctor', {})) ?? null;
+      this.report = valueOr(await this.engine.call('doctor', {})) ?? null;
     } finally {
       this.loading = false;
     }
   }
 }
-
-/** The shared doctor report. */
-export const doctor = new DoctorController();

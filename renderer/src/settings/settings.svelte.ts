@@ -1,7 +1,9 @@
 /**
- * @file The studio's preferences (training backend, theme) and the download endpoint, loaded once and applied to the
- * page (renderer). See [Note: studio preferences] in shared/contract/settings.ts.
+ * @file State of the Settings screen: the studio's preferences (training backend, theme) applied to the page, the
+ * model download endpoint, and the data-folder move command (renderer). See [Note: studio preferences] in
+ * shared/contract/settings.ts.
  */
+import type { EngineClient } from '../../../shared/client';
 import type { AppSettings } from '../../../shared/contract';
 import {
   DEFAULT_PREFERENCES,
@@ -9,8 +11,6 @@ import {
   type Theme,
   type TrainBackendChoice,
 } from '../../../shared/contract/settings';
-import type { TRAIN_BACKENDS } from '../../../shared/contract/train';
-import { engine } from '../app/client';
 import { toasts, valueOr } from '../app/errors.svelte';
 
 const THEME_KEY = 'coop-studio-theme';
@@ -26,20 +26,37 @@ function applyTheme(theme: Theme): void {
   localStorage.setItem(THEME_KEY, theme);
 }
 
-class SettingsController {
+/** Quotes a path for a POSIX shell when it needs it. */
+function shellQuote(p: string): string {
+  return /[\s"'$`\\]/.test(p) ? `"${p.replace(/(["$`\\])/g, '\\$1')}"` : p;
+}
+
+/** The studio's settings. */
+export class SettingsController {
   prefs = $state<StudioPreferences>({
     ...DEFAULT_PREFERENCES,
     theme: (localStorage.getItem(THEME_KEY) as Theme | null) ?? DEFAULT_PREFERENCES.theme,
   });
   app = $state<AppSettings>({});
   loaded = $state(false);
+  /** The download endpoint as typed. */
+  endpoint = $state('');
+  /** Where the data folder should move to, as typed. */
+  moveTo = $state('');
+  copied = $state(false);
 
-  constructor() {
+  constructor(private readonly engine: EngineClient) {
     applyTheme(this.prefs.theme);
   }
 
+  /** The command that moves the data folder to {@link moveTo}. */
+  get moveCommand(): string {
+    const to = this.moveTo.trim();
+    return `coop-studio data-folder move ${to ? shellQuote(to) : '<new folder>'}`;
+  }
+
   async load(): Promise<void> {
-    const [p, a] = await Promise.all([engine.call('preferencesGet', {}), engine.call('settingsGet', {})]);
+    const [p, a] = await Promise.all([this.engine.call('preferencesGet', {}), this.engine.call('settingsGet', {})]);
     const prefs = valueOr(p);
     if (prefs) {
       this.prefs = prefs;
@@ -50,35 +67,46 @@ class SettingsController {
     this.loaded = true;
   }
 
+  /** Loads the settings and fills the endpoint field with the stored one. */
+  async open(): Promise<void> {
+    await this.load();
+    this.endpoint = typeof this.app.hfEndpoint === 'string' ? this.app.hfEndpoint : '';
+  }
+
   async setTheme(theme: Theme): Promise<void> {
     applyTheme(theme);
-    const v = valueOr(await engine.call('preferencesSet', { theme }));
+    const v = valueOr(await this.engine.call('preferencesSet', { theme }));
     if (v) this.prefs = v;
   }
 
+  /** Stores the training backend; the engine reads it for every run that does not name one. */
   async setTrainBackend(trainBackend: TrainBackendChoice): Promise<void> {
-    const v = valueOr(await engine.call('preferencesSet', { trainBackend }));
+    const v = valueOr(await this.engine.call('preferencesSet', { trainBackend }));
     if (v) this.prefs = v;
   }
 
   /** Saves the download endpoint; null goes back to the default. */
   async setEndpoint(hfEndpoint: string | null): Promise<boolean> {
-    const v = valueOr(await engine.call('settingsSet', { hfEndpoint }));
+    const v = valueOr(await this.engine.call('settingsSet', { hfEndpoint }));
     if (!v) return false;
     this.app = v;
     toasts.push('info', 'Saved', hfEndpoint ? `Models download from ${hfEndpoint}.` : 'Back to the default endpoint.');
     return true;
   }
 
-  /**
-   * The backend `learn` is asked for: the chosen Node backend, or none (the engine's own choice) for `auto` and for
-   * `webgpu`, which only the desktop app's GPU compute window can run.
-   */
-  get learnBackend(): (typeof TRAIN_BACKENDS)[number] | undefined {
-    const b = this.prefs.trainBackend;
-    return b === 'wasm' || b === 'tensorflow' ? b : undefined;
+  /** "Save endpoint": the typed endpoint, blank for the default. */
+  async saveEndpoint(): Promise<void> {
+    await this.setEndpoint(this.endpoint.trim() || null);
+  }
+
+  /** "Use default". */
+  async useDefaultEndpoint(): Promise<void> {
+    if (await this.setEndpoint(null)) this.endpoint = '';
+  }
+
+  /** Copies the move command to the clipboard. */
+  async copyMoveCommand(): Promise<void> {
+    await navigator.clipboard?.writeText(this.moveCommand).catch(() => undefined);
+    this.copied = true;
   }
 }
-
-/** The shared settings state. */
-export const settings = new SettingsController();

@@ -1,0 +1,82 @@
+/**
+ * @file The studio: every screen's controller, created once over one engine client and one platform, and handed to
+ * the components through Svelte's context (renderer).
+ *
+ * [Note: controllers] Each screen keeps its markup in its component and its state and engine calls in a controller
+ * class in a `*.svelte.ts` beside it (`learn/learn.svelte.ts` for `learn/LearnScreen.svelte`). Controllers get the
+ * engine client, the platform and the controllers they read through their constructors, never import a component,
+ * and hold no module-level state, so a test builds a studio over a fake engine (see `testing/harness.ts`).
+ */
+import { getContext } from 'svelte';
+import type { EngineClient } from '../../../shared/client';
+import { CompareController } from '../compare/compare.svelte';
+import { DatasetController } from '../dataset/dataset.svelte';
+import { LearnController } from '../learn/learn.svelte';
+import { ModelsController } from '../models/models.svelte';
+import { ProjectsController } from '../projects/projects.svelte';
+import { ResultsController } from '../results/results.svelte';
+import { DoctorController } from '../settings/doctor.svelte';
+import { SettingsController } from '../settings/settings.svelte';
+import { showError } from './errors.svelte';
+import { Navigation } from './nav.svelte';
+import type { Platform } from './platform';
+
+const STUDIO_KEY = Symbol('studio');
+
+/** All controllers of one page (see [Note: controllers]). */
+export class Studio {
+  readonly nav = new Navigation();
+  readonly doctor: DoctorController;
+  readonly settings: SettingsController;
+  readonly projects: ProjectsController;
+  readonly dataset: DatasetController;
+  readonly learn: LearnController;
+  readonly results: ResultsController;
+  readonly compare: CompareController;
+  readonly models: ModelsController;
+
+  constructor(
+    readonly engine: EngineClient,
+    readonly platform: Platform,
+  ) {
+    this.doctor = new DoctorController(engine);
+    this.settings = new SettingsController(engine);
+    this.projects = new ProjectsController(engine);
+    this.dataset = new DatasetController(engine, platform, this.projects);
+    this.learn = new LearnController(engine, this.projects, this.nav);
+    this.results = new ResultsController(engine, platform, this.learn, this.projects);
+    this.compare = new CompareController(engine, this.projects, this.learn);
+    this.models = new ModelsController(engine, platform);
+  }
+
+  /** First loads, and the desktop app's menu commands and engine notices (absent in web mode). */
+  start(): void {
+    void this.doctor.load();
+    void this.projects.load();
+    void this.settings.load();
+    this.platform.onMenu((command) => {
+      if (command === 'open-project') this.nav.go('projects');
+      else if (command === 'import-dataset') this.nav.go(this.projects.current ? 'dataset' : 'projects');
+      else if (command === 'export') this.nav.go('results');
+      else this.nav.go('settings');
+    });
+    this.platform.onEngineNotice((notice) => showError({ code: 'engine_crashed', message: notice.message }));
+  }
+
+  /** Opens a project, then shows its Dataset screen (unless the user went elsewhere meanwhile). */
+  async openProject(id: number): Promise<void> {
+    await this.nav.goAfter('dataset', this.projects.open(id));
+  }
+}
+
+/** The context a component tree needs: `mount(App, { target, context: studioContext(studio) })`. */
+export function studioContext(studio: Studio): Map<symbol, Studio> {
+  return new Map([[STUDIO_KEY, studio]]);
+}
+
+/** The studio of the component being initialised (call it at the top of a component's script). */
+export function useStudio(): Studio {
+  const studio = getContext<Studio | undefined>(STUDIO_KEY);
+  if (!studio) throw new Error('No studio in the context: mount the component with studioContext(studio).');
+  return studio;
+}
