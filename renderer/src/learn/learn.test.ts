@@ -1,0 +1,182 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LearnProgress } from '../../../shared/contract/train';
+import { Studio } from '../app/studio';
+import { toasts } from '../app/errors.svelte';
+import { FakeEngine } from '../testing/fake-engine';
+import { FakeProject } from '../testing/fake-project';
+import { learnResult } from '../testing/fixtures';
+import { errorToasts, fakePlatform, resetToasts } from '../testing/harness';
+
+function studioWith(
+  project = new FakeProject('Pets', [
+    { folderName: 'cats', images: 5 },
+    { folderName: 'dogs', images: 5 },
+  ]),
+) {
+  const engine = new FakeEngine({
+    ...project.handlers(),
+    preferencesGet: async () => ({ trainBackend: 'wasm', theme: 'system' }),
+    settingsGet: async () => ({}),
+  });
+  return { engine, project, studio: new Studio(engine, fakePlatform()) };
+}
+
+describe('LearnController', () => {
+  beforeEach(resetToasts);
+
+  it("sends the Learn screen's options and no backend: the engine reads its own setting", async () => {
+    const { studio } = studioWith();
+    await studio.settings.load();
+    expect(studio.settings.prefs.trainBackend).toBe('wasm');
+    Object.assign(studio.learn.options, { model: '/models/demo', shots: 4, ctxInit: ' a photo of a ', epochs: null });
+    expect(studio.learn.args(1)).toEqual({
+      project: 1,
+      model: '/models/demo',
+      shots: 4,
+      seed: 1,
+      nCtx: 16,
+      csc: false,
+      position: 'end',
+      ctxInit: 'a photo of a',
+      augViews: 0,
+    });
+  });
+
+  it("shows CoOp's epoch count for the shots until epochs are typed or a run reports them", () => {
+    const { studio } = studioWith();
+    const learn = studio.learn;
+    learn.options.epochs = null;
+    for (const [shots, epochs] of [
+      [1, 50],
+      [4, 100],
+      [5, 100],
+      [7, 100],
+      [8, 200],
+      [16, 200],
+    ] as const) {
+      learn.options.shots = shots;
+      expect([shots, learn.defaultEpochs, learn.epochsShown]).toEqual([shots, epochs, epochs]);
+    }
+    learn.options.epochs = 30;
+    expect(learn.epochsShown).toBe(30);
+    learn.epochs = 12;
+    expect(learn.epochsShown).toBe(12);
+  });
+
+  it('runs on the open project: progress, the live curve, then Results with the run in the history', async () => {
+    const { studio, engine } = studioWith();
+    const result = learnResult();
+    const seen: string[] = [];
+    engine.on('learn', async (_args, { progress }) => {
+      const events: LearnProgress[] = [
+        { kind: 'phase', phase: 'features', message: 'Embedding' },
+        { kind: 'features', done: 4, total: 8 },
+        {
+          kind: 'step',
+          epoch: 1,
+          epochs: 2,
+          step: 1,
+          stepsPerEpoch: 2,
+          loss: 0.5,
+          etaS: 3,
+          backend: 'wasm',
+        } as LearnProgress,
+        { kind: 'epoch', point: result.curve[0]!, epochs: 2, etaS: 2, backend: 'wasm' },
+        { kind: 'epoch', point: result.curve[1]!, epochs: 2, etaS: 1, backend: 'wasm' },
+      ];
+      for (const e of events) {
+        progress(e);
+        seen.push(
+          `${studio.learn.phase}|${studio.learn.features?.done ?? '-'}|${studio.learn.curve.length}|${studio.learn.stepsDone}/${studio.learn.stepsTotal}`,
+        );
+      }
+      return result;
+    });
+    await studio.projects.open(1);
+    const running = studio.learn.start();
+    expect(studio.learn.running).toBe(true);
+    await running;
+    expect(seen).toEqual([
+      'Embedding|-|0|0/1',
+      'Embedding|4|0|0/1',
+      'Embedding|4|0|1/4',
+      'Embedding|4|1|1/4',
+      'Embedding|4|2|1/4',
+    ]);
+    expect(studio.learn.running).toBe(false);
+    expect(studio.learn.result).toEqual(result);
+    expect(studio.learn.curve).toHaveLength(3);
+    expect(studio.learn.history.map((h) => h.label)).toEqual(['Run 3 (2 shots, M=4)']);
+    expect(studio.nav.current).toBe('results');
+    expect(engine.argsOf('learn')[0]).toMatchObject({ project: 1, shots: 16, epochs: 20 });
+  });
+
+  it('refuses to start on a project without images, in words', async () => {
+    const { studio, engine } = studioWith(new FakeProject('Empty', []));
+    await studio.projects.open(1);
+    await studio.learn.start();
+    expect(engine.argsOf('learn')).toEqual([]);
+    expect(errorToasts()).toEqual(['This project has no images yet: add a dataset on the Dataset screen.']);
+  });
+
+  it('cancels a running job', async () => {
+    const { studio, engine } = studioWith();
+    engine.on(
+      'learn',
+      (_args, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    );
+    await studio.projects.open(1);
+    const running = studio.learn.start();
+    studio.learn.cancel();
+    await running;
+    expect(studio.learn.running).toBe(false);
+    expect(studio.learn.result).toBeNull();
+    expect(toasts.items.map((t) => t.title)).toEqual(['Cancelled']);
+    expect(studio.nav.current).toBe('projects');
+  });
+
+  it("shows an opened project's latest finished run and overlays the earlier ones", async () => {
+    const project = new FakeProject('Pets', [
+      { folderName: 'cats', images: 5 },
+      { folderName: 'dogs', images: 5 },
+    ]);
+    const run = (id: number) => ({
+      id,
+      modelId: 'demo',
+      method: 'coop',
+      seed: 1,
+      shots: 2,
+      status: 'done' as const,
+      backend: 'wasm',
+      createdAt: id,
+      durationMs: 1,
+      error: null,
+      testAccuracy: 0.75,
+      zeroShotAccuracy: 0.5,
+    });
+    project.runs = [run(5), run(4)];
+    const { studio, engine } = studioWith(project);
+    engine.on(
+      'projectRun',
+      async ({ runId }) => ({ result: learnResult({ project: { id: 1, name: 'Pets', runId } }) }) as never,
+    );
+    await studio.projects.open(1);
+    await vi.waitFor(() => expect(studio.learn.result?.project?.runId).toBe(5));
+    expect(studio.learn.history.map((h) => h.label)).toEqual(['Run 4 (2 shots, M=4)', 'Run 5 (2 shots, M=4)']);
+    expect(studio.learn.epochs).toBe(2);
+  });
+
+  it('measures the zero-shot estimate once per key', async () => {
+    const { studio, engine } = studioWith();
+    engine.on('zeroShot', async () => ({ accuracy: 0.6, total: 10 }) as never);
+    await studio.projects.open(1);
+    const key = studio.learn.estimateKey(studio.projects.current!);
+    await studio.learn.estimateZeroShot(1, key);
+    await studio.learn.estimateZeroShot(1, key);
+    expect(engine.argsOf('zeroShot')).toEqual([{ project: 1 }]);
+    expect(studio.learn.estimate).toEqual({ key, accuracy: 0.6, total: 10 });
+    studio.learn.options.model = '/models/other';
+    expect(studio.learn.estimateKey(studio.projects.current!)).not.toBe(key);
+  });
+});
