@@ -4,7 +4,9 @@
  * [Note: engine host] The host starts the worker through a `WorkerLauncher` (child_process.fork
  * here; Electron's main process passes a utilityProcess launcher), restarts it when it crashes,
  * and fails the calls that were in flight with `engine_crashed` so that the UI can tell the user.
- * Jobs that were running are marked interrupted by the store at the next start.
+ * Jobs that were running are marked interrupted by the store at the next start. Besides its own
+ * client, the host can hand a worker a MessagePort to serve a peer on (`sendPeerPort`, the desktop
+ * page's port: see [Note: engine port]); calls on such a port never pass through the host.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';

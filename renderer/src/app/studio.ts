@@ -5,7 +5,8 @@
  * [Note: controllers] Each screen keeps its markup in its component and its state and engine calls in a controller
  * class in a `*.svelte.ts` beside it (`learn/learn.svelte.ts` for `learn/LearnScreen.svelte`). Controllers get the
  * engine client, the platform and the controllers they read through their constructors, never import a component,
- * and hold no module-level state, so a test builds a studio over a fake engine (see `testing/harness.ts`).
+ * and hold no module-level state (the toasts of `errors.svelte.ts`, the UI's one error funnel, are the exception), so
+ * a test builds a studio over a fake engine (see `testing/harness.ts`).
  */
 import { getContext } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
