@@ -16,7 +16,7 @@ import { isPeerPortMessage, servePeerPort } from '../engine/peer-port';
 import { EngineHost, type WorkerLauncher } from '../hosts/engine-host/engine-host';
 import { ENGINE_PORT_CHANNEL, EnginePorts, type PortTarget } from './engine-ports';
 
-const OUR_PAGE = 'file:///opt/coop/dist/renderer/index.html';
+const OUR_PAGE = 'app://renderer/index.html';
 
 /** A launcher whose "worker" is an in-process engine; `crash()` ends the current one as a killed process would. */
 function inProcessWorkers(dataDir: string) {

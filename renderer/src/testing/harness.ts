@@ -23,6 +23,7 @@ import { render, type RenderResult } from '@testing-library/svelte';
 import userEvent, { type UserEvent } from '@testing-library/user-event';
 import type { Component } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
+import { thumbnailUrl } from '../../../shared/files';
 import type { Result } from '../../../shared/result';
 import { toasts } from '../app/errors.svelte';
 import type { DesktopOp, EngineNotice, Platform, TransportKind } from '../app/platform';
@@ -50,6 +51,7 @@ export function fakePlatform(
       if (!handler) return { ok: false, error: { code: 'unknown_op', message: `No fake desktop "${op}".` } };
       return { ok: true, value: handler(args) as T };
     },
+    thumbnailSrc: (hash) => thumbnailUrl(hash, transport),
     pathForFile: (file) => options.paths?.get(file) ?? null,
     onMenu: () => {},
     onEngineNotice: (l) => notices.push(l),
