@@ -1,6 +1,8 @@
 /**
- * @file Serves the engine protocol to one untrusted peer (web socket, Electron renderer) over an `EngineClient` (Node).
+ * @file Serves the engine protocol to one untrusted peer (the web page's socket) over an `EngineClient` (Node).
  *
+ * The desktop page does not come through here: the engine process serves its MessagePort itself (see
+ * [Note: engine port] in electron/desktop/engine-ports.ts).
  * The peer's messages are checked for shape here and their arguments parsed by the engine's zod
  * schemas, so a peer can never reach a handler with unchecked input. Jobs outlive the peer's
  * connection: reloading the page does not cancel a training run.
