@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       const dir = join(values.samples, task.name, className);
       mkdirSync(dir, { recursive: true });
       for (const [i, scene] of scenes.entries()) {
-        const rgb = renderScene(scene, config.imageSize);
+        const rgb = renderScene(scene, config.imageSize, task.style);
         const png = await sharp(Buffer.from(rgb), {
           raw: { width: config.imageSize, height: config.imageSize, channels: 3 },
         })

@@ -10,7 +10,8 @@
  * -> `Unsqueeze` added before `Softmax`; quick-GELU as `x * Sigmoid(1.702 x)`; EOT pooling as
  * `Cast(int32)` -> `ArgMax` plus `Range * L` -> `Gather` on the flattened hidden states; the ViT's
  * patch `Conv` (no bias), class-token `Expand` + `Concat`, `pre_layrnorm`, class-token `Gather`,
- * `post_layernorm` and projection `MatMul`. Shape plumbing uses constant Reshape targets with 0
+ * `post_layernorm` and projection `MatMul`; the encoder's output is the second graph output `last_hidden_state`
+ * (as in Hugging Face's exports; the patch-similarity maps need it). Shape plumbing uses constant Reshape targets with 0
  * ("copy this dim") where PyTorch computes them with Shape/Gather/Concat; the computation is the same.
  */
 import {
@@ -233,7 +234,10 @@ export function buildTextModel(c: DemoClipConfig, params: ParamValues): OnnxMode
   );
 }
 
-/** The vision graph: `pixel_values` float32 [batch, 3, S, S] -> `image_embeds` float32 [batch, projection]. */
+/**
+ * The vision graph: `pixel_values` float32 [batch, 3, S, S] -> `image_embeds` float32 [batch, projection] and
+ * `last_hidden_state` float32 [batch, 1 + patches, width] (the encoder's output before the post-layernorm).
+ */
 export function buildVisionModel(c: DemoClipConfig, params: ParamValues): OnnxModel {
   const b = new GraphBuilder(params);
   const W = c.visionWidth;
@@ -289,6 +293,8 @@ export function buildVisionModel(c: DemoClipConfig, params: ParamValues): OnnxMo
   h = b.layerNorm('/vision_model/pre_layrnorm', h, 'vision_model.pre_layrnorm', W);
   for (let i = 0; i < c.visionLayers; i++)
     h = b.block('vision_model', `vision_model.encoder.layers.${i}`, h, W, c.visionHeads, null);
+  // The encoder's output is also a graph output, as in Hugging Face's exports (see [Note: demo ONNX layout]).
+  h = b.nameLastOutput('last_hidden_state');
   const clsOut = b.node('Gather', '/vision_model/Gather', [h, b.constInt64('/vision_model', [0], [])], { axis: 1 });
   const post = b.layerNorm('/vision_model/post_layernorm', clsOut, 'vision_model.post_layernorm', W);
   b.node('MatMul', '/visual_projection/MatMul', [
@@ -300,6 +306,9 @@ export function buildVisionModel(c: DemoClipConfig, params: ParamValues): OnnxMo
     'main_graph',
     b,
     [valueInfo('pixel_values', OnnxDataType.FLOAT, ['batch_size', 3, c.imageSize, c.imageSize])],
-    [valueInfo('image_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim])],
+    [
+      valueInfo('image_embeds', OnnxDataType.FLOAT, ['batch_size', c.projectionDim]),
+      valueInfo('last_hidden_state', OnnxDataType.FLOAT, ['batch_size', n + 1, W]),
+    ],
   );
 }

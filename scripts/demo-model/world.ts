@@ -164,12 +164,43 @@ function patternInk(scene: Scene, u: number, v: number): number {
   }
 }
 
-/** Renders a scene as interleaved RGB bytes (size x size x 3). */
-export function renderScene(scene: Scene, size: number): Uint8Array {
+/**
+ * How a scene is drawn. `photo` is what the demo CLIP was trained on; the others draw the same scene as a shifted
+ * domain for the domain-shift samples (see [Note: demo sample tasks] in samples.ts).
+ *
+ * [Note: rendering styles] `sketch`: a pencil drawing of the scene: white paper instead of the pale tint, the
+ * pattern in graphite grey, every object as a dark outline without colour, fine paper grain. `noisy`: the photo with
+ * strong sensor noise and washed-out contrast, like a cheap camera in poor light. Neither draws anything at random
+ * beyond the scene's own `noiseSeed`, so the photo style (and with it the model's training data) is unchanged.
+ */
+export const RENDER_STYLES = ['photo', 'sketch', 'noisy'] as const;
+/** One rendering style. */
+export type RenderStyle = (typeof RENDER_STYLES)[number];
+
+interface StylePalette {
+  paper: readonly number[];
+  ink: readonly number[];
+  fg: readonly number[];
+  /** Draw every object as an outline. */
+  outline: boolean;
+  /** Half-range of the per-pixel noise. */
+  noise: number;
+  /** Share of mid-grey blended into every pixel (0 = none). */
+  fade: number;
+}
+
+function palette(scene: Scene, style: RenderStyle): StylePalette {
+  if (style === 'sketch')
+    return { paper: [248, 247, 242], ink: [120, 120, 120], fg: [45, 45, 45], outline: true, noise: 5, fade: 0 };
+  const base = { paper: scene.tint, ink: scene.tint.map((c) => c * 0.55), fg: COLOURS[scene.colour] };
+  if (style === 'noisy') return { ...base, outline: scene.style === 'hollow', noise: 40, fade: 0.35 };
+  return { ...base, outline: scene.style === 'hollow', noise: 6, fade: 0 };
+}
+
+/** Renders a scene as interleaved RGB bytes (size x size x 3), in a style (see [Note: rendering styles]). */
+export function renderScene(scene: Scene, size: number, style: RenderStyle = 'photo'): Uint8Array {
   const out = new Uint8Array(size * size * 3);
-  const fg = COLOURS[scene.colour];
-  const tint = scene.tint;
-  const ink = tint.map((c) => c * 0.55);
+  const { paper, ink, fg, outline, noise: amp, fade } = palette(scene, style);
   let noise = scene.noiseSeed >>> 0 || 1;
   const sub = [0.25, 0.75];
   for (let py = 0; py < size; py++) {
@@ -181,12 +212,12 @@ export function renderScene(scene: Scene, size: number): Uint8Array {
         for (const sx of sub) {
           const u = (px + sx) / size;
           const v = (py + sy) / size;
-          let col: readonly number[] = patternInk(scene, u, v) > 0 ? ink : tint;
+          let col: readonly number[] = patternInk(scene, u, v) > 0 ? ink : paper;
           for (const o of scene.objects) {
             const x = (u - o.x) / o.r;
             const y = (v - o.y) / o.r;
             if (!insideShape(scene.shape, x, y)) continue;
-            if (scene.style === 'hollow' && insideShape(scene.shape, x / 0.62, y / 0.62)) continue;
+            if (outline && insideShape(scene.shape, x / 0.62, y / 0.62)) continue;
             col = fg;
           }
           r += col[0] ?? 0;
@@ -194,15 +225,15 @@ export function renderScene(scene: Scene, size: number): Uint8Array {
           b += col[2] ?? 0;
         }
       }
-      // Light sensor noise (xorshift), so flat areas are not perfectly flat.
+      // Sensor noise (xorshift), so flat areas are not perfectly flat; the photo style's is light.
       noise ^= noise << 13;
       noise ^= noise >>> 17;
       noise ^= noise << 5;
-      const n = (((noise >>> 0) % 17) - 8) * 0.75;
+      const n = ((((noise >>> 0) % 17) - 8) / 8) * amp;
       const i = (py * size + px) * 3;
-      out[i] = clampByte(r / 4 + n);
-      out[i + 1] = clampByte(g / 4 + n);
-      out[i + 2] = clampByte(b / 4 + n);
+      out[i] = clampByte((r / 4) * (1 - fade) + 128 * fade + n);
+      out[i + 1] = clampByte((g / 4) * (1 - fade) + 128 * fade + n);
+      out[i + 2] = clampByte((b / 4) * (1 - fade) + 128 * fade + n);
     }
   }
   return out;

@@ -88,7 +88,7 @@ describe('demo CLIP ONNX export', () => {
     const vision = decodeModel(encodeModel(buildVisionModel(config, pv)));
     const vops = new Set(vision.graph?.node?.map((n) => n.opType));
     for (const op of ['Conv', 'Expand', 'Concat', 'LayerNormalization', 'Softmax']) expect(vops).toContain(op);
-    expect(vision.graph?.output?.map((o) => o.name)).toEqual(['image_embeds']);
+    expect(vision.graph?.output?.map((o) => o.name)).toEqual(['image_embeds', 'last_hidden_state']);
   });
 
   it('is read by the app text-graph matcher with the trained weights in place', () => {

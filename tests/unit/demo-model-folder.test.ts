@@ -98,13 +98,16 @@ describe('sample tasks', () => {
       const data = await readFolderDataset(join(resourcesDir(), 'samples', name));
       expect(data.skipped).toEqual([]);
       expect(data.classes.map((c) => c.name).sort()).toEqual(task.classes.map((c) => c.name).sort());
-      for (const c of data.classes) expect(c.files.length).toBeGreaterThanOrEqual(16 + 4 + 20);
+      // A task has room for 16 shots + 4 validation + 20 test images per class; a shifted test set for 20 test images.
+      for (const c of data.classes) expect(c.files.length).toBeGreaterThanOrEqual(task.shiftOf ? 20 : 16 + 4 + 20);
       // The first image of each class, re-rendered from its scene, is the committed file.
       for (const { className, scenes } of taskScenes(task, report.seed)) {
         const scene = scenes[0];
         if (!scene) throw new Error('no scene');
         const s = report.config.imageSize;
-        const png = await sharp(Buffer.from(renderScene(scene, s)), { raw: { width: s, height: s, channels: 3 } })
+        const png = await sharp(Buffer.from(renderScene(scene, s, task.style)), {
+          raw: { width: s, height: s, channels: 3 },
+        })
           .png({ compressionLevel: 9, adaptiveFiltering: false })
           .toBuffer();
         const committed = readFileSync(join(resourcesDir(), 'samples', name, className, `${className}-001.png`));
