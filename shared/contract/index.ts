@@ -12,6 +12,7 @@ import { clipOps } from './clip';
 import { settingsOps, preferencesOps } from './settings';
 import { modelCheckOps } from './model-check';
 import { methodsOps } from './methods';
+import { experimentsOps } from './experiments';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -25,6 +26,7 @@ export const contract = {
   ...preferencesOps,
   ...modelCheckOps,
   ...methodsOps,
+  ...experimentsOps,
 };
 
 /** The contract's type. */
@@ -54,3 +56,5 @@ export * from './clip';
 export * from './settings';
 export * from './model-check';
 export * from './methods';
+export * from './experiments';
+export * from './experiment-plan';

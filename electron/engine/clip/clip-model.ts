@@ -55,8 +55,18 @@ export interface ClipModel {
   embedImages(inputs: ImageInput[], opts?: EmbedImagesOptions): Promise<ImageEmbedResult>;
   /** Raw `image_embeds` of preprocessed `[count, 3, H, W]` pixels. */
   embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]>;
+  /** The vision graph's named outputs (e.g. `last_hidden_state`) for preprocessed pixels, as float32 with their dims. */
+  runVision(pixels: Float32Array, count: number, outputs: string[]): Promise<Record<string, VisionOutput>>;
+  /** The vision graph's output names. */
+  visionOutputs: readonly string[];
   /** Releases both sessions and forgets the model in the cache. */
   release(): Promise<void>;
+}
+
+/** One output of the vision graph: float32 values and their dims. */
+export interface VisionOutput {
+  data: Float32Array;
+  dims: number[];
 }
 
 /** The default image batch size: big enough to amortise ORT's per-run cost, small enough for 8 GB machines. */
@@ -257,6 +267,33 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     return rows(t, count);
   }
 
+  async function runVision(
+    pixels: Float32Array,
+    count: number,
+    outputs: string[],
+  ): Promise<Record<string, VisionOutput>> {
+    if (pixels.length !== count * imageSize)
+      throw new AppError('bad_args', `Expected ${count} images of ${imageSize} values, got ${pixels.length} values.`);
+    const missing = outputs.filter((o) => !visionSession.outputNames.includes(o));
+    if (missing.length > 0)
+      throw new AppError(
+        'invalid_model',
+        `The vision encoder of ${info.dir} has no ${missing.join(', ')} output (it has ${visionSession.outputNames.join(', ')}).`,
+      );
+    const dims = [count, 3, info.preprocess.cropHeight, info.preprocess.cropWidth];
+    const input = visionHalf
+      ? new ort.Tensor('float16', floatToHalf(pixels), dims)
+      : new ort.Tensor('float32', pixels, dims);
+    const result = await serial('vision', () => visionSession.run({ pixel_values: input }, outputs));
+    const out: Record<string, VisionOutput> = {};
+    for (const name of outputs) {
+      const t = result[name];
+      if (!t) throw new AppError('invalid_model', `The vision encoder returned no ${name}.`);
+      out[name] = { data: rows(t, 1)[0] ?? new Float32Array(0), dims: [...t.dims] };
+    }
+    return out;
+  }
+
   async function embedImages(inputs: ImageInput[], opts: EmbedImagesOptions = {}): Promise<ImageEmbedResult> {
     const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_IMAGE_BATCH));
     const embeddings: (Float32Array | null)[] = new Array<Float32Array | null>(inputs.length).fill(null);
@@ -319,6 +356,8 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     embedTokenIds,
     embedImages,
     embedPixels,
+    runVision,
+    visionOutputs: [...visionSession.outputNames],
     async release() {
       forget();
       await textSession.release();

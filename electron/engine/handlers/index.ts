@@ -14,6 +14,7 @@ import { clipHandlers } from './clip';
 import { preferencesHandlers, settingsHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
 import { methodsHandlers } from './methods';
+import { experimentsHandlers } from './experiments';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -28,5 +29,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...preferencesHandlers(env),
     ...modelCheckHandlers(env),
     ...methodsHandlers(env),
+    ...experimentsHandlers(env),
   };
 }

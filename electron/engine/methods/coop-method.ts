@@ -38,7 +38,15 @@ export interface PromptMethodOptions extends PromptTrainingOptions {
   method: Extract<CompareMethod, 'coop' | 'kgcoop'>;
   nCtx: number;
   kgLambda: number;
+  /** Class-specific context (default: unified, as in `compare`). */
+  csc?: boolean;
+  /** Where the class name sits (default: at the end). */
+  position?: 'end' | 'middle' | 'front';
+  /** Initialise the context from these words (M becomes their token count); random when absent. */
+  ctxInit?: string;
   onEpoch?: (epoch: number, epochs: number) => void;
+  /** Called with the trained learner before it is freed: to score other classes or other domains with it. */
+  afterTraining?: (learner: PromptLearner) => Promise<void>;
 }
 
 /** The training loop's inputs from a compare's cached features (shared by the prompt methods). */
@@ -66,7 +74,14 @@ function methodCurve(curve: EpochPoint[]): MethodOutcome['curve'] {
 /** Trains CoOp or KgCoOp on `data` and scores the last epoch's prompt (see [Note: compare CoOp]). */
 export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOptions): Promise<MethodOutcome> {
   const encoder = await textEncoderOf(o.model, o.backend);
-  const options = { nCtx: o.nCtx, csc: false, position: 'end' as const, seed: o.seed };
+  // The options `learn` gives its learner for the same settings (see [Note: compare CoOp]).
+  const options = {
+    nCtx: o.nCtx,
+    csc: o.csc ?? false,
+    position: o.position ?? ('end' as const),
+    ...(o.ctxInit ? { ctxInit: o.ctxInit } : {}),
+    seed: o.seed,
+  };
   const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, options);
   const train = trainData(data, o);
   try {
@@ -87,6 +102,7 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
         },
       },
     );
+    await o.afterTraining?.(learner);
     return {
       method: o.method,
       val: r.val ?? classificationReport([], [], train.classNames),
@@ -103,6 +119,8 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
 export interface CocoopMethodOptions extends PromptTrainingOptions {
   /** After every step: steps done, of `total`, and the seconds per step so far. */
   onStep?: (done: number, total: number, secondsPerStep: number) => void;
+  /** Called with the trained learner before it is freed: to score other classes or other domains with it. */
+  afterTraining?: (learner: CocoopLearner) => Promise<void>;
 }
 
 /** CoCoOp's context init (the paper's setting; M = 4). */
@@ -134,6 +152,7 @@ export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOpti
         o.onStep?.(steps, o.trainImages.length * o.epochs, (performance.now() - t0) / 1000 / steps);
       },
     });
+    await o.afterTraining?.(learner);
     return {
       method: 'cocoop',
       val: r.val ?? classificationReport([], [], train.classNames),

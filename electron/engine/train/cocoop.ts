@@ -41,8 +41,8 @@ export class CocoopLearner {
   readonly params: tf.Variable[];
   readonly nCtx: number;
   private readonly sos: tf.Tensor2D;
-  private readonly suffix: tf.Tensor3D;
-  private readonly eot: number[];
+  private suffix: tf.Tensor3D;
+  private eot: number[];
 
   constructor(
     private readonly encoder: TfTextEncoder,
@@ -67,11 +67,7 @@ export class CocoopLearner {
         shape,
       );
     };
-    const room = encoder.contextLength - 2 - this.nCtx;
-    const dot = content('.');
-    const names = classPrompts.map((p) => content(p.trim()).slice(0, Math.max(0, room - dot.length)));
-    const S = Math.max(...names.map((n) => n.length + dot.length + 1));
-    this.eot = names.map((n) => n.length + dot.length);
+    ({ suffix: this.suffix, eot: this.eot } = this.classTokens(tokenizer, classPrompts));
     const init = tf.tidy(() => {
       const ctx0 = initIds
         ? tf.gather(encoder.tokenEmbedding, tf.tensor1d(initIds, 'int32'))
@@ -94,12 +90,22 @@ export class CocoopLearner {
     };
     this.params = [this.ctx, mk([D, hidden], D), mk([hidden], D), mk([hidden, W], hidden), mk([W], hidden)];
     this.sos = tf.tidy(() => tf.gather(encoder.tokenEmbedding, tf.tensor1d([tokenizer.sotId], 'int32')) as tf.Tensor2D);
-    this.suffix = tf.tidy(
+  }
+
+  /** The frozen embeddings after the context (name, ".", EOS; padded to one length) and each prompt's EOS position. */
+  private classTokens(tokenizer: PromptTokenizer, classPrompts: string[]): { suffix: tf.Tensor3D; eot: number[] } {
+    const content = (text: string) =>
+      tokenizer.encode(text).filter((id) => id !== tokenizer.sotId && id !== tokenizer.eotId);
+    const room = this.encoder.contextLength - 2 - this.nCtx;
+    const dot = content('.');
+    const names = classPrompts.map((p) => content(p.trim()).slice(0, Math.max(0, room - dot.length)));
+    const S = Math.max(...names.map((n) => n.length + dot.length + 1));
+    const suffix = tf.tidy(
       () =>
         tf.stack(
           names.map((n) => {
             const ids = [...n, ...dot, tokenizer.eotId];
-            const e = tf.gather(encoder.tokenEmbedding, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+            const e = tf.gather(this.encoder.tokenEmbedding, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
             return ids.length < S
               ? tf.pad(e, [
                   [0, S - ids.length],
@@ -109,6 +115,18 @@ export class CocoopLearner {
           }),
         ) as tf.Tensor3D,
     );
+    return { suffix, eot: names.map((n) => n.length + dot.length) };
+  }
+
+  /**
+   * Points the trained context and meta-net at other classes (base-to-new's new classes): the class prompts change,
+   * the learned parameters stay.
+   */
+  setClasses(tokenizer: PromptTokenizer, classPrompts: string[]): void {
+    const next = this.classTokens(tokenizer, classPrompts);
+    this.suffix.dispose();
+    this.suffix = next.suffix;
+    this.eot = next.eot;
   }
 
   /** The meta-net's bias pi(x) [W] of one normalised image feature [1, D] (inside a tidy or a gradient). */
@@ -132,7 +150,7 @@ export class CocoopLearner {
 }
 
 /** The report of every image of `set`, one text-encoder pass per image (argmax of cos: the scale changes nothing). */
-async function evaluateSet(
+export async function evaluateCocoop(
   learner: CocoopLearner,
   set: FeatureSet,
   dim: number,
@@ -246,9 +264,9 @@ export async function trainCocoop(data: TrainData, learner: CocoopLearner, opts:
       opts.onProgress?.({ kind: 'epoch', point, epochs: opts.epochs, etaS: 0, backend: opts.backend });
     }
     const msPerStep = steps > 0 ? (performance.now() - t0) / steps : 0;
-    const val = await evaluateSet(learner, data.val, data.dim, data.classNames, opts.signal);
+    const val = await evaluateCocoop(learner, data.val, data.dim, data.classNames, opts.signal);
     const test =
-      (await evaluateSet(learner, data.test, data.dim, data.classNames, opts.signal)) ??
+      (await evaluateCocoop(learner, data.test, data.dim, data.classNames, opts.signal)) ??
       classificationReport([], [], data.classNames);
     const last = curve[curve.length - 1];
     if (last) {

@@ -1,0 +1,262 @@
+/**
+ * @file `sweep`: one of the CoOp paper's ablations (context length, initialisation, context layout, backbone, label
+ * noise) as a grid of cells over seeds, on one split per seed (engine worker, plain Node).
+ *
+ * [Note: sweep cells are learn runs] A CoOp cell trains with `runPromptMethod` (methods/coop-method.ts), the loop,
+ * learner options, split, views and seed `learn` uses, so a cell's numbers are those of `learn` with the cell's
+ * options and seed (tests/unit/experiments-sweep.test.ts checks it). Zero-shot and the linear probe are `compare`'s
+ * methods on the same features. Label noise flips the cell's training labels only (see [Note: label noise]).
+ */
+import type { z } from 'zod';
+import type { JobContext } from '../../../shared/contract/define';
+import { EXPERIMENT_METHOD_LABELS, SWEEP_LABELS } from '../../../shared/contract/experiments';
+import type {
+  ExperimentProgress,
+  SweepCell,
+  SweepResult,
+  SweepRow,
+  sweepArgs,
+} from '../../../shared/contract/experiments';
+import { planSweep, plannedRuns, sweepCommand } from '../../../shared/contract/experiment-plan';
+import { defaultEpochs } from '../../../shared/contract/train';
+import { AppError } from '../../../shared/result';
+import type { ClipModel } from '../clip/clip-model';
+import { runPromptMethod } from '../methods/coop-method';
+import { evaluateWeights } from '../methods/ensemble';
+import type { MethodOutcome } from '../methods/evaluate';
+import { linearProbe } from '../methods/linear-probe';
+import { listInstalled } from '../models/model-store';
+import { useBackend } from '../tf/backends';
+import { flipLabels } from '../train/label-noise';
+import { throwIfCancelled } from '../train/trainer';
+import { buildTable, environment, maybeWriteReports, RunCounter } from './experiment-common';
+import {
+  embedExperiment,
+  experimentModelDir,
+  experimentSplits,
+  handWrittenText,
+  openExperimentModel,
+  openExperimentSource,
+  runInputs,
+  splitRecord,
+  withTrainLabels,
+  type ExperimentSource,
+  type RunInputs,
+  type SeedSplit,
+} from './experiment-data';
+
+type SweepArgs = z.output<typeof sweepArgs>;
+const now = () => performance.now();
+
+/** The models a sweep runs on: the backbone list (or every installed model), else the one model. */
+function sweepModels(args: SweepArgs, dataDir: string): (string | undefined)[] {
+  if (args.kind !== 'backbone') return [args.model];
+  if (args.models) return args.models;
+  const usable = listInstalled(dataDir).filter((m) => !m.problem);
+  if (usable.length === 0) throw new AppError('not_found', 'No installed model can be used for the backbone sweep.');
+  return usable.map((m) => m.dir);
+}
+
+/** Everything one model's cells share: its features, the hand-written prompt, each seed's run inputs. */
+interface ModelStage {
+  model: ClipModel;
+  zeroShotText: Float32Array[];
+  runs: Map<number, RunInputs>;
+}
+
+async function prepareModel(
+  modelDir: string | undefined,
+  args: SweepArgs,
+  source: ExperimentSource,
+  splits: SeedSplit[],
+  dataDir: string,
+  job: JobContext<ExperimentProgress>,
+): Promise<ModelStage & { embedded: number; cached: number; errors: string[] }> {
+  const model = await openExperimentModel(dataDir, modelDir);
+  job.progress({ kind: 'phase', message: `Embedding the images with ${model.info.id}` });
+  const feats = await embedExperiment(model, source, splits, args.augViews, dataDir, job);
+  const text = await handWrittenText(model, source.prompts, args.template);
+  const runs = new Map<number, RunInputs>();
+  for (const s of splits)
+    runs.set(s.seed, runInputs(s, feats, source.classNames, text.weights, model.info.logitScale));
+  return {
+    model,
+    zeroShotText: text.raw,
+    runs,
+    embedded: feats.computed,
+    cached: feats.cached,
+    errors: feats.errors.map((e) => `Skipped ${e.path}: ${e.reason}`),
+  };
+}
+
+/** Runs one cell on one seed's inputs. */
+async function runCell(
+  cell: SweepCell,
+  seed: number,
+  stage: ModelStage,
+  args: SweepArgs,
+  backend: string,
+  prompts: string[],
+  job: JobContext<ExperimentProgress>,
+): Promise<{ out: MethodOutcome; flipped: number }> {
+  let inputs = stage.runs.get(seed);
+  if (!inputs) throw new AppError('internal', `No inputs for seed ${seed}.`);
+  let flipped = 0;
+  if (cell.noiseRate > 0) {
+    const noisy = flipLabels(
+      inputs.trainImages.map((t) => t.label),
+      inputs.data.numClasses,
+      cell.noiseRate,
+      seed,
+    );
+    inputs = withTrainLabels(inputs, noisy.labels);
+    flipped = noisy.flipped.length;
+  }
+  if (cell.method === 'zs') return { out: evaluateWeights('zs', inputs.data, inputs.data.zeroShotWeights), flipped };
+  if (cell.method === 'linear') return { out: linearProbe(inputs.data), flipped };
+  const out = await runPromptMethod(inputs.data, {
+    method: 'coop',
+    model: stage.model,
+    backend,
+    prompts,
+    zeroShotText: stage.zeroShotText,
+    trainImages: inputs.trainImages,
+    epochs: args.epochs ?? defaultEpochs(args.shots),
+    nCtx: cell.learn.nCtx,
+    csc: cell.learn.csc,
+    position: cell.learn.position,
+    ...(cell.learn.ctxInit ? { ctxInit: cell.learn.ctxInit } : {}),
+    kgLambda: 0,
+    seed,
+    signal: job.signal,
+    onEpoch: (epoch, epochs) => job.progress({ kind: 'epoch', run: cell.key, seed, epoch, epochs }),
+  });
+  return { out, flipped };
+}
+
+function toRow(cell: SweepCell, seed: number, modelId: string, r: { out: MethodOutcome; flipped: number }, s: number) {
+  const last = r.out.curve?.[r.out.curve.length - 1];
+  const row: SweepRow = {
+    cell: cell.key,
+    seed,
+    model: modelId,
+    valAccuracy: r.out.val.count > 0 ? r.out.val.accuracy : null,
+    testAccuracy: r.out.test.accuracy,
+    perClass: r.out.test.perClass.map((c) => c.accuracy),
+    finalTrainLoss: cell.method === 'coop' ? (last?.loss ?? null) : null,
+    flippedLabels: r.flipped,
+    chosen: r.out.chosen,
+    seconds: s,
+  };
+  return row;
+}
+
+/** Runs `sweep`: see [Note: sweep cells are learn runs] and [Note: one split per seed]. */
+export async function runSweep(
+  args: SweepArgs,
+  job: JobContext<ExperimentProgress>,
+  dataDir: string,
+): Promise<SweepResult> {
+  const t0 = now();
+  job.progress({ kind: 'phase', message: 'Reading the dataset and drawing the splits' });
+  const source = await openExperimentSource(args, dataDir);
+  const splits = experimentSplits(source, args.shots, args.seeds);
+  const modelDirs = sweepModels(args, dataDir);
+  const first = await openExperimentModel(dataDir, modelDirs[0]);
+  const initTokens = first.tokenizer
+    .encode(args.initWords)
+    .filter((id) => id !== first.tokenizer.sotId && id !== first.tokenizer.eotId).length;
+  const resolvedDirs = modelDirs.map((m) => experimentModelDir(dataDir, m));
+  const cells = planSweep(args, { models: resolvedDirs, initTokens });
+  const backend = cells.some((c) => c.method === 'coop') ? await useBackend(args.backend) : null;
+  const counter = new RunCounter(cells.length * splits.length, job);
+  let trainedLeft = plannedRuns(cells, splits.length);
+  const rows: SweepRow[] = [];
+  const warnings: string[] = [];
+  const models: { id: string; dir: string }[] = [];
+  let featuresS = 0;
+  let provider = first.provider;
+  for (const [mi, modelDir] of modelDirs.entries()) {
+    const own = cells.filter((c) => c.model === null || c.model === resolvedDirs[mi]);
+    const tf = now();
+    const stage = await prepareModel(modelDir, args, source, splits, dataDir, job);
+    featuresS += (now() - tf) / 1000;
+    warnings.push(...stage.errors);
+    models.push({ id: stage.model.info.id, dir: stage.model.info.dir });
+    provider = stage.model.provider;
+    for (const { seed } of splits)
+      for (const cell of own) {
+        throwIfCancelled(job.signal);
+        const tc = now();
+        const r = await runCell(cell, seed, stage, args, backend ?? 'cpu', source.prompts, job);
+        const row = toRow(cell, seed, stage.model.info.id, r, (now() - tc) / 1000);
+        rows.push(row);
+        if (cell.method === 'coop') trainedLeft--;
+        counter.finished(cell.key, seed, row.testAccuracy, row.seconds, cell.method === 'coop' ? trainedLeft : undefined);
+      }
+  }
+  const label = (c: SweepCell) => EXPERIMENT_METHOD_LABELS[c.method];
+  const table = buildTable(
+    {
+      title: `${SWEEP_LABELS[args.kind]}: ${source.src.title.split(/[\\/]/).pop() ?? ''}, ${args.shots} shots`,
+      groupAxis: args.kind === 'backbone' ? 'model' : 'setting',
+      metric: 'test accuracy',
+    },
+    rows.map((r) => {
+      const cell = cells.find((c) => c.key === r.cell) as SweepCell;
+      return { group: cell.setting, series: label(cell), value: r.testAccuracy };
+    }),
+  );
+  const result: SweepResult = {
+    kind: args.kind,
+    models,
+    data: { root: source.src.root, classes: source.classNames, prompts: source.prompts },
+    split: splitRecord(source, args.shots, splits),
+    seeds: splits.map((s) => s.seed),
+    settings: {
+      shots: args.shots,
+      epochs: args.epochs ?? null,
+      nCtx: args.nCtx,
+      csc: args.csc,
+      position: args.position,
+      ctxInit: args.ctxInit ?? null,
+      augViews: args.augViews,
+      template: args.template,
+      contextLengths: args.contextLengths,
+      initWords: args.initWords,
+      noiseRates: args.noiseRates,
+    },
+    cells,
+    rows,
+    table,
+    environment: environment(backend, provider),
+    command: sweepCommand(args),
+    warnings,
+    timings: { featuresS, totalS: (now() - t0) / 1000, runs: rows.length },
+    files: [],
+  };
+  result.files = await maybeWriteReports(args.out, `sweep-${args.kind}`, result, sweepRunRows(result));
+  return result;
+}
+
+/** The runs of a sweep for the CSV and the HTML report. */
+function sweepRunRows(r: SweepResult) {
+  return {
+    columns: ['cell', 'setting', 'method', 'model', 'seed', 'test_accuracy', 'val_accuracy', 'final_train_loss', 'flipped_labels', 'seconds'],
+    rows: r.rows.map((row) => {
+      const cell = r.cells.find((c) => c.key === row.cell);
+      return [
+        row.cell,
+        cell?.setting ?? '',
+        cell?.method ?? '',
+        row.model,
+        row.seed,
+        row.testAccuracy,
+        row.valAccuracy,
+        row.finalTrainLoss,
+        row.flippedLabels,
+        Number(row.seconds.toFixed(3)),
+      ];
+    }),
+  };
+}
