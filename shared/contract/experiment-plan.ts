@@ -5,14 +5,7 @@
  * exactly that plan. The command line is rendered here, next to the schemas, from the CLI's public flag names.
  */
 import type { z } from 'zod';
-import type {
-  baseToNewArgs,
-  domainShiftArgs,
-  SweepCell,
-  sweepArgs,
-  SweepKind,
-  SweepMethod,
-} from './experiments';
+import type { baseToNewArgs, domainShiftArgs, SweepCell, sweepArgs, SweepKind, SweepMethod } from './experiments';
 import { EXPERIMENT_METHOD_LABELS } from './experiments';
 
 type SweepArgs = z.output<typeof sweepArgs>;
@@ -85,7 +78,11 @@ export function planSweep(args: SweepArgs, inputs: PlanInputs = {}): SweepCell[]
       return models.flatMap((model, i) => {
         const name = names[i] ?? model;
         const setting = names.indexOf(name) === i ? name : `${name} (${i + 1})`;
-        return (['zs', 'coop'] as const).map((method) => ({ ...cell(setting, method), key: `${method} ${model}`, model }));
+        return (['zs', 'coop'] as const).map((method) => ({
+          ...cell(setting, method),
+          key: `${method} ${model}`,
+          model,
+        }));
       });
     }
     case 'label-noise':

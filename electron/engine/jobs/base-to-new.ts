@@ -69,7 +69,10 @@ function classSplitOf(
     throw new AppError('bad_args', e instanceof Error ? e.message : String(e));
   }
   const names = (ids: number[]) => ids.map((i) => classNames[i] ?? '');
-  return { record: { rule: given ? 'given' : 'first-half', base: names(indices.base), new: names(indices.new) }, indices };
+  return {
+    record: { rule: given ? 'given' : 'first-half', base: names(indices.base), new: names(indices.new) },
+    indices,
+  };
 }
 
 /** Labelled features of the given classes only, relabelled 0..k-1 in that order. */
@@ -79,7 +82,10 @@ function restrictSet(set: LabelledFeatures, classes: readonly number[]): Labelle
   const d = set.features.cols;
   const data = new Float32Array(keep.length * d);
   keep.forEach((i, r) => data.set(set.features.data.subarray(i * d, (i + 1) * d), r * d));
-  return { features: { rows: keep.length, cols: d, data }, labels: keep.map((i) => map.get(set.labels[i] ?? -1) ?? -1) };
+  return {
+    features: { rows: keep.length, cols: d, data },
+    labels: keep.map((i) => map.get(set.labels[i] ?? -1) ?? -1),
+  };
 }
 
 function restrictRows(m: Matrix, classes: readonly number[]): Matrix {
@@ -196,13 +202,29 @@ export async function runBaseToNew(
       throwIfCancelled(job.signal);
       const tm = now();
       const r = await runMethod(method, base, fresh, { model, backend: backend ?? 'cpu', args, seed: s.seed, job });
-      const row: BaseToNewRow = { method, seed: s.seed, ...r, harmonic: harmonicMean(r.base, r.new), seconds: (now() - tm) / 1000 };
+      const row: BaseToNewRow = {
+        method,
+        seed: s.seed,
+        ...r,
+        harmonic: harmonicMean(r.base, r.new),
+        seconds: (now() - tm) / 1000,
+      };
       rows.push(row);
       if (method !== 'zs') trainedLeft--;
       counter.finished(method, s.seed, row.harmonic, row.seconds, method !== 'zs' ? trainedLeft : undefined);
     }
   }
-  return finishBaseToNew(args, { source, splits, model, backend, classSplit: classSplit.record, rows, featuresS, t0, feats });
+  return finishBaseToNew(args, {
+    source,
+    splits,
+    model,
+    backend,
+    classSplit: classSplit.record,
+    rows,
+    featuresS,
+    t0,
+    feats,
+  });
 }
 
 async function finishBaseToNew(
@@ -269,9 +291,14 @@ async function finishBaseToNew(
     `Class split (${result.classSplit.rule === 'first-half' ? 'classes in label order, base = the first half, rounded up' : 'base classes as given'}): base ${result.classSplit.base.join(', ')}; new ${result.classSplit.new.join(', ')}.`,
     `H in the table is the mean over seeds of each seed's harmonic mean; the harmonic mean of the mean accuracies (the papers' figure): ${summary.map((s) => `${EXPERIMENT_METHOD_LABELS[s.method]} ${(s.harmonic * 100).toFixed(1)}`).join(', ')}.`,
   ];
-  result.files = await maybeWriteReports(args.out, 'base-to-new', { ...result, notes }, {
-    columns: ['method', 'seed', 'base_accuracy', 'new_accuracy', 'harmonic_mean', 'seconds'],
-    rows: r.rows.map((x) => [x.method, x.seed, x.base, x.new, x.harmonic, Number(x.seconds.toFixed(3))]),
-  });
+  result.files = await maybeWriteReports(
+    args.out,
+    'base-to-new',
+    { ...result, notes },
+    {
+      columns: ['method', 'seed', 'base_accuracy', 'new_accuracy', 'harmonic_mean', 'seconds'],
+      rows: r.rows.map((x) => [x.method, x.seed, x.base, x.new, x.harmonic, Number(x.seconds.toFixed(3))]),
+    },
+  );
   return result;
 }

@@ -224,10 +224,15 @@ export async function runDomainShift(
     timings: { featuresS, totalS: (now() - t0) / 1000, runs: splits.length * methods.length },
     files: [],
   };
-  result.files = await maybeWriteReports(args.out, 'domain-shift', { ...result, notes: shiftNotes(result) }, {
-    columns: ['method', 'seed', 'domain', 'accuracy'],
-    rows: rows.map((r) => [r.method, r.seed, r.domain, r.accuracy]),
-  });
+  result.files = await maybeWriteReports(
+    args.out,
+    'domain-shift',
+    { ...result, notes: shiftNotes(result) },
+    {
+      columns: ['method', 'seed', 'domain', 'accuracy'],
+      rows: rows.map((r) => [r.method, r.seed, r.domain, r.accuracy]),
+    },
+  );
   return result;
 }
 

@@ -247,7 +247,8 @@ export function runInputs(
       classNames,
       zeroShotWeights,
       train,
-      trainAugmented: augRows.length > train.labels.length ? { features: stack(augRows, dim), labels: augLabels } : train,
+      trainAugmented:
+        augRows.length > train.labels.length ? { features: stack(augRows, dim), labels: augLabels } : train,
       val: labelledFeatures(split.val, feats.plain, dim),
       test: labelledFeatures(split.test, feats.plain, dim),
       logitScale,

@@ -77,8 +77,7 @@ async function prepareModel(
   const feats = await embedExperiment(model, source, splits, args.augViews, dataDir, job);
   const text = await handWrittenText(model, source.prompts, args.template);
   const runs = new Map<number, RunInputs>();
-  for (const s of splits)
-    runs.set(s.seed, runInputs(s, feats, source.classNames, text.weights, model.info.logitScale));
+  for (const s of splits) runs.set(s.seed, runInputs(s, feats, source.classNames, text.weights, model.info.logitScale));
   return {
     model,
     zeroShotText: text.raw,
@@ -192,7 +191,13 @@ export async function runSweep(
         const row = toRow(cell, seed, stage.model.info.id, r, (now() - tc) / 1000);
         rows.push(row);
         if (cell.method === 'coop') trainedLeft--;
-        counter.finished(cell.key, seed, row.testAccuracy, row.seconds, cell.method === 'coop' ? trainedLeft : undefined);
+        counter.finished(
+          cell.key,
+          seed,
+          row.testAccuracy,
+          row.seconds,
+          cell.method === 'coop' ? trainedLeft : undefined,
+        );
       }
   }
   const label = (c: SweepCell) => EXPERIMENT_METHOD_LABELS[c.method];
@@ -242,7 +247,18 @@ export async function runSweep(
 /** The runs of a sweep for the CSV and the HTML report. */
 function sweepRunRows(r: SweepResult) {
   return {
-    columns: ['cell', 'setting', 'method', 'model', 'seed', 'test_accuracy', 'val_accuracy', 'final_train_loss', 'flipped_labels', 'seconds'],
+    columns: [
+      'cell',
+      'setting',
+      'method',
+      'model',
+      'seed',
+      'test_accuracy',
+      'val_accuracy',
+      'final_train_loss',
+      'flipped_labels',
+      'seconds',
+    ],
     rows: r.rows.map((row) => {
       const cell = r.cells.find((c) => c.key === row.cell);
       return [

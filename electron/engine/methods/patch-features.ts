@@ -65,8 +65,7 @@ async function project(session: ort.InferenceSession, tokens: Float32Array, coun
   const out = await session.run({ [HEAD_INPUT]: new ort.Tensor('float32', tokens, [count, width]) });
   const t = out['image_embeds'];
   if (!t) throw new AppError('invalid_model', 'The vision head returned no image_embeds.');
-  const data =
-    t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>, Number);
+  const data = t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>, Number);
   const p = data.length / count;
   return Array.from({ length: count }, (_, i) => data.slice(i * p, (i + 1) * p));
 }

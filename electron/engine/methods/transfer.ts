@@ -45,7 +45,11 @@ export async function contextWeightsFor(
 }
 
 /** The report of class weights on a labelled image set (argmax of the cosine). */
-export function scoreWeights(weights: Matrix, set: LabelledFeatures, classNames: readonly string[]): ClassificationReport {
+export function scoreWeights(
+  weights: Matrix,
+  set: LabelledFeatures,
+  classNames: readonly string[],
+): ClassificationReport {
   return score(matmulT(set.features, weights), set.labels, classNames);
 }
 

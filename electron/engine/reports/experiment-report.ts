@@ -41,7 +41,8 @@ export function csvCell(v: string | number | null): string {
 export function experimentCsv(table: ExperimentTable, runs: ReportRows): string {
   const line = (cells: (string | number | null)[]) => cells.map(csvCell).join(',');
   const lines = [line(['group', 'series', 'mean', 'std', 'seeds', 'values'])];
-  for (const c of table.cells) lines.push(line([c.group, c.series, c.mean, c.std, c.values.length, c.values.join(' ')]));
+  for (const c of table.cells)
+    lines.push(line([c.group, c.series, c.mean, c.std, c.values.length, c.values.join(' ')]));
   lines.push('', line(runs.columns), ...runs.rows.map(line));
   return lines.join('\n') + '\n';
 }

@@ -11,6 +11,7 @@ import { checkModelCommand } from './model-check';
 import { doctorCommand, versionCommand } from './system';
 import { trainCommands } from './train';
 import { methodsCommands } from './methods';
+import { experimentsCommands } from './experiments';
 
 /** All commands, in the order `--help` lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -23,6 +24,7 @@ export const COMMANDS: CommandSpec[] = [
   ...projectCommands,
   ...trainCommands,
   ...methodsCommands,
+  ...experimentsCommands,
   ...clipCommands,
   checkModelCommand,
 ];

@@ -28,7 +28,8 @@ const BACKEND_OPT: OptionSpec = {
   defaultText: 'tensorflow when installed, else wasm',
 };
 
-function backendOf(ctx: CommandContext): (typeof TRAIN_BACKENDS)[number] | undefined {
+/** `--backend NAME`, checked against the Node engine's backends. */
+export function backendOf(ctx: CommandContext): (typeof TRAIN_BACKENDS)[number] | undefined {
   const v = str(ctx, 'backend');
   if (v === undefined) return undefined;
   if (!(TRAIN_BACKENDS as readonly string[]).includes(v))
@@ -36,7 +37,8 @@ function backendOf(ctx: CommandContext): (typeof TRAIN_BACKENDS)[number] | undef
   return v as (typeof TRAIN_BACKENDS)[number];
 }
 
-function intList(ctx: CommandContext, name: string): number[] | undefined {
+/** A comma-separated list of whole numbers >= 0. */
+export function intList(ctx: CommandContext, name: string): number[] | undefined {
   const v = str(ctx, name);
   if (v === undefined) return undefined;
   const out = v.split(',').map((s) => Number(s.trim()));
@@ -56,7 +58,7 @@ function methodList(ctx: CommandContext): CompareMethod[] | undefined {
 }
 
 /** Runs an engine job with Ctrl-C cancellation. */
-async function withCancel<T>(ctx: CommandContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withCancel<T>(ctx: CommandContext, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => {
     ctx.log('\nCancelling...');

@@ -1,0 +1,468 @@
+/**
+ * @file CLI commands of the experiment bench: `sweep`, `base-to-new`, `domain-shift`, `similarity-map` (Node).
+ */
+import { resolve } from 'node:path';
+import {
+  CLASS_POSITIONS,
+  DEFAULT_CONTEXT_LENGTHS,
+  DEFAULT_INIT_WORDS,
+  DEFAULT_NOISE_RATES,
+  DEFAULT_SHIFT_METHODS,
+  EXPERIMENT_METHOD_LABELS,
+  GENERALIZATION_METHODS,
+  SIMILARITY_MAP_NOTE,
+  SWEEP_KINDS,
+  ZERO_SHOT_TEMPLATE,
+  type ExperimentCommon,
+  type ExperimentProgress,
+  type GeneralizationMethod,
+  type OpArgs,
+  type OpResult,
+  type SimilarityMapResult,
+  type SweepKind,
+} from '../../../../shared/contract';
+import { AppError, unwrap } from '../../../../shared/result';
+import { formatExperimentTable } from '../../../engine/reports/experiment-report';
+import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { backendOf, intList, withCancel } from './methods';
+import { dataSource, MODEL_OPT, PROJECT_OPT } from './train';
+
+const list = (ctx: CommandContext, name: string) =>
+  str(ctx, name)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function oneOf<T extends string>(ctx: CommandContext, name: string, allowed: readonly T[]): T | undefined {
+  const v = str(ctx, name);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v))
+    throw new AppError('bad_args', `--${name} must be one of ${allowed.join(', ')}, got "${v}".`);
+  return v as T;
+}
+
+function methodsOf(ctx: CommandContext): GeneralizationMethod[] | undefined {
+  const v = list(ctx, 'methods');
+  if (!v) return undefined;
+  const bad = v.filter((m) => !(GENERALIZATION_METHODS as readonly string[]).includes(m));
+  if (bad.length > 0)
+    throw new AppError(
+      'bad_args',
+      `Unknown method ${bad.join(', ')}: --methods takes ${GENERALIZATION_METHODS.join(', ')}.`,
+    );
+  return v as GeneralizationMethod[];
+}
+
+function rates(ctx: CommandContext): number[] | undefined {
+  const v = list(ctx, 'noise');
+  if (!v) return undefined;
+  const out = v.map(Number);
+  if (out.some((r) => !(r >= 0 && r < 1)))
+    throw new AppError(
+      'bad_args',
+      `--noise takes fractions in [0, 1) such as 0,0.125,0.25,0.5; got "${str(ctx, 'noise')}".`,
+    );
+  return out;
+}
+
+/** Options every experiment command has. */
+const EXPERIMENT_OPTIONS: Record<string, OptionSpec> = {
+  data: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'Dataset folder: one sub-folder per class (this or --project).',
+  },
+  project: {
+    ...PROJECT_OPT,
+    description: 'Project (id or exact name): its classes and usable images (this or --data).',
+  },
+  model: { ...MODEL_OPT, description: 'CLIP model folder or installed model id.' },
+  seeds: { type: 'string', valueName: 'LIST', description: 'Seeds (one split per seed).', defaultText: '1,2,3' },
+  shots: { type: 'string', valueName: 'K', description: 'Training images per class.', defaultText: '16' },
+  epochs: {
+    type: 'string',
+    valueName: 'N',
+    description: 'CoOp/KgCoOp epochs.',
+    defaultText: '1 shot: 50, 2-4: 100, 8+: 200',
+  },
+  'aug-views': {
+    type: 'string',
+    valueName: 'N',
+    description: 'Cached augmented views per training image.',
+    defaultText: '0',
+  },
+  template: {
+    type: 'string',
+    valueName: 'TEXT',
+    description: 'The hand-written prompt.',
+    defaultText: ZERO_SHOT_TEMPLATE,
+  },
+  backend: { type: 'string', valueName: 'NAME', description: 'tfjs backend of the learned prompts.' },
+  out: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'Write the reports here: JSON, CSV, chart (SVG, PNG) and a self-contained HTML page.',
+  },
+};
+
+/** CoOp's context options, as `learn` has them. */
+const CONTEXT_OPTIONS: Record<string, OptionSpec> = {
+  'n-ctx': { type: 'string', valueName: 'M', description: 'Context vectors.', defaultText: '16' },
+  csc: { type: 'boolean', description: 'Class-specific context.' },
+  position: {
+    type: 'string',
+    valueName: 'P',
+    description: 'Class token position: end, middle or front.',
+    defaultText: 'end',
+  },
+  'ctx-init': { type: 'string', valueName: 'TEXT', description: 'Initialise the context from these words.' },
+};
+
+async function commonArgs(ctx: CommandContext, command: string) {
+  const model = str(ctx, 'model');
+  const out = pathOpt(ctx, 'out');
+  const template = str(ctx, 'template');
+  const backend = backendOf(ctx);
+  const seeds = intList(ctx, 'seeds');
+  return {
+    ...(await dataSource(ctx, command)),
+    // An installed id stays an id; anything else is a folder relative to the working directory.
+    ...(model ? { model: /[\\/.]/.test(model) ? resolve(model) : model } : {}),
+    ...(seeds ? { seeds } : {}),
+    shots: int(ctx, 'shots', 16),
+    ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
+    augViews: int(ctx, 'aug-views', 0),
+    ...(template ? { template } : {}),
+    ...(backend ? { backend } : {}),
+    ...(out ? { out } : {}),
+  };
+}
+
+function contextArgs(ctx: CommandContext) {
+  const position = oneOf(ctx, 'position', CLASS_POSITIONS);
+  const ctxInit = str(ctx, 'ctx-init');
+  return {
+    nCtx: int(ctx, 'n-ctx', 16),
+    csc: ctx.values['csc'] === true,
+    ...(position ? { position } : {}),
+    ...(ctxInit ? { ctxInit } : {}),
+  };
+}
+
+function experimentProgress(ctx: CommandContext): (e: ExperimentProgress) => void {
+  let last = 0;
+  return (e) => {
+    if (e.kind === 'phase') ctx.log(`${e.message}...`);
+    else if (e.kind === 'estimate') ctx.log(e.message);
+    else if (e.kind === 'features') {
+      if (e.done === e.total || Date.now() - last > 2000) {
+        last = Date.now();
+        ctx.log(`  embedding ${e.done}/${e.total}`);
+      }
+    } else if (e.kind === 'epoch') {
+      if (Date.now() - last > 5000) {
+        last = Date.now();
+        ctx.log(`  ${e.run} seed ${e.seed}: epoch ${e.epoch}/${e.epochs}`);
+      }
+    } else
+      ctx.log(
+        `  [${e.done}/${e.total}] ${e.run} seed ${e.seed}: ${(e.accuracy * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`,
+      );
+  };
+}
+
+function printCommon(ctx: CommandContext, r: ExperimentCommon): void {
+  for (const w of r.warnings) ctx.log(`Warning: ${w}`);
+  ctx.print(`${r.table.title}`);
+  ctx.print(
+    `${r.table.metric} (%, mean ± std over seeds ${r.seeds.join(', ')}) with ${r.models.map((m) => m.id).join(', ')}:`,
+  );
+  for (const line of formatExperimentTable(r.table)) ctx.print(line);
+  ctx.print(`${r.timings.runs} runs in ${r.timings.totalS.toFixed(1)} s. Reproduce: ${r.command}`);
+  if (r.files.length) ctx.print(`Written: ${r.files.join(', ')}`);
+}
+
+/** Runs an experiment job with progress on stderr and Ctrl-C cancellation. */
+async function runExperiment<N extends 'sweep' | 'baseToNew' | 'domainShift'>(
+  ctx: CommandContext,
+  op: N,
+  args: OpArgs<N>,
+): Promise<OpResult<N>> {
+  const engine = await ctx.engine();
+  const onProgress = experimentProgress(ctx);
+  return withCancel(ctx, async (signal) => unwrap(await engine.call(op, args, { onProgress, signal })));
+}
+
+/** `coop-studio sweep`. */
+export const sweepCommand: CommandSpec = {
+  name: 'sweep',
+  summary:
+    "One of the CoOp paper's ablations over seeds, the same split per seed for every cell: context length, initialisation, context layout, backbone or label noise.",
+  options: {
+    kind: { type: 'string', valueName: 'KIND', description: `What to vary: ${SWEEP_KINDS.join(', ')} (required).` },
+    ...EXPERIMENT_OPTIONS,
+    test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
+    ...CONTEXT_OPTIONS,
+    lengths: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'context-length: the values of M.',
+      defaultText: DEFAULT_CONTEXT_LENGTHS.join(','),
+    },
+    'init-words': {
+      type: 'string',
+      valueName: 'TEXT',
+      description: 'init: the words of the word initialisation (random init gets as many vectors).',
+      defaultText: DEFAULT_INIT_WORDS,
+    },
+    models: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'backbone: model folders or installed ids, comma-separated.',
+      defaultText: 'every installed model',
+    },
+    noise: {
+      type: 'string',
+      valueName: 'LIST',
+      description: "label-noise: fractions of each class's training labels flipped.",
+      defaultText: DEFAULT_NOISE_RATES.join(','),
+    },
+  },
+  details:
+    'Example: coop-studio sweep --kind context-length --data ./flowers --seeds 1,2,3 --out ./sweep --json\n' +
+    'context-length: CoOp with M in --lengths (random init). init: random vs --init-words with the same M. layout: unified vs class-specific x class token end/middle/front. backbone: zero-shot and CoOp on each model. label-noise: zero-shot, linear probe and CoOp with flipped training labels (evaluation labels stay clean).\n' +
+    'Every kind also reports the hand-written prompt. A CoOp cell is exactly `learn` with its options and seed.',
+  async run(ctx) {
+    const kind = oneOf(ctx, 'kind', SWEEP_KINDS);
+    if (!kind)
+      throw new AppError(
+        'bad_args',
+        `--kind is required: ${SWEEP_KINDS.join(', ')}. See \`coop-studio sweep --help\`.`,
+      );
+    const test = pathOpt(ctx, 'test');
+    const lengths = intList(ctx, 'lengths');
+    const initWords = str(ctx, 'init-words');
+    const models = list(ctx, 'models')?.map((m) => (/[\\/.]/.test(m) ? resolve(m) : m));
+    const noise = rates(ctx);
+    const only = (flag: string, k: SweepKind, given: unknown) => {
+      if (given !== undefined && kind !== k) throw new AppError('bad_args', `--${flag} goes with --kind ${k}.`);
+    };
+    only('lengths', 'context-length', lengths);
+    only('init-words', 'init', initWords);
+    only('models', 'backbone', models);
+    only('noise', 'label-noise', noise);
+    const args = {
+      kind,
+      ...(await commonArgs(ctx, 'sweep')),
+      ...contextArgs(ctx),
+      ...(test ? { test } : {}),
+      ...(lengths ? { contextLengths: lengths } : {}),
+      ...(initWords ? { initWords } : {}),
+      ...(models ? { models } : {}),
+      ...(noise ? { noiseRates: noise } : {}),
+    };
+    const r = await runExperiment(ctx, 'sweep', args);
+    printCommon(ctx, r);
+    return r;
+  },
+};
+
+/** `coop-studio base-to-new`. */
+export const baseToNewCommand: CommandSpec = {
+  name: 'base-to-new',
+  summary:
+    'Base-to-new generalization (the CoCoOp protocol): learn on the base classes, test base among base and new among new classes, report the harmonic mean.',
+  options: {
+    ...EXPERIMENT_OPTIONS,
+    'n-ctx': CONTEXT_OPTIONS['n-ctx'] as OptionSpec,
+    methods: {
+      type: 'string',
+      valueName: 'LIST',
+      description: `Methods: ${GENERALIZATION_METHODS.join(', ')}.`,
+      defaultText: GENERALIZATION_METHODS.join(','),
+    },
+    base: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'Base classes (folder names); the others are new.',
+      defaultText: 'the first half in label order, rounded up',
+    },
+    lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
+    'cocoop-epochs': {
+      type: 'string',
+      valueName: 'N',
+      description: 'CoCoOp epochs (batch 1: expensive).',
+      defaultText: '10',
+    },
+  },
+  details: 'Example: coop-studio base-to-new --data ./flowers --seeds 1,2,3 --out ./b2n',
+  async run(ctx) {
+    const methods = methodsOf(ctx);
+    const base = list(ctx, 'base');
+    const lambda = str(ctx, 'lambda');
+    if (lambda !== undefined && !(Number(lambda) >= 0))
+      throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
+    const args = {
+      ...(await commonArgs(ctx, 'base-to-new')),
+      nCtx: int(ctx, 'n-ctx', 16),
+      ...(methods ? { methods } : {}),
+      ...(base ? { baseClasses: base } : {}),
+      ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
+      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
+    };
+    const r = await runExperiment(ctx, 'baseToNew', args);
+    printCommon(ctx, r);
+    ctx.print(
+      `Base classes: ${r.classSplit.base.join(', ')}; new: ${r.classSplit.new.join(', ')} (${r.classSplit.rule}).`,
+    );
+    for (const s of r.summary)
+      ctx.print(`  ${EXPERIMENT_METHOD_LABELS[s.method].padEnd(12)} H of the means: ${(s.harmonic * 100).toFixed(1)}`);
+    return r;
+  },
+};
+
+/** `coop-studio domain-shift`. */
+export const domainShiftCommand: CommandSpec = {
+  name: 'domain-shift',
+  summary:
+    'Domain shift: learn on the dataset, test the learned prompt on other folders with the same class names, next to in-domain and zero-shot accuracy.',
+  options: {
+    ...EXPERIMENT_OPTIONS,
+    targets: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'Target folders (comma-separated) with the same class folder names (required).',
+    },
+    ...CONTEXT_OPTIONS,
+    methods: {
+      type: 'string',
+      valueName: 'LIST',
+      description: `Methods: ${GENERALIZATION_METHODS.join(', ')}.`,
+      defaultText: DEFAULT_SHIFT_METHODS.join(','),
+    },
+    lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
+    'cocoop-epochs': { type: 'string', valueName: 'N', description: 'CoCoOp epochs.', defaultText: '10' },
+  },
+  details:
+    'Example: coop-studio domain-shift --data resources/samples/backgrounds --targets resources/samples/backgrounds-sketch,resources/samples/backgrounds-noisy',
+  async run(ctx) {
+    const targets = list(ctx, 'targets')?.map((t) => resolve(t));
+    if (!targets?.length)
+      throw new AppError('bad_args', '--targets DIR[,DIR...] is required. See `coop-studio domain-shift --help`.');
+    const methods = methodsOf(ctx);
+    const lambda = str(ctx, 'lambda');
+    if (lambda !== undefined && !(Number(lambda) >= 0))
+      throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
+    const args = {
+      ...(await commonArgs(ctx, 'domain-shift')),
+      ...contextArgs(ctx),
+      targets,
+      ...(methods ? { methods } : {}),
+      ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
+      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
+    };
+    const r = await runExperiment(ctx, 'domainShift', args);
+    printCommon(ctx, r);
+    for (const l of r.losses)
+      ctx.print(
+        `  On ${l.domain}, ${EXPERIMENT_METHOD_LABELS[l.method]} (${(l.learned * 100).toFixed(1)}%) loses to the hand-written prompt (${(l.zeroShot * 100).toFixed(1)}%).`,
+      );
+    return r;
+  },
+};
+
+/** `coop-studio similarity-map`. */
+export const similarityMapCommand: CommandSpec = {
+  name: 'similarity-map',
+  summary:
+    "Where the model looks: the cosine of each image patch with each class's text feature, hand-written and learned prompt side by side (numbers and PNG overlays).",
+  args: 'IMAGE',
+  options: {
+    model: MODEL_OPT,
+    context: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'A learned context.safetensors: its map beside the hand-written one.',
+    },
+    classes: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'Class names (required without --context; with a unified context, classes to apply it to).',
+    },
+    template: {
+      type: 'string',
+      valueName: 'TEXT',
+      description: 'The hand-written prompt.',
+      defaultText: ZERO_SHOT_TEMPLATE,
+    },
+    show: {
+      type: 'string',
+      valueName: 'LIST',
+      description: 'Class indices to draw.',
+      defaultText: 'the top 3 classes of the learned (else hand-written) prompt',
+    },
+    size: { type: 'string', valueName: 'PX', description: 'Side of the overlay PNGs.', defaultText: '224' },
+    out: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'Write the overlays, a side-by-side PNG per class and the map as JSON here.',
+    },
+    backend: { type: 'string', valueName: 'NAME', description: 'tfjs backend of the learned prompt.' },
+  },
+  details: `${SIMILARITY_MAP_NOTE}\nWith --json the overlays come as base64 PNG strings.`,
+  async run(ctx) {
+    const image = ctx.positionals[0];
+    if (!image || ctx.positionals.length > 1)
+      throw new AppError('bad_args', 'Give exactly one image file. See `coop-studio similarity-map --help`.');
+    const context = pathOpt(ctx, 'context');
+    const classes = list(ctx, 'classes');
+    if (!context && !classes?.length) throw new AppError('bad_args', 'Give --context FILE or --classes a,b,c.');
+    const model = pathOpt(ctx, 'model');
+    const out = pathOpt(ctx, 'out');
+    const template = str(ctx, 'template');
+    const show = intList(ctx, 'show');
+    const backend = backendOf(ctx);
+    const engine = await ctx.engine();
+    const r: SimilarityMapResult = await withCancel(ctx, async (signal) =>
+      unwrap(
+        await engine.call(
+          'similarityMap',
+          {
+            image: resolve(image),
+            size: int(ctx, 'size', 224),
+            ...(context ? { context } : {}),
+            ...(classes?.length ? { classes } : {}),
+            ...(model ? { model } : {}),
+            ...(out ? { out } : {}),
+            ...(template ? { template } : {}),
+            ...(show ? { classIndices: show } : {}),
+            ...(backend ? { backend } : {}),
+          },
+          { onProgress: (e) => ctx.log(`${e.message}...`), signal },
+        ),
+      ),
+    );
+    ctx.print(
+      `${r.image.path}: ${r.grid.rows}x${r.grid.cols} patches (path check ${r.check.clsMaxAbsDiff.toExponential(1)}).`,
+    );
+    for (const p of r.prompts) {
+      const top = p.probabilities
+        .map((pr, i) => ({ pr, i }))
+        .sort((a, b) => b.pr - a.pr)
+        .slice(0, 3)
+        .map((x) => `${r.classNames[x.i] ?? x.i} ${(x.pr * 100).toFixed(1)}%`);
+      ctx.print(`  ${p.prompt.padEnd(12)} ${top.join(', ')}`);
+    }
+    ctx.print(r.note);
+    if (r.files.length) ctx.print(`Written: ${r.files.join(', ')}`);
+    return r;
+  },
+};
+
+/** The commands of this file, in help order. */
+export const experimentsCommands: CommandSpec[] = [
+  sweepCommand,
+  baseToNewCommand,
+  domainShiftCommand,
+  similarityMapCommand,
+];
