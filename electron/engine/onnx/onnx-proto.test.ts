@@ -73,6 +73,15 @@ describe('onnx-proto', () => {
     expect(maxRel).toBeLessThan(1e-3);
   });
 
+  it('reads the same weights whether the file was decoded from a Uint8Array or a Node Buffer', () => {
+    const fromBuffer = decodeModel(readFileSync(join(modelDir, 'onnx', 'text_model.onnx')));
+    const small = (m: typeof fromBuffer) => m.graph?.initializer?.find((t) => t.dims?.length === 1 && t.dims[0] === 64);
+    const a = tensorToFloat32(small(fromBuffer) ?? {});
+    const b = tensorToFloat32(small(decodeModel(bytes)) ?? {});
+    expect(a.length).toBe(64);
+    expect(Array.from(a)).toEqual(Array.from(b));
+  });
+
   it('decodes half floats including subnormals and infinities', () => {
     const out = float16ToFloat32(Uint16Array.from([0x3c00, 0xc000, 0x0001, 0x7c00, 0x0000, 0x3555]));
     expect(Array.from(out.slice(0, 5))).toEqual([1, -2, 2 ** -24, Infinity, 0]);

@@ -277,8 +277,9 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
     throw new Error(`Tensor ${t.name ?? ''} stores its data in an external file, which is not supported.`);
   }
   if (raw) {
-    // Copy into an aligned buffer: raw_data is a view at an arbitrary offset of the file.
-    const aligned = raw.slice().buffer;
+    // Copy into an aligned buffer: raw_data is a view at an arbitrary offset of the file. Uint8Array's own slice
+    // copies; a Node Buffer's (what decoding a Buffer gives) would return a view of the whole file instead.
+    const aligned = Uint8Array.prototype.slice.call(raw).buffer;
     switch (type) {
       case OnnxDataType.FLOAT:
         return new Float32Array(aligned, 0, n);
