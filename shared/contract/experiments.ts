@@ -1,6 +1,6 @@
 /**
- * @file Contract of the experiment bench: ablation sweeps (`sweep`), the CoCoOp generalization protocols
- * (`baseToNew`, `domainShift`) and the patch-level similarity map (`similarityMap`) (pure TypeScript).
+ * @file Contract of the experiment bench: ablation sweeps (`sweep`) and the CoCoOp generalization protocols
+ * (`baseToNew`, `domainShift`) (pure TypeScript). The similarity map is in similarity-map.ts.
  *
  * Accuracies are fractions in [0, 1]. Every experiment reports mean and sample standard deviation over seeds (default
  * 1, 2, 3), and every cell of one experiment trains and tests on the same seeded split (see [Note: one split per seed]
@@ -63,7 +63,8 @@ const seedsArg = z
   .max(20)
   .default([...DEFAULT_EXPERIMENT_SEEDS]);
 const shotsArg = z.number().int().min(1).max(10_000).default(DEFAULT_EXPERIMENT_SHOTS);
-const templateArg = z
+/** A hand-written prompt template (a `{}` where the class name goes), the zero-shot one by default. */
+export const templateArg = z
   .string()
   .default(ZERO_SHOT_TEMPLATE)
   .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.');
@@ -368,77 +369,6 @@ export type ExperimentProgress =
   | { kind: 'epoch'; run: string; seed: number; epoch: number; epochs: number }
   | { kind: 'run'; done: number; total: number; run: string; seed: number; accuracy: number; seconds: number };
 
-/** The largest overlay side `similarityMap` draws (pixels). */
-export const MAX_OVERLAY_SIZE = 1024;
-
-/** Arguments of `similarityMap`. */
-export const similarityMapArgs = z
-  .object({
-    model: z.string().min(1).optional(),
-    /** The image file. */
-    image: z.string().min(1),
-    /** A learned context file: its map is drawn next to the hand-written prompt's. */
-    context: z.string().min(1).optional(),
-    /** Class prompt texts (required without a context; with a unified context, classes to apply it to). */
-    classes: z.array(z.string().min(1)).min(1).max(1000).optional(),
-    template: templateArg,
-    /** Draw overlays for these class indices; default: the top 3 classes of the learned (else hand-written) prompt. */
-    classIndices: z.array(z.number().int().min(0)).min(1).max(16).optional(),
-    /** Side of the overlay PNGs in pixels. */
-    size: z.number().int().min(32).max(MAX_OVERLAY_SIZE).default(224),
-    /** Folder to write the overlay PNGs and map.json into. */
-    out: z.string().min(1).optional(),
-    backend: z.enum(TRAIN_BACKENDS).optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (v.context === undefined && v.classes === undefined)
-      ctx.addIssue({ code: 'custom', path: ['classes'], message: 'give the class names, or a learned context' });
-  });
-
-/**
- * [Note: what the similarity map is] The map is, for every patch of the model's input crop, the cosine between that
- * patch token (the vision encoder's last hidden state, through the same post-layernorm and visual projection as the
- * class token) and a class's text feature. It shows which patches look like the class's prompt in CLIP's joint space.
- * It is not a gradient saliency or an attribution of the prediction: the prediction uses only the class token, which
- * has attended to every patch, and patch tokens of a CLIP never trained for dense alignment are often noisy or
- * highest on the background. Compare the hand-written and learned prompts' maps with each other, not with a segmentation.
- */
-export const SIMILARITY_MAP_NOTE =
-  'Cosine between each image patch token (last hidden state through the post-layernorm and visual projection) and the class text feature. Not a gradient saliency and not an attribution of the prediction: the prediction uses the class token only. Compare the hand-written and learned prompts side by side.';
-
-/** Which prompt a map belongs to. */
-export type MapPrompt = 'hand-written' | 'learned';
-
-/** The maps of one prompt. */
-export interface PromptMaps {
-  prompt: MapPrompt;
-  /** The prompt texts per class (the learned one shows its context as `X X ... name.`). */
-  texts: string[];
-  /** Softmax probabilities of the image over the classes (logit scale of the model). */
-  probabilities: number[];
-  /** Per class, the cosine of every patch, row-major `grid.rows x grid.cols`. */
-  maps: number[][];
-}
-
-/** What `similarityMap` reports. */
-export interface SimilarityMapResult {
-  model: { id: string; dir: string };
-  image: { path: string; width: number; height: number };
-  /** The patch grid of the model's input crop. */
-  grid: { rows: number; cols: number };
-  classNames: string[];
-  prompts: PromptMaps[];
-  /** Overlays drawn (PNG, base64) for the chosen classes, hand-written and learned side by side. */
-  overlays: { prompt: MapPrompt; classIndex: number; className: string; min: number; max: number; png: string }[];
-  /** The check of the path: max |class token through post-LN + projection - image_embeds|. */
-  check: { clsMaxAbsDiff: number; tolerance: number };
-  note: string;
-  files: string[];
-}
-
-/** Progress of `similarityMap`. */
-export type SimilarityMapProgress = { kind: 'phase'; message: string };
-
 /** Experiment operations. */
 export const experimentsOps = {
   sweep: job<SweepResult, ExperimentProgress>()(
@@ -452,9 +382,5 @@ export const experimentsOps = {
   domainShift: job<DomainShiftResult, ExperimentProgress>()(
     domainShiftArgs,
     'Domain shift: learn on the dataset, test the learned prompt on other folders with the same class names, next to in-domain and zero-shot accuracy.',
-  ),
-  similarityMap: job<SimilarityMapResult, SimilarityMapProgress>()(
-    similarityMapArgs,
-    "Where the model looks: the cosine of each image patch with each class's text feature, for the hand-written and the learned prompt (numbers and PNG overlays).",
   ),
 };

@@ -13,6 +13,7 @@ import { settingsOps, preferencesOps } from './settings';
 import { modelCheckOps } from './model-check';
 import { methodsOps } from './methods';
 import { experimentsOps } from './experiments';
+import { similarityMapOps } from './similarity-map';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -27,6 +28,7 @@ export const contract = {
   ...modelCheckOps,
   ...methodsOps,
   ...experimentsOps,
+  ...similarityMapOps,
 };
 
 /** The contract's type. */
@@ -58,3 +60,4 @@ export * from './model-check';
 export * from './methods';
 export * from './experiments';
 export * from './experiment-plan';
+export * from './similarity-map';

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { sweepArgs, baseToNewArgs } from '../../shared/contract/experiments';
 import { baseToNewCommand, planSweep, plannedRuns, sweepCommand } from '../../shared/contract/experiment-plan';
-import { baseNewClasses, flipLabels, harmonicMean } from '../../electron/engine/train/label-noise';
+import { baseNewClasses, harmonicMean } from '../../electron/engine/train/class-split';
+import { flipLabels } from '../../electron/engine/train/label-noise';
 import { csvCell, experimentCsv } from '../../electron/engine/reports/experiment-report';
 
 /** Labels of `k` items per class for `c` classes, interleaved as a split lists them (class by class). */
@@ -64,7 +65,8 @@ describe('flipLabels', () => {
     const labels = labelsOf(4, 400);
     const { labels: noisy, flipped } = flipLabels(labels, 4, 0.5, 1);
     const counts = new Map<string, number>();
-    for (const i of flipped) counts.set(`${labels[i]}->${noisy[i]}`, (counts.get(`${labels[i]}->${noisy[i]}`) ?? 0) + 1);
+    for (const i of flipped)
+      counts.set(`${labels[i]}->${noisy[i]}`, (counts.get(`${labels[i]}->${noisy[i]}`) ?? 0) + 1);
     // 200 flips per class over 3 other classes: each pair near 67.
     expect(counts.size).toBe(12);
     for (const n of counts.values()) expect(n).toBeGreaterThan(40);

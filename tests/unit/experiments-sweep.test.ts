@@ -60,24 +60,28 @@ describe('sweep: layout', () => {
     ['unified, end', false, 'end'],
     ['class-specific, middle', true, 'middle'],
     ['class-specific, front', true, 'front'],
-  ] as const)('a cell (%s) is exactly `learn` with the same options and seed', async (setting, csc, position) => {
-    const learned = unwrap(
-      await engine.client.call('learn', {
-        ...base,
-        seed: 2,
-        nCtx: 4,
-        csc,
-        position,
-        out: join(tmp.path, `learn-${setting}`),
-      }),
-    );
-    const cell = result.cells.find((c) => c.setting === setting);
-    const row = result.rows.find((r) => r.cell === cell?.key && r.seed === 2);
-    expect(row?.testAccuracy).toBe(learned.test.accuracy);
-    expect(row?.perClass).toEqual(learned.test.perClass.map((c) => c.accuracy));
-    expect(row?.valAccuracy).toBe(learned.valAccuracy);
-    expect(row?.finalTrainLoss).toBe(learned.curve[learned.curve.length - 1]?.trainLoss);
-  }, 120_000);
+  ] as const)(
+    'a cell (%s) is exactly `learn` with the same options and seed',
+    async (setting, csc, position) => {
+      const learned = unwrap(
+        await engine.client.call('learn', {
+          ...base,
+          seed: 2,
+          nCtx: 4,
+          csc,
+          position,
+          out: join(tmp.path, `learn-${setting}`),
+        }),
+      );
+      const cell = result.cells.find((c) => c.setting === setting);
+      const row = result.rows.find((r) => r.cell === cell?.key && r.seed === 2);
+      expect(row?.testAccuracy).toBe(learned.test.accuracy);
+      expect(row?.perClass).toEqual(learned.test.perClass.map((c) => c.accuracy));
+      expect(row?.valAccuracy).toBe(learned.valAccuracy);
+      expect(row?.finalTrainLoss).toBe(learned.curve[learned.curve.length - 1]?.trainLoss);
+    },
+    120_000,
+  );
 
   it('writes the table, the runs, the chart and a self-contained HTML report', async () => {
     const dir = join(tmp.path, 'layout');
@@ -117,7 +121,9 @@ describe('sweep: label noise', () => {
 
   it('flips round(rate x K) training labels per class and leaves the hand-written prompt unchanged', () => {
     const row = (method: string, rate: number) =>
-      result.rows.find((r) => result.cells.find((c) => c.key === r.cell && c.method === method && c.noiseRate === rate));
+      result.rows.find((r) =>
+        result.cells.find((c) => c.key === r.cell && c.method === method && c.noiseRate === rate),
+      );
     // 5 classes of 4 shots: 1 and 2 labels per class.
     expect([0, 0.25, 0.5].map((rate) => row('coop', rate)?.flippedLabels)).toEqual([0, 5, 10]);
     expect([0, 0.25, 0.5].map((rate) => row('linear', rate)?.flippedLabels)).toEqual([0, 5, 10]);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimilarityMapResult } from '../../shared/contract/experiments';
+import type { SimilarityMapResult } from '../../shared/contract/similarity-map';
 import { unwrap } from '../../shared/result';
 import { openClipModel } from '../../electron/engine/clip/clip-model';
 import { preprocessImage } from '../../electron/engine/clip/preprocess';

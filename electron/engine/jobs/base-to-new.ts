@@ -30,7 +30,7 @@ import type { FewShotFeatures, LabelledFeatures } from '../methods/evaluate';
 import type { Matrix } from '../methods/matrix';
 import { contextWeightsFor, scoreCocoop, scoreWeights } from '../methods/transfer';
 import { useBackend } from '../tf/backends';
-import { baseNewClasses, harmonicMean, type BaseNewClasses } from '../train/label-noise';
+import { baseNewClasses, harmonicMean, type BaseNewClasses } from '../train/class-split';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
 import { buildTable, environment, maybeWriteReports, RunCounter, summarise } from './experiment-common';
 import {

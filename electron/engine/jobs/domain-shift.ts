@@ -184,18 +184,56 @@ export async function runDomainShift(
       counter.finished(method, s.seed, acc[0] ?? 0, (now() - tm) / 1000, method !== 'zs' ? trainedLeft : undefined);
     }
   }
+  const result = shiftResult(
+    args,
+    { source, splits, targets, model, backend, rows, methods, domains },
+    {
+      featuresS,
+      totalS: (now() - t0) / 1000,
+      runs: splits.length * methods.length,
+    },
+  );
+  result.warnings = feats.errors.map((e) => `Skipped ${e.path}: ${e.reason}`);
+  result.files = await maybeWriteReports(
+    args.out,
+    'domain-shift',
+    { ...result, notes: shiftNotes(result) },
+    {
+      columns: ['method', 'seed', 'domain', 'accuracy'],
+      rows: rows.map((r) => [r.method, r.seed, r.domain, r.accuracy]),
+    },
+  );
+  return result;
+}
+
+/** The result of a finished domain-shift run (see [Note: domain shift protocol]). */
+function shiftResult(
+  args: DomainShiftArgs,
+  r: {
+    source: Awaited<ReturnType<typeof openExperimentSource>>;
+    splits: ReturnType<typeof experimentSplits>;
+    targets: Target[];
+    model: ClipModel;
+    backend: string | null;
+    rows: DomainShiftResult['rows'];
+    methods: GeneralizationMethod[];
+    domains: string[];
+  },
+  timings: DomainShiftResult['timings'],
+): DomainShiftResult {
+  const { source, splits, model, rows } = r;
   const inDomain: ShiftDomain = {
     name: IN_DOMAIN,
     root: source.testRoot ?? source.src.root,
     images: splits[0]?.split.test.length ?? 0,
     missingClasses: [],
   };
-  const result: DomainShiftResult = {
+  return {
     models: [{ id: model.info.id, dir: model.info.dir }],
     data: { root: source.src.root, classes: source.classNames, prompts: source.prompts },
     split: splitRecord(source, args.shots, splits),
     seeds: splits.map((s) => s.seed),
-    domains: [inDomain, ...targets.map((t) => t.domain)],
+    domains: [inDomain, ...r.targets.map((t) => t.domain)],
     settings: {
       shots: args.shots,
       epochs: args.epochs ?? null,
@@ -209,7 +247,7 @@ export async function runDomainShift(
       template: args.template,
     },
     rows,
-    losses: shiftLosses(rows, domains, methods),
+    losses: shiftLosses(rows, r.domains, r.methods),
     table: buildTable(
       {
         title: `Domain shift: learned on ${basename(source.src.root)}, ${args.shots} shots`,
@@ -218,22 +256,12 @@ export async function runDomainShift(
       },
       rows.map((r) => ({ group: r.domain, series: EXPERIMENT_METHOD_LABELS[r.method], value: r.accuracy })),
     ),
-    environment: environment(backend, model.provider),
+    environment: environment(r.backend, model.provider),
     command: domainShiftCommand(args),
-    warnings: feats.errors.map((e) => `Skipped ${e.path}: ${e.reason}`),
-    timings: { featuresS, totalS: (now() - t0) / 1000, runs: splits.length * methods.length },
+    warnings: [],
+    timings,
     files: [],
   };
-  result.files = await maybeWriteReports(
-    args.out,
-    'domain-shift',
-    { ...result, notes: shiftNotes(result) },
-    {
-      columns: ['method', 'seed', 'domain', 'accuracy'],
-      rows: rows.map((r) => [r.method, r.seed, r.domain, r.accuracy]),
-    },
-  );
-  return result;
 }
 
 /** Every (domain, learned method) whose mean is below zero-shot's on that domain. */

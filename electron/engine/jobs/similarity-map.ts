@@ -16,7 +16,7 @@ import {
   type SimilarityMapProgress,
   type SimilarityMapResult,
   type similarityMapArgs,
-} from '../../../shared/contract/experiments';
+} from '../../../shared/contract/similarity-map';
 import { AppError } from '../../../shared/result';
 import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { readContextFile } from '../formats/context-file';

@@ -7,6 +7,7 @@
  * options and seed (tests/unit/experiments-sweep.test.ts checks it). Zero-shot and the linear probe are `compare`'s
  * methods on the same features. Label noise flips the cell's training labels only (see [Note: label noise]).
  */
+import { basename } from 'node:path';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import { EXPERIMENT_METHOD_LABELS, SWEEP_LABELS } from '../../../shared/contract/experiments';
@@ -150,6 +151,59 @@ function toRow(cell: SweepCell, seed: number, modelId: string, r: { out: MethodO
   return row;
 }
 
+/** What a sweep will run: the data, one split per seed, the models and the cells. */
+interface SweepPlan {
+  source: ExperimentSource;
+  splits: SeedSplit[];
+  /** Per model: what the user gave (id, folder or nothing) and the folder it resolves to. */
+  models: { given: string | undefined; dir: string }[];
+  cells: SweepCell[];
+  backend: string | null;
+}
+
+async function planRun(args: SweepArgs, job: JobContext<ExperimentProgress>, dataDir: string): Promise<SweepPlan> {
+  job.progress({ kind: 'phase', message: 'Reading the dataset and drawing the splits' });
+  const source = await openExperimentSource(args, dataDir);
+  const splits = experimentSplits(source, args.shots, args.seeds);
+  const models = sweepModels(args, dataDir).map((given) => ({ given, dir: experimentModelDir(dataDir, given) }));
+  // The init sweep gives random init as many vectors as the words have tokens (see [Note: init sweep]).
+  const tok = (await openExperimentModel(dataDir, models[0]?.given)).tokenizer;
+  const initTokens = tok.encode(args.initWords).filter((id) => id !== tok.sotId && id !== tok.eotId).length;
+  const cells = planSweep(args, { models: models.map((m) => m.dir), initTokens });
+  const backend = cells.some((c) => c.method === 'coop') ? await useBackend(args.backend) : null;
+  return { source, splits, models, cells, backend };
+}
+
+/** The rows of every cell on every seed, model by model. */
+async function runPlan(plan: SweepPlan, args: SweepArgs, job: JobContext<ExperimentProgress>, dataDir: string) {
+  const counter = new RunCounter(plan.cells.length * plan.splits.length, job);
+  let trainedLeft = plannedRuns(plan.cells, plan.splits.length);
+  const out = { rows: [] as SweepRow[], warnings: [] as string[], models: [] as { id: string; dir: string }[] };
+  let featuresS = 0;
+  let provider = '';
+  for (const m of plan.models) {
+    const own = plan.cells.filter((c) => c.model === null || c.model === m.dir);
+    const tf = now();
+    const stage = await prepareModel(m.given, args, plan.source, plan.splits, dataDir, job);
+    featuresS += (now() - tf) / 1000;
+    out.warnings.push(...stage.errors);
+    out.models.push({ id: stage.model.info.id, dir: stage.model.info.dir });
+    provider = stage.model.provider;
+    for (const { seed } of plan.splits)
+      for (const cell of own) {
+        throwIfCancelled(job.signal);
+        const tc = now();
+        const r = await runCell(cell, seed, stage, args, plan.backend ?? 'cpu', plan.source.prompts, job);
+        const row = toRow(cell, seed, stage.model.info.id, r, (now() - tc) / 1000);
+        out.rows.push(row);
+        const trained = cell.method === 'coop';
+        if (trained) trainedLeft--;
+        counter.finished(cell.key, seed, row.testAccuracy, row.seconds, trained ? trainedLeft : undefined);
+      }
+  }
+  return { ...out, featuresS, provider };
+}
+
 /** Runs `sweep`: see [Note: sweep cells are learn runs] and [Note: one split per seed]. */
 export async function runSweep(
   args: SweepArgs,
@@ -157,64 +211,23 @@ export async function runSweep(
   dataDir: string,
 ): Promise<SweepResult> {
   const t0 = now();
-  job.progress({ kind: 'phase', message: 'Reading the dataset and drawing the splits' });
-  const source = await openExperimentSource(args, dataDir);
-  const splits = experimentSplits(source, args.shots, args.seeds);
-  const modelDirs = sweepModels(args, dataDir);
-  const first = await openExperimentModel(dataDir, modelDirs[0]);
-  const initTokens = first.tokenizer
-    .encode(args.initWords)
-    .filter((id) => id !== first.tokenizer.sotId && id !== first.tokenizer.eotId).length;
-  const resolvedDirs = modelDirs.map((m) => experimentModelDir(dataDir, m));
-  const cells = planSweep(args, { models: resolvedDirs, initTokens });
-  const backend = cells.some((c) => c.method === 'coop') ? await useBackend(args.backend) : null;
-  const counter = new RunCounter(cells.length * splits.length, job);
-  let trainedLeft = plannedRuns(cells, splits.length);
-  const rows: SweepRow[] = [];
-  const warnings: string[] = [];
-  const models: { id: string; dir: string }[] = [];
-  let featuresS = 0;
-  let provider = first.provider;
-  for (const [mi, modelDir] of modelDirs.entries()) {
-    const own = cells.filter((c) => c.model === null || c.model === resolvedDirs[mi]);
-    const tf = now();
-    const stage = await prepareModel(modelDir, args, source, splits, dataDir, job);
-    featuresS += (now() - tf) / 1000;
-    warnings.push(...stage.errors);
-    models.push({ id: stage.model.info.id, dir: stage.model.info.dir });
-    provider = stage.model.provider;
-    for (const { seed } of splits)
-      for (const cell of own) {
-        throwIfCancelled(job.signal);
-        const tc = now();
-        const r = await runCell(cell, seed, stage, args, backend ?? 'cpu', source.prompts, job);
-        const row = toRow(cell, seed, stage.model.info.id, r, (now() - tc) / 1000);
-        rows.push(row);
-        if (cell.method === 'coop') trainedLeft--;
-        counter.finished(
-          cell.key,
-          seed,
-          row.testAccuracy,
-          row.seconds,
-          cell.method === 'coop' ? trainedLeft : undefined,
-        );
-      }
-  }
-  const label = (c: SweepCell) => EXPERIMENT_METHOD_LABELS[c.method];
+  const plan = await planRun(args, job, dataDir);
+  const run = await runPlan(plan, args, job, dataDir);
+  const { source, splits, cells } = plan;
   const table = buildTable(
     {
-      title: `${SWEEP_LABELS[args.kind]}: ${source.src.title.split(/[\\/]/).pop() ?? ''}, ${args.shots} shots`,
+      title: `${SWEEP_LABELS[args.kind]}: ${basename(source.src.title)}, ${args.shots} shots`,
       groupAxis: args.kind === 'backbone' ? 'model' : 'setting',
       metric: 'test accuracy',
     },
-    rows.map((r) => {
+    run.rows.map((r) => {
       const cell = cells.find((c) => c.key === r.cell) as SweepCell;
-      return { group: cell.setting, series: label(cell), value: r.testAccuracy };
+      return { group: cell.setting, series: EXPERIMENT_METHOD_LABELS[cell.method], value: r.testAccuracy };
     }),
   );
   const result: SweepResult = {
     kind: args.kind,
-    models,
+    models: run.models,
     data: { root: source.src.root, classes: source.classNames, prompts: source.prompts },
     split: splitRecord(source, args.shots, splits),
     seeds: splits.map((s) => s.seed),
@@ -232,12 +245,12 @@ export async function runSweep(
       noiseRates: args.noiseRates,
     },
     cells,
-    rows,
+    rows: run.rows,
     table,
-    environment: environment(backend, provider),
+    environment: environment(plan.backend, run.provider),
     command: sweepCommand(args),
-    warnings,
-    timings: { featuresS, totalS: (now() - t0) / 1000, runs: rows.length },
+    warnings: run.warnings,
+    timings: { featuresS: run.featuresS, totalS: (now() - t0) / 1000, runs: run.rows.length },
     files: [],
   };
   result.files = await maybeWriteReports(args.out, `sweep-${args.kind}`, result, sweepRunRows(result));

@@ -12,6 +12,7 @@ import { doctorCommand, versionCommand } from './system';
 import { trainCommands } from './train';
 import { methodsCommands } from './methods';
 import { experimentsCommands } from './experiments';
+import { similarityMapCommand } from './similarity-map';
 
 /** All commands, in the order `--help` lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -25,6 +26,7 @@ export const COMMANDS: CommandSpec[] = [
   ...trainCommands,
   ...methodsCommands,
   ...experimentsCommands,
+  similarityMapCommand,
   ...clipCommands,
   checkModelCommand,
 ];
