@@ -42,7 +42,8 @@ describe('coop-studio CLI', () => {
     }
     const top = cli('--help');
     for (const c of COMMANDS) expect(top.stdout).toContain(c.name);
-  });
+    // One process per command (about 40): seconds each on a loaded 2-core machine.
+  }, 240_000);
 
   it('reports unknown commands and options as one JSON error with exit code 2', () => {
     const unknown = cli('frobnicate', '--json');
