@@ -103,6 +103,21 @@ describe('sweep: layout', () => {
   });
 });
 
+describe('sweep: context length with augmented views', () => {
+  it('a cell sees the views `learn` draws for the seed, and equals it', async () => {
+    const common = { ...base, shots: 1, augViews: 2 };
+    const swept = unwrap(
+      await engine.client.call('sweep', { ...common, kind: 'context-length', contextLengths: [2], seeds: [2] }),
+    );
+    const learned = unwrap(
+      await engine.client.call('learn', { ...common, nCtx: 2, seed: 2, out: join(tmp.path, 'learn-views') }),
+    );
+    const row = swept.rows.find((r) => r.cell === 'coop M=2');
+    expect(row?.testAccuracy).toBe(learned.test.accuracy);
+    expect(row?.finalTrainLoss).toBe(learned.curve[learned.curve.length - 1]?.trainLoss);
+  }, 180_000);
+});
+
 describe('sweep: label noise', () => {
   let result: SweepResult;
 

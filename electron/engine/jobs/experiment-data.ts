@@ -151,7 +151,7 @@ export async function embedExperiment(
         augViews,
         new Rng(seed).fork('views'),
       );
-      viewPlan.push({ seed, counts: split.train.map((_, i) => (v[i] ?? []).length) });
+      viewPlan.push({ seed, counts: split.train.map((_, i) => (v[i] ?? []).filter(Boolean).length) });
       split.train.forEach((t, i) => {
         for (const view of v[i] ?? []) if (view) requests.push({ ...withHash(t.path), view });
       });
