@@ -7,7 +7,8 @@ import { sweepArgs, baseToNewArgs } from '../../shared/contract/experiments';
 import { baseToNewCommand, planSweep, plannedRuns, sweepCommand } from '../../shared/contract/experiment-plan';
 import { baseNewClasses, harmonicMean } from '../../electron/engine/train/class-split';
 import { flipLabels } from '../../electron/engine/train/label-noise';
-import { csvCell, experimentCsv } from '../../electron/engine/reports/experiment-report';
+import { experimentCsv } from '../../electron/engine/reports/experiment-report';
+import { csvCell } from '../../shared/csv';
 
 /** Labels of `k` items per class for `c` classes, interleaved as a split lists them (class by class). */
 const labelsOf = (c: number, k: number) => Array.from({ length: c * k }, (_, i) => Math.floor(i / k));
@@ -183,7 +184,7 @@ describe('sweep plans', () => {
 });
 
 describe('report CSV', () => {
-  it('neutralises formula starts and quotes per RFC 4180', () => {
+  it('neutralises formula starts and quotes per RFC 4180 (the shared writer)', () => {
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     expect(csvCell('+1')).toBe("'+1");
     expect(csvCell('@sum')).toBe("'@sum");

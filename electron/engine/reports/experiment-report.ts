@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import type { ExperimentCommon, ExperimentTable } from '../../../shared/contract/experiments';
+import { csvLine } from '../../../shared/csv';
 
 /** The per-run rows of an experiment as columns and values. */
 export interface ReportRows {
@@ -26,24 +27,12 @@ const esc = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const COLORS = ['#1f77b4', '#7f7f7f', '#2ca02c', '#ff7f0e', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
 
-/**
- * One CSV cell: quoted per RFC 4180 when needed, and a text starting with = + - @ or a control character (a formula
- * to a spreadsheet, OWASP's CSV injection) prefixed with an apostrophe. Numbers are written as they are.
- */
-export function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
-  const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** The table, then the runs, as CSV. */
+/** The table, then the runs, as CSV (cells by the app's one CSV writer, see [Note: CSV cells]). */
 export function experimentCsv(table: ExperimentTable, runs: ReportRows): string {
-  const line = (cells: (string | number | null)[]) => cells.map(csvCell).join(',');
-  const lines = [line(['group', 'series', 'mean', 'std', 'seeds', 'values'])];
+  const lines = [csvLine(['group', 'series', 'mean', 'std', 'seeds', 'values'])];
   for (const c of table.cells)
-    lines.push(line([c.group, c.series, c.mean, c.std, c.values.length, c.values.join(' ')]));
-  lines.push('', line(runs.columns), ...runs.rows.map(line));
+    lines.push(csvLine([c.group, c.series, c.mean, c.std, c.values.length, c.values.join(' ')]));
+  lines.push('', csvLine(runs.columns), ...runs.rows.map(csvLine));
   return lines.join('\n') + '\n';
 }
 
