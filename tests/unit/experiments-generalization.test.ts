@@ -4,7 +4,7 @@
  * are scored among their own classes only (zero-shot checked against a direct computation), the learned prompt is
  * scored on target folders matched by class name, and losses to the hand-written prompt are reported.
  */
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BaseToNewResult, DomainShiftResult } from '../../shared/contract/experiments';
@@ -90,6 +90,9 @@ describe('baseToNew', () => {
       expect(s.harmonic).toBeCloseTo((2 * s.base.mean * s.new.mean) / (s.base.mean + s.new.mean || 1), 12);
     expect(result.table.series).toEqual(['base', 'new', 'H']);
     expect(result.files.some((f) => f.endsWith('base-to-new.html'))).toBe(true);
+    // The report says how much of the split the methods learned on: 2 shots and 2 validation images of 3 classes.
+    const html = readFileSync(join(tmp.path, 'b2n', 'base-to-new.html'), 'utf8');
+    expect(html).toContain('base-class training / validation images only (seed 1: 6 / 6, seed 2: 6 / 6)');
   });
 
   it('takes an explicit base split and refuses unknown or all classes', async () => {

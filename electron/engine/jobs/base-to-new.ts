@@ -287,8 +287,12 @@ async function finishBaseToNew(
     timings: { featuresS: r.featuresS, totalS: (now() - r.t0) / 1000, runs: r.rows.length },
     files: [],
   };
+  const baseIdx = new Set(result.classSplit.base.map((c) => r.source.classNames.indexOf(c)));
+  const onBase = (items: { label: number }[]) => items.filter((t) => baseIdx.has(t.label)).length;
+  const used = r.splits.map(({ seed, split }) => `seed ${seed}: ${onBase(split.train)} / ${onBase(split.val)}`);
   const notes = [
     `Class split (${result.classSplit.rule === 'first-half' ? 'classes in label order, base = the first half, rounded up' : 'base classes as given'}): base ${result.classSplit.base.join(', ')}; new ${result.classSplit.new.join(', ')}.`,
+    `The split below is drawn over all classes; the methods learn on its base-class training / validation images only (${used.join(', ')}); the new classes' training images are never used.`,
     `H in the table is the mean over seeds of each seed's harmonic mean; the harmonic mean of the mean accuracies (the papers' figure): ${summary.map((s) => `${EXPERIMENT_METHOD_LABELS[s.method]} ${(s.harmonic * 100).toFixed(1)}`).join(', ')}.`,
   ];
   result.files = await maybeWriteReports(
