@@ -11,7 +11,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelCheckReport } from '../../shared/contract';
-import { decodeModel, encodeModel, float32Tensor, tensorToFloat32 } from '../../electron/engine/onnx/onnx-proto';
+import {
+  decodeModel,
+  encodeModel,
+  float32Tensor,
+  OnnxDataType,
+  tensorToFloat32,
+} from '../../electron/engine/onnx/onnx-proto';
 import { appRoot, demoModelDir } from '../../electron/engine/settings/paths';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
@@ -25,12 +31,17 @@ afterAll(async () => {
 
 const fixture = fixtureModelDirs()[0] as string;
 
-/** A copy of the fixture's config and a rewritten text model under `name`/onnx/`file`. */
-function derivedModel(name: string, file: string, edit: (m: ReturnType<typeof decodeModel>) => void): string {
+/** A copy of the fixture's config and a rewritten text model (from `from`) under `name`/onnx/`file`. */
+function derivedModel(
+  name: string,
+  file: string,
+  edit: (m: ReturnType<typeof decodeModel>) => void,
+  from = 'text_model.onnx',
+): string {
   const dir = join(scratch.path, name);
   mkdirSync(join(dir, 'onnx'), { recursive: true });
   copyFileSync(join(fixture, 'config.json'), join(dir, 'config.json'));
-  const model = decodeModel(new Uint8Array(readFileSync(join(fixture, 'onnx', 'text_model.onnx'))));
+  const model = decodeModel(new Uint8Array(readFileSync(join(fixture, 'onnx', from))));
   edit(model);
   writeFileSync(join(dir, 'onnx', file), encodeModel(model));
   return dir;
@@ -71,6 +82,38 @@ describe('checkModel', () => {
     expect(r.value.maxAbsDiff).toBeLessThan(5e-2);
     // fp16 rounding is visible: the check really compared against the half-precision graph.
     expect(r.value.maxAbsDiff).toBeGreaterThan(1e-5);
+    expect(r.value.ok).toBe(true);
+  });
+
+  it('decodes a text model whose outputs are float16 (no final Cast to float32) as half floats', async () => {
+    // The fixture's fp16 export ends in Cast(float32) nodes, as Hugging Face's keep-io-types exports do; exports
+    // without them hand ONNX Runtime's float16 bits (a Uint16Array) to the check.
+    const dir = derivedModel(
+      'fp16-outputs',
+      'text_model_fp16.onnx',
+      (m) => {
+        const graph = m.graph ?? {};
+        const casts = (graph.node ?? []).filter(
+          (n) => n.opType === 'Cast' && graph.output?.some((o) => o.name === n.output?.[0]),
+        );
+        expect(casts.length).toBeGreaterThan(0);
+        for (const cast of casts) {
+          const [from = '', to = ''] = [cast.input?.[0], cast.output?.[0]];
+          for (const n of graph.node ?? []) {
+            n.input = n.input?.map((x) => (x === from ? to : x));
+            n.output = n.output?.map((x) => (x === from ? to : x));
+          }
+        }
+        graph.node = (graph.node ?? []).filter((n) => !casts.includes(n));
+        for (const o of graph.output ?? []) if (o.type?.tensorType) o.type.tensorType.elemType = OnnxDataType.FLOAT16;
+      },
+      'text_model_fp16.onnx',
+    );
+    const r = await check(dir, 'fp16');
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.tolerance).toBe(5e-2);
+    expect(r.value.maxAbsDiff).toBeLessThan(5e-2);
+    expect(r.value.maxAbsDiffOptimised).toBeLessThan(5e-2);
     expect(r.value.ok).toBe(true);
   });
 

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { fixtureModelDirs } from '../../../tests/helpers/fixtures';
-import { decodeModel, encodeModel, float16ToFloat32, OnnxDataType, tensorToFloat32 } from './onnx-proto';
+import {
+  bfloat16ToFloat32,
+  decodeModel,
+  encodeModel,
+  float16ToFloat32,
+  OnnxDataType,
+  outputToFloat32,
+  tensorToFloat32,
+} from './onnx-proto';
 
 const modelDir = fixtureModelDirs()[0] ?? '';
 
@@ -86,5 +94,28 @@ describe('onnx-proto', () => {
     const out = float16ToFloat32(Uint16Array.from([0x3c00, 0xc000, 0x0001, 0x7c00, 0x0000, 0x3555]));
     expect(Array.from(out.slice(0, 5))).toEqual([1, -2, 2 ** -24, Infinity, 0]);
     expect(out[5]).toBeCloseTo(1 / 3, 3);
+  });
+
+  it('decodes bfloat16 and ONNX Runtime outputs by their element type, never half-float bits as integers', () => {
+    expect(Array.from(bfloat16ToFloat32(Uint16Array.from([0x3f80, 0xc040, 0x7f80, 0x0000])))).toEqual([
+      1,
+      -3,
+      Infinity,
+      0,
+    ]);
+    // 0x3c00 is 1.0 in half precision; read as an integer it would be 15360.
+    expect(Array.from(outputToFloat32({ type: 'float16', data: Uint16Array.from([0x3c00, 0xb800]) }))).toEqual([
+      1, -0.5,
+    ]);
+    expect(Array.from(outputToFloat32({ type: 'bfloat16', data: Uint16Array.from([0x4000]) }))).toEqual([2]);
+    const f32 = Float32Array.from([0.25]);
+    expect(outputToFloat32({ type: 'float32', data: f32 })).toBe(f32);
+    expect(() => outputToFloat32({ type: 'int64', data: BigInt64Array.from([1n]) })).toThrow(/floating-point/);
+    const t = {
+      dims: [2],
+      dataType: OnnxDataType.BFLOAT16,
+      rawData: new Uint8Array(Uint16Array.from([0x3f80, 0x4040]).buffer),
+    };
+    expect(Array.from(tensorToFloat32(t))).toEqual([1, 3]);
   });
 });

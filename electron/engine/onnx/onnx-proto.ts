@@ -21,6 +21,7 @@ export const OnnxDataType = {
   BOOL: 9,
   FLOAT16: 10,
   DOUBLE: 11,
+  BFLOAT16: 16,
 } as const;
 
 /** ONNX AttributeProto.AttributeType values. */
@@ -264,6 +265,28 @@ export function float16ToFloat32(bits: Uint16Array): Float32Array {
   return out;
 }
 
+/** Decodes bfloat16 (the upper 16 bits of an IEEE 754 single). */
+export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
+  const wide = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) wide[i] = (bits[i] ?? 0) << 16;
+  return new Float32Array(wide.buffer);
+}
+
+/**
+ * The values of an ONNX Runtime output tensor as float32. ONNX Runtime for Node hands float16 (and bfloat16) data
+ * over as their raw bit patterns in a Uint16Array (a Float16Array only where the runtime has one), so converting the
+ * elements as numbers would read the bits as integers.
+ */
+export function outputToFloat32(t: { type: string; data: unknown }): Float32Array {
+  const data = t.data;
+  if (t.type === 'float32' && data instanceof Float32Array) return data;
+  if ((t.type === 'float16' || t.type === 'bfloat16') && data instanceof Uint16Array)
+    return t.type === 'float16' ? float16ToFloat32(data) : bfloat16ToFloat32(data);
+  if (t.type === 'float16' || t.type === 'float64' || t.type === 'float32')
+    return Float32Array.from(data as ArrayLike<number>, Number);
+  throw new Error(`expected floating-point values, got ${t.type}`);
+}
+
 function elementCount(t: OnnxTensor): number {
   return (t.dims ?? []).reduce((a, b) => a * b, 1);
 }
@@ -285,6 +308,8 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
         return new Float32Array(aligned, 0, n);
       case OnnxDataType.FLOAT16:
         return float16ToFloat32(new Uint16Array(aligned, 0, n));
+      case OnnxDataType.BFLOAT16:
+        return bfloat16ToFloat32(new Uint16Array(aligned, 0, n));
       case OnnxDataType.DOUBLE:
         return Float32Array.from(new Float64Array(aligned, 0, n));
       case OnnxDataType.INT64:
@@ -308,8 +333,10 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
     case OnnxDataType.INT64:
       return Float32Array.from(t.int64Data ?? []);
     case OnnxDataType.FLOAT16:
-      // FLOAT16 in typed fields is stored as the bit pattern in int32_data.
+      // FLOAT16 and BFLOAT16 in typed fields are stored as the bit pattern in int32_data.
       return float16ToFloat32(Uint16Array.from(t.int32Data ?? []));
+    case OnnxDataType.BFLOAT16:
+      return bfloat16ToFloat32(Uint16Array.from(t.int32Data ?? []));
     case OnnxDataType.INT32:
     case OnnxDataType.INT8:
     case OnnxDataType.UINT8:

@@ -6,8 +6,9 @@
  * different epsilon or activation). Every text model is therefore run through ONNX Runtime and through the tfjs
  * encoder on a fixed set of token sequences (seeded random content ids of lengths 1 to 40, so no tokenizer is needed
  * and truncation after the EOT is exercised), and refused with `invalid_model` when the text features differ by more
- * than the tolerance: 1e-4 for fp32 weights, 5e-2 for fp16 weights (ONNX Runtime then computes in half precision while
- * tfjs computes in fp32 from the same rounded weights). The verdict is cached in memory per file hash.
+ * than the tolerance: 1e-4 for fp32 weights, 5e-2 for fp16 weights or outputs (ONNX Runtime then computes or returns
+ * half precision while tfjs computes in fp32 from the same rounded weights; half-float outputs are decoded as IEEE
+ * half floats, never as the integers of their bit patterns). The verdict is cached in memory per file hash.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import type { ModelCheckReport } from '../../../shared/contract/model-check';
 import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
 import { extractClipTextWeights, GraphMatchError, type ClipTextWeights } from '../onnx/clip-text-graph';
-import { decodeModel, OnnxDataType } from '../onnx/onnx-proto';
+import { decodeModel, OnnxDataType, outputToFloat32 } from '../onnx/onnx-proto';
 import { createTextEncoder, plainForward, type TfTextEncoder } from './text-encoder-core';
 import { fastForward } from './text-encoder-fast';
 
@@ -79,9 +80,11 @@ export function readTextWeights(
   try {
     const model = decodeModel(bytes);
     const weights = extractClipTextWeights(model, heads === undefined ? {} : { heads });
-    const fp16 = (model.graph?.initializer ?? []).some(
-      (t) => t.dataType === OnnxDataType.FLOAT16 && (t.dims ?? []).length === 2,
-    );
+    // Half-precision weights, or half-precision outputs: either way ONNX Runtime's features carry fp16 rounding.
+    const half: number[] = [OnnxDataType.FLOAT16, OnnxDataType.BFLOAT16];
+    const fp16 =
+      (model.graph?.initializer ?? []).some((t) => half.includes(t.dataType ?? 0) && (t.dims ?? []).length === 2) ||
+      (model.graph?.output ?? []).some((o) => half.includes(o.type?.tensorType?.elemType ?? 0));
     return { weights, precision: fp16 ? 'fp16' : 'fp32' };
   } catch (e) {
     if (e instanceof GraphMatchError) throw new AppError('invalid_model', e.message);
@@ -125,7 +128,14 @@ async function runOrt(bytes: Uint8Array, ids: number[][], contextLength: number,
     const out = await session.run(feeds);
     const emb = out.text_embeds ?? out[session.outputNames[0] ?? ''];
     if (!emb) throw new AppError('invalid_model', 'The text model has no text_embeds output.');
-    return Float32Array.from(emb.data as Float32Array | Uint16Array, Number);
+    try {
+      return Float32Array.from(outputToFloat32(emb));
+    } catch (e) {
+      throw new AppError(
+        'invalid_model',
+        `The text model's text_embeds output is not usable: ${(e as Error).message}.`,
+      );
+    }
   } finally {
     await session.release();
   }
