@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { TRAIN_BACKENDS } from './train';
+import { KGCOOP_LAMBDA, TRAIN_BACKENDS } from './train';
 
 /**
  * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
@@ -78,8 +78,8 @@ export const compareArgs = z
     /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
     epochs: z.number().int().min(0).max(10_000).optional(),
     nCtx: z.number().int().min(1).max(64).default(16),
-    /** KgCoOp's lambda (see [Note: KgCoOp] in the trainer). */
-    kgLambda: z.number().min(0).max(1000).default(8),
+    /** KgCoOp's lambda (see [Note: KgCoOp weight] in shared/contract/train.ts). */
+    kgLambda: z.number().min(0).max(1000).default(KGCOOP_LAMBDA),
     tipfEpochs: z.number().int().min(0).max(1000).default(20),
     /** CoCoOp epochs (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
     cocoopEpochs: z.number().int().min(0).max(1000).default(10),

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KGCOOP_LAMBDA } from '../../shared/contract/train';
 import { knowledgeDistance, trainCoop } from '../../electron/engine/train/trainer';
 import { FakeLearner, syntheticData } from './train-fake-learner';
 
@@ -45,7 +46,7 @@ describe('KgCoOp', () => {
     }
   }
 
-  it('computes mean_c ||normalise(w_c) - hand_c||², which is 2 (1 - cos) for unit vectors', () => {
+  it("computes the official code's 1 - mean_c cos(w_c, hand_c), and the default weight is the official 8", () => {
     const raw = tf.tensor2d([
       [3, 4],
       [0, -2],
@@ -55,8 +56,9 @@ describe('KgCoOp', () => {
       [0, 1],
     ]);
     const d = knowledgeDistance(raw, hand);
-    // cos = 0.6 and -1: mean of 2 (1 - cos) = (0.8 + 4) / 2.
-    expect(d.dataSync()[0]).toBeCloseTo(2.4, 5);
+    // cos = 0.6 and -1: 1 - mean cos = 1 - (-0.4 / 2) = 1.2 (the paper's ||a - b||² would give twice that, 2.4).
+    expect(d.dataSync()[0]).toBeCloseTo(1.2, 5);
+    expect(KGCOOP_LAMBDA).toBe(8);
     tf.dispose([raw, hand, d]);
   });
 

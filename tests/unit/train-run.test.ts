@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LearnProgress } from '../../shared/contract/train';
+import { KGCOOP_LAMBDA, type LearnProgress } from '../../shared/contract/train';
 import { unwrap } from '../../shared/result';
 import { readContextFile } from '../../electron/engine/formats/context-file';
 import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
@@ -133,6 +133,28 @@ describe('learn and evaluate', () => {
     expect(b.curve.map((p) => p.trainLoss)).toEqual(a.curve.map((p) => p.trainLoss));
     // Without --test the test set is what the split leaves: 8 - 2 shots - 2 validation = 4 per class.
     expect(a.test.count).toBe(12);
+  }, 120_000);
+
+  it('learns KgCoOp when asked (method kgcoop, the official default weight) and says so in the result and context', async () => {
+    const args = { ...base, shots: 2, seed: 5 };
+    const coop = unwrap(await engine.client.call('learn', { ...args, out: join(tmp.path, 'kg-coop') }));
+    const kg = unwrap(
+      await engine.client.call('learn', { ...args, method: 'kgcoop', out: join(tmp.path, 'kg-default') }),
+    );
+    const kg2 = unwrap(
+      await engine.client.call('learn', { ...args, method: 'kgcoop', kgLambda: 2, out: join(tmp.path, 'kg-2') }),
+    );
+    expect(coop.settings).toMatchObject({ method: 'coop', kgLambda: null });
+    expect(kg.settings).toMatchObject({ method: 'kgcoop', kgLambda: KGCOOP_LAMBDA });
+    expect(kg2.settings).toMatchObject({ method: 'kgcoop', kgLambda: 2 });
+    const [c, k, k2] = await Promise.all([coop, kg, kg2].map((r) => readContextFile(r.contextPath)));
+    expect(k?.meta).toMatchObject({ method: 'kgcoop', kgLambda: KGCOOP_LAMBDA });
+    expect(c?.meta.method).toBe('coop');
+    // The same seed and data: only the loss differs, so the learned contexts differ (and by lambda).
+    expect(Array.from(k?.ctx ?? [])).not.toEqual(Array.from(c?.ctx ?? []));
+    expect(Array.from(k2?.ctx ?? [])).not.toEqual(Array.from(k?.ctx ?? []));
+    const refused = await engine.client.call('learn', { ...args, kgLambda: 4 });
+    expect(refused.ok ? null : refused.error.code).toBe('bad_args');
   }, 120_000);
 
   it('on wasm with 2 threads: reports them, repeats itself exactly, agrees with 1 thread, frees every tensor', async () => {

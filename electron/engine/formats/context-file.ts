@@ -10,7 +10,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { CLASS_POSITIONS } from '../../../shared/contract/train';
+import { CLASS_POSITIONS, LEARN_METHODS } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { describeIssues, quoted } from '../../../shared/describe-input';
 
@@ -34,7 +34,9 @@ export type NearestTokens = z.infer<typeof nearestTokensSchema>;
  */
 const contextMetadataSchema = z.object({
   formatVersion: int,
-  method: z.literal('coop'),
+  method: z.enum(LEARN_METHODS),
+  /** KgCoOp's lambda (KgCoOp contexts only). */
+  kgLambda: z.number().min(0).optional(),
   model: z.object({
     id: z.string().min(1),
     dir: z.string(),
@@ -164,7 +166,7 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
       throw bad(path, `metadata ${quoted(k)} is not valid JSON`);
     }
   }
-  for (const k of ['formatVersion', 'nCtx', 'seed', 'shots', 'epochs', 'augViews'] as const)
+  for (const k of ['formatVersion', 'nCtx', 'seed', 'shots', 'epochs', 'augViews', 'kgLambda'] as const)
     if (typeof meta[k] === 'string') meta[k] = Number(meta[k]);
   if (meta['csc'] === 'true' || meta['csc'] === 'false') meta['csc'] = meta['csc'] === 'true';
   const parsed = contextMetadataSchema.safeParse(meta);

@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
   defaultEpochs,
+  KGCOOP_LAMBDA,
   ZERO_SHOT_TEMPLATE,
   type LearnProgress,
   type LearnResult,
@@ -128,7 +129,7 @@ export async function runLearn(
     ? RunRecorder.create(storeDb(env.dataDir), {
         projectId: src.project.id,
         modelId: model.info.id,
-        method: 'coop',
+        method: args.method,
         options: { ...args, classes: src.classes.map((c, i) => ({ name: c.name, prompt: prompts[i] ?? c.prompt })) },
         seed: args.seed,
         shots: args.shots,
@@ -232,7 +233,11 @@ async function learnOn(run: {
   const textEncoderS = secs(tEnc);
   try {
     const epochs = args.epochs ?? defaultEpochs(args.shots);
-    phase('train', `Learning ${learner.nCtx} context vectors for ${epochs} epochs on ${backend}`);
+    const kgLambda = args.method === 'kgcoop' ? (args.kgLambda ?? KGCOOP_LAMBDA) : null;
+    phase(
+      'train',
+      `Learning ${learner.nCtx} context vectors${kgLambda !== null ? ` with KgCoOp (lambda ${kgLambda})` : ''} for ${epochs} epochs on ${backend}`,
+    );
     const source = {
       modelDir: model.info.dir,
       heads: encoder.heads,
@@ -252,6 +257,7 @@ async function learnOn(run: {
         seed: args.seed,
         batchSize: args.batchSize,
         logitScale: model.info.logitScale,
+        ...(kgLambda !== null ? { kgLambda } : {}),
         backend,
         signal,
         onProgress: (e) => {
@@ -288,7 +294,8 @@ async function learnOn(run: {
     );
     const meta: ContextMetadata = {
       formatVersion: CONTEXT_FORMAT_VERSION,
-      method: 'coop',
+      method: args.method,
+      ...(kgLambda !== null ? { kgLambda } : {}),
       model: { id: model.info.id, dir: model.info.dir, files },
       tokenizer: {
         kind: 'clip-bpe',
@@ -320,7 +327,7 @@ async function learnOn(run: {
     await writeFile(
       curvePath,
       await curvePng(result.curve, {
-        title: `CoOp on ${basename(resolve(src.title))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
+        title: `${args.method === 'kgcoop' ? 'KgCoOp' : 'CoOp'} on ${basename(resolve(src.title))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
       }),
     );
     const summary = (name: string, i: number): SplitSummary => ({
@@ -335,6 +342,8 @@ async function learnOn(run: {
       model: { id: model.info.id, dir: model.info.dir },
       data: { root: src.root, test: testDs?.root ?? null, classes: classNames.map(summary), skipped },
       settings: {
+        method: args.method,
+        kgLambda,
         shots: args.shots,
         seed: args.seed,
         nCtx: learner.nCtx,

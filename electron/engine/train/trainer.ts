@@ -7,10 +7,10 @@
  * and files live in `trainer-run.ts`, so this file runs unchanged in a browser context.
  *
  * [Note: KgCoOp] KgCoOp (Yao et al., CVPR 2023) is CoOp plus a knowledge-guided term that keeps each learned class
- * text feature close to the hand-written prompt's: loss = CE + lambda * mean_c ||w_c - w_c^clip||², both L2-normalised,
- * lambda = 8 by default. This is the paper's formula; for unit vectors ||a - b||² = 2 (1 - cos), so it weighs the
- * term twice as much as the official code's `8 * (1 - mean cos)` does (lambda 4 here equals that code). The
- * hand-written features are the run's zero-shot text features, so KgCoOp costs no extra encoder pass per step.
+ * text feature close to the hand-written prompt's: loss = CE + lambda * (1 - mean_c cos(w_c, w_c^clip)), exactly the
+ * official code's term and weight (lambda = 8, see [Note: KgCoOp weight] in shared/contract/train.ts; the paper
+ * writes ||w - w_clip||², which is 2 (1 - cos) for unit vectors). The hand-written features are the run's zero-shot
+ * text features, so KgCoOp costs no extra encoder pass per step.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // The loss (logSoftmax, matMul, norm) is differentiated through; tfjs-core registers no gradients by itself.
@@ -129,9 +129,9 @@ function trainMetrics(data: TrainData, text: tf.Tensor2D, scale: number): { loss
   });
 }
 
-/** KgCoOp's term: mean over classes of ||normalise(raw_c) - hand_c||² (`hand` already normalised); see [Note: KgCoOp]. */
+/** KgCoOp's term: 1 - mean over classes of cos(raw_c, hand_c) (`hand` already normalised); see [Note: KgCoOp]. */
 export function knowledgeDistance(raw: tf.Tensor2D, hand: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(l2normRows(raw), hand)), 1)) as tf.Scalar);
+  return tf.tidy(() => tf.sub(1, tf.mean(tf.sum(tf.mul(l2normRows(raw), hand), 1))) as tf.Scalar);
 }
 
 /**

@@ -54,6 +54,19 @@ describe('coop-studio CLI', () => {
     expect(JSON.parse(badFlag.stdout).error.message).toContain('--no-such-flag');
   });
 
+  it('learn takes --method kgcoop and --kg-lambda (compare too), and refuses --kg-lambda with --method coop', () => {
+    const help = cli('learn', '--help').stdout;
+    expect(help).toMatch(/--method M .*coop or kgcoop/);
+    expect(help).toMatch(/--kg-lambda X .*\(default: 8\)/);
+    expect(cli('compare', '--help').stdout).toMatch(/--kg-lambda X .*\(default: 8\)/);
+    const r = cli('learn', '--data', dataDir.path, '--method', 'coop', '--kg-lambda', '4', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'bad_args' } });
+    expect(JSON.parse(r.stdout).error.message).toContain('--kg-lambda goes with --method kgcoop');
+    const neg = cli('learn', '--data', dataDir.path, '--kg-lambda=-1', '--json');
+    expect(JSON.parse(neg.stdout).error.message).toContain('--kg-lambda must be a number >= 0');
+  });
+
   it('keeps stdout clean for humans too: errors go to stderr', () => {
     const r = cli('frobnicate');
     expect(r.stdout).toBe('');

@@ -117,6 +117,16 @@ export function int(ctx: CommandContext, name: string, fallback: number): number
   return n;
 }
 
+/** Reads a number option that must be >= 0, with a clear error otherwise. */
+export function nonNegative(ctx: CommandContext, name: string): number | undefined {
+  const v = str(ctx, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n))
+    throw new AppError('bad_args', `--${name} must be a number >= 0, got "${v}".`);
+  return n;
+}
+
 /** Human sentence for an error in the terminal. */
 export function describeError(e: AppErrorData): string {
   return `Error (${e.code}): ${e.message}`;

@@ -15,10 +15,10 @@ import {
   type MethodsProgress,
   type PredictResult,
 } from '../../../../shared/contract/methods';
-import { TRAIN_BACKENDS } from '../../../../shared/contract/train';
+import { KGCOOP_LAMBDA, TRAIN_BACKENDS } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { formatCompareTable } from '../../../engine/reports/compare-report';
-import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { int, nonNegative, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 import { dataSource, MODEL_OPT, PROJECT_OPT } from './train';
 
 const BACKEND_OPT: OptionSpec = {
@@ -148,7 +148,13 @@ export const compareCommand: CommandSpec = {
       defaultText: '0',
     },
     'n-ctx': { type: 'string', valueName: 'M', description: 'CoOp/KgCoOp context vectors.', defaultText: '16' },
-    lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
+    'kg-lambda': {
+      type: 'string',
+      valueName: 'X',
+      description: "KgCoOp's weight of 1 - cos(learned, hand-written class features), as in the official code.",
+      defaultText: String(KGCOOP_LAMBDA),
+    },
+    lambda: { type: 'string', valueName: 'X', description: 'The same as --kg-lambda (older name).' },
     'cocoop-epochs': {
       type: 'string',
       valueName: 'N',
@@ -167,9 +173,7 @@ export const compareCommand: CommandSpec = {
     "Hyper-parameters (linear probe C, Tip-Adapter alpha and beta) are chosen on each split's validation images, never on test. CoOp and KgCoOp train for minutes per run on a CPU: the job prints an estimate after the first one.",
   async run(ctx) {
     const source = await dataSource(ctx, 'compare');
-    const lambda = str(ctx, 'lambda');
-    if (lambda !== undefined && !(Number(lambda) >= 0))
-      throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
+    const lambda = nonNegative(ctx, 'kg-lambda') ?? nonNegative(ctx, 'lambda');
     const methods = methodList(ctx);
     const shots = intList(ctx, 'shots');
     const seeds = intList(ctx, 'seeds');
@@ -192,7 +196,7 @@ export const compareCommand: CommandSpec = {
       ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
       augViews: int(ctx, 'aug-views', 0),
       nCtx: int(ctx, 'n-ctx', 16),
-      ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
+      ...(lambda !== undefined ? { kgLambda: lambda } : {}),
       ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
       ...(backend ? { backend } : {}),
     };

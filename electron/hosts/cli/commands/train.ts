@@ -8,10 +8,17 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvaluateResult, LearnProgress, LearnResult } from '../../../../shared/contract/train';
-import { CLASS_POSITIONS, DEFAULT_AUG_VIEWS, THREAD_SPLITS, TRAIN_BACKENDS } from '../../../../shared/contract/train';
+import {
+  CLASS_POSITIONS,
+  DEFAULT_AUG_VIEWS,
+  KGCOOP_LAMBDA,
+  LEARN_METHODS,
+  THREAD_SPLITS,
+  TRAIN_BACKENDS,
+} from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { resourcesDir } from '../../../engine/settings/paths';
-import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { int, nonNegative, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 import { resolveProject } from './project';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '  -  ' : `${(x * 100).toFixed(1)}%`);
@@ -123,12 +130,13 @@ export async function dataSource(
 /** Prints the summary of a learning run. */
 function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   const on = r.project ? `project "${r.project.name}" (run ${r.project.runId})` : r.data.root;
+  const method = r.settings.method === 'kgcoop' ? `KgCoOp (lambda ${r.settings.kgLambda ?? KGCOOP_LAMBDA})` : 'CoOp';
   ctx.print(
-    `CoOp on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
+    `${method} on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
   );
   ctx.print(`Zero-shot ("${r.zeroShot.template}") test accuracy: ${pct(r.zeroShot.test.accuracy)}`);
-  ctx.print(`CoOp test accuracy:                        ${pct(r.test.accuracy)} on ${r.test.count} images`);
-  ctx.print('Per class (zero-shot -> CoOp):');
+  ctx.print(`Learned prompt test accuracy:              ${pct(r.test.accuracy)} on ${r.test.count} images`);
+  ctx.print('Per class (zero-shot -> learned prompt):');
   r.test.perClass.forEach((c, i) =>
     ctx.print(
       `  ${c.name.padEnd(24)} ${pct(r.zeroShot.test.perClass[i]?.accuracy)} -> ${pct(c.accuracy)}  (${c.count} images)`,
@@ -247,6 +255,18 @@ export const learnCommand: CommandSpec = {
       valueName: 'TEXT',
       description: 'Initialise the context from words, e.g. "a photo of a".',
     },
+    method: {
+      type: 'string',
+      valueName: 'M',
+      description: `Prompt-learning method: ${LEARN_METHODS.join(' or ')} (CoOp plus a pull towards the hand-written prompt).`,
+      defaultText: 'coop, or kgcoop with --kg-lambda',
+    },
+    'kg-lambda': {
+      type: 'string',
+      valueName: 'X',
+      description: "KgCoOp's weight of 1 - cos(learned, hand-written class features), as in the official code.",
+      defaultText: String(KGCOOP_LAMBDA),
+    },
     ...RUN_OPTIONS,
     epochs: {
       type: 'string',
@@ -259,6 +279,7 @@ export const learnCommand: CommandSpec = {
   details:
     'Example: coop-studio learn --data ./flowers --shots 16 --seed 1 --json\n' +
     'Example: coop-studio learn --project 3 --shots 8 (the run, its curve, split and context are recorded in the project)\n' +
+    'Example: coop-studio learn --data ./flowers --method kgcoop --kg-lambda 8\n' +
     'The JSON summary holds the zero-shot and CoOp test accuracies (fractions), the per-epoch curve, per-class results, timings and the context path.',
   async run(ctx) {
     const test = pathOpt(ctx, 'test');
@@ -266,7 +287,13 @@ export const learnCommand: CommandSpec = {
       throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const position = oneOf(ctx, 'position', CLASS_POSITIONS);
     const ctxInit = str(ctx, 'ctx-init');
+    const kgLambda = nonNegative(ctx, 'kg-lambda');
+    const method = oneOf(ctx, 'method', LEARN_METHODS) ?? (kgLambda !== undefined ? 'kgcoop' : undefined);
+    if (kgLambda !== undefined && method !== 'kgcoop')
+      throw new AppError('bad_args', '--kg-lambda goes with --method kgcoop.');
     const options = {
+      ...(method ? { method } : {}),
+      ...(kgLambda !== undefined ? { kgLambda } : {}),
       ...(test ? { test } : {}),
       shots: int(ctx, 'shots', 16),
       nCtx: int(ctx, 'n-ctx', 16),
