@@ -1,15 +1,15 @@
 /**
  * @file Contract of the CLIP runtime operations: tokenize, embed text and images, zero-shot evaluation (pure TypeScript).
  *
- * Every operation takes an optional `model` folder (Hugging Face layout); the engine uses the embedded
- * demo model when it is omitted. Embeddings are raw encoder outputs unless `normalize` is set.
+ * Every operation takes an optional `model`: a folder (Hugging Face layout) or an installed model's id; the engine
+ * uses the active model when it is omitted (see [Note: one model resolver] in electron/engine/models/model-store.ts). Embeddings are raw encoder outputs unless `normalize` is set.
  * Accuracies are fractions in [0, 1].
  */
 import { z } from 'zod';
 import { job, op } from './define';
 
 const modelArgs = {
-  /** Model folder; the embedded demo model when omitted. */
+  /** Model folder or installed model id; the active model when omitted. */
   model: z.string().min(1).optional(),
   variant: z.enum(['fp32', 'fp16', 'quantized']).optional(),
   /** ONNX Runtime execution provider (`cpu`, `cuda`, `dml`, `coreml`); chosen automatically when omitted. */

@@ -51,7 +51,7 @@ const seedSchema = z
 /** Arguments of `compare`: exactly one data source, a dataset folder (`data`) or a stored project (`project`). */
 export const compareArgs = z
   .object({
-    /** Model folder; the embedded demo model when omitted. */
+    /** Model folder or installed model id; the active model when omitted (see [Note: one model resolver]). */
     model: z.string().min(1).optional(),
     /** Dataset folder: one sub-folder of images per class (or `project`). */
     data: z.string().min(1).optional(),
@@ -219,7 +219,7 @@ export const exportRunArgs = z.object({
   format: z.enum(EXPORT_FORMATS),
   /** Output folder (created). */
   out: z.string().min(1),
-  /** Model folder for `onnx` and `features`; the run's own model folder when omitted. */
+  /** Model folder or installed id for `onnx` and `features`; the run's own model folder when omitted. */
   model: z.string().min(1).optional(),
   backend: z.enum(TRAIN_BACKENDS).optional(),
 });

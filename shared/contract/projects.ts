@@ -258,6 +258,7 @@ export const projectsOps = {
   projectEmbed: job<EmbedReport, EmbedProgress>()(
     z.object({
       projectId,
+      /** Model folder or installed model id; the active model when omitted. */
       modelDir: z.string().min(1).optional(),
       views: z.array(z.string().min(1)).default(['center']),
       batchSize: z.number().int().min(1).max(256).default(16),

@@ -120,7 +120,7 @@ export const DEFAULT_AUG_VIEWS = 0;
 /** Arguments of `learn`. */
 export const learnArgs = z
   .object({
-    /** Model folder; the embedded demo model when omitted. */
+    /** Model folder or installed model id; the active model when omitted (see [Note: one model resolver]). */
     model: z.string().min(1).optional(),
     /** Dataset folder: one sub-folder of images per class (or `project`; see [Note: data source]). */
     data: z.string().min(1).optional(),

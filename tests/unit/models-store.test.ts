@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_ID, type ModelManifest } from '../../shared/contract/models';
 import { CATALOGUE, findCatalogueModel } from '../../electron/engine/models/catalogue';
-import { importId, listInstalled, resolveModelDir } from '../../electron/engine/models/model-store';
+import { importId, listInstalled, resolveModel } from '../../electron/engine/models/model-store';
 import { readSettings, resolveEndpoint } from '../../electron/engine/settings/settings';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
@@ -47,7 +47,7 @@ describe('models import', () => {
     const id = importId('hf-tiny-op17', 'fp16');
     expect(r.ok && r.value).toMatchObject({ id, source: 'import-reference', dir: fixture, variant: 'fp16' });
     expect(readdirSync(join(engine.dataDir, 'models', id))).toEqual(['model.json']);
-    expect(resolveModelDir(engine.dataDir, id)).toBe(fixture);
+    expect(resolveModel(engine.dataDir, id)).toEqual({ dir: fixture, id, variant: 'fp16' });
     const removed = await engine.client.call('modelsRemove', { id });
     expect(removed.ok && removed.value.removed).toBe(id);
     expect(existsSync(join(engine.dataDir, 'models', id))).toBe(false);
@@ -96,7 +96,7 @@ describe('active model and removal', () => {
     const use = await engine.client.call('modelsSetActive', { id: ID });
     expect(use.ok && use.value.active).toBe(true);
     expect(readSettings(engine.dataDir).activeModel).toBe(ID);
-    expect(resolveModelDir(engine.dataDir)).toBe(join(engine.dataDir, 'models', ID));
+    expect(resolveModel(engine.dataDir).dir).toBe(join(engine.dataDir, 'models', ID));
     const listed = await engine.client.call('modelsList', {});
     expect(listed.ok && listed.value.installed.filter((m) => m.active).map((m) => m.id)).toEqual([ID]);
 

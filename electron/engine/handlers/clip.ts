@@ -1,39 +1,26 @@
 /**
  * @file Handlers of the CLIP runtime operations: tokenize, embedText, embedImages, zeroShot (engine, plain Node).
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HandlersFor } from '../../../shared/contract';
 import type { ClipRunInfo, clipOps, ZeroShotClass } from '../../../shared/contract/clip';
-import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
+import type { ClipModel } from '../clip/clip-model';
 import { ClipTokenizer } from '../clip/tokenizer';
 import { l2normalize } from '../clip/vec';
 import { loadRunSource } from '../jobs/run-source';
 import type { EngineEnv } from './env';
-import { demoModelDir } from '../settings/paths';
+import { openModel } from '../models/open-model';
+import { resolveModel } from '../models/model-store';
 
-/** The model folder of a request: the given one, else the embedded demo model (with a clear error when absent). */
-export function resolveModelDir(model: string | undefined): string {
-  if (model !== undefined) return resolve(model);
-  const demo = demoModelDir();
-  if (!existsSync(demo))
-    throw new AppError(
-      'invalid_model',
-      `No model folder was given and the embedded demo model is not installed (expected at ${demo}). Pass --model DIR with a CLIP model folder in Hugging Face layout.`,
-    );
-  return demo;
-}
-
-async function open(args: {
-  model?: string | undefined;
-  variant?: ClipModel['info']['variant'] | undefined;
-  provider?: string | undefined;
-}) {
-  const model = await openClipModel(resolveModelDir(args.model), {
-    ...(args.variant ? { variant: args.variant } : {}),
-    ...(args.provider ? { provider: args.provider } : {}),
-  });
+async function open(
+  dataDir: string,
+  args: {
+    model?: string | undefined;
+    variant?: ClipModel['info']['variant'] | undefined;
+    provider?: string | undefined;
+  },
+) {
+  const model = await openModel(dataDir, args.model, { variant: args.variant, provider: args.provider });
   const run: ClipRunInfo = {
     modelId: model.info.id,
     modelDir: model.info.dir,
@@ -49,14 +36,14 @@ const toArray = (v: Float32Array, normalize: boolean): number[] => Array.from(no
 export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
   return {
     async tokenize({ model, texts, pad }) {
-      const tok = await ClipTokenizer.fromModelDir(resolveModelDir(model));
+      const tok = await ClipTokenizer.fromModelDir(resolveModel(env.dataDir, model).dir);
       const r = tok.encodeBatch(texts);
       const ids = pad ? r.ids : r.ids.map((row, i) => row.slice(0, (r.eotIndex[i] ?? row.length - 1) + 1));
       return { ids, eotIndex: r.eotIndex, truncated: r.truncated, padId: tok.padId, contextLength: tok.contextLength };
     },
 
     async embedText(args) {
-      const { model, run } = await open(args);
+      const { model, run } = await open(env.dataDir, args);
       const embs = await model.embedText(args.texts);
       return {
         ...run,
@@ -67,7 +54,7 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
     },
 
     async embedImages(args, { progress, signal }) {
-      const { model, run } = await open(args);
+      const { model, run } = await open(env.dataDir, args);
       const files = args.files.map((f) => resolve(f));
       const r = await model.embedImages(files, {
         signal,
@@ -85,7 +72,7 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
 
     async zeroShot(args, { progress, signal }) {
       const dataset = await loadRunSource(args, env.dataDir);
-      const { model, run } = await open(args);
+      const { model, run } = await open(env.dataDir, args);
       const prompts = dataset.classes.map((c) => args.template.split('{}').join(c.prompt));
       progress({ phase: 'text', done: 0, total: prompts.length });
       const textFeats = (await model.embedText(prompts)).map(l2normalize);

@@ -13,7 +13,7 @@ import { runPredict } from '../jobs/predict';
 export function methodsHandlers(env: EngineEnv): HandlersFor<typeof methodsOps> {
   return {
     compare: (args, ctx) => runCompare(args, ctx, env.dataDir),
-    predict: (args, ctx) => runPredict(args, ctx),
+    predict: (args, ctx) => runPredict(args, env, ctx),
     exportRun: (args, ctx) => runExport(args, env, ctx),
   };
 }

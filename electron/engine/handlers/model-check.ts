@@ -7,14 +7,14 @@ import type { modelCheckOps } from '../../../shared/contract/model-check';
 import type { EngineEnv } from './env';
 import { useBackend } from '../tf/backends';
 import { checkTextModelFile, textModelFile } from '../train/text-encoder';
-import { resolveModelDir } from './clip';
+import { resolveModel } from '../models/model-store';
 
 /** Handlers for {@link modelCheckOps}. */
-export function modelCheckHandlers(_env: EngineEnv): HandlersFor<typeof modelCheckOps> {
+export function modelCheckHandlers(env: EngineEnv): HandlersFor<typeof modelCheckOps> {
   return {
     async checkModel(args) {
       const t0 = performance.now();
-      const modelDir = resolveModelDir(args.model);
+      const modelDir = resolveModel(env.dataDir, args.model).dir;
       const file = textModelFile(modelDir, args.variant);
       const backend = await useBackend(args.backend);
       const c = await checkTextModelFile(modelDir, file);

@@ -2,7 +2,7 @@
  * @file Handlers of the project operations (engine, plain Node). See [Note: projects].
  */
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { HandlersFor } from '../../../shared/contract';
 import type { EmbedProgress, EmbedReport, projectsOps } from '../../../shared/contract/projects';
 import type { EngineEnv } from './env';
@@ -31,7 +31,7 @@ import {
 } from '../store/projects-repo';
 import { getRunDetail, listRuns } from '../store/runs-repo';
 import { stmt } from '../store/statements';
-import { demoModelDir } from '../settings/paths';
+import { resolveModel } from '../models/model-store';
 
 /** The `models` row of an encoder: its id (derived from its files by the CLIP runtime), folder and file sizes. */
 async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parameters<typeof recordModel>[1]> {
@@ -95,7 +95,7 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     },
     async projectEmbed({ projectId, modelDir, views, batchSize }, caller) {
       projectRow(db(), projectId);
-      const dir = resolve(modelDir ?? demoModelDir());
+      const dir = resolveModel(env.dataDir, modelDir).dir;
       // One embedding job per project, model and views: later callers join it (see [Note: joined jobs]).
       return embedJobs.run(JSON.stringify([projectId, dir, views]), caller, async (signal, progress) => {
         await checkFiles(db(), projectId);

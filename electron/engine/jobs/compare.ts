@@ -29,10 +29,9 @@ import {
   type compareArgs,
 } from '../../../shared/contract/methods';
 import { AppError } from '../../../shared/result';
-import { openClipModel } from '../clip/clip-model';
 import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { loadRunSource, testFilesByClass } from './run-source';
-import { demoModelDir } from '../settings/paths';
+import { openModel } from '../models/open-model';
 import { useBackend } from '../tf/backends';
 import { engineBackendFromSetting } from '../backends/training-backend';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
@@ -81,20 +80,18 @@ function coopSteps(trainImages: number, epochs: number): number {
 export async function runCompare(
   args: CompareArgs,
   { progress, signal }: JobContext<CompareProgress>,
-  dataDir?: string,
+  dataDir: string,
 ): Promise<CompareResult> {
   const t0 = now();
   const methods = [...new Set(args.methods)];
   const shotsList = [...new Set(args.shots)].sort((a, b) => a - b);
   const seeds = [...new Set(args.seeds)];
   progress({ kind: 'phase', message: 'Reading the model and the dataset' });
-  const model = await openClipModel(args.model ?? demoModelDir());
+  const model = await openModel(dataDir, args.model);
   // A project reads like a folder (its usable classes, prompts as edited); only the FolderDataset fields are used.
-  if (args.project !== undefined && dataDir === undefined)
-    throw new AppError('bad_args', 'compare on a project needs the engine data folder.');
   const ds: FolderDataset =
     args.project !== undefined
-      ? await loadRunSource({ project: args.project }, dataDir ?? '')
+      ? await loadRunSource({ project: args.project }, dataDir)
       : await readFolderDataset(args.data ?? '');
   const source = args.project !== undefined ? `Project ${args.project}` : (args.data ?? '');
   if (ds.classes.length < 2)

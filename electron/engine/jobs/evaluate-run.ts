@@ -13,8 +13,7 @@ import {
   type evaluateArgs,
 } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
-import { openClipModel } from '../clip/clip-model';
-import { demoModelDir } from '../settings/paths';
+import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { useBackend } from '../tf/backends';
@@ -38,7 +37,7 @@ export async function runEvaluate(
   progress({ kind: 'phase', phase: 'load', message: 'Reading the context, the model and the dataset' });
   const file = await readContextFile(args.context);
   const backend = await useBackend(args.backend);
-  const model = await openClipModel(args.model ?? demoModelDir());
+  const model = await openModel(env.dataDir, args.model);
   const warnings: string[] = [];
   assertContextFits(file, model, args.context);
   const src = await loadRunSource(args, env.dataDir);

@@ -10,8 +10,8 @@ import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import type { MethodsProgress, PredictResult, predictArgs } from '../../../shared/contract/methods';
 import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
-import { demoModelDir } from '../settings/paths';
+import type { ClipModel } from '../clip/clip-model';
+import { openModel } from '../models/open-model';
 import { useBackend } from '../tf/backends';
 import { assertContextFits, readContextFile } from '../formats/context-file';
 import { embedAll } from '../features/features';
@@ -52,10 +52,11 @@ export async function contextWeights(
 /** Runs `predict`. */
 export async function runPredict(
   args: PredictArgs,
+  env: { dataDir: string },
   { progress, signal }: JobContext<MethodsProgress>,
 ): Promise<PredictResult> {
   progress({ kind: 'phase', message: 'Reading the model' });
-  const model = await openClipModel(args.model ?? demoModelDir());
+  const model = await openModel(env.dataDir, args.model);
   let classNames: string[];
   let weights: Matrix;
   if (args.context) {

@@ -22,6 +22,7 @@ import { openClipModel, type ClipModel } from '../clip/clip-model';
 import { preprocessImage } from '../clip/preprocess';
 import { readFolderDataset } from '../data/folder-dataset';
 import { storeDb } from '../store/db';
+import { openModel } from '../models/open-model';
 import { getRunDetail } from '../store/runs-repo';
 import { contextWeights } from './predict';
 import { matmulT, normalizeRows, stack, type Matrix } from '../methods/matrix';
@@ -84,15 +85,16 @@ async function readRunFolder(run: string, dataDir: string): Promise<RunFolder> {
   return { dir, contextPath, context, result };
 }
 
-async function modelFor(args: ExportArgs, run: RunFolder): Promise<ClipModel> {
-  const dir = args.model ?? run.result?.model.dir ?? run.context.meta.model.dir;
+async function modelFor(args: ExportArgs, run: RunFolder, dataDir: string): Promise<ClipModel> {
+  if (args.model) return openModel(dataDir, args.model);
+  const dir = run.result?.model.dir ?? run.context.meta.model.dir;
   try {
     return await openClipModel(dir);
   } catch (e) {
-    if (args.model) throw e;
     throw new AppError(
       'not_found',
-      `The run's model folder ${dir} cannot be opened (${e instanceof Error ? e.message : String(e)}); pass --model with the folder of model "${run.context.meta.model.id}".`,
+      `The run's model folder ${dir} cannot be opened (${e instanceof Error ? e.message : String(e)}); give the folder or installed id of model "${run.context.meta.model.id}".`,
+      e instanceof Error ? e.message : String(e),
     );
   }
 }
@@ -120,12 +122,13 @@ async function runTestImages(run: RunFolder): Promise<{ path: string; label: num
 
 async function exportOnnx(
   args: ExportArgs,
+  dataDir: string,
   run: RunFolder,
   out: string,
   progress: (e: MethodsProgress) => void,
   signal: AbortSignal,
 ): Promise<ExportResult> {
-  const model = await modelFor(args, run);
+  const model = await modelFor(args, run, dataDir);
   progress({ kind: 'phase', message: 'Computing the learned class features' });
   const { classNames, prompts, weights } = await contextWeights(run.contextPath, model, args.backend);
   const path = join(out, 'classifier.onnx');
@@ -203,8 +206,8 @@ async function exportOnnx(
   };
 }
 
-async function exportFeatures(args: ExportArgs, run: RunFolder, out: string): Promise<ExportResult> {
-  const model = await modelFor(args, run);
+async function exportFeatures(args: ExportArgs, dataDir: string, run: RunFolder, out: string): Promise<ExportResult> {
+  const model = await modelFor(args, run, dataDir);
   const { classNames, prompts, weights } = await contextWeights(run.contextPath, model, args.backend);
   const zs = normalizeRows(stack(await model.embedText(prompts.map((p) => fillTemplate('a photo of a {}.', p)))));
   const shape = [weights.rows, weights.cols];
@@ -316,7 +319,7 @@ export async function runExport(
     await writeFile(readme, contextReadme(run.context.meta, 'context.safetensors', run.context.shape));
     return { format: 'context', run: run.dir, files: [file, readme] };
   }
-  if (args.format === 'onnx') return exportOnnx(args, run, out, progress, signal);
-  if (args.format === 'features') return exportFeatures(args, run, out);
+  if (args.format === 'onnx') return exportOnnx(args, env.dataDir, run, out, progress, signal);
+  if (args.format === 'features') return exportFeatures(args, env.dataDir, run, out);
   return exportResults(run, out);
 }

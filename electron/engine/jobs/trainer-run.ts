@@ -24,9 +24,10 @@ import {
   type learnArgs,
 } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
+import type { ClipModel } from '../clip/clip-model';
 import { readFolderDataset } from '../data/folder-dataset';
-import { appVersion, demoModelDir } from '../settings/paths';
+import { appVersion } from '../settings/paths';
+import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { RunRecorder } from '../store/run-recorder';
@@ -115,7 +116,7 @@ export async function runLearn(
   // Where to train (engine or the desktop app's GPU compute window) and the engine backend for the local tensors.
   const { choice, engineBackend } = await prepareRunBackend(env.dataDir, args.backend);
   const backend = choice.backend;
-  const model = await openClipModel(args.model ?? demoModelDir());
+  const model = await openModel(env.dataDir, args.model);
   const src = await loadRunSource(args, env.dataDir);
   if (src.classes.length < 2)
     throw new AppError(

@@ -12,7 +12,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   DEMO_MODEL_ID,
   MODEL_VARIANTS,
@@ -178,20 +178,58 @@ export function activeModelId(dataDir: string): string {
   return DEMO_MODEL_ID;
 }
 
+/** A model a request names, resolved to the folder and weights to open (see [Note: one model resolver]). */
+export interface ResolvedModel {
+  /** The folder holding the model files. */
+  dir: string;
+  /** The installed model's id, or null for a folder given by path. */
+  id: string | null;
+  /** The installed model's weight variant (a referenced folder may hold several), or undefined for a path. */
+  variant: ModelVariant | undefined;
+}
+
 /**
- * The folder of a model for `loadModelFolder`: an installed model's id, or (when it is not an id)
- * a path used as is; no argument means the active model. Other domains use this for `--model`.
+ * The model a request names: an installed model's id, a model folder, or (nothing given) the active model.
+ *
+ * [Note: one model resolver] Every operation that takes `model` (embedText, embedImages, zeroShot, tokenize,
+ * checkModel, learn, evaluate, compare, predict, exportRun, projectEmbed) resolves it here and nowhere else: an
+ * installed model's id (`coop-studio models list`) wins, then a folder (relative paths against the engine's working
+ * folder; the CLI resolves them against the user's before sending), and no model means the active model (the embedded
+ * demo model unless one was made active). A word that is neither an installed id nor a folder is `not_found`, naming
+ * the installed ids.
  */
-export function resolveModelDir(dataDir: string, idOrPath?: string): string {
+export function resolveModel(dataDir: string, idOrPath?: string): ResolvedModel {
   const id = idOrPath ?? activeModelId(dataDir);
   const installed = listInstalled(dataDir).find((m) => m.id === id);
   if (installed) {
     if (installed.problem)
       throw new AppError('invalid_model', `The model "${id}" cannot be used: ${installed.problem}.`);
-    return installed.dir;
+    return {
+      dir: installed.dir,
+      id: installed.id,
+      variant: installed.source === 'embedded' ? undefined : installed.variant,
+    };
   }
-  if (idOrPath === undefined) throw new AppError('not_found', 'The active model is not installed.');
-  return idOrPath;
+  if (idOrPath === undefined) {
+    if (id === DEMO_MODEL_ID)
+      throw new AppError(
+        'invalid_model',
+        `No model was chosen and the embedded demo model is not installed (expected at ${demoModelDir()}): choose a CLIP model folder or install a model.`,
+      );
+    throw new AppError('not_found', `The active model "${id}" is not installed.`);
+  }
+  const dir = resolve(idOrPath);
+  const pathLike = /[\\/]/.test(idOrPath) || idOrPath.startsWith('.') || idOrPath.startsWith('~');
+  if (!pathLike && !existsSync(dir)) {
+    const ids = listInstalled(dataDir)
+      .map((m) => m.id)
+      .join(', ');
+    throw new AppError(
+      'not_found',
+      `There is no installed model "${idOrPath}" (installed: ${ids || 'none'}) and no model folder ${dir}.`,
+    );
+  }
+  return { dir, id: null, variant: undefined };
 }
 
 /** Makes an installed model the active one. */

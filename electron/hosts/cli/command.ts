@@ -6,6 +6,7 @@
  * non-zero exit code); progress and logs always go to stderr. Without `--json` it prints a human
  * summary on stdout. Every command answers `--help`.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EngineClient } from '../../../shared/client';
@@ -106,6 +107,26 @@ export function str(ctx: CommandContext, name: string): string | undefined {
 export function pathOpt(ctx: CommandContext, name: string): string | undefined {
   const v = str(ctx, name);
   return v === undefined ? undefined : resolve(v);
+}
+
+/** `--model DIR|ID`: every command that runs a CLIP model (see [Note: one model resolver] in the engine). */
+export const MODEL_OPT: OptionSpec = {
+  type: 'string',
+  valueName: 'DIR|ID',
+  description: 'CLIP model: a folder in Hugging Face layout or an installed model id (see `coop-studio models list`).',
+  defaultText: 'the active model (`coop-studio models use ID`; the embedded demo model until one is chosen)',
+};
+
+/**
+ * Reads `--model`: a folder that exists relative to the working directory is sent as its absolute path (the engine
+ * runs elsewhere); anything else is sent as written, an installed model id (or a path the engine reports as missing).
+ */
+export function modelOpt(ctx: CommandContext, name = 'model'): string | undefined {
+  const v = str(ctx, name);
+  if (v === undefined) return undefined;
+  const full = resolve(v);
+  const pathLike = /[\\/]/.test(v) || v.startsWith('.') || v.startsWith('~');
+  return pathLike || existsSync(full) ? full : v;
 }
 
 /** Reads an integer option, with a clear error for non-integers. */

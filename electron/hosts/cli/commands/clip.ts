@@ -7,16 +7,10 @@
 import { resolve } from 'node:path';
 import type { ClipProgress } from '../../../../shared/contract/clip';
 import { AppError, unwrap } from '../../../../shared/result';
-import { demoModelDir } from '../../../engine/settings/paths';
-import { int, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import { int, MODEL_OPT, modelOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 
 const MODEL_OPTIONS: Record<string, OptionSpec> = {
-  model: {
-    type: 'string',
-    valueName: 'DIR',
-    description: 'CLIP model folder in Hugging Face layout (config.json, onnx/, tokenizer).',
-    defaultText: 'the embedded demo model',
-  },
+  model: MODEL_OPT,
   variant: {
     type: 'string',
     valueName: 'NAME',
@@ -43,13 +37,13 @@ function modelArgs(ctx: CommandContext): {
   variant?: 'fp32' | 'fp16' | 'quantized';
   provider?: string;
 } {
-  const model = str(ctx, 'model');
+  const model = modelOpt(ctx);
   const variant = str(ctx, 'variant');
   const provider = str(ctx, 'provider');
   if (variant !== undefined && !['fp32', 'fp16', 'quantized'].includes(variant))
     throw new AppError('bad_args', `--variant must be fp32, fp16 or quantized, got "${variant}".`);
   return {
-    ...(model !== undefined ? { model: resolve(model) } : {}),
+    ...(model !== undefined ? { model } : {}),
     ...(variant !== undefined ? { variant: variant as 'fp32' | 'fp16' | 'quantized' } : {}),
     ...(provider !== undefined ? { provider } : {}),
   };
@@ -98,11 +92,11 @@ export const tokenizeCommand: CommandSpec = {
   details: 'Example: coop-studio tokenize --json "a photo of a dog."',
   async run(ctx) {
     const texts = needPositionals(ctx, 'text', 'tokenize');
-    const model = str(ctx, 'model');
+    const model = modelOpt(ctx);
     const r = unwrap(
       await (
         await ctx.engine()
-      ).call('tokenize', { texts, pad: ctx.values['unpadded'] !== true, ...(model ? { model: resolve(model) } : {}) }),
+      ).call('tokenize', { texts, pad: ctx.values['unpadded'] !== true, ...(model ? { model } : {}) }),
     );
     r.ids.forEach((row, i) =>
       ctx.print(`${texts[i] ?? ''}\n  ${JSON.stringify(row)}${r.truncated[i] ? ' (truncated)' : ''}`),
@@ -179,7 +173,7 @@ export const zeroShotCommand: CommandSpec = {
     },
     'batch-size': BATCH_OPTION,
   },
-  details: `Class names come from the folder names (_ and - become spaces). Logits are logit scale (100) x cosine.\nWithout --model the embedded demo model is used (${demoModelDir()}).`,
+  details: `Class names come from the folder names (_ and - become spaces). Logits are logit scale (100) x cosine.\nWithout --model the active model is used (coop-studio models list marks it).`,
   async run(ctx) {
     const data = str(ctx, 'data');
     if (!data)

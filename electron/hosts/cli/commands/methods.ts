@@ -18,8 +18,18 @@ import {
 import { KGCOOP_LAMBDA, TRAIN_BACKENDS } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { formatCompareTable } from '../../../engine/reports/compare-report';
-import { int, nonNegative, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
-import { dataSource, MODEL_OPT, PROJECT_OPT } from './train';
+import {
+  int,
+  MODEL_OPT,
+  modelOpt,
+  nonNegative,
+  pathOpt,
+  str,
+  type CommandContext,
+  type CommandSpec,
+  type OptionSpec,
+} from '../command';
+import { dataSource, PROJECT_OPT } from './train';
 
 const BACKEND_OPT: OptionSpec = {
   type: 'string',
@@ -177,7 +187,7 @@ export const compareCommand: CommandSpec = {
     const methods = methodList(ctx);
     const shots = intList(ctx, 'shots');
     const seeds = intList(ctx, 'seeds');
-    const model = pathOpt(ctx, 'model');
+    const model = modelOpt(ctx);
     const test = pathOpt(ctx, 'test');
     const out = pathOpt(ctx, 'out');
     const template = str(ctx, 'template');
@@ -253,7 +263,7 @@ export const predictCommand: CommandSpec = {
       .filter(Boolean);
     if (!context && !classes?.length)
       throw new AppError('bad_args', 'Give --context FILE, or --classes a,b,c for zero-shot prediction.');
-    const model = pathOpt(ctx, 'model');
+    const model = modelOpt(ctx);
     const template = str(ctx, 'template');
     const backend = backendOf(ctx);
     const engine = await ctx.engine();
@@ -319,7 +329,7 @@ export const exportCommand: CommandSpec = {
       );
     if (!(EXPORT_FORMATS as readonly string[]).includes(format))
       throw new AppError('bad_args', `--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${format}".`);
-    const model = pathOpt(ctx, 'model');
+    const model = modelOpt(ctx);
     const backend = backendOf(ctx);
     const engine = await ctx.engine();
     const r: ExportResult = await withCancel(ctx, async (signal) =>

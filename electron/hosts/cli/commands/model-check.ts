@@ -4,10 +4,9 @@
  * A numerical mismatch exits with code 1 and an `invalid_model` error whose detail is the full report (JSON), so
  * scripts can rely on the exit code; see [Note: check-model result].
  */
-import { resolve } from 'node:path';
 import { CHECK_VARIANTS, TRAIN_BACKENDS } from '../../../../shared/contract';
 import { AppError, unwrap } from '../../../../shared/result';
-import { str, type CommandSpec } from '../command';
+import { MODEL_OPT, modelOpt, str, type CommandSpec } from '../command';
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined;
@@ -22,12 +21,7 @@ export const checkModelCommand: CommandSpec = {
   summary:
     "Verify that the trainer's text encoder (tfjs) computes the same text features as ONNX Runtime for a model folder.",
   options: {
-    model: {
-      type: 'string',
-      valueName: 'DIR',
-      description: 'CLIP model folder in Hugging Face layout.',
-      defaultText: 'the embedded demo model',
-    },
+    model: MODEL_OPT,
     variant: {
       type: 'string',
       valueName: 'NAME',
@@ -44,7 +38,7 @@ export const checkModelCommand: CommandSpec = {
   details:
     'Runs 8 token sequences (1 to 40 content tokens) through ONNX Runtime and through both tfjs paths (plain and\noptimised) and compares the projected text features. Tolerance: 1e-4 for fp32 weights, 5e-2 for fp16.\nExample: coop-studio check-model --model ~/models/clip-vit-base-patch32 --json',
   async run(ctx) {
-    const model = str(ctx, 'model');
+    const model = modelOpt(ctx);
     const variant = oneOf(str(ctx, 'variant'), CHECK_VARIANTS, 'variant');
     const backend = oneOf(str(ctx, 'backend'), TRAIN_BACKENDS, 'backend');
     ctx.log('verifying the text encoder against ONNX Runtime...');
@@ -52,7 +46,7 @@ export const checkModelCommand: CommandSpec = {
       await (
         await ctx.engine()
       ).call('checkModel', {
-        ...(model !== undefined ? { model: resolve(model) } : {}),
+        ...(model !== undefined ? { model } : {}),
         ...(variant ? { variant } : {}),
         ...(backend ? { backend } : {}),
       }),

@@ -86,9 +86,12 @@ function progressReporter(ctx: CommandContext): { update(e: DownloadProgress): v
   };
 }
 
-function describeModel(m: InstalledModel): string {
-  const from = m.repo ? `${m.repo}@${m.revision ?? 'main'}` : m.source === 'embedded' ? 'embedded demo' : m.dir;
-  return `${m.active ? '*' : ' '} ${m.id.padEnd(48)} ${m.variant.padEnd(9)} ${formatBytes(m.bytes).padStart(9)}  ${from}${m.problem ? `  [problem: ${m.problem}]` : ''}`;
+function describeModel(m: InstalledModel): string[] {
+  const from = m.repo ? `${m.repo}@${m.revision ?? 'main'}` : m.source === 'embedded' ? 'embedded demo' : m.source;
+  return [
+    `${m.active ? '*' : ' '} ${m.id.padEnd(48)} ${m.variant.padEnd(9)} ${formatBytes(m.bytes).padStart(9)}  ${from}${m.problem ? `  [problem: ${m.problem}]` : ''}`,
+    `    folder: ${m.dir}`,
+  ];
 }
 
 /** `coop-studio models list`. */
@@ -98,8 +101,8 @@ export const modelsListCommand: CommandSpec = {
   options: { installed: { type: 'boolean', description: 'Only the installed models, not the catalogue.' } },
   async run(ctx) {
     const listing = unwrap(await (await ctx.engine()).call('modelsList', {}));
-    ctx.print('Installed models (* = active):');
-    for (const m of listing.installed) ctx.print(describeModel(m));
+    ctx.print('Installed models (* = active; `--model ID` or `--model FOLDER` picks another for one command):');
+    for (const m of listing.installed) for (const line of describeModel(m)) ctx.print(line);
     if (listing.installed.length === 0) ctx.print('  none');
     if (listing.partial.length > 0) {
       ctx.print('Unfinished downloads (the same `models download` resumes them; `models remove ID` discards them):');

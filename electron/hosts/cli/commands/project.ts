@@ -8,8 +8,7 @@ import { resolve } from 'node:path';
 import type { EngineClient } from '../../../../shared/client';
 import type { ImportReport, ProjectSummary } from '../../../../shared/contract/projects';
 import { AppError, unwrap } from '../../../../shared/result';
-import { demoModelDir } from '../../../engine/settings/paths';
-import { int, str, type CommandContext, type CommandSpec } from '../command';
+import { int, MODEL_OPT, modelOpt, str, type CommandContext, type CommandSpec } from '../command';
 
 const PROJECT_OPTION = {
   project: { type: 'string', short: 'p', valueName: 'ID|NAME', description: 'The project (id or exact name).' },
@@ -214,7 +213,7 @@ export const projectCommands: CommandSpec[] = [
     summary: 'Compute the image embeddings a project is missing (cached by image, model and view).',
     options: {
       ...PROJECT_OPTION,
-      model: { type: 'string', valueName: 'DIR', description: 'Model folder.', defaultText: 'the embedded demo model' },
+      model: MODEL_OPT,
       'batch-size': { type: 'string', valueName: 'N', description: 'Images per batch.', defaultText: '16' },
     },
     async run(ctx) {
@@ -226,7 +225,7 @@ export const projectCommands: CommandSpec[] = [
             'projectEmbed',
             {
               projectId: p.id,
-              modelDir: resolve(str(ctx, 'model') ?? demoModelDir()),
+              ...(modelOpt(ctx) !== undefined ? { modelDir: modelOpt(ctx) } : {}),
               batchSize: int(ctx, 'batch-size', 16),
             },
             { signal, onProgress: (e) => ctx.log(`embedded ${e.done}/${e.total} (${e.cached} cached)`) },

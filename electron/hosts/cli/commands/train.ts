@@ -18,7 +18,17 @@ import {
 } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { resourcesDir } from '../../../engine/settings/paths';
-import { int, nonNegative, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import {
+  int,
+  MODEL_OPT,
+  modelOpt,
+  nonNegative,
+  pathOpt,
+  str,
+  type CommandContext,
+  type CommandSpec,
+  type OptionSpec,
+} from '../command';
 import { resolveProject } from './project';
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '  -  ' : `${(x * 100).toFixed(1)}%`);
@@ -154,13 +164,6 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   ctx.print(`Accuracy curve:  ${r.curvePath}`);
 }
 
-/** `--model DIR` (learn, eval, demo, compare, predict, export). */
-export const MODEL_OPT: OptionSpec = {
-  type: 'string',
-  valueName: 'DIR',
-  description: 'CLIP model folder.',
-  defaultText: 'the embedded demo model',
-};
 const BACKEND_OPT: OptionSpec = {
   type: 'string',
   valueName: 'NAME',
@@ -211,7 +214,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
   const epochs = str(ctx, 'epochs') === undefined ? defaults.epochs : int(ctx, 'epochs', 0);
   const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
   const path = oneOf(ctx, 'path', ['optimised', 'plain'] as const);
-  const model = pathOpt(ctx, 'model');
+  const model = modelOpt(ctx);
   const out = pathOpt(ctx, 'out');
   const threads = str(ctx, 'threads') === undefined ? undefined : int(ctx, 'threads', 0);
   const split = oneOf(ctx, 'split', THREAD_SPLITS);
@@ -329,7 +332,7 @@ export const evalCommand: CommandSpec = {
     const context = pathOpt(ctx, 'context');
     if (!context) throw new AppError('bad_args', '--context FILE is required. See `coop-studio eval --help`.');
     const backend = oneOf(ctx, 'backend', TRAIN_BACKENDS);
-    const model = pathOpt(ctx, 'model');
+    const model = modelOpt(ctx);
     const source = await dataSource(ctx, 'eval');
     const engine = await ctx.engine();
     const r: EvaluateResult = await runJob(ctx, async (o) =>
