@@ -5,7 +5,8 @@
  * test image; features and results files are complete; `predict` reproduces the run's accuracy; another model's
  * context is refused.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -16,7 +17,7 @@ import { loadModelFolder } from '../../electron/engine/clip/model-folder';
 import { preprocessImage } from '../../electron/engine/clip/preprocess';
 import { decodeSafetensors } from '../../electron/engine/formats/tensor-files';
 import { classificationReport } from '../../electron/engine/train/metrics';
-import { demoModelDir } from '../../electron/engine/settings/paths';
+import { appRoot, demoModelDir } from '../../electron/engine/settings/paths';
 import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
@@ -270,7 +271,66 @@ describe('export and predict', () => {
     expect(r.verification).toMatchObject({ images: learned.test.count, agree: learned.test.count });
     const missing = await engine.client.call('exportRun', { run: '99999', format: 'context', out });
     expect(missing.ok ? null : missing.error.code).toBe('not_found');
-  }, 120_000);
+
+    // The run folder (what the Export dialog passes; its result names the project, not a folder of class folders):
+    // verified on the images the store recorded, from the engine and from the CLI run in another working folder.
+    const byFolder = join(tmp.path, 'by-folder');
+    const f = unwrap(
+      await engine.client.call('exportRun', { run: learned.outDir, format: 'onnx', out: byFolder, backend: 'cpu' }),
+    );
+    expect(f.verification).toMatchObject({ images: learned.test.count, agree: learned.test.count });
+    const cliOut = join(tmp.path, 'by-cli');
+    const cliRun = spawnSync(
+      process.execPath,
+      [
+        join(appRoot(), 'bin', 'coop-studio.js'),
+        'export',
+        '--run',
+        learned.outDir,
+        '--format',
+        'onnx',
+        '--out',
+        cliOut,
+        '--backend',
+        'cpu',
+        '--json',
+      ],
+      {
+        cwd: tmp.path,
+        encoding: 'utf8',
+        env: { ...process.env, COOP_STUDIO_DATA_DIR: engine.dataDir },
+        timeout: 120_000,
+      },
+    );
+    expect(cliRun.status, cliRun.stderr).toBe(0);
+    expect(JSON.parse(cliRun.stdout).verification).toMatchObject({ agree: learned.test.count });
+
+    // Cancelled while verifying: nothing of the export is left behind.
+    const cancelledOut = join(tmp.path, 'cancelled');
+    const ac = new AbortController();
+    const cancelled = await engine.client.call(
+      'exportRun',
+      { run: learned.outDir, format: 'onnx', out: cancelledOut, backend: 'cpu' },
+      {
+        signal: ac.signal,
+        onProgress: (e) => (e.kind === 'phase' && /Verifying/.test(e.message) ? ac.abort() : undefined),
+      },
+    );
+    expect(cancelled.ok ? null : cancelled.error.code).toBe('cancelled');
+    expect(readdirSync(cancelledOut)).toEqual([]);
+
+    // A project run folder taken to another data folder: its test images are unknown there; a clear error, no files.
+    const fresh = inProcessEngine();
+    try {
+      const elsewhere = join(tmp.path, 'elsewhere');
+      const r2 = await fresh.client.call('exportRun', { run: learned.outDir, format: 'onnx', out: elsewhere });
+      expect(r2.ok ? null : r2.error.code).toBe('not_found');
+      if (!r2.ok) expect(r2.error.message).toContain('project "Colours"');
+      expect(existsSync(join(elsewhere, 'classifier.onnx'))).toBe(false);
+    } finally {
+      await fresh.cleanup();
+    }
+  }, 240_000);
 
   it('refuses a folder that is not a run', async () => {
     const r = await engine.client.call('exportRun', { run: dataDir, format: 'context', out: join(tmp.path, 'x') });

@@ -44,6 +44,11 @@ const contextMetadataSchema = z.object({
   }),
   tokenizer: z.object({ kind: z.string(), vocabSize: int.min(1), contextLength: int.min(2) }),
   classNames: z.array(z.string()).min(1),
+  /**
+   * The class names the user sees, in `classNames` order (a project's class names as edited); absent in files
+   * written before they were recorded, where `classNames` is all there is. See [Note: class display names].
+   */
+  classLabels: z.array(z.string()).optional(),
   prompts: z.array(z.string()).min(1),
   nCtx: int.min(1),
   csc: z.boolean(),
@@ -70,7 +75,7 @@ export interface ContextFile {
   meta: ContextMetadata;
 }
 
-const JSON_KEYS = ['model', 'tokenizer', 'classNames', 'prompts', 'metrics', 'nearestTokens'] as const;
+const JSON_KEYS = ['model', 'tokenizer', 'classNames', 'classLabels', 'prompts', 'metrics', 'nearestTokens'] as const;
 
 function metadataMap(meta: ContextMetadata): Record<string, string> {
   const out: Record<string, string> = { format: CONTEXT_FORMAT };
@@ -175,6 +180,8 @@ export function decodeContextFile(bytes: Uint8Array, path = 'The file'): Context
   }
   const m = parsed.data;
   if (m.classNames.length !== m.prompts.length) throw bad(path, 'its class names and prompts are of different lengths');
+  if (m.classLabels !== undefined && m.classLabels.length !== m.classNames.length)
+    throw bad(path, 'its class labels do not match its class names');
   const expected = m.csc ? [m.classNames.length, m.nCtx] : [m.nCtx];
   if (shape.length !== expected.length + 1 || expected.some((d, i) => shape[i] !== d))
     throw bad(path, `tensor shape [${shape.join(', ')}] does not match ${m.csc ? 'C, ' : ''}M = ${m.nCtx}`);

@@ -2,209 +2,24 @@
  * @file `exportRun`: a learning run's context (with a README), ONNX classifier (verified with ONNX Runtime), class
  * text features, or results (CSV, JSON, SVG, PNG) (engine worker, plain Node).
  *
- * [Note: run folders] A run is the output folder of `learn --out`: `context.safetensors` (the context with its
- * metadata) and `result.json` (the `learn` result: curve, reports, split sizes, settings). The test images of a run
- * are not listed in it, but the split is a pure function of the dataset folder, the shots and the seed (see
- * [Note: seeded randomness]), so the export recomputes it to verify the ONNX classifier on exactly the run's test set.
- * A project run of the store is named by its id instead: its context path, result and test images come from the store.
+ * Which run and which test images: see [Note: run folders] in run-folder.ts; the ONNX classifier: run-export-onnx.ts.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
-import type { z } from 'zod';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { JobContext } from '../../../shared/contract/define';
-import type { ExportResult, MethodsProgress, exportRunArgs } from '../../../shared/contract/methods';
-import type { LearnResult } from '../../../shared/contract/train';
+import type { ExportResult, MethodsProgress } from '../../../shared/contract/methods';
 import { csvTable } from '../../../shared/csv';
 import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
-import { preprocessImage } from '../clip/preprocess';
-import { readFolderDataset } from '../data/folder-dataset';
-import { storeDb } from '../store/db';
-import { openModel } from '../models/open-model';
-import { getRunDetail } from '../store/runs-repo';
 import { contextWeights } from './predict';
-import { matmulT, normalizeRows, stack, type Matrix } from '../methods/matrix';
+import { normalizeRows, stack } from '../methods/matrix';
 import { fillTemplate } from '../methods/templates';
-import { readContextFile, type ContextFile } from '../formats/context-file';
 import { curvePng, curveSvg } from '../reports/curve';
-import { embedAll } from '../features/features';
-import { fewShotSplit } from '../train/splits';
 import { contextReadme } from '../reports/context-readme';
 import { confusionSvg, perClassSvg } from '../reports/export-charts';
-import { writeOnnxClassifier } from '../onnx/onnx-classifier';
 import { encodeNpy, encodeSafetensors } from '../formats/tensor-files';
 import sharp from 'sharp';
-
-type ExportArgs = z.output<typeof exportRunArgs>;
-
-/** A run folder's files, read and checked. */
-interface RunFolder {
-  dir: string;
-  contextPath: string;
-  context: ContextFile;
-  result: LearnResult | null;
-  /** The run's test images when the store recorded them (project runs). */
-  testImages?: { path: string; label: number }[];
-}
-
-/** A project run of the store by id: its recorded context file, result and test images. */
-async function readStoreRun(id: number, dataDir: string): Promise<RunFolder> {
-  const detail = getRunDetail(storeDb(dataDir), id);
-  const contextPath = detail.context?.path;
-  if (!contextPath)
-    throw new AppError('not_found', `Run ${id} has no learned context file recorded (status: ${detail.status}).`);
-  return {
-    dir: dirname(contextPath),
-    contextPath,
-    context: await readContextFile(contextPath),
-    result: detail.result,
-    testImages: detail.images.filter((im) => im.split === 'test').map((im) => ({ path: im.path, label: im.label })),
-  };
-}
-
-async function readRunFolder(run: string, dataDir: string): Promise<RunFolder> {
-  if (/^\d+$/.test(run) && !existsSync(run)) return readStoreRun(Number(run), dataDir);
-  const dir = resolve(run);
-  const contextPath = join(dir, 'context.safetensors');
-  const context = await readContextFile(contextPath).catch((e: unknown) => {
-    if (e instanceof AppError && e.code === 'not_found')
-      throw new AppError(
-        'not_found',
-        `${dir} is not a run folder: it has no context.safetensors (a run folder is what \`learn --out DIR\` writes).`,
-      );
-    throw e;
-  });
-  let result: LearnResult | null = null;
-  try {
-    result = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as LearnResult;
-  } catch {
-    result = null;
-  }
-  return { dir, contextPath, context, result };
-}
-
-async function modelFor(args: ExportArgs, run: RunFolder, dataDir: string): Promise<ClipModel> {
-  if (args.model) return openModel(dataDir, args.model);
-  const dir = run.result?.model.dir ?? run.context.meta.model.dir;
-  try {
-    return await openClipModel(dir);
-  } catch (e) {
-    throw new AppError(
-      'not_found',
-      `The run's model folder ${dir} cannot be opened (${e instanceof Error ? e.message : String(e)}); give the folder or installed id of model "${run.context.meta.model.id}".`,
-      e instanceof Error ? e.message : String(e),
-    );
-  }
-}
-
-const toRows = (m: Matrix): Float32Array[] =>
-  Array.from({ length: m.rows }, (_, i) => m.data.slice(i * m.cols, (i + 1) * m.cols));
-
-/** The run's test images (see [Note: run folders]). */
-async function runTestImages(run: RunFolder): Promise<{ path: string; label: number }[]> {
-  if (run.testImages) return run.testImages;
-  const r = run.result;
-  if (!r) throw new AppError('not_found', `${run.dir} has no result.json, so its test images are unknown.`);
-  const ds = await readFolderDataset(r.data.root);
-  const testDs = r.data.test ? await readFolderDataset(r.data.test) : null;
-  const byName = new Map(testDs?.classes.map((c) => [c.name, c.files]) ?? []);
-  return fewShotSplit(
-    ds.classes.map((c) => c.files),
-    {
-      shots: r.settings.shots,
-      seed: r.settings.seed,
-      ...(testDs ? { testFiles: ds.classes.map((c) => byName.get(c.name) ?? []) } : {}),
-    },
-  ).test;
-}
-
-async function exportOnnx(
-  args: ExportArgs,
-  dataDir: string,
-  run: RunFolder,
-  out: string,
-  progress: (e: MethodsProgress) => void,
-  signal: AbortSignal,
-): Promise<ExportResult> {
-  const model = await modelFor(args, run, dataDir);
-  progress({ kind: 'phase', message: 'Computing the learned class features' });
-  const { classNames, prompts, weights } = await contextWeights(run.contextPath, model, args.backend);
-  const path = join(out, 'classifier.onnx');
-  const written = writeOnnxClassifier(
-    {
-      visionModelPath: model.info.visionModelPath,
-      classNames,
-      classFeatures: toRows(weights),
-      logitScale: model.info.logitScale,
-      metadata: {
-        method: run.context.meta.method,
-        model_id: model.info.id,
-        prompts: JSON.stringify(prompts),
-        app_version: run.context.meta.appVersion,
-      },
-    },
-    path,
-  );
-  progress({ kind: 'phase', message: "Verifying the classifier with ONNX Runtime against the app's predictions" });
-  const test = await runTestImages(run);
-  const emb = await embedAll(
-    model,
-    test.map((t) => ({ path: t.path })),
-    { signal, onProgress: (done, total) => progress({ kind: 'features', done, total }) },
-  );
-  const session = await ort.InferenceSession.create(path);
-  const size = model.info.preprocess.cropHeight;
-  const c = classNames.length;
-  let agree = 0;
-  let images = 0;
-  let maxLogitDiff = 0;
-  const mismatches: string[] = [];
-  try {
-    for (let start = 0; start < test.length; start += 32) {
-      signal.throwIfAborted();
-      const batch = test.slice(start, start + 32).filter((_, j) => emb.features[start + j]);
-      if (batch.length === 0) continue;
-      const pixels = new Float32Array(batch.length * 3 * size * model.info.preprocess.cropWidth);
-      const per = pixels.length / batch.length;
-      for (const [j, t] of batch.entries()) pixels.set(await preprocessImage(t.path, model.info.preprocess), j * per);
-      const res = await session.run({
-        pixel_values: new ort.Tensor('float32', pixels, [batch.length, 3, size, model.info.preprocess.cropWidth]),
-      });
-      const ortLogits = res['logits']?.data as Float32Array;
-      const feats = batch.map((t) => emb.features[test.indexOf(t)] as Float32Array);
-      const app = matmulT(stack(feats), weights);
-      for (let j = 0; j < batch.length; j++) {
-        let a = 0;
-        let o = 0;
-        for (let k = 0; k < c; k++) {
-          const appLogit = app.data[j * c + k]! * model.info.logitScale;
-          maxLogitDiff = Math.max(maxLogitDiff, Math.abs(appLogit - ortLogits[j * c + k]!));
-          if (app.data[j * c + k]! > app.data[j * c + a]!) a = k;
-          if (ortLogits[j * c + k]! > ortLogits[j * c + o]!) o = k;
-        }
-        images++;
-        if (a === o) agree++;
-        else mismatches.push(batch[j]!.path);
-      }
-    }
-  } finally {
-    await session.release();
-  }
-  if (agree !== images)
-    throw new AppError(
-      'internal',
-      `The exported classifier disagrees with the app on ${images - agree} of ${images} test images (largest logit difference ${maxLogitDiff.toExponential(2)}); it was written to ${path} but should not be trusted.`,
-      mismatches.slice(0, 10).join('\n'),
-    );
-  return {
-    format: 'onnx',
-    run: run.dir,
-    files: [written.model, ...(written.preprocessor ? [written.preprocessor] : [])],
-    verification: { images, agree, maxLogitDiff },
-  };
-}
+import { exportOnnx } from './run-export-onnx';
+import { modelFor, readRunFolder, type ExportArgs, type RunFolder } from './run-folder';
 
 async function exportFeatures(args: ExportArgs, dataDir: string, run: RunFolder, out: string): Promise<ExportResult> {
   const model = await modelFor(args, run, dataDir);

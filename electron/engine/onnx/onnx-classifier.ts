@@ -99,17 +99,23 @@ export function buildOnnxClassifier(spec: OnnxClassifierSpec): OnnxModel {
   return model;
 }
 
-/** Writes the classifier and its preprocessor_config.json; returns the written paths. */
+/**
+ * Writes the classifier and its preprocessor_config.json; returns the written paths. `onFile` hears each path just
+ * before it is written, so a caller can remove whatever was written when a later step fails.
+ */
 export function writeOnnxClassifier(
   spec: OnnxClassifierSpec,
   outPath: string,
+  onFile?: (path: string) => void,
 ): { model: string; preprocessor: string | null } {
   const bytes = encodeModel(buildOnnxClassifier(spec));
+  onFile?.(outPath);
   writeFileSync(outPath, bytes);
   const pre = spec.preprocessorConfigPath ?? join(dirname(dirname(spec.visionModelPath)), 'preprocessor_config.json');
   let preprocessor: string | null = null;
   if (existsSync(pre)) {
     preprocessor = join(dirname(outPath), 'preprocessor_config.json');
+    onFile?.(preprocessor);
     copyFileSync(pre, preprocessor);
   }
   return { model: outPath, preprocessor };
