@@ -31,11 +31,33 @@ export const ERROR_CODES = [
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * Finer, machine-readable reasons within a code, for errors a UI or the CLI phrases in its own words.
+ *
+ * [Note: error reasons] The engine's `message` is a sentence for any reader and never names a CLI flag or a button;
+ * where the fix depends on where the user is (a flag in the terminal, a control in the studio), the error also carries
+ * a `reason` and the numbers behind it (`facts`), and each front end says what to do in its own terms (the CLI's
+ * hints in electron/hosts/cli/command.ts).
+ */
+export const ERROR_REASONS = [
+  /** Fewer than two classes with usable images. facts: classes (found). */
+  'too_few_classes',
+  /** The split leaves no test image. facts: shots, perClass ({ name, images }[]), minImagesPerClass. */
+  'no_test_images',
+] as const;
+
+/** One of {@link ERROR_REASONS}. */
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
 /** A serialisable error: a code for programs, a sentence for people, optional detail for logs. */
 export interface AppErrorData {
   code: ErrorCode;
   message: string;
   detail?: string;
+  /** A machine-readable reason within `code` (see [Note: error reasons]). */
+  reason?: ErrorReason;
+  /** The numbers and names behind `reason`, for a front end to phrase. */
+  facts?: Record<string, unknown>;
 }
 
 /** The reply envelope of every engine operation. */
@@ -45,19 +67,32 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: AppErrorDat
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;
+  readonly reason: ErrorReason | undefined;
+  readonly facts: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, detail?: string) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    detail?: string,
+    why?: { reason: ErrorReason; facts?: Record<string, unknown> },
+  ) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.detail = detail;
+    this.reason = why?.reason;
+    this.facts = why?.facts;
   }
 
   /** The plain-data form that crosses process boundaries. */
   toData(): AppErrorData {
-    return this.detail === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, detail: this.detail };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      ...(this.facts === undefined ? {} : { facts: this.facts }),
+    };
   }
 }
 
@@ -138,5 +173,6 @@ export function toAppError(e: unknown): AppErrorData {
 /** Unwraps a result or throws it as an {@link AppError}. */
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new AppError(result.error.code, result.error.message, result.error.detail);
+  const { code, message, detail, reason, facts } = result.error;
+  throw new AppError(code, message, detail, reason ? { reason, ...(facts ? { facts } : {}) } : undefined);
 }

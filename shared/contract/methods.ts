@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { KGCOOP_LAMBDA, TRAIN_BACKENDS } from './train';
+import { KGCOOP_LAMBDA, TRAIN_BACKENDS, type RunNote } from './train';
 
 /**
  * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
@@ -130,10 +130,28 @@ export interface CompareCell {
   seeds: number;
 }
 
+/**
+ * One split of a `compare` sweep: which images the numbers of its shot count and seed come from (see [Note: compare
+ * splits] in electron/engine/jobs/compare-splits.ts).
+ */
+export interface CompareSplit {
+  /** The shots the split took, and the shot count of the sweep it stands for (more on a small dataset). */
+  shots: number;
+  requestedShots: number;
+  seed: number;
+  /** Images in the split (all classes). */
+  train: number;
+  val: number;
+  test: number;
+  /** True when a project's pinned images were kept where they are pinned (as `learn` does). */
+  pinned: boolean;
+}
+
 /** What `compare` reports. */
 export interface CompareResult {
   model: { id: string; dir: string };
-  data: { root: string; test: string | null; classes: string[]; prompts: string[] };
+  /** `classes`: the names people know the classes by (see [Note: class display names]); `folders`: their folders. */
+  data: { root: string; test: string | null; classes: string[]; folders: string[]; prompts: string[] };
   settings: {
     methods: CompareMethod[];
     shots: number[];
@@ -152,6 +170,12 @@ export interface CompareResult {
   rows: CompareRow[];
   /** Shot counts that could not be run (a class too small), with the reason. */
   skipped: { shots: number; reason: string }[];
+  /** Every split of the sweep, per shot count and seed: where each row's numbers come from. */
+  splits: CompareSplit[];
+  /** One sentence on the splits and seeds behind the numbers, and why they can differ from a Learn run. */
+  splitNote: string;
+  /** What the sweep decided for the user (fewer shots than asked, classes without test images). */
+  notes: RunNote[];
   warnings: string[];
   timings: { featuresS: number; totalS: number; imagesEmbedded: number; imagesFromCache: number };
   /** Files written with `out`. */

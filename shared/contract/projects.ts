@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { job, op } from './define';
-import type { EpochPoint, LearnResult } from './train';
+import type { EpochPoint, LearnResult, RunNote } from './train';
 
 /** Statuses of a job or run. `interrupted` means its process died (see [Note: interrupted jobs]). */
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
@@ -114,8 +114,8 @@ export interface RunDetail extends RunSummary {
   options: Record<string, unknown>;
   startedAt: number | null;
   finishedAt: number | null;
-  /** Classes in label order, with the prompt text the run used. */
-  classes: { name: string; prompt: string }[];
+  /** Classes in label order: the name people know them by, the prompt text the run used, the folder (newer runs). */
+  classes: { name: string; prompt: string; folder?: string }[];
   curve: EpochPoint[];
   images: RunImage[];
   context: RunContextInfo | null;
@@ -140,6 +140,50 @@ export interface ProjectDetail extends ProjectSummary {
   missing: number;
   runs: RunSummary[];
   jobs: JobRecord[];
+}
+
+/** Why a class is not ready to learn (see [Note: small datasets] in electron/engine/train/shot-plan.ts). */
+export type ClassProblem = 'no_images' | 'too_few_images' | 'no_test_images';
+
+/** One class of a project as the next learning run would split it. */
+export interface ClassReadiness {
+  classId: number;
+  /** The class's name for people (as edited on the Dataset screen). */
+  name: string;
+  folderName: string;
+  /** Usable images: not excluded, not missing. */
+  images: number;
+  /** Training images (the shots this class gets), validation and test images. */
+  train: number;
+  val: number;
+  test: number;
+  ready: boolean;
+  problem: ClassProblem | null;
+}
+
+/** What `projectReadiness` reports: the split a Learn run with these settings would take, before it runs. */
+export interface ProjectReadiness {
+  projectId: number;
+  /** The shots asked for, and the shots the run will take (fewer on a small dataset; see `notes`). */
+  requestedShots: number;
+  shots: number;
+  seed: number;
+  /** CoOp's epochs for those shots (when the run does not set its own). */
+  epochs: number;
+  /** Images a class needs at least: one to learn from, one to validate, one to test. */
+  minImagesPerClass: number;
+  /** Every class in display order (the unassigned bucket is not a class: see `unassigned`). */
+  classes: ClassReadiness[];
+  /** Images not sorted into a class yet (left out of runs). */
+  unassigned: number;
+  /** A run can start and be tested (two classes or more with images, at least one test image). */
+  canLearn: boolean;
+  /** `canLearn`, and every class has training, validation and test images. */
+  ready: boolean;
+  /** What the run will decide (fewer shots, classes without test images), as `learn` will report it. */
+  notes: RunNote[];
+  /** Why it cannot learn (reasons as in errors: see [Note: error reasons] in shared/result.ts). */
+  problems: { reason: 'too_few_classes' | 'no_test_images'; message: string }[];
 }
 
 /** Progress of a data import. */
@@ -268,6 +312,19 @@ export const projectsOps = {
   projectRelink: op<{ relinked: number; stillMissing: number }>()(
     z.object({ projectId, folder: z.string().min(1) }),
     'Find moved images in a folder by content hash and point the project at them.',
+  ),
+  projectReadiness: op<ProjectReadiness>()(
+    z.object({
+      projectId,
+      shots: z.number().int().min(1).max(10_000).default(16),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .default(1),
+    }),
+    'Whether a project is ready to learn: per class its usable images and the training, validation and test images a run with these shots would take, with the shots it will use.',
   ),
   projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), "List a project's runs, newest first."),
   projectRun: op<RunDetail>()(

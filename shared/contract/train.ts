@@ -25,6 +25,18 @@ export function defaultEpochs(shots: number): number {
   if (shots < 8) return 100;
   return 200;
 }
+/** The shot counts `learn` and `compare` fall back to when a dataset is too small for the one asked for (the paper's). */
+export const SHOT_STEPS = [16, 8, 4, 2, 1] as const;
+/** The fewest usable images a class needs to be learned and tested: one to learn from, one to validate, one to test. */
+export const MIN_IMAGES_PER_CLASS = 3;
+/**
+ * The test images a class of `n` usable images keeps at least when the shots are chosen: a quarter of them, and one
+ * at least. See [Note: small datasets] in electron/engine/train/shot-plan.ts.
+ */
+export function minTestImages(n: number): number {
+  return Math.max(1, Math.ceil(n / 4));
+}
+
 /** The hand-written prompt of the zero-shot baseline. */
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
 
@@ -174,7 +186,10 @@ export const learnArgs = z
 
 /** Per-class sizes of a run's split. */
 export interface SplitSummary {
+  /** The class's name for people (see [Note: class display names] in electron/engine/jobs/run-source.ts). */
   name: string;
+  /** Where its images came from: the class folder's name. */
+  folder: string;
   prompt: string;
   train: number;
   val: number;
@@ -194,6 +209,22 @@ export interface TestPrediction {
   confidence: number;
 }
 
+/**
+ * Something a run decided for the user that a front end should say (see [Note: small datasets]); `message` is a
+ * sentence for any reader, the other fields let a front end phrase it itself.
+ */
+export type RunNote =
+  | {
+      code: 'shots_capped';
+      message: string;
+      requested: number;
+      used: number;
+      /** The class that limited the shots (display name) and its usable images. */
+      smallestClass: string;
+      smallestImages: number;
+    }
+  | { code: 'classes_without_test'; message: string; classes: string[]; minImagesPerClass: number };
+
 /** What `learn` reports. */
 export interface LearnResult {
   /** The project and the recorded run (null for folder runs). */
@@ -205,7 +236,10 @@ export interface LearnResult {
     method: LearnMethod;
     /** KgCoOp's lambda; null for CoOp. */
     kgLambda: number | null;
+    /** Training images per class the split took (see `requestedShots` and `notes`). */
     shots: number;
+    /** The shots asked for; more than `shots` when the dataset was too small for them (see [Note: small datasets]). */
+    requestedShots: number;
     seed: number;
     nCtx: number;
     csc: boolean;
@@ -217,6 +251,8 @@ export interface LearnResult {
     path: (typeof ENCODER_PATHS)[number];
   };
   backend: string;
+  /** What the run decided for the user (fewer shots than asked, classes without test images). */
+  notes: RunNote[];
   zeroShot: { template: string; test: ClassificationReport; valAccuracy: number | null };
   curve: EpochPoint[];
   test: ClassificationReport;

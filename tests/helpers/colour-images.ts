@@ -21,6 +21,8 @@ export interface ColourDatasetOptions {
   noise?: number;
   /** Write the classes in sorted name order (the returned groups follow it); default: declaration order. */
   sorted?: boolean;
+  /** Other classes and base colours (default: {@link COLOUR_CLASSES}). */
+  classes?: Record<string, [number, number, number]>;
 }
 
 /** Writes `root/<class>/<i>.png`, `perClass` images per class, and returns the file paths grouped by class. */
@@ -33,7 +35,7 @@ export async function writeColourDataset(
   const noise = options.noise ?? 80;
   let s = seed;
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * noise - noise / 2;
-  const classes = Object.entries(COLOUR_CLASSES);
+  const classes = Object.entries(options.classes ?? COLOUR_CLASSES);
   if (options.sorted) classes.sort();
   const out: string[][] = [];
   for (const [name, [r, g, b]] of classes) {

@@ -135,8 +135,39 @@ describe('compare', () => {
     expect(readFileSync(join(tmp.path, 'out', 'compare.svg'), 'utf8')).toContain('KgCoOp');
   });
 
-  it('refuses a dataset whose splits leave no test image', async () => {
-    const r = await engine.client.call('compare', { model, data: dataDir, methods: ['zs'], shots: [8], seeds: [1] });
-    expect(r.ok ? null : r.error.code).toBe('invalid_data');
+  it('steps a shot count the dataset is too small for down as learn does, and says where each number comes from', async () => {
+    // 8 images per class: 8 shots leave nothing to validate or test; 2 shots keep 2 for validation and 4 for testing.
+    const one = unwrap(
+      await engine.client.call('compare', { model, data: dataDir, methods: ['zs'], shots: [8], seeds: [1, 2] }),
+    );
+    expect(one.rows.map((r) => [r.shots, r.seed])).toEqual([
+      [2, 1],
+      [2, 2],
+    ]);
+    expect(one.splits).toEqual([
+      { shots: 2, requestedShots: 8, seed: 1, train: 6, val: 6, test: 12, pinned: false },
+      { shots: 2, requestedShots: 8, seed: 2, train: 6, val: 6, test: 12, pinned: false },
+    ]);
+    expect(one.notes).toEqual([expect.objectContaining({ code: 'shots_capped', requested: 8, used: 2 })]);
+    expect(one.splitNote).toMatch(/same shots and seed.*mean over seeds 1, 2/);
+    expect(one.table.map((c) => c.shots)).toEqual([2]);
+    // A count that steps down to one the sweep already runs is skipped, with the reason.
+    const two = unwrap(
+      await engine.client.call('compare', { model, data: dataDir, methods: ['zs'], shots: [1, 2, 8], seeds: [1] }),
+    );
+    expect(two.rows.map((r) => r.shots)).toEqual([1, 2]);
+    expect(two.skipped).toEqual([{ shots: 8, reason: expect.stringMatching(/room for 2 shots/) as unknown as string }]);
+  });
+
+  it('refuses a dataset whose splits leave no test image, with a reason the front ends phrase', async () => {
+    // 2 images per class: one to learn from, one to validate, none to test.
+    const r = await engine.client.call('compare', {
+      model,
+      data: otherTestDir,
+      methods: ['zs'],
+      shots: [1],
+      seeds: [1],
+    });
+    expect(r.ok ? null : r.error).toMatchObject({ code: 'invalid_data', reason: 'no_test_images' });
   });
 });

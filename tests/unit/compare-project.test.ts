@@ -12,7 +12,9 @@ import type { EngineClient } from '../../shared/client';
 import { unwrap } from '../../shared/result';
 import { Engine, inProcessClient } from '../../electron/engine/engine';
 import { createHandlers } from '../../electron/engine/handlers';
-import { closeStoreDb } from '../../electron/engine/store/db';
+import { closeStoreDb, storeDb } from '../../electron/engine/store/db';
+import { setSplits } from '../../electron/engine/store/projects-repo';
+import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
 
@@ -37,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseTextEncoderCache();
   await client.close();
   closeStoreDb(data.path);
   data.cleanup();
@@ -73,3 +76,36 @@ it('trains on the backend of the settings when the caller names none (the UI sen
     rmSync(settings, { force: true });
   }
 });
+
+it("takes a project's pinned images as learn does, so its CoOp row is the Learn run with the same shots and seed", async () => {
+  const images = unwrap(await client.call('projectImages', { projectId })).images;
+  // Pin two images of the first class to test and one to training: a split that ignored pins would differ.
+  const first = images.filter((im) => im.classId === images[0]?.classId);
+  setSplits(storeDb(data.path), [
+    { imageId: first[0]?.id ?? 0, split: 'test' },
+    { imageId: first[1]?.id ?? 0, split: 'test' },
+    { imageId: first[2]?.id ?? 0, split: 'train' },
+  ]);
+  const settings = { model, shots: 2, seed: 1, epochs: 2, nCtx: 4, augViews: 0, backend: 'cpu' as const };
+  const learned = unwrap(await client.call('learn', { ...settings, project: projectId }));
+  const cmp = unwrap(
+    await client.call('compare', {
+      model,
+      project: projectId,
+      methods: ['coop'],
+      shots: [2],
+      seeds: [1],
+      epochs: 2,
+      nCtx: 4,
+      backend: 'cpu',
+    }),
+  );
+  const sum = (k: 'train' | 'val' | 'test') => learned.data.classes.reduce((a, c) => a + c[k], 0);
+  expect(cmp.splits).toEqual([
+    { shots: 2, requestedShots: 2, seed: 1, train: sum('train'), val: sum('val'), test: sum('test'), pinned: true },
+  ]);
+  expect(cmp.splitNote).toMatch(/pinned images included/);
+  expect(cmp.rows[0]?.testAccuracy).toBe(learned.test.accuracy);
+  expect(cmp.rows[0]?.perClass).toEqual(learned.test.perClass.map((c) => c.accuracy));
+  expect(cmp.data.classes).toEqual(learned.data.classes.map((c) => c.name));
+}, 120_000);

@@ -6,8 +6,8 @@
  * The fixture model has random weights, so accuracies say nothing about CoOp; the tests compare the store with what
  * `learn` returned and with itself after reopening.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../shared/client';
@@ -98,11 +98,14 @@ describe('learn on a project', () => {
     first = unwrap(await client.call('learn', { ...args(), seed: 1 }));
     const runId = first.project?.runId ?? 0;
     expect(first.project).toMatchObject({ id: projectId, name: 'Colours' });
-    expect(first.data.classes.map((c) => [c.name, c.prompt, c.train, c.val])).toEqual([
-      ['blue_thing', 'blue thing', 2, 2],
-      ['green_thing', 'green thing', 2, 2],
-      ['red_thing', 'crimson object', 2, 2],
+    // Classes go by the names the user gave them (the renamed one too); `folder` says where the images came from.
+    expect(first.data.classes.map((c) => [c.name, c.folder, c.prompt, c.train, c.val])).toEqual([
+      ['blue thing', 'blue_thing', 'blue thing', 2, 2],
+      ['green thing', 'green_thing', 'green thing', 2, 2],
+      ['crimson object', 'red_thing', 'crimson object', 2, 2],
     ]);
+    expect(first.test.perClass.map((c) => c.name)).toEqual(['blue thing', 'green thing', 'crimson object']);
+    expect(first.zeroShot.test.perClass.map((c) => c.name)).toEqual(['blue thing', 'green thing', 'crimson object']);
     const tested = first.data.classes.map((c) => c.test);
     expect(tested).toEqual([PER_CLASS - 4, PER_CLASS - 4, PER_CLASS - 5]);
     expect(first.data.skipped).toContainEqual({ path: excludedPath, reason: 'excluded by the user' });
@@ -130,7 +133,7 @@ describe('learn on a project', () => {
     const run = unwrap(await client.call('projectRun', { runId }));
     expect(run.result).toEqual(first);
     expect(run.curve).toEqual(first.curve);
-    expect(run.classes).toEqual(first.data.classes.map((c) => ({ name: c.name, prompt: c.prompt })));
+    expect(run.classes).toEqual(first.data.classes.map((c) => ({ name: c.name, folder: c.folder, prompt: c.prompt })));
     expect(run.images.filter((i) => i.split === 'train')).toHaveLength(6);
     expect(run.images.filter((i) => i.split === 'test').map((i) => i.path)).toEqual(
       first.predictions.map((p) => p.path),
@@ -244,8 +247,19 @@ describe('learn on a project', () => {
   }, 120_000);
 
   it('records failed and cancelled runs, and refuses an ambiguous data source', async () => {
-    const failed = await client.call('learn', { ...args(), shots: 50 });
-    expect(failed.ok ? null : failed.error.code).toBe('invalid_data');
+    // A project whose classes are too small for any test image: the run is recorded as failed.
+    const tiny = unwrap(await client.call('projectCreate', { name: 'Tiny' })).id;
+    const tinySrc = join(src.path, '..', `${basename(src.path)}-tiny`);
+    for (const name of ['blue_thing', 'green_thing'])
+      cpSync(join(src.path, name), join(tinySrc, name), { recursive: true, filter: (f) => !/[2-9]\.png$/.test(f) });
+    unwrap(await client.call('projectImportData', { projectId: tiny, sources: [tinySrc], thumbnails: false }));
+    const failed = await client.call('learn', { ...args(), project: tiny, shots: 50 });
+    expect(failed.ok ? null : failed.error).toMatchObject({ code: 'invalid_data', reason: 'no_test_images' });
+    const [f] = unwrap(await client.call('projectRuns', { projectId: tiny })).runs;
+    expect(f?.status).toBe('failed');
+    expect(f?.error).toMatch(/No image is left for testing/);
+    expect(f?.error).not.toMatch(/--/);
+    rmSync(tinySrc, { recursive: true, force: true });
     const ac = new AbortController();
     const cancelled = await client.call(
       'learn',
@@ -253,9 +267,8 @@ describe('learn on a project', () => {
       { signal: ac.signal, onProgress: (e) => e.kind === 'epoch' && e.point.epoch === 2 && ac.abort() },
     );
     expect(cancelled.ok ? null : cancelled.error.code).toBe('cancelled');
-    const [c, f] = unwrap(await client.call('projectRuns', { projectId })).runs;
-    expect([c?.status, f?.status]).toEqual(['cancelled', 'failed']);
-    expect(f?.error).toMatch(/No image is left for testing/);
+    const [c] = unwrap(await client.call('projectRuns', { projectId })).runs;
+    expect(c?.status).toBe('cancelled');
     const partial = unwrap(await client.call('projectRun', { runId: c?.id ?? 0 }));
     expect(partial.result).toBeNull();
     expect(partial.curve.map((p) => p.epoch)).toEqual([0, 1, 2]);

@@ -185,8 +185,17 @@ describe('learn and evaluate', () => {
       context: join(tmp.path, 'nope.safetensors'),
     });
     expect(missing.ok ? null : missing.error.code).toBe('not_found');
-    const noTest = await engine.client.call('learn', { ...base, seed: 1, out: join(tmp.path, 'x') });
-    expect(noTest.ok ? null : noTest.error.code).toBe('invalid_data');
+    // 8 images per class and 4 shots leave nothing to test: the run steps down to 2 shots and says so.
+    const small = unwrap(await engine.client.call('learn', { ...base, seed: 1, out: join(tmp.path, 'x') }));
+    expect(small.settings).toMatchObject({ shots: 2, requestedShots: 4 });
+    expect(small.notes).toEqual([expect.objectContaining({ code: 'shots_capped', requested: 4, used: 2 })]);
+    expect(small.data.classes.map((c) => [c.train, c.val, c.test])).toEqual([
+      [2, 2, 4],
+      [2, 2, 4],
+      [2, 2, 4],
+    ]);
+    const file = await readContextFile(small.contextPath);
+    expect(file.meta.shots).toBe(2);
     const ac = new AbortController();
     const cancelled = await engine.client.call(
       'learn',

@@ -88,7 +88,7 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
         },
       );
       const classes: ZeroShotClass[] = dataset.classes.map((c) => ({
-        name: c.name,
+        name: c.label,
         prompt: c.prompt,
         correct: 0,
         total: 0,

@@ -32,6 +32,7 @@ import {
 import { getRunDetail, listRuns } from '../store/runs-repo';
 import { stmt } from '../store/statements';
 import { resolveModel } from '../models/model-store';
+import { projectReadiness } from '../jobs/readiness';
 
 /** The `models` row of an encoder: its id (derived from its files by the CLIP runtime), folder and file sizes. */
 async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parameters<typeof recordModel>[1]> {
@@ -107,6 +108,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectRelink({ projectId, folder }) {
       projectRow(db(), projectId);
       return relinkFolder(db(), projectId, folder);
+    },
+    async projectReadiness({ projectId, shots, seed }) {
+      return projectReadiness(env.dataDir, projectId, shots, seed);
     },
     async projectRuns({ projectId }) {
       projectRow(db(), projectId);

@@ -2,8 +2,9 @@
  * @file `compare`: every few-shot method on the same cached features, splits and seeds, as one job (engine worker,
  * plain Node).
  *
- * [Note: compare protocol] For each shot count K and seed s, the split is `fewShotSplit(K, s)` (the one `learn` uses),
- * so a CoOp row of `compare` and a `learn --shots K --seed s` run train and test on the same images. Image features are
+ * [Note: compare protocol] For each shot count K and seed s, the split is the one `learn` takes with K shots and seed s
+ * (small datasets and pinned images included, see [Note: compare splits]), so a CoOp row of `compare` and a
+ * `learn --shots K --seed s` run train and test on the same images. Image features are
  * embedded once for the whole sweep (the plain centre crop of every image, plus the seeded augmented views of the
  * training shots for Tip-Adapter-F, CoOp and KgCoOp), through the engine's feature cache. Class text features are
  * computed once. Every hyper-parameter (linear probe C, Tip-Adapter alpha/beta) is searched on the split's validation
@@ -29,13 +30,14 @@ import {
   type compareArgs,
 } from '../../../shared/contract/methods';
 import { AppError } from '../../../shared/result';
-import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
-import { loadRunSource, testFilesByClass } from './run-source';
+import { readFolderDataset } from '../data/folder-dataset';
+import { loadRunSource, testFilesByClass, type RunSource } from './run-source';
+import { sweepSplits } from './compare-splits';
 import { openModel } from '../models/open-model';
 import { useBackend } from '../tf/backends';
 import { engineBackendFromSetting } from '../backends/training-backend';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
-import { fewShotSplit, Rng, type SplitItem } from '../train/splits';
+import { Rng, type SplitItem } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
 import { compareCsv, comparePng, compareSvg, formatCompareTable } from '../reports/compare-report';
 import { runCocoopMethod, runPromptMethod } from '../methods/coop-method';
@@ -89,16 +91,20 @@ export async function runCompare(
   progress({ kind: 'phase', message: 'Reading the model and the dataset' });
   const model = await openModel(dataDir, args.model);
   // A project reads like a folder (its usable classes, prompts as edited); only the FolderDataset fields are used.
-  const ds: FolderDataset =
+  // Classes with the names people know them by (see [Note: class display names]) and a project's pins.
+  const ds: Pick<RunSource, 'root' | 'classes'> =
     args.project !== undefined
       ? await loadRunSource({ project: args.project }, dataDir)
-      : await readFolderDataset(args.data ?? '');
+      : await readFolderDataset(args.data ?? '').then((f) => ({
+          root: f.root,
+          classes: f.classes.map((c) => ({ ...c, label: c.name })),
+        }));
   const source = args.project !== undefined ? `Project ${args.project}` : (args.data ?? '');
   if (ds.classes.length < 2)
     throw new AppError('invalid_data', `${source} needs at least two classes with images; found ${ds.classes.length}.`);
   const testDs = args.test ? await readFolderDataset(args.test) : null;
   const testFiles = testDs ? testFilesByClass(ds, testDs) : undefined;
-  const classNames = ds.classes.map((c) => c.name);
+  const classNames = ds.classes.map((c) => c.label);
   const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
   const needViews = methods.some((m) => TRAINED.includes(m));
   const needTf = methods.some((m) => TF_METHODS.includes(m));
@@ -110,36 +116,24 @@ export async function runCompare(
   const warnings: string[] = [];
 
   // Every split of the sweep, up front: the training views and the embedding work are known before any method runs.
-  const splits: { shots: number; seed: number; split: ReturnType<typeof fewShotSplit> }[] = [];
-  const skipped: CompareResult['skipped'] = [];
-  for (const shots of shotsList) {
-    const trial = fewShotSplit(
-      ds.classes.map((c) => c.files),
-      { shots, seed: seeds[0] ?? 1, ...(testFiles ? { testFiles } : {}) },
-    );
-    if (trial.test.length === 0) {
-      skipped.push({ shots, reason: 'no image is left for testing after the shots and the validation images' });
-      continue;
-    }
-    const small = ds.classes.filter((c) => c.files.length < shots + Math.min(shots, 4) + 1).map((c) => c.name);
-    if (small.length > 0)
+  const sweep = sweepSplits(ds.classes, { shotsList, seeds, testFiles, pinned: args.project !== undefined });
+  const { splits, skipped } = sweep;
+  for (const shots of sweep.shots) {
+    const small = ds.classes.filter((c) => c.files.length < shots + Math.min(shots, 4) + 1).map((c) => c.label);
+    if (small.length > 0 && testFiles)
       warnings.push(
         `${shots} shots: ${small.join(', ')} ${small.length > 1 ? 'have' : 'has'} too few images for a full split; those classes train on what there is.`,
       );
-    for (const seed of seeds)
-      splits.push({
-        shots,
-        seed,
-        split: fewShotSplit(
-          ds.classes.map((c) => c.files),
-          { shots, seed, ...(testFiles ? { testFiles } : {}) },
-        ),
-      });
   }
   if (splits.length === 0)
     throw new AppError(
       'invalid_data',
       `No shot count leaves images for testing: ${skipped.map((s) => s.shots).join(', ')}.`,
+      undefined,
+      {
+        reason: 'no_test_images',
+        facts: { shots: shotsList, perClass: ds.classes.map((c) => ({ name: c.label, images: c.files.length })) },
+      },
     );
 
   progress({ kind: 'phase', message: 'Embedding the images with ONNX Runtime' });
@@ -322,13 +316,19 @@ export async function runCompare(
 
   const table: CompareCell[] = [];
   for (const method of methods)
-    for (const shots of shotsList) {
+    for (const shots of sweep.shots) {
       const acc = rows.filter((r) => r.method === method && r.shots === shots).map((r) => r.testAccuracy);
       if (acc.length > 0) table.push({ method, shots, ...meanStd(acc), seeds: acc.length });
     }
   const result: CompareResult = {
     model: { id: model.info.id, dir: model.info.dir },
-    data: { root: ds.root, test: testDs?.root ?? null, classes: classNames, prompts },
+    data: {
+      root: ds.root,
+      test: testDs?.root ?? null,
+      classes: classNames,
+      folders: ds.classes.map((c) => c.name),
+      prompts,
+    },
     settings: {
       methods,
       shots: shotsList,
@@ -345,6 +345,9 @@ export async function runCompare(
     table,
     rows,
     skipped,
+    splits: sweep.described,
+    splitNote: sweep.splitNote,
+    notes: sweep.notes,
     warnings,
     timings: {
       featuresS,

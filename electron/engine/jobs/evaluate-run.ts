@@ -60,6 +60,12 @@ export async function runEvaluate(
     warnings.push(
       `The unified context is applied to ${newNames.length} class name(s) it was not learned on (${newNames.join(', ')}).`,
     );
+  // Reports name the classes as people know them (see [Note: class display names]).
+  const labelOf = new Map([
+    ...file.meta.classNames.map((n, i): [string, string] => [n, file.meta.classLabels?.[i] ?? n]),
+    ...src.classes.map((c): [string, string] => [c.name, c.label]),
+  ]);
+  const labels = classNames.map((n) => labelOf.get(n) ?? n);
   const items: SplitItem[] = src.classes.flatMap((c) =>
     c.files.map((path) => ({ path, label: index.get(c.name) ?? 0 })),
   );
@@ -100,7 +106,7 @@ export async function runEvaluate(
       const imgs = tf.tensor2d(set.features, [set.labels.length, dim]);
       const logits = clipLogits(imgs, text, model.info.logitScale);
       try {
-        return classificationReport(predict(logits), set.labels, classNames);
+        return classificationReport(predict(logits), set.labels, labels);
       } finally {
         imgs.dispose();
         logits.dispose();

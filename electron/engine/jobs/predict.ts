@@ -37,7 +37,8 @@ export async function contextWeights(
     );
   // A unified context applies to any class names, as in the paper's base-to-new experiments.
   const prompts = newClasses?.length ? newClasses : file.meta.prompts;
-  const classNames = newClasses?.length ? newClasses : file.meta.classNames;
+  // The names people know the classes by (see [Note: class display names]); older files carry only the folders.
+  const classNames = newClasses?.length ? newClasses : (file.meta.classLabels ?? file.meta.classNames);
   const backend = await useBackend(backendName);
   const feats = await contextClassFeatures(model, backend, prompts, {
     data: file.ctx,

@@ -97,7 +97,7 @@ export async function exportOnnx(
     const files = writeOnnxClassifier(
       {
         visionModelPath: model.info.visionModelPath,
-        classNames: run.context.meta.classLabels ?? classNames,
+        classNames,
         classFeatures: toRows(weights),
         logitScale: model.info.logitScale,
         metadata: {

@@ -4,6 +4,14 @@
  * See [Note: data source]. Both sources give the same shape, so the run code after loading does not care which it
  * got; a project source also knows each file's image id and content hash (for the run's recorded split and the
  * persistent embedding cache).
+ *
+ * [Note: class display names] A class has three names: its folder (where its images came from, and the key that
+ * matches a context file's classes to a dataset's), its prompt text (what the text encoder reads) and its name for
+ * people. In a project, the name for people is the class name as the user edited it on the Dataset screen (stored as
+ * its prompt text; a folder `black_checker` starts as "black checker"); in a folder run it is the folder's name. Every
+ * result of a run (split sizes, per-class report, confusion matrix, test predictions, the run's stored classes, the
+ * context file's `classLabels`, the ONNX classifier's class names, `predict` with the context) carries the name for
+ * people; `folder` keeps the folder.
  */
 import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
@@ -16,7 +24,12 @@ import type { SplitItem } from '../train/splits';
 
 /** One class of a run's dataset. */
 export interface SourceClass {
+  /** The folder name (see [Note: class display names]). */
   name: string;
+  /** The name for people. */
+  label: string;
+  /** The project's class id (project sources only). */
+  classId?: number;
   prompt: string;
   files: string[];
   /** Files the user pinned to a split (project sources only; see [Note: pinned splits]). */
@@ -44,7 +57,13 @@ export async function loadRunSource(
   if (args.project === undefined) {
     if (args.data === undefined) throw new AppError('bad_args', 'Give a dataset folder or a project id.');
     const ds = await readFolderDataset(args.data);
-    return { ...ds, title: ds.root, project: null, images: new Map() };
+    return {
+      ...ds,
+      classes: ds.classes.map((c) => ({ ...c, label: c.name })),
+      title: ds.root,
+      project: null,
+      images: new Map(),
+    };
   }
   const db = storeDb(dataDir);
   const project = projectRow(db, args.project);
@@ -61,6 +80,8 @@ export async function loadRunSource(
     title: project.name,
     classes: ds.classes.filter(usable).map((c) => ({
       name: c.name,
+      label: c.prompt,
+      classId: c.id,
       prompt: c.prompt,
       files: c.files,
       pinned: {

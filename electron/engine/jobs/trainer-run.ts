@@ -6,11 +6,8 @@
  * differentiable text encoder and prompt learner, and the pure training loop of `trainer.ts`. Evaluation of a saved
  * context lives in `evaluate-run.ts`.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
@@ -20,7 +17,6 @@ import {
   type LearnProgress,
   type LearnResult,
   type SplitSummary,
-  type TestPrediction,
   type learnArgs,
 } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
@@ -36,74 +32,18 @@ import { prepareRunBackend, trainWhereChosen } from '../backends/training-backen
 import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../formats/context-file';
 import { curvePng } from '../reports/curve';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
-import { clipLogits } from '../train/metrics';
 import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
 import { textEncoderFor } from '../train/text-encoder';
-import { fewShotSplit, Rng, type FewShotSplit } from '../train/splits';
-import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
+import { Rng } from '../train/splits';
+import { planShots, shotNotes } from '../train/shot-plan';
+import { throwIfCancelled, type TrainImage } from '../train/trainer';
+import { noTestImages, runFolderName, sha256File, splitRows, testPredictions } from './learn-outputs';
 
 type LearnArgs = z.output<typeof learnArgs>;
 
 const now = () => performance.now();
 const secs = (t0: number) => (now() - t0) / 1000;
-
-const hashCache = new Map<string, string>();
-
-async function sha256File(path: string): Promise<{ bytes: number; sha256: string }> {
-  const s = await stat(path);
-  const key = `${path}\n${s.mtimeMs}\n${s.size}`;
-  let h = hashCache.get(key);
-  if (!h) {
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    h = hash.digest('hex');
-    hashCache.set(key, h);
-  }
-  return { bytes: s.size, sha256: h };
-}
-
-function runFolderName(title: string, seed: number, runId?: number): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const name = basename(resolve(title)).replace(/[^\w.-]+/g, '_');
-  return `${runId !== undefined ? `run${runId}-` : ''}${stamp}-${name}-coop-seed${seed}`;
-}
-
-/** The learned prompt's class and softmax confidence for every test image with a feature. */
-function testPredictions(
-  learner: PromptLearner,
-  test: FeatureSet & { items: { path: string; label: number }[] },
-  dim: number,
-  scale: number,
-  src: RunSource,
-): TestPrediction[] {
-  const n = test.labels.length;
-  if (n === 0) return [];
-  const [pred, conf] = tf.tidy(() => {
-    const logits = clipLogits(tf.tensor2d(test.features, [n, dim]), learner.features(), scale);
-    return [tf.argMax(logits, 1).dataSync(), tf.max(tf.softmax(logits), 1).dataSync()];
-  });
-  return test.items.map((it, i) => ({
-    imageId: src.images.get(it.path)?.imageId ?? null,
-    path: it.path,
-    label: it.label,
-    predicted: pred[i] ?? -1,
-    confidence: conf[i] ?? 0,
-  }));
-}
-
-/** The split as the store records it (see [Note: run images]). */
-function splitRows(split: FewShotSplit, src: RunSource) {
-  const rows = (items: FewShotSplit['train'], name: 'train' | 'val' | 'test') =>
-    items.map((it) => ({
-      imageId: src.images.get(it.path)?.imageId ?? null,
-      path: it.path,
-      sha256: src.images.get(it.path)?.sha256 ?? null,
-      label: it.label,
-      split: name,
-    }));
-  return [...rows(split.train, 'train'), ...rows(split.val, 'val'), ...rows(split.test, 'test')];
-}
 
 /** Runs `learn`: see the contract in shared/contract/train.ts and [Note: recording a run]. */
 export async function runLearn(
@@ -124,6 +64,8 @@ export async function runLearn(
       src.project
         ? `Project "${src.project.name}" needs at least two classes with usable images; found ${src.classes.length}.`
         : `${src.root} needs at least two class folders with images; found ${src.classes.length}.`,
+      undefined,
+      { reason: 'too_few_classes', facts: { classes: src.classes.length } },
     );
   const prompts = src.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
   const recorder = src.project
@@ -131,7 +73,10 @@ export async function runLearn(
         projectId: src.project.id,
         modelId: model.info.id,
         method: args.method,
-        options: { ...args, classes: src.classes.map((c, i) => ({ name: c.name, prompt: prompts[i] ?? c.prompt })) },
+        options: {
+          ...args,
+          classes: src.classes.map((c, i) => ({ name: c.label, folder: c.name, prompt: prompts[i] ?? c.prompt })),
+        },
         seed: args.seed,
         shots: args.shots,
         backend,
@@ -148,7 +93,7 @@ export async function runLearn(
 /** The part of a run after its dataset and model are known. */
 async function learnOn(run: {
   args: LearnArgs;
-  env: { dataDir: string };
+  env: { dataDir: string; log(message: string): void };
   job: JobContext<LearnProgress>;
   tStart: number;
   backend: string;
@@ -164,8 +109,9 @@ async function learnOn(run: {
   const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
     progress({ kind: 'phase', phase: p, message });
   const testDs = args.test ? await readFolderDataset(args.test) : null;
-  const classNames = src.classes.map((c) => c.name);
-  const split = fewShotSplit(
+  // Reports name the classes as people know them (see [Note: class display names]).
+  const classNames = src.classes.map((c) => c.label);
+  const plan = planShots(
     src.classes.map((c) => c.files),
     {
       shots: args.shots,
@@ -174,12 +120,16 @@ async function learnOn(run: {
       ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
     },
   );
-  if (split.test.length === 0)
-    throw new AppError(
-      'invalid_data',
-      `No image is left for testing after taking ${args.shots} shots and up to 4 validation images per class; add images, lower --shots or pass --test.`,
-    );
-  recorder?.start(splitRows(split, src));
+  const split = plan.split;
+  const shots = plan.shots;
+  if (split.test.length === 0) throw noTestImages(src, shots, testDs !== null);
+  const notes = shotNotes(
+    plan,
+    classNames,
+    src.classes.map((c) => c.files.length),
+  );
+  for (const n of notes) run.env.log(`learn: ${n.message}`);
+  recorder?.start(splitRows(split, src), shots);
   const loadS = secs(tStart);
   throwIfCancelled(signal);
 
@@ -233,7 +183,7 @@ async function learnOn(run: {
   const learner = new PromptLearner(encoder, model.tokenizer, prompts, learnerOptions);
   const textEncoderS = secs(tEnc);
   try {
-    const epochs = args.epochs ?? defaultEpochs(args.shots);
+    const epochs = args.epochs ?? defaultEpochs(shots);
     const kgLambda = args.method === 'kgcoop' ? (args.kgLambda ?? KGCOOP_LAMBDA) : null;
     phase(
       'train',
@@ -303,14 +253,15 @@ async function learnOn(run: {
         vocabSize: model.tokenizer.vocabSize,
         contextLength: model.tokenizer.contextLength,
       },
-      classNames,
+      classNames: src.classes.map((c) => c.name),
+      classLabels: classNames,
       prompts,
       nCtx: learner.nCtx,
       csc: args.csc,
       position: args.position,
       init: args.ctxInit ?? 'random N(0, 0.02^2)',
       seed: args.seed,
-      shots: args.shots,
+      shots,
       epochs,
       augViews: args.augViews,
       backend,
@@ -328,11 +279,12 @@ async function learnOn(run: {
     await writeFile(
       curvePath,
       await curvePng(result.curve, {
-        title: `${args.method === 'kgcoop' ? 'KgCoOp' : 'CoOp'} on ${basename(resolve(src.title))}: ${args.shots} shots, seed ${args.seed}, ${backend}`,
+        title: `${args.method === 'kgcoop' ? 'KgCoOp' : 'CoOp'} on ${basename(resolve(src.title))}: ${shots} shots, seed ${args.seed}, ${backend}`,
       }),
     );
     const summary = (name: string, i: number): SplitSummary => ({
       name,
+      folder: src.classes[i]?.name ?? name,
       prompt: prompts[i] ?? name,
       train: split.train.filter((t) => t.label === i).length,
       val: split.val.filter((t) => t.label === i).length,
@@ -345,7 +297,8 @@ async function learnOn(run: {
       settings: {
         method: args.method,
         kgLambda,
-        shots: args.shots,
+        shots,
+        requestedShots: args.shots,
         seed: args.seed,
         nCtx: learner.nCtx,
         csc: args.csc,
@@ -357,6 +310,7 @@ async function learnOn(run: {
         path: args.path,
       },
       backend,
+      notes,
       zeroShot: {
         template: ZERO_SHOT_TEMPLATE,
         test: result.zeroShot.test,

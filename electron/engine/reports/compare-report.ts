@@ -14,9 +14,15 @@ const pct = (x: number) => (x * 100).toFixed(1);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const COLORS = ['#7f7f7f', '#8c564b', '#e377c2', '#1f77b4', '#ff7f0e', '#d62728', '#2ca02c', '#9467bd'];
 
+/** The shot counts the table holds, ascending (fewer than asked for when a small dataset stepped them down). */
+function tableShots(r: Pick<CompareResult, 'table'>): number[] {
+  return [...new Set(r.table.map((c) => c.shots))].sort((a, b) => a - b);
+}
+
 /** The table as aligned text lines: methods down, shots across, "mean ± std" test accuracy in percent. */
+
 export function formatCompareTable(r: Pick<CompareResult, 'table' | 'settings'>): string[] {
-  const shots = r.settings.shots.filter((k) => r.table.some((c) => c.shots === k));
+  const shots = tableShots(r);
   const head = ['method'.padEnd(16), ...shots.map((k) => `${k} shot${k > 1 ? 's' : ''}`.padStart(14))].join(' ');
   const lines = [head];
   for (const m of r.settings.methods) {
@@ -70,7 +76,7 @@ export function compareSvg(r: Pick<CompareResult, 'table' | 'settings'>, title: 
   const m = { l: 60, r: 170, t: 40, b: 60 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  const shots = r.settings.shots.filter((k) => r.table.some((c) => c.shots === k));
+  const shots = tableShots(r);
   const lo = Math.log2(Math.min(...shots, 1));
   const hi = Math.log2(Math.max(...shots, 2));
   const x = (k: number) => m.l + ((Math.log2(k) - lo) / Math.max(1e-9, hi - lo)) * pw;

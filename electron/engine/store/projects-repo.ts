@@ -299,7 +299,16 @@ export function setThumbnail(db: Db, imageId: number, thumbnail: string): void {
 /** A project's usable images per class, in the shape of the CLIP runtime's `FolderDataset` (for `learn --project`). */
 export interface ProjectDataset {
   root: string;
-  classes: { name: string; prompt: string; files: string[]; hashes: string[]; ids: number[]; splits: Split[] }[];
+  classes: {
+    /** The class's id in the store. */
+    id: number;
+    name: string;
+    prompt: string;
+    files: string[];
+    hashes: string[];
+    ids: number[];
+    splits: Split[];
+  }[];
   skipped: { path: string; reason: string }[];
 }
 
@@ -327,6 +336,7 @@ export function projectDataset(db: Db, projectId: number): ProjectDataset {
     classes.map((c) => [
       c.id,
       {
+        id: c.id,
         name: c.folderName,
         prompt: c.prompt,
         files: [] as string[],

@@ -42,11 +42,11 @@ export class RunRecorder {
     return new RunRecorder(db, runId, run.projectId);
   }
 
-  /** Writes the split and marks the run `running`. */
-  start(images: readonly Omit<RunImage, 'predicted' | 'confidence'>[]): void {
+  /** Writes the split and marks the run `running`, with the shots the split took. */
+  start(images: readonly Omit<RunImage, 'predicted' | 'confidence'>[], shots?: number): void {
     this.db.transaction(() => {
       saveRunImages(this.db, this.runId, images);
-      startRun(this.db, this.runId);
+      startRun(this.db, this.runId, shots);
     })();
   }
 

@@ -75,9 +75,13 @@ export function createRun(db: Db, run: NewRun): number {
   );
 }
 
-/** Marks a run `running`. */
-export function startRun(db: Db, runId: number): void {
-  stmt(db, `UPDATE runs SET status = 'running', started_at = ? WHERE id = ?`).run(Date.now(), runId);
+/** Marks a run `running`; `shots` records the shots the split took when they differ from the ones asked for. */
+export function startRun(db: Db, runId: number, shots?: number): void {
+  stmt(db, `UPDATE runs SET status = 'running', started_at = ?, shots = coalesce(?, shots) WHERE id = ?`).run(
+    Date.now(),
+    shots ?? null,
+    runId,
+  );
 }
 
 /** Appends curve points in one transaction (re-writing a step replaces it). */

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EngineClient } from '../../../shared/client';
-import { AppError, type AppErrorData } from '../../../shared/result';
+import { AppError, type AppErrorData, type ErrorReason } from '../../../shared/result';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -148,7 +148,20 @@ export function nonNegative(ctx: CommandContext, name: string): number | undefin
   return n;
 }
 
-/** Human sentence for an error in the terminal. */
+/** What to do about an error with a reason, in the CLI's own flags (see [Note: error reasons]). */
+const CLI_HINTS: Record<ErrorReason, string> = {
+  too_few_classes:
+    'Give a dataset folder with one sub-folder of images per class (--data DIR), or a project with two classes or more.',
+  no_test_images: 'Add images, lower --shots, or give a separate test folder with --test DIR.',
+};
+
+/** The CLI's hint for an error, or null (see [Note: error reasons]). */
+export function cliHint(e: AppErrorData): string | null {
+  return e.reason ? CLI_HINTS[e.reason] : null;
+}
+
+/** Human sentence for an error in the terminal, with the CLI's hint when the error has a reason. */
 export function describeError(e: AppErrorData): string {
-  return `Error (${e.code}): ${e.message}`;
+  const hint = cliHint(e);
+  return `Error (${e.code}): ${e.message}${hint ? `\n${hint}` : ''}`;
 }

@@ -8,7 +8,14 @@ import type { EngineClient } from '../../../shared/client';
 import { toAppError } from '../../../shared/result';
 import { startEngineProcess } from '../engine-host/engine-host';
 import { appVersion } from '../../engine/settings/paths';
-import { commandHelp, describeError, parseCommandArgs, type CommandContext, type CommandSpec } from './command';
+import {
+  cliHint,
+  commandHelp,
+  describeError,
+  parseCommandArgs,
+  type CommandContext,
+  type CommandSpec,
+} from './command';
 import { COMMANDS } from './commands';
 
 function globalHelp(): string {
@@ -81,7 +88,8 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 function report(json: boolean, error: ReturnType<typeof toAppError>): number {
-  if (json) process.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
+  const hint = cliHint(error);
+  if (json) process.stdout.write(JSON.stringify({ ok: false, error: hint ? { ...error, hint } : error }) + '\n');
   else process.stderr.write(describeError(error) + '\n');
   if (error.detail && process.env['COOP_STUDIO_DEBUG']) process.stderr.write(error.detail + '\n');
   return error.code === 'bad_args' ? 2 : 1;
