@@ -6,7 +6,7 @@
  * The fixture model has random weights, so accuracies say nothing about CoOp; the tests compare the store with what
  * `learn` returned and with itself after reopening.
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { setSplits } from '../../electron/engine/store/projects-repo';
 import { loadContexts } from '../../electron/engine/store/runs-repo';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { readContextFile } from '../../electron/engine/formats/context-file';
+import { decodeModel } from '../../electron/engine/onnx/onnx-proto';
 import { featureCache } from '../../electron/engine/features/features';
 import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { tempDir } from '../helpers/engine';
@@ -221,6 +222,33 @@ describe('learn on a project', () => {
     );
     expect(ev.test.count).toBe(3 * PER_CLASS - 1);
     expect(ev.skipped).toContainEqual({ path: excludedPath, reason: 'excluded by the user' });
+    expect(ev.test.perClass.map((c) => c.name)).toEqual(['blue thing', 'green thing', 'crimson object']);
+  }, 120_000);
+
+  it('names the renamed class as the user did in Try it (predict with the context) and in every export', async () => {
+    const names = ['blue thing', 'green thing', 'crimson object'];
+    const file = await readContextFile(first.contextPath);
+    expect(file.meta.classLabels).toEqual(names);
+    expect(file.meta.classNames).toEqual(['blue_thing', 'green_thing', 'red_thing']);
+    const p = unwrap(
+      await client.call('predict', {
+        model,
+        context: first.contextPath,
+        images: [first.predictions[0]?.path ?? ''],
+        top: 3,
+        backend: 'cpu',
+      }),
+    );
+    expect(p.classNames).toEqual(names);
+    expect(p.predictions[0]?.top.map((t) => t.name).sort()).toEqual([...names].sort());
+    const out = join(data.path, 'exports');
+    const onnx = unwrap(
+      await client.call('exportRun', { run: first.outDir, format: 'onnx', out: join(out, 'onnx'), backend: 'cpu' }),
+    );
+    const meta = decodeModel(new Uint8Array(readFileSync(onnx.files[0] ?? ''))).metadataProps ?? [];
+    expect(JSON.parse(meta.find((m) => m.key === 'class_names')?.value ?? '[]')).toEqual(names);
+    unwrap(await client.call('exportRun', { run: first.outDir, format: 'results', out: join(out, 'results') }));
+    expect(readFileSync(join(out, 'results', 'per-class.csv'), 'utf8')).toContain('crimson object');
   }, 120_000);
 
   it('a project file carries the run; the imported run has its own context file, curve and the same report', async () => {
