@@ -22,6 +22,19 @@ export type Split = (typeof SPLITS)[number];
 /** Name of the class that receives images without a class folder. */
 export const UNASSIGNED_CLASS = 'Unassigned';
 
+/** The finished run of a project with the best test accuracy: which run the projects list's "best accuracy" is. */
+export interface BestRun {
+  runId: number;
+  testAccuracy: number;
+  method: string;
+  shots: number;
+  seed: number;
+  createdAt: number;
+  modelId: string;
+  /** The folder of the model it ran with (what people know a model by), when recorded. */
+  modelDir: string | null;
+}
+
 /** A project in lists. */
 export interface ProjectSummary {
   id: number;
@@ -32,6 +45,11 @@ export interface ProjectSummary {
   images: number;
   createdAt: number;
   updatedAt: number;
+  /** Runs of the project (any status), and when the latest started. */
+  runCount: number;
+  lastRunAt: number | null;
+  /** The finished run with the best test accuracy, or null. */
+  bestRun: BestRun | null;
 }
 
 /** One class of a project. */
@@ -77,6 +95,8 @@ export interface RunSummary {
   /** Test accuracy of the learned prompt and of the hand-written one (finished learning runs), else null. */
   testAccuracy: number | null;
   zeroShotAccuracy: number | null;
+  /** The learning curve, with `projectRuns({ curves: true })` (to overlay runs), else absent. */
+  curve?: EpochPoint[];
 }
 
 /** One image of a run's split (see [Note: run images]); test images carry the learned prompt's prediction. */
@@ -326,7 +346,10 @@ export const projectsOps = {
     }),
     'Whether a project is ready to learn: per class its usable images and the training, validation and test images a run with these shots would take, with the shots it will use.',
   ),
-  projectRuns: op<{ runs: RunSummary[] }>()(z.object({ projectId }), "List a project's runs, newest first."),
+  projectRuns: op<{ runs: RunSummary[] }>()(
+    z.object({ projectId, curves: z.boolean().default(false) }),
+    "List a project's runs, newest first: method, shots, seed, date, accuracies (and each run's curve with `curves`).",
+  ),
   projectRun: op<RunDetail>()(
     z.object({ runId: z.number().int().positive() }),
     'One run in full: classes, curve, split with test predictions, learned context and final report.',

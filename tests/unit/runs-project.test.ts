@@ -274,6 +274,32 @@ describe('learn on a project', () => {
     }
   }, 120_000);
 
+  it('lists every run with method, shots, seed, date, accuracy and curve; the project list names its best run', async () => {
+    const runs = unwrap(await client.call('projectRuns', { projectId, curves: true })).runs;
+    expect(runs.length).toBeGreaterThan(1);
+    for (const r of runs) {
+      const d = unwrap(await client.call('projectRun', { runId: r.id }));
+      expect(r.curve).toEqual(d.curve);
+      expect(r).toMatchObject({ method: 'coop', shots: d.shots, seed: d.seed, createdAt: d.createdAt });
+      expect(r.testAccuracy).toBe(d.result?.test.accuracy ?? null);
+    }
+    expect(unwrap(await client.call('projectRuns', { projectId })).runs[0]).not.toHaveProperty('curve');
+    const done = runs.filter((r) => r.status === 'done' && r.testAccuracy !== null);
+    const best = done.reduce((a, b) => ((b.testAccuracy ?? 0) > (a.testAccuracy ?? 0) ? b : a));
+    const listed = unwrap(await client.call('projectList', {})).projects.find((p) => p.id === projectId);
+    expect(listed?.runCount).toBe(runs.length);
+    expect(listed?.lastRunAt).toBe(Math.max(...runs.map((r) => r.createdAt)));
+    expect(listed?.bestRun).toMatchObject({
+      testAccuracy: best.testAccuracy,
+      method: 'coop',
+      modelId: best.modelId,
+      modelDir: model,
+    });
+    const named = runs.find((r) => r.id === listed?.bestRun?.runId);
+    expect(named?.testAccuracy).toBe(best.testAccuracy);
+    expect(listed?.bestRun).toMatchObject({ shots: named?.shots, seed: named?.seed, createdAt: named?.createdAt });
+  });
+
   it('records failed and cancelled runs, and refuses an ambiguous data source', async () => {
     // A project whose classes are too small for any test image: the run is recorded as failed.
     const tiny = unwrap(await client.call('projectCreate', { name: 'Tiny' })).id;

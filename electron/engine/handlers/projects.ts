@@ -112,9 +112,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectReadiness({ projectId, shots, seed }) {
       return projectReadiness(env.dataDir, projectId, shots, seed);
     },
-    async projectRuns({ projectId }) {
+    async projectRuns({ projectId, curves }) {
       projectRow(db(), projectId);
-      return { runs: listRuns(db(), projectId) };
+      return { runs: listRuns(db(), projectId, curves) };
     },
     async projectRun({ runId }) {
       return getRunDetail(db(), runId);

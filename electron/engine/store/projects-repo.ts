@@ -3,7 +3,7 @@
  *
  * Typed functions over the store; every multi-row write runs in one transaction.
  */
-import type { ClassInfo, ImageInfo, ProjectSummary, Split } from '../../../shared/contract/projects';
+import type { BestRun, ClassInfo, ImageInfo, ProjectSummary, Split } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import type { Db } from './db';
 import { stmt } from './statements';
@@ -36,12 +36,53 @@ interface ProjectRow {
   updated_at: number;
   classes: number;
   images: number;
+  runs: number;
+  last_run_at: number | null;
+  best_run_id: number | null;
 }
 
+const TEST_ACCURACY = `json_extract(r.result_json, '$.test.accuracy')`;
 const PROJECT_SELECT = `SELECT p.*, (SELECT count(*) FROM classes c WHERE c.project_id = p.id) AS classes,
-  (SELECT count(*) FROM images i WHERE i.project_id = p.id) AS images FROM projects p`;
+  (SELECT count(*) FROM images i WHERE i.project_id = p.id) AS images,
+  (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS runs,
+  (SELECT max(r.created_at) FROM runs r WHERE r.project_id = p.id) AS last_run_at,
+  (SELECT r.id FROM runs r WHERE r.project_id = p.id AND r.status = 'done' AND ${TEST_ACCURACY} IS NOT NULL
+    ORDER BY ${TEST_ACCURACY} DESC, r.id DESC LIMIT 1) AS best_run_id
+  FROM projects p`;
 
-function toSummary(r: ProjectRow): ProjectSummary {
+/** The run behind a project's best accuracy (see {@link BestRun}). */
+function bestRun(db: Db, runId: number | null): BestRun | null {
+  if (runId === null) return null;
+  const r = stmt(
+    db,
+    `SELECT r.id, r.method, r.shots, r.seed, r.created_at, r.model_id, ${TEST_ACCURACY} AS acc,
+       json_extract(r.result_json, '$.model.dir') AS model_dir FROM runs r WHERE r.id = ?`,
+  ).get(runId) as
+    | {
+        id: number;
+        method: string;
+        shots: number;
+        seed: number;
+        created_at: number;
+        model_id: string;
+        acc: number;
+        model_dir: string | null;
+      }
+    | undefined;
+  if (!r) return null;
+  return {
+    runId: r.id,
+    testAccuracy: r.acc,
+    method: r.method,
+    shots: r.shots,
+    seed: r.seed,
+    createdAt: r.created_at,
+    modelId: r.model_id,
+    modelDir: typeof r.model_dir === 'string' ? r.model_dir : null,
+  };
+}
+
+function toSummary(db: Db, r: ProjectRow): ProjectSummary {
   return {
     id: r.id,
     name: r.name,
@@ -51,6 +92,9 @@ function toSummary(r: ProjectRow): ProjectSummary {
     images: r.images,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    runCount: r.runs,
+    lastRunAt: r.last_run_at,
+    bestRun: bestRun(db, r.best_run_id),
   };
 }
 
@@ -86,7 +130,7 @@ export function projectRow(db: Db, id: number): { id: number; name: string; copy
 export function getProject(db: Db, id: number): ProjectSummary {
   const r = stmt(db, `${PROJECT_SELECT} WHERE p.id = ?`).get(id) as ProjectRow | undefined;
   if (!r) throw new AppError('not_found', `There is no project with id ${id}.`);
-  return toSummary(r);
+  return toSummary(db, r);
 }
 
 /** Renames a project; throws `not_found` when there is none with `id`. */
@@ -102,7 +146,9 @@ export function renameProject(db: Db, id: number, name: string): ProjectSummary 
 
 /** Every project, newest first. */
 export function listProjects(db: Db): ProjectSummary[] {
-  return (stmt(db, `${PROJECT_SELECT} ORDER BY p.updated_at DESC, p.id DESC`).all() as ProjectRow[]).map(toSummary);
+  return (stmt(db, `${PROJECT_SELECT} ORDER BY p.updated_at DESC, p.id DESC`).all() as ProjectRow[]).map((r) =>
+    toSummary(db, r),
+  );
 }
 
 /** Deletes a project (classes, images, runs, metrics, contexts cascade; the embedding cache stays). */

@@ -244,11 +244,11 @@ export function getRun(db: Db, runId: number): RunRecord {
   return toRecord(r);
 }
 
-/** A project's runs, newest first. */
-export function listRuns(db: Db, projectId: number): RunSummary[] {
+/** A project's runs, newest first; with `curves`, each with its learning curve. */
+export function listRuns(db: Db, projectId: number, curves = false): RunSummary[] {
   return (stmt(db, 'SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map((r) => {
     const { projectId: _p, options: _o, result: _r, startedAt: _s, finishedAt: _f, ...summary } = toRecord(r);
-    return summary;
+    return curves ? { ...summary, curve: getMetrics(db, r.id).map(toEpochPoint) } : summary;
   });
 }
 

@@ -217,10 +217,12 @@ export const compareCommand: CommandSpec = {
     );
     for (const w of r.warnings) ctx.log(`Warning: ${w}`);
     for (const s of r.skipped) ctx.log(`Skipped ${s.shots} shots: ${s.reason}.`);
+    for (const n of r.notes) ctx.print(`Note: ${n.message}`);
     ctx.print(
       `Test accuracy (%, mean ± std over seeds ${r.settings.seeds.join(', ')}) on ${r.data.root} with ${r.model.id}:`,
     );
     for (const line of formatCompareTable(r)) ctx.print(line);
+    ctx.print(r.splitNote);
     ctx.print(
       `${r.rows.length} runs in ${r.timings.totalS.toFixed(1)} s (features ${r.timings.featuresS.toFixed(1)} s: ${r.timings.imagesEmbedded} embedded, ${r.timings.imagesFromCache} cached).`,
     );

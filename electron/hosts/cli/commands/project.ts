@@ -45,8 +45,12 @@ async function cancellable<T>(ctx: CommandContext, fn: (signal: AbortSignal) => 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
 function printSummary(ctx: CommandContext, p: ProjectSummary): void {
+  const best = p.bestRun;
+  const runs = p.runCount
+    ? `, ${p.runCount} run${p.runCount > 1 ? 's' : ''}${best ? `, best ${(best.testAccuracy * 100).toFixed(1)}% (run #${best.runId}: ${best.method}, ${best.shots} shots, seed ${best.seed})` : ''}`
+    : '';
   ctx.print(
-    `#${p.id} ${p.name}: ${p.classes} classes, ${p.images} images${p.copyImages ? ' (copied into the project)' : ''}`,
+    `#${p.id} ${p.name}: ${p.classes} classes, ${p.images} images${p.copyImages ? ' (copied into the project)' : ''}${runs}`,
   );
 }
 
@@ -126,7 +130,10 @@ export const projectCommands: CommandSpec[] = [
       );
       if (d.missing)
         ctx.print(`${d.missing} image files are missing; relink them with \`coop-studio project relink\`.`);
-      for (const r of d.runs) ctx.print(`  run #${r.id} ${r.method} ${r.shots}-shot seed ${r.seed}: ${r.status}`);
+      for (const r of d.runs)
+        ctx.print(
+          `  run #${r.id} ${r.method} ${r.shots}-shot seed ${r.seed}, ${new Date(r.createdAt).toISOString().slice(0, 16).replace('T', ' ')}: ${r.status}${r.testAccuracy !== null ? `, test ${(r.testAccuracy * 100).toFixed(1)}%` : ''}`,
+        );
       for (const j of d.jobs.slice(0, 5)) ctx.print(`  job #${j.id} ${j.kind}: ${j.status}`);
       return d;
     },

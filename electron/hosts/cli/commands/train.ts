@@ -144,6 +144,7 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   ctx.print(
     `${method} on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
   );
+  for (const n of r.notes) ctx.print(`Note: ${n.message}`);
   ctx.print(`Zero-shot ("${r.zeroShot.template}") test accuracy: ${pct(r.zeroShot.test.accuracy)}`);
   ctx.print(`Learned prompt test accuracy:              ${pct(r.test.accuracy)} on ${r.test.count} images`);
   ctx.print('Per class (zero-shot -> learned prompt):');
