@@ -11,6 +11,12 @@
  * accept only what `parseThumbPath` accepts: a lower-case hex hash filed under its own prefix.
  */
 
+/**
+ * The folder under the data folder where web mode streams dropped files, one sub-folder per upload session (see
+ * [Note: web uploads] in electron/hosts/server/file-routes.ts).
+ */
+export const UPLOADS_FOLDER = 'uploads';
+
 /** The scheme the desktop app registers for data-folder files. */
 export const DESKTOP_FILE_SCHEME = 'coop';
 

@@ -217,14 +217,42 @@ export interface ImportProgress {
   total: number;
 }
 
+/** Why a file was not imported, for a front end to phrase (see [Note: import labels] in electron/engine/jobs/import-report.ts). */
+export const IMPORT_PROBLEMS = ['not_an_image', 'hidden', 'damaged', 'too_large', 'empty', 'unreadable'] as const;
+/** One of {@link IMPORT_PROBLEMS}. */
+export type ImportProblem = (typeof IMPORT_PROBLEMS)[number];
+
+/** A file an import skipped or could not read. */
+export interface ImportFileIssue {
+  /** Where the engine read it (a path on the engine's disk, `archive.zip:inner/path` for a zip entry): for logs. */
+  path: string;
+  /** The user's own name for it: relative to what was dropped (`Shapes/circle/notes.txt`, `ds.zip:circle/a.png`). */
+  name: string;
+  problem: ImportProblem;
+  /** A plain reason: "not an image", "damaged file", "too large", ... */
+  reason: string;
+  /** The underlying message (a library's, the file system's), for logs; never for the user's eyes first. */
+  detail?: string;
+}
+
+/** An import that brought nothing in: a warning, not a success (see [Note: import labels]). */
+export interface ImportWarning {
+  code: 'nothing_imported';
+  /** Nothing was an image; every image was already in the project; none could be read; a mix of these. */
+  why: 'no_images' | 'all_duplicates' | 'all_failed' | 'mixed';
+  message: string;
+}
+
 /** What an import did, with reasons for everything it did not import. */
 export interface ImportReport extends ImportProgress {
   jobId: number;
   projectId: number;
   classesCreated: string[];
-  skippedFiles: { path: string; reason: string }[];
-  failedFiles: { path: string; reason: string }[];
-  duplicateFiles: { path: string; sameAs: string }[];
+  skippedFiles: ImportFileIssue[];
+  failedFiles: ImportFileIssue[];
+  duplicateFiles: { path: string; name: string; sameAs: string; sameAsName: string }[];
+  /** Set when nothing was imported. */
+  warning: ImportWarning | null;
   durationMs: number;
 }
 

@@ -48,8 +48,14 @@ describe('projectImportData', () => {
     expect(report.imported).toBe(good);
     expect(report.classesCreated.sort()).toEqual(['cat', 'dog', 'sea_otter']);
     expect(report.failedFiles.map((f) => f.path).sort()).toEqual([ds.corrupt, ds.zeroByte].sort());
-    expect(report.failedFiles.find((f) => f.path === ds.zeroByte)?.reason).toMatch(/0 bytes/);
-    expect(report.failedFiles.find((f) => f.path === ds.corrupt)?.reason).toMatch(/unreadable image: \S+/);
+    // Plain reasons for people, the decoder's own words kept as detail (see [Note: import labels]).
+    expect(report.failedFiles.find((f) => f.path === ds.zeroByte)).toMatchObject({
+      problem: 'empty',
+      reason: 'empty file',
+    });
+    const corrupt = report.failedFiles.find((f) => f.path === ds.corrupt);
+    expect(corrupt).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
+    expect(corrupt?.detail).toMatch(/\S+/);
     expect(report.skippedFiles.map((f) => f.path).sort()).toEqual([ds.hidden, ds.nonImage].sort());
     expect(report.duplicates).toBe(1);
     expect(report.duplicateFiles[0]?.path === ds.duplicate || report.duplicateFiles[0]?.sameAs === ds.duplicate).toBe(

@@ -29,6 +29,7 @@ import type { Db } from '../store/db';
 import { finishJob, startJob, updateJob } from '../store/jobs-repo';
 import { ensureClass, imageByHash, insertImage, projectRow, touchProject, type NewImage } from '../store/projects-repo';
 import { scanSources, type Candidate } from './import-sources';
+import { expandUploadSessions, userReport, type RawImportReport } from './import-report';
 
 /** Options of {@link importData}. */
 export interface ImportOptions {
@@ -88,8 +89,10 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
   const copyDir = project.copyDir;
   const copyAll = opts.copy ?? copyDir !== null;
   const imagesDir = copyDir ?? join(opts.dataDir, 'projects', String(project.id), 'images');
+  // A web upload session is imported item by item, as the desktop imports a drop (see [Note: upload sessions]).
+  const sources = expandUploadSessions(opts.sources, opts.dataDir);
   const jobId = startJob(db, project.id, 'import', { sources: opts.sources });
-  const report: ImportReport = {
+  const report: RawImportReport = {
     jobId,
     projectId: project.id,
     scanned: 0,
@@ -237,7 +240,7 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
   };
 
   try {
-    const scan = await scanSources(opts.sources, opts.signal);
+    const scan = await scanSources(sources, opts.signal);
     report.skipped = scan.skipped.length;
     report.skippedFiles = scan.skipped;
     report.total = scan.candidates.length + scan.skipped.length;
@@ -269,7 +272,7 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     report.durationMs = Date.now() - started;
     finishJob(db, jobId, 'done', { sources: opts.sources, ...counters() });
     emit(true);
-    return report;
+    return userReport(report, sources, opts.dataDir);
   } catch (e) {
     // Whatever was decoded before a cancel or an error is valid: keep it, if there is room to record it.
     let error = e;

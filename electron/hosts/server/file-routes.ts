@@ -11,7 +11,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { parseThumbPath, thumbMimeType } from '../../../shared/files';
+import { parseThumbPath, thumbMimeType, UPLOADS_FOLDER } from '../../../shared/files';
 
 /** Largest single uploaded file (bytes). */
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
@@ -32,7 +32,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** Builds the route handler for the web server's `routes` option. */
 export function fileRoutes(dataDir: string) {
-  const uploads = join(dataDir, 'uploads');
+  const uploads = join(dataDir, UPLOADS_FOLDER);
   const thumbs = join(dataDir, 'thumbs');
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const path = url.pathname;

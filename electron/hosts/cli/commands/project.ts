@@ -59,10 +59,11 @@ function printImport(ctx: CommandContext, r: ImportReport): void {
     `Imported ${r.imported} images in ${(r.durationMs / 1000).toFixed(1)} s; ${r.duplicates} duplicates, ${r.skipped} skipped, ${r.failed} failed.`,
   );
   if (r.classesCreated.length) ctx.print(`New classes: ${r.classesCreated.join(', ')}`);
-  for (const f of r.failedFiles) ctx.print(`  failed   ${f.path}: ${f.reason}`);
-  for (const f of r.skippedFiles.slice(0, 20)) ctx.print(`  skipped  ${f.path}: ${f.reason}`);
+  if (r.warning) ctx.print(`Warning: ${r.warning.message}`);
+  for (const f of r.failedFiles) ctx.print(`  failed   ${f.name}: ${f.reason}${f.detail ? ` (${f.detail})` : ''}`);
+  for (const f of r.skippedFiles.slice(0, 20)) ctx.print(`  skipped  ${f.name}: ${f.reason}`);
   if (r.skippedFiles.length > 20) ctx.print(`  ... and ${r.skippedFiles.length - 20} more skipped`);
-  for (const d of r.duplicateFiles.slice(0, 20)) ctx.print(`  duplicate ${d.path} (same as ${d.sameAs})`);
+  for (const d of r.duplicateFiles.slice(0, 20)) ctx.print(`  duplicate ${d.name} (same as ${d.sameAsName})`);
 }
 
 /** `coop-studio project ...` commands. */
