@@ -17,6 +17,39 @@
  */
 export const UPLOADS_FOLDER = 'uploads';
 
+/**
+ * The folder under the data folder where `prepareDownload` leaves files for the browser, one sub-folder per download
+ * (`<id>/<file name>`, see [Note: downloads] in electron/engine/jobs/downloads.ts).
+ */
+export const DOWNLOADS_FOLDER = 'ready-downloads';
+
+const DOWNLOAD_ID_RE = /^[a-f0-9]{32}$/;
+/** Characters a download's file name keeps (anything else becomes `_`, so the name is safe in a header and a path). */
+const DOWNLOAD_NAME_RE = /^[\w][\w.() -]{0,180}$/;
+
+/** A file name safe for a download (letters, digits, spaces, `.`, `-`, `_`, parentheses). */
+export function safeDownloadName(name: string): string {
+  const cleaned = name
+    .replace(/[^\w.() -]+/g, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[^\w]+/, '')
+    .slice(0, 180);
+  return cleaned || 'download';
+}
+
+/** The URL path of a prepared download (web mode adds the page's token, as for thumbnails). */
+export function downloadUrl(id: string, fileName: string): string {
+  return `/download/${id}/${encodeURIComponent(fileName)}`;
+}
+
+/** Parses `<id>/<file name>` of a download URL path; null for anything else (traversal, odd names). */
+export function parseDownloadPath(rel: string): { id: string; fileName: string } | null {
+  const [id = '', fileName = '', ...rest] = rel.split('/');
+  if (rest.length > 0 || !DOWNLOAD_ID_RE.test(id) || !DOWNLOAD_NAME_RE.test(fileName) || fileName.includes('..'))
+    return null;
+  return { id, fileName };
+}
+
 /** The scheme the desktop app registers for data-folder files. */
 export const DESKTOP_FILE_SCHEME = 'coop';
 

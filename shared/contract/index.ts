@@ -14,6 +14,7 @@ import { modelCheckOps } from './model-check';
 import { methodsOps } from './methods';
 import { experimentsOps } from './experiments';
 import { similarityMapOps } from './similarity-map';
+import { downloadsOps } from './downloads';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -29,6 +30,7 @@ export const contract = {
   ...methodsOps,
   ...experimentsOps,
   ...similarityMapOps,
+  ...downloadsOps,
 };
 
 /** The contract's type. */
@@ -61,3 +63,4 @@ export * from './methods';
 export * from './experiments';
 export * from './experiment-plan';
 export * from './similarity-map';
+export * from './downloads';

@@ -15,6 +15,7 @@ import { preferencesHandlers, settingsHandlers } from './settings';
 import { modelCheckHandlers } from './model-check';
 import { methodsHandlers } from './methods';
 import { experimentsHandlers } from './experiments';
+import { downloadsHandlers } from './downloads';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -30,5 +31,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...modelCheckHandlers(env),
     ...methodsHandlers(env),
     ...experimentsHandlers(env),
+    ...downloadsHandlers(env),
   };
 }
