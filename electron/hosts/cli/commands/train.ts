@@ -379,7 +379,8 @@ export function firstSampleTask(): string {
 /** `coop-studio demo`. */
 export const demoCommand: CommandSpec = {
   name: 'demo',
-  summary: 'Run the main job without a window: CoOp (16 shots) on the bundled sample task with the demo model.',
+  summary:
+    'Run the main job without a window: CoOp (16 shots) on the bundled sample task with the active model (the embedded demo model unless another was chosen).',
   options: {
     ...RUN_OPTIONS,
     'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: String(DEFAULT_AUG_VIEWS) },
@@ -390,7 +391,8 @@ export const demoCommand: CommandSpec = {
       defaultText: 'the first task in resources/samples',
     },
   },
-  details: "CoOp's recipe for 16 shots (200 epochs, no augmented views: see `learn --help`) on the demo model.",
+  details:
+    "CoOp's recipe for 16 shots (200 epochs, no augmented views: see `learn --help`) on the active model (--model picks another).",
   async run(ctx) {
     const data = pathOpt(ctx, 'data') ?? firstSampleTask();
     const args = { data, shots: 16, ...learnArgsFrom(ctx, { augViews: DEFAULT_AUG_VIEWS }) };
