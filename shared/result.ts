@@ -44,6 +44,8 @@ export const ERROR_REASONS = [
   'too_few_classes',
   /** The split leaves no test image. facts: shots, perClass ({ name, images }[]), minImagesPerClass. */
   'no_test_images',
+  /** A learned context used with another model than its own. facts: contextModel, model ({ id, dir } each). */
+  'model_mismatch',
 ] as const;
 
 /** One of {@link ERROR_REASONS}. */

@@ -173,6 +173,8 @@ describe('export and predict', () => {
     if (!r.ok) {
       expect(r.error.code).toBe('invalid_data');
       expect(r.error.message).toContain('learned with model');
+      expect(r.error.message).not.toMatch(/\s--[a-z]/);
+      expect(r.error.reason).toBe('model_mismatch');
     }
   }, 60_000);
 

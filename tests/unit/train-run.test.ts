@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KGCOOP_LAMBDA, type LearnProgress } from '../../shared/contract/train';
 import { unwrap } from '../../shared/result';
 import { readContextFile } from '../../electron/engine/formats/context-file';
+import { cliHint } from '../../electron/hosts/cli/command';
 import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
 import { inProcessEngine, tempDir } from '../helpers/engine';
 import { fixtureModelDirs } from '../helpers/fixtures';
@@ -116,7 +117,14 @@ describe('learn and evaluate', () => {
     if (!other) throw new Error('the fixtures have one model only; this check needs two');
     const refused = await engine.client.call('evaluate', { model: other, data: testDir, context: r.contextPath });
     expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_data' } });
-    if (!refused.ok) expect(refused.error.message).toContain('only works with the model it was learned with');
+    if (!refused.ok) {
+      expect(refused.error.message).toContain('only works with the model it was learned with');
+      // The studio phrases it in its own words: a reason and facts, and no CLI flag in the message.
+      expect(refused.error.message).not.toMatch(/\s--[a-z]/);
+      expect(refused.error.reason).toBe('model_mismatch');
+      expect(refused.error.facts).toMatchObject({ contextModel: { dir: r.model.dir }, model: { dir: other } });
+      expect(cliHint(refused.error)).toMatch(/--model/);
+    }
   }, 120_000);
 
   it('gives the same context for the same seed, reuses cached features, and frees every tensor', async () => {

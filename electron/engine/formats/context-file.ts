@@ -204,7 +204,12 @@ export function assertContextFits(file: ContextFile, model: ContextModel, path: 
   if (file.meta.model.id !== id)
     throw new AppError(
       'invalid_data',
-      `${path} was learned with model ${quoted(file.meta.model.id)} (${quoted(file.meta.model.dir)}), not with "${id}" (${dir}). A learned context only works with the model it was learned with: pass --model with that model's folder.`,
+      `${path} was learned with model ${quoted(file.meta.model.id)} (${quoted(file.meta.model.dir)}), not with "${id}" (${dir}). A learned context only works with the model it was learned with.`,
+      undefined,
+      {
+        reason: 'model_mismatch',
+        facts: { contextModel: { id: file.meta.model.id, dir: file.meta.model.dir }, model: { id, dir } },
+      },
     );
   if (width !== config.text.width)
     throw new AppError(

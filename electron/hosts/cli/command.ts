@@ -153,6 +153,7 @@ const CLI_HINTS: Record<ErrorReason, string> = {
   too_few_classes:
     'Give a dataset folder with one sub-folder of images per class (--data DIR), or a project with two classes or more.',
   no_test_images: 'Add images, lower --shots, or give a separate test folder with --test DIR.',
+  model_mismatch: 'Pass --model with the model it was learned with (its folder or installed id).',
 };
 
 /** The CLI's hint for an error, or null (see [Note: error reasons]). */
