@@ -81,11 +81,14 @@ function learnResult(names: string[]): LearnResult {
     data: {
       root: '/data',
       test: null,
-      classes: names.map((name) => ({ name, prompt: name, train: 1, val: 0, test: 1 })),
+      classes: names.map((name) => ({ name, folder: name, prompt: name, train: 1, val: 0, test: 1 })),
       skipped: [],
     },
     settings: {
+      method: 'coop',
+      kgLambda: null,
       shots: 1,
+      requestedShots: 1,
       seed: 1,
       nCtx: 4,
       csc: false,
@@ -97,6 +100,7 @@ function learnResult(names: string[]): LearnResult {
       path: 'optimised',
     },
     backend: 'cpu',
+    notes: [],
     zeroShot: { template: 'a photo of a {}.', test: report(names), valAccuracy: null },
     curve: [{ epoch: 0, lr: -0.5, trainLoss: 1, trainAccuracy: 0.5, valAccuracy: null, testAccuracy: 0.5, seconds: 0 }],
     test: report(names),
@@ -146,7 +150,7 @@ describe('CSV formula injection', () => {
 
   it('compare.csv neutralises what it writes', () => {
     const result: Pick<CompareResult, 'rows' | 'table' | 'data'> = {
-      data: { root: '/d', test: null, classes: HOSTILE, prompts: HOSTILE },
+      data: { root: '/d', test: null, classes: HOSTILE, folders: HOSTILE, prompts: HOSTILE },
       rows: [
         {
           method: 'coop',
