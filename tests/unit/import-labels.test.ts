@@ -57,13 +57,19 @@ describe('imports in web mode', () => {
   it('imports a dropped .zip as a dataset, naming skipped and damaged entries as they are in the zip', async () => {
     const good = await imageBytes(1, { w: 32, h: 32 });
     const full = await imageBytes(2, { w: 64, h: 64, format: 'jpeg' });
+    const flipped = await imageBytes(8, { w: 32, h: 32 });
     const zip = zipSync({
       'ds/circle/a.png': good,
       'ds/circle/b.png': await imageBytes(3, { w: 32, h: 32 }),
       'ds/square/c.png': await imageBytes(4, { w: 32, h: 32 }),
       'ds/square/notes.txt': new TextEncoder().encode('not an image'),
       'ds/square/broken.jpg': full.subarray(0, Math.floor(full.length / 3)),
+      'ds/square/fake.png': new TextEncoder().encode('a text file named like an image'),
+      'ds/square/flipped.png': [flipped, { level: 0 }],
     });
+    // One byte of a stored entry changed after zipping: the archive's checksum no longer matches (a damaged file).
+    const at = Buffer.from(zip).indexOf(Buffer.from(flipped.subarray(40, 72))) + 8;
+    zip[at] = (zip[at] ?? 0) ^ 0xff;
     const folder = await upload('session-zip-0001', [['shapes.zip', zip]]);
     const projectId = await project('Zip');
     const r = unwrap(await engine.client.call('projectImportData', { projectId, sources: [folder] }));
@@ -77,13 +83,18 @@ describe('imports in web mode', () => {
         reason: 'not an image',
       }),
     ]);
-    const broken = r.failedFiles[0];
-    expect(broken).toMatchObject({
-      name: 'shapes.zip:ds/square/broken.jpg',
-      problem: 'damaged',
-      reason: 'damaged file',
-    });
+    const failed = Object.fromEntries(r.failedFiles.map((f) => [f.name, f]));
+    expect(Object.keys(failed).sort()).toEqual([
+      'shapes.zip:ds/square/broken.jpg',
+      'shapes.zip:ds/square/fake.png',
+      'shapes.zip:ds/square/flipped.png',
+    ]);
+    const broken = failed['shapes.zip:ds/square/broken.jpg'];
+    expect(broken).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
     expect(broken?.detail).toBeTruthy();
+    expect(failed['shapes.zip:ds/square/fake.png']).toMatchObject({ problem: 'not_an_image', reason: 'not an image' });
+    expect(failed['shapes.zip:ds/square/flipped.png']).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
+    expect(failed['shapes.zip:ds/square/flipped.png']?.detail).toMatch(/checksum/);
     for (const f of [...r.skippedFiles, ...r.failedFiles]) expect(f.name).not.toContain(engine.dataDir);
   });
 

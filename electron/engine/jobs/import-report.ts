@@ -74,7 +74,13 @@ const PLAIN: Record<ImportProblem, string> = {
   unreadable: 'cannot be read',
 };
 
-const TOO_LARGE = /pixel limit|too large|more than the .*MiB|exceeds/i;
+const TOO_LARGE = /pixel limit|too large|more than the .*MiB|exceeds|looks like a zip bomb/i;
+/** A file (or zip entry) whose bytes are there but wrong: the archive's and the image checks' words for it. */
+const DAMAGED = /corrupt|truncated|damaged|checksum does not match/i;
+
+/** The problem of a failure that is neither a scan's skip nor a decoder's: too large, damaged, or unreadable. */
+const otherProblem = (detail: string): ImportProblem =>
+  TOO_LARGE.test(detail) ? 'too_large' : DAMAGED.test(detail) ? 'damaged' : 'unreadable';
 
 /** The problem behind a raw reason of the scan or the decoder, with the raw text as detail. */
 export function plainProblem(raw: string): { problem: ImportProblem; reason: string; detail?: string } {
@@ -88,11 +94,18 @@ export function plainProblem(raw: string): { problem: ImportProblem; reason: str
   else if (raw.startsWith('empty file')) problem = 'empty';
   else if (raw.startsWith('unreadable image:')) {
     detail = after('unreadable image:');
-    problem = TOO_LARGE.test(detail) ? 'too_large' : 'damaged';
+    // The image checks say "not an image ..." for bytes of no image format, whatever the file's name.
+    problem = detail.startsWith('not an image')
+      ? 'not_an_image'
+      : detail.startsWith('the file is empty')
+        ? 'empty'
+        : TOO_LARGE.test(detail)
+          ? 'too_large'
+          : 'damaged';
   } else if (raw.startsWith('cannot read the file:')) {
     detail = after('cannot read the file:');
-    problem = TOO_LARGE.test(detail) ? 'too_large' : 'unreadable';
-  } else problem = TOO_LARGE.test(raw) ? 'too_large' : 'unreadable';
+    problem = otherProblem(detail);
+  } else problem = otherProblem(raw);
   return { problem, reason: PLAIN[problem], ...(detail ? { detail } : {}) };
 }
 
