@@ -47,6 +47,9 @@ export class FakeProject {
 
   /** The project as `projectShow` returns it. */
   detail(): ProjectDetail {
+    const best = this.runs
+      .filter((r) => r.status === 'done' && r.testAccuracy !== null)
+      .reduce<RunSummary | null>((a, r) => (a && (a.testAccuracy ?? 0) >= (r.testAccuracy ?? 0) ? a : r), null);
     return {
       id: this.id,
       name: this.name,
@@ -56,6 +59,18 @@ export class FakeProject {
       images: this.images.length,
       createdAt: 0,
       updatedAt: 0,
+      runCount: this.runs.length,
+      lastRunAt: this.runs.length ? Math.max(...this.runs.map((r) => r.createdAt)) : null,
+      bestRun: best && {
+        runId: best.id,
+        testAccuracy: best.testAccuracy ?? 0,
+        method: best.method,
+        shots: best.shots,
+        seed: best.seed,
+        createdAt: best.createdAt,
+        modelId: best.modelId,
+        modelDir: null,
+      },
       classList: this.classes.map((c) => ({ ...c })),
       splits: { auto: this.images.length, train: 0, val: 0, test: 0 },
       missing: 0,

@@ -45,13 +45,16 @@ export function learnResult(overrides: Partial<LearnResult> = {}): LearnResult {
       root: '/data',
       test: null,
       classes: [
-        { name: 'cats', prompt: 'cats', train: 2, val: 1, test: 2 },
-        { name: 'dogs', prompt: 'dogs', train: 2, val: 1, test: 2 },
+        { name: 'cats', folder: 'cats', prompt: 'cats', train: 2, val: 1, test: 2 },
+        { name: 'dogs', folder: 'dogs', prompt: 'dogs', train: 2, val: 1, test: 2 },
       ],
       skipped: [],
     },
     settings: {
+      method: 'coop',
+      kgLambda: null,
       shots: 2,
+      requestedShots: 2,
       seed: 1,
       nCtx: 4,
       csc: false,
@@ -63,6 +66,7 @@ export function learnResult(overrides: Partial<LearnResult> = {}): LearnResult {
       path: 'optimised',
     },
     backend: 'wasm',
+    notes: [],
     zeroShot: {
       template: 'a photo of a {}.',
       test: report(0.5, [
@@ -103,7 +107,13 @@ export function learnResult(overrides: Partial<LearnResult> = {}): LearnResult {
 export function compareResult(methods: CompareMethod[]): CompareResult {
   return {
     model: { id: 'demo', dir: '/models/demo-clip' },
-    data: { root: '/data', test: null, classes: ['cats', 'dogs'], prompts: ['cats', 'dogs'] },
+    data: {
+      root: '/data',
+      test: null,
+      classes: ['cats', 'dogs'],
+      folders: ['cats', 'dogs'],
+      prompts: ['cats', 'dogs'],
+    },
     settings: {
       methods,
       shots: [1, 2],
@@ -122,6 +132,17 @@ export function compareResult(methods: CompareMethod[]): CompareResult {
     ),
     rows: [],
     skipped: [],
+    splits: [1, 2].map((shots) => ({
+      shots,
+      requestedShots: shots,
+      seed: 1,
+      train: 2 * shots,
+      val: 2,
+      test: 4,
+      pinned: false,
+    })),
+    splitNote: 'Each shot count and seed is its own split of the data (seed 1).',
+    notes: [],
     timings: { featuresS: 1, totalS: 2, imagesEmbedded: 8, imagesFromCache: 0 },
     files: [],
     warnings: [],
