@@ -218,7 +218,16 @@ export interface ImportProgress {
 }
 
 /** Why a file was not imported, for a front end to phrase (see [Note: import labels] in electron/engine/jobs/import-report.ts). */
-export const IMPORT_PROBLEMS = ['not_an_image', 'hidden', 'damaged', 'too_large', 'empty', 'unreadable'] as const;
+export const IMPORT_PROBLEMS = [
+  'not_an_image',
+  'hidden',
+  'damaged',
+  'truncated',
+  'too_large',
+  'empty',
+  'not_a_file',
+  'unreadable',
+] as const;
 /** One of {@link IMPORT_PROBLEMS}. */
 export type ImportProblem = (typeof IMPORT_PROBLEMS)[number];
 

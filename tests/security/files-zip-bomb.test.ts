@@ -78,8 +78,15 @@ describe('zip bombs in dataset imports', () => {
     expect(grewMiB).toBeLessThan(BOUND_MIB);
     if (value.ok) {
       expect(value.value.imported).toBe(1);
+      // The archive's own sentence is the detail; the reason is the plain label (see [Note: import labels]).
       expect(value.value.failedFiles).toEqual([
-        { path: `${file}:cats/liar.png`, reason: expect.stringMatching(/larger than|corrupt/) as unknown },
+        {
+          path: `${file}:cats/liar.png`,
+          name: 'liar.zip:cats/liar.png',
+          problem: 'damaged',
+          reason: 'damaged file',
+          detail: expect.stringMatching(/larger than|corrupt/) as unknown,
+        },
       ]);
     } else expectRefused(value, /larger than|corrupt/);
   });

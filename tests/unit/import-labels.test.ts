@@ -90,7 +90,7 @@ describe('imports in web mode', () => {
       'shapes.zip:ds/square/flipped.png',
     ]);
     const broken = failed['shapes.zip:ds/square/broken.jpg'];
-    expect(broken).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
+    expect(broken).toMatchObject({ problem: 'truncated', reason: 'truncated file (cut off)' });
     expect(broken?.detail).toBeTruthy();
     expect(failed['shapes.zip:ds/square/fake.png']).toMatchObject({ problem: 'not_an_image', reason: 'not an image' });
     expect(failed['shapes.zip:ds/square/flipped.png']).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
@@ -134,7 +134,7 @@ describe('imports from disk', () => {
     expect(names).toEqual({
       'Pets/cat/notes.txt': 'not an image',
       'Pets/cat/.DS_Store': 'hidden or system file',
-      'Pets/cat/corrupt.jpg': 'damaged file',
+      'Pets/cat/corrupt.jpg': 'truncated file (cut off)',
       'Pets/dog/zero.jpg': 'empty file',
     });
     for (const f of r.failedFiles) expect(f.reason).not.toMatch(/Input|buffer|header|VipsJpeg/i);

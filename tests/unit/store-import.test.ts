@@ -54,7 +54,8 @@ describe('projectImportData', () => {
       reason: 'empty file',
     });
     const corrupt = report.failedFiles.find((f) => f.path === ds.corrupt);
-    expect(corrupt).toMatchObject({ problem: 'damaged', reason: 'damaged file' });
+    // Its JPEG stops a third of the way in: a truncated file, said in plain words.
+    expect(corrupt).toMatchObject({ problem: 'truncated', reason: 'truncated file (cut off)' });
     expect(corrupt?.detail).toMatch(/\S+/);
     expect(report.skippedFiles.map((f) => f.path).sort()).toEqual([ds.hidden, ds.nonImage].sort());
     expect(report.duplicates).toBe(1);

@@ -69,18 +69,30 @@ const PLAIN: Record<ImportProblem, string> = {
   not_an_image: 'not an image',
   hidden: 'hidden or system file',
   damaged: 'damaged file',
+  truncated: 'truncated file (cut off)',
   too_large: 'too large',
   empty: 'empty file',
+  not_a_file: 'not a regular file (a folder, device or pipe)',
   unreadable: 'cannot be read',
 };
 
 const TOO_LARGE = /pixel limit|too large|more than the .*MiB|exceeds|looks like a zip bomb/i;
+/** The image checks' word for a file that stops before its end (see [Note: image problems] in clip/image-problem.ts). */
+const TRUNCATED = /\btruncated\b/i;
 /** A file (or zip entry) whose bytes are there but wrong: the archive's and the image checks' words for it. */
-const DAMAGED = /corrupt|truncated|damaged|checksum does not match/i;
+const DAMAGED = /corrupt|damaged|checksum does not match/i;
 
-/** The problem of a failure that is neither a scan's skip nor a decoder's: too large, damaged, or unreadable. */
+/** The problem of a failure that is neither a scan's skip nor a decoder's. */
 const otherProblem = (detail: string): ImportProblem =>
-  TOO_LARGE.test(detail) ? 'too_large' : DAMAGED.test(detail) ? 'damaged' : 'unreadable';
+  /^not a regular file/.test(detail)
+    ? 'not_a_file'
+    : TOO_LARGE.test(detail)
+      ? 'too_large'
+      : TRUNCATED.test(detail)
+        ? 'truncated'
+        : DAMAGED.test(detail)
+          ? 'damaged'
+          : 'unreadable';
 
 /** The problem behind a raw reason of the scan or the decoder, with the raw text as detail. */
 export function plainProblem(raw: string): { problem: ImportProblem; reason: string; detail?: string } {
@@ -101,7 +113,9 @@ export function plainProblem(raw: string): { problem: ImportProblem; reason: str
         ? 'empty'
         : TOO_LARGE.test(detail)
           ? 'too_large'
-          : 'damaged';
+          : TRUNCATED.test(detail)
+            ? 'truncated'
+            : 'damaged';
   } else if (raw.startsWith('cannot read the file:')) {
     detail = after('cannot read the file:');
     problem = otherProblem(detail);
