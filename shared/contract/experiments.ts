@@ -70,7 +70,7 @@ export const templateArg = z
   .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.');
 /** The inputs every experiment shares. */
 const experimentBase = {
-  /** Model folder or installed model id; the embedded demo model when omitted. */
+  /** Model folder or installed model id; the active model when omitted (see [Note: one model resolver]). */
   model: z.string().min(1).optional(),
   /** Dataset folder: one sub-folder of images per class (or `project`). */
   data: z.string().min(1).optional(),

@@ -13,6 +13,7 @@ export const MAX_OVERLAY_SIZE = 1024;
 /** Arguments of `similarityMap`. */
 export const similarityMapArgs = z
   .object({
+    /** Model folder or installed model id; the active model when omitted (see [Note: one model resolver]). */
     model: z.string().min(1).optional(),
     /** The image file. */
     image: z.string().min(1),

@@ -63,6 +63,11 @@ describe('the model a request names', { timeout: 180_000 }, () => {
     expect(cmp.model.dir).toBe(installedDir);
     // The tokenizer of the active model (the fixture's tokenizer is the real CLIP vocabulary, like the demo's).
     expect(unwrap(await c.call('tokenize', { texts: ['a photo'] })).contextLength).toBe(77);
+    // The experiment bench too.
+    const map = unwrap(await c.call('similarityMap', { image: images[0] ?? '', classes: ['red', 'blue'] }));
+    expect(map.model.dir).toBe(installedDir);
+    const b2n = unwrap(await c.call('baseToNew', { data, methods: ['zs'], shots: 1, seeds: [1] }));
+    expect(b2n.models.map((m) => m.dir)).toEqual([installedDir]);
   });
 
   it('takes an installed id or a folder, and names the installed ids for a word that is neither', async () => {

@@ -17,6 +17,6 @@ export function experimentsHandlers(env: EngineEnv): HandlersFor<typeof experime
     sweep: (args, ctx) => runSweep(args, ctx, env.dataDir),
     baseToNew: (args, ctx) => runBaseToNew(args, ctx, env.dataDir),
     domainShift: (args, ctx) => runDomainShift(args, ctx, env.dataDir),
-    similarityMap: (args, ctx) => runSimilarityMap(args, ctx),
+    similarityMap: (args, ctx) => runSimilarityMap(args, env, ctx),
   };
 }

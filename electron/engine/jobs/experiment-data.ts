@@ -11,14 +11,14 @@
 import type { JobContext } from '../../../shared/contract/define';
 import type { ExperimentProgress, ExperimentSplit } from '../../../shared/contract/experiments';
 import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
+import type { ClipModel } from '../clip/clip-model';
 import { readFolderDataset } from '../data/folder-dataset';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
 import type { FewShotFeatures, LabelledFeatures } from '../methods/evaluate';
 import { normalizeRows, stack } from '../methods/matrix';
 import { fillTemplate } from '../methods/templates';
-import { resolveModelDir } from '../models/model-store';
-import { demoModelDir } from '../settings/paths';
+import { resolveModel } from '../models/model-store';
+import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { fewShotSplit, Rng, type FewShotSplit, type SplitItem } from '../train/splits';
@@ -44,14 +44,17 @@ export interface ExperimentSource {
   testRoot: string | null;
 }
 
-/** The model folder of `model` (an installed id or a folder); the demo model, as `learn`, when absent. */
+/**
+ * The model folder of `model` (an installed id or a folder); the active model, as `learn`, when absent (see [Note: one
+ * model resolver] in models/model-store.ts).
+ */
 export function experimentModelDir(dataDir: string, model: string | undefined): string {
-  return model === undefined ? demoModelDir() : resolveModelDir(dataDir, model);
+  return resolveModel(dataDir, model).dir;
 }
 
-/** Opens a model of an experiment. */
+/** Opens a model of an experiment (as every operation opens the model it names). */
 export async function openExperimentModel(dataDir: string, model: string | undefined): Promise<ClipModel> {
-  return openClipModel(experimentModelDir(dataDir, model));
+  return openModel(dataDir, model);
 }
 
 /** Reads the dataset (folder or project) and the optional separate test folder. */

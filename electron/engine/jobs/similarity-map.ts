@@ -18,14 +18,14 @@ import {
   type similarityMapArgs,
 } from '../../../shared/contract/similarity-map';
 import { AppError } from '../../../shared/result';
-import { openClipModel, type ClipModel } from '../clip/clip-model';
+import type { ClipModel } from '../clip/clip-model';
 import { readContextFile } from '../formats/context-file';
+import { openModel } from '../models/open-model';
 import { normalizeRows, stack, type Matrix } from '../methods/matrix';
 import { patchFeatures, type PatchFeatures } from '../methods/patch-features';
 import { classMaps } from '../methods/similarity-map';
 import { fillTemplate } from '../methods/templates';
 import { overlayPng, sideBySidePng } from '../reports/similarity-overlay';
-import { demoModelDir } from '../settings/paths';
 import { contextWeights } from './predict';
 
 type MapArgs = z.output<typeof similarityMapArgs>;
@@ -110,10 +110,11 @@ async function drawOverlays(
 /** Runs `similarityMap`. */
 export async function runSimilarityMap(
   args: MapArgs,
+  env: { dataDir: string },
   { progress }: JobContext<SimilarityMapProgress>,
 ): Promise<SimilarityMapResult> {
   progress({ kind: 'phase', message: 'Reading the model and the prompts' });
-  const model = await openClipModel(args.model ?? demoModelDir());
+  const model = await openModel(env.dataDir, args.model);
   const { classNames, prompts } = await promptWeights(args, model);
   progress({ kind: 'phase', message: 'Reading the patch tokens of the image' });
   const feats = await patchFeatures(model, args.image);

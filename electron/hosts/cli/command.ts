@@ -123,7 +123,11 @@ export const MODEL_OPT: OptionSpec = {
  */
 export function modelOpt(ctx: CommandContext, name = 'model'): string | undefined {
   const v = str(ctx, name);
-  if (v === undefined) return undefined;
+  return v === undefined ? undefined : modelArg(v);
+}
+
+/** One model as the user wrote it, as {@link modelOpt} sends it (a folder as its absolute path, else an id). */
+export function modelArg(v: string): string {
   const full = resolve(v);
   const pathLike = /[\\/]/.test(v) || v.startsWith('.') || v.startsWith('~');
   return pathLike || existsSync(full) ? full : v;

@@ -21,9 +21,19 @@ import {
 } from '../../../../shared/contract';
 import { AppError, unwrap } from '../../../../shared/result';
 import { formatExperimentTable } from '../../../engine/reports/experiment-report';
-import { int, pathOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
+import {
+  int,
+  MODEL_OPT,
+  modelArg,
+  modelOpt,
+  pathOpt,
+  str,
+  type CommandContext,
+  type CommandSpec,
+  type OptionSpec,
+} from '../command';
 import { backendOf, intList, withCancel } from './methods';
-import { dataSource, MODEL_OPT, PROJECT_OPT } from './train';
+import { dataSource, PROJECT_OPT } from './train';
 
 /** A comma-separated list option, trimmed, empty items dropped. */
 export const list = (ctx: CommandContext, name: string) =>
@@ -118,15 +128,14 @@ const CONTEXT_OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function commonArgs(ctx: CommandContext, command: string) {
-  const model = str(ctx, 'model');
+  const model = modelOpt(ctx);
   const out = pathOpt(ctx, 'out');
   const template = str(ctx, 'template');
   const backend = backendOf(ctx);
   const seeds = intList(ctx, 'seeds');
   return {
     ...(await dataSource(ctx, command)),
-    // An installed id stays an id; anything else is a folder relative to the working directory.
-    ...(model ? { model: /[\\/.]/.test(model) ? resolve(model) : model } : {}),
+    ...(model ? { model } : {}),
     ...(seeds ? { seeds } : {}),
     shots: int(ctx, 'shots', 16),
     ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
@@ -241,7 +250,7 @@ export const sweepCommand: CommandSpec = {
     const test = pathOpt(ctx, 'test');
     const lengths = intList(ctx, 'lengths');
     const initWords = str(ctx, 'init-words');
-    const models = list(ctx, 'models')?.map((m) => (/[\\/.]/.test(m) ? resolve(m) : m));
+    const models = list(ctx, 'models')?.map(modelArg);
     const noise = rates(ctx);
     const only = (flag: string, k: SweepKind, given: unknown) => {
       if (given !== undefined && kind !== k) throw new AppError('bad_args', `--${flag} goes with --kind ${k}.`);

@@ -5,10 +5,9 @@
 import { resolve } from 'node:path';
 import { SIMILARITY_MAP_NOTE, ZERO_SHOT_TEMPLATE, type SimilarityMapResult } from '../../../../shared/contract';
 import { AppError, unwrap } from '../../../../shared/result';
-import { int, pathOpt, str, type CommandSpec } from '../command';
+import { int, MODEL_OPT, modelOpt, pathOpt, str, type CommandSpec } from '../command';
 import { list } from './experiments';
 import { backendOf, intList, withCancel } from './methods';
-import { MODEL_OPT } from './train';
 
 /** `coop-studio similarity-map`. */
 export const similarityMapCommand: CommandSpec = {
@@ -56,7 +55,7 @@ export const similarityMapCommand: CommandSpec = {
     const context = pathOpt(ctx, 'context');
     const classes = list(ctx, 'classes');
     if (!context && !classes?.length) throw new AppError('bad_args', 'Give --context FILE or --classes a,b,c.');
-    const model = pathOpt(ctx, 'model');
+    const model = modelOpt(ctx);
     const out = pathOpt(ctx, 'out');
     const template = str(ctx, 'template');
     const show = intList(ctx, 'show');
