@@ -232,6 +232,11 @@ export interface ExperimentCommon {
   /** The CLI command that reproduces this experiment. */
   command: string;
   warnings: string[];
+  /**
+   * Sentences that belong with the table: how the cells were trained, the class split, where a learned prompt loses to
+   * the hand-written one. The report and the studio show them under the table.
+   */
+  notes: string[];
   timings: { featuresS: number; totalS: number; runs: number };
   /** Report files written with `out`. */
   files: string[];

@@ -7,7 +7,7 @@ import { sweepArgs, baseToNewArgs } from '../../shared/contract/experiments';
 import { baseToNewCommand, planSweep, plannedRuns, sweepCommand } from '../../shared/contract/experiment-plan';
 import { baseNewClasses, harmonicMean } from '../../electron/engine/train/class-split';
 import { flipLabels } from '../../electron/engine/train/label-noise';
-import { experimentCsv } from '../../electron/engine/reports/experiment-report';
+import { experimentCsv } from '../../shared/experiment-report';
 import { csvCell } from '../../shared/csv';
 
 /** Labels of `k` items per class for `c` classes, interleaved as a split lists them (class by class). */

@@ -285,6 +285,7 @@ async function finishBaseToNew(
     command: baseToNewCommand(args),
     warnings: r.feats.errors.map((e) => `Skipped ${e.path}: ${e.reason}`),
     timings: { featuresS: r.featuresS, totalS: (now() - r.t0) / 1000, runs: r.rows.length },
+    notes: [],
     files: [],
   };
   const baseIdx = new Set(result.classSplit.base.map((c) => r.source.classNames.indexOf(c)));
@@ -295,14 +296,7 @@ async function finishBaseToNew(
     `The split below is drawn over all classes; the methods learn on its base-class training / validation images only (${used.join(', ')}); the new classes' training images are never used.`,
     `H in the table is the mean over seeds of each seed's harmonic mean; the harmonic mean of the mean accuracies (the papers' figure): ${summary.map((s) => `${EXPERIMENT_METHOD_LABELS[s.method]} ${(s.harmonic * 100).toFixed(1)}`).join(', ')}.`,
   ];
-  result.files = await maybeWriteReports(
-    args.out,
-    'base-to-new',
-    { ...result, notes },
-    {
-      columns: ['method', 'seed', 'base_accuracy', 'new_accuracy', 'harmonic_mean', 'seconds'],
-      rows: r.rows.map((x) => [x.method, x.seed, x.base, x.new, x.harmonic, Number(x.seconds.toFixed(3))]),
-    },
-  );
+  result.notes = notes;
+  result.files = await maybeWriteReports(args.out, result);
   return result;
 }

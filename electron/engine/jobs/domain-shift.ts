@@ -194,15 +194,8 @@ export async function runDomainShift(
     },
   );
   result.warnings = feats.errors.map((e) => `Skipped ${e.path}: ${e.reason}`);
-  result.files = await maybeWriteReports(
-    args.out,
-    'domain-shift',
-    { ...result, notes: shiftNotes(result) },
-    {
-      columns: ['method', 'seed', 'domain', 'accuracy'],
-      rows: rows.map((r) => [r.method, r.seed, r.domain, r.accuracy]),
-    },
-  );
+  result.notes = shiftNotes(result);
+  result.files = await maybeWriteReports(args.out, result);
   return result;
 }
 
@@ -259,6 +252,7 @@ function shiftResult(
     environment: environment(r.backend, model.provider),
     command: domainShiftCommand(args),
     warnings: [],
+    notes: [],
     timings,
     files: [],
   };

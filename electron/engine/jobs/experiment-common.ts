@@ -12,7 +12,8 @@ import type {
 } from '../../../shared/contract/experiments';
 import { appVersion } from '../settings/paths';
 import { meanStd } from '../train/metrics';
-import { writeExperimentReports, type ReportRows } from '../reports/experiment-report';
+import { experimentReport, type ExperimentResult } from '../../../shared/experiment-report';
+import { writeExperimentReports } from '../reports/experiment-report';
 
 /** One measured value of a table cell. */
 export interface TableEntry {
@@ -87,11 +88,6 @@ export class RunCounter {
 }
 
 /** Writes the reports of `result` into `out` when given; returns the files written. */
-export async function maybeWriteReports(
-  out: string | undefined,
-  name: string,
-  result: Parameters<typeof writeExperimentReports>[2],
-  rows: ReportRows,
-): Promise<string[]> {
-  return out ? writeExperimentReports(out, name, result, rows) : [];
+export async function maybeWriteReports(out: string | undefined, result: ExperimentResult): Promise<string[]> {
+  return out ? writeExperimentReports(out, experimentReport(result)) : [];
 }

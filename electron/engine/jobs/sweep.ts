@@ -250,68 +250,20 @@ export async function runSweep(
     environment: environment(plan.backend, run.provider),
     command: sweepCommand(args),
     warnings: run.warnings,
+    notes: cellNotes(cells),
     timings: { featuresS: run.featuresS, totalS: (now() - t0) / 1000, runs: run.rows.length },
     files: [],
   };
-  result.files = await maybeWriteReports(
-    args.out,
-    `sweep-${args.kind}`,
-    { ...result, settings: reportedSettings(result), notes: cellNotes(result) },
-    sweepRunRows(result),
-  );
+  result.files = await maybeWriteReports(args.out, result);
   return result;
 }
 
-/** The settings the report shows: the swept values of this kind only (the JSON keeps them all). */
-function reportedSettings(r: SweepResult): Partial<SweepResult['settings']> {
-  const { contextLengths, initWords, noiseRates, ...rest } = r.settings;
-  return {
-    ...rest,
-    ...(r.kind === 'context-length' ? { contextLengths } : {}),
-    ...(r.kind === 'init' ? { initWords } : {}),
-    ...(r.kind === 'label-noise' ? { noiseRates } : {}),
-  };
-}
-
 /** One line per trained cell: the `learn` options it ran with. */
-function cellNotes(r: SweepResult): string[] {
-  return r.cells
+function cellNotes(cells: SweepCell[]): string[] {
+  return cells
     .filter((c) => c.method === 'coop')
     .map(
       (c) =>
         `${c.setting}: CoOp with M = ${c.learn.nCtx}, ${c.learn.csc ? 'class-specific' : 'unified'} context, class token ${c.learn.position}, ${c.learn.ctxInit ? `initialised from "${c.learn.ctxInit}"` : 'random init'}${c.noiseRate > 0 ? `, ${c.noiseRate * 100}% of the training labels flipped` : ''}.`,
     );
-}
-
-/** The runs of a sweep for the CSV and the HTML report. */
-function sweepRunRows(r: SweepResult) {
-  return {
-    columns: [
-      'cell',
-      'setting',
-      'method',
-      'model',
-      'seed',
-      'test_accuracy',
-      'val_accuracy',
-      'final_train_loss',
-      'flipped_labels',
-      'seconds',
-    ],
-    rows: r.rows.map((row) => {
-      const cell = r.cells.find((c) => c.key === row.cell);
-      return [
-        row.cell,
-        cell?.setting ?? '',
-        cell?.method ?? '',
-        row.model,
-        row.seed,
-        row.testAccuracy,
-        row.valAccuracy,
-        row.finalTrainLoss,
-        row.flippedLabels,
-        Number(row.seconds.toFixed(3)),
-      ];
-    }),
-  };
 }

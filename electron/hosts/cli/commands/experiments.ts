@@ -20,7 +20,7 @@ import {
   type SweepKind,
 } from '../../../../shared/contract';
 import { AppError, unwrap } from '../../../../shared/result';
-import { formatExperimentTable } from '../../../engine/reports/experiment-report';
+import { formatExperimentTable } from '../../../../shared/experiment-report';
 import {
   int,
   MODEL_OPT,
