@@ -146,9 +146,13 @@ export function formatExperimentTable(t: ExperimentTable): string[] {
   return lines;
 }
 
-/** Marks drawn over a series' bars so series differ without colour (see {@link hatchMarks}). */
-const HATCHES = ['', 'slash', 'dots', 'horizontal', 'cross', 'vertical', 'backslash', 'grid'] as const;
-type Hatch = (typeof HATCHES)[number];
+/**
+ * Marks drawn over each series' bars, in series order, so series differ without colour (see {@link hatchMarks}); the
+ * studio's chart draws the same ones.
+ */
+export const SERIES_HATCHES = ['', 'slash', 'dots', 'horizontal', 'cross', 'vertical', 'backslash', 'grid'] as const;
+/** One series' marks ('' = a plain bar). */
+export type Hatch = (typeof SERIES_HATCHES)[number];
 
 /**
  * White marks over a bar (or a legend swatch) at x, y, w, h: solid for the first series, then hatchings and dots, so
@@ -201,7 +205,7 @@ export function hatchMarks(hatch: Hatch, x: number, y: number, w: number, h: num
 /** One series' bar: its colour, and its marks over it. */
 function seriesBar(si: number, x: number, y: number, w: number, h: number, title = ''): string {
   const color = COLORS[si % COLORS.length] ?? '#000';
-  const hatch = HATCHES[si % HATCHES.length] ?? '';
+  const hatch = SERIES_HATCHES[si % SERIES_HATCHES.length] ?? '';
   return (
     `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="${color}" stroke="#333" stroke-width="0.5">${title}</rect>` +
     hatchMarks(hatch, x, y, w, h)

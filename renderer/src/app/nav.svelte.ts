@@ -8,6 +8,7 @@ export const SCREENS = [
   { id: 'dataset', label: 'Dataset' },
   { id: 'learn', label: 'Learn' },
   { id: 'results', label: 'Results' },
+  { id: 'experiments', label: 'Experiments' },
   { id: 'models', label: 'Models' },
   { id: 'settings', label: 'Settings' },
 ] as const;

@@ -12,6 +12,7 @@ import { getContext } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
 import { CompareController } from '../compare/compare.svelte';
 import { DatasetController } from '../dataset/dataset.svelte';
+import { ExperimentsController } from '../experiments/experiments.svelte';
 import { LearnController } from '../learn/learn.svelte';
 import { ModelsController } from '../models/models.svelte';
 import { ProjectsController } from '../projects/projects.svelte';
@@ -34,6 +35,7 @@ export class Studio {
   readonly learn: LearnController;
   readonly results: ResultsController;
   readonly compare: CompareController;
+  readonly experiments: ExperimentsController;
   readonly models: ModelsController;
 
   constructor(
@@ -47,6 +49,7 @@ export class Studio {
     this.learn = new LearnController(engine, this.projects, this.nav);
     this.results = new ResultsController(engine, platform, this.learn, this.projects);
     this.compare = new CompareController(engine, this.projects, this.learn);
+    this.experiments = new ExperimentsController(engine, platform, this.projects, this.learn);
     this.models = new ModelsController(engine, platform);
   }
 
