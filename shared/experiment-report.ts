@@ -188,11 +188,15 @@ export function hatchMarks(hatch: Hatch, x: number, y: number, w: number, h: num
   };
   if (hatch === 'slash') slash();
   else if (hatch === 'backslash') backslash();
-  else if (hatch === 'cross') (slash(), backslash());
-  else if (hatch === 'horizontal') rows();
+  else if (hatch === 'cross') {
+    slash();
+    backslash();
+  } else if (hatch === 'horizontal') rows();
   else if (hatch === 'vertical') cols();
-  else if (hatch === 'grid') (rows(), cols());
-  else if (hatch === 'dots') {
+  else if (hatch === 'grid') {
+    rows();
+    cols();
+  } else if (hatch === 'dots') {
     const dots: string[] = [];
     for (let py = y + step / 2; py < y1; py += step)
       for (let px = x + step / 2; px < x1; px += step)

@@ -4,36 +4,18 @@
  *
  * [Note: similarity overlay] The map (one cosine per patch) is upsampled bilinearly from the patch grid to the
  * overlay's size, between patch centres, and coloured from blue (the scale's low end) through yellow to red (its high
- * end); the image is the model's input crop resized to the same size (cubic). The colour is blended at 55 % over
- * the image. The scale is given by the caller, so the hand-written and the learned map of one class share it and
- * their colours compare.
+ * end; shared/heat-colour.ts, the scale the studio's legend shows too); the image is the model's input crop resized to
+ * the same size (cubic). The colour is blended at 55 % over the image. The scale is given by the caller, so the
+ * hand-written and the learned map of one class share it and their colours compare.
  */
 import sharp from 'sharp';
+import { heatColour } from '../../../shared/heat-colour';
 
 /** An RGB image (8-bit, interleaved). */
 export interface Rgb {
   data: Uint8Array;
   width: number;
   height: number;
-}
-
-const STOPS: [number, number, number][] = [
-  [49, 54, 149],
-  [69, 117, 180],
-  [171, 217, 233],
-  [255, 255, 191],
-  [253, 174, 97],
-  [215, 48, 39],
-];
-
-/** The colour of t in [0, 1] on the blue-yellow-red scale. */
-export function heatColour(t: number): [number, number, number] {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = STOPS[i] as [number, number, number];
-  const b = STOPS[i + 1] as [number, number, number];
-  return [0, 1, 2].map((k) => Math.round((a[k] ?? 0) + ((b[k] ?? 0) - (a[k] ?? 0)) * f)) as [number, number, number];
 }
 
 /** Bilinear value of a rows x cols grid at pixel (x, y) of a size x size square (patch centres at cell centres). */

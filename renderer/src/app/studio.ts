@@ -18,6 +18,7 @@ import { ModelsController } from '../models/models.svelte';
 import { ProjectsController } from '../projects/projects.svelte';
 import { ResultsController } from '../results/results.svelte';
 import { DoctorController } from '../settings/doctor.svelte';
+import { SimilarityController } from '../similarity/similarity.svelte';
 import { SettingsController } from '../settings/settings.svelte';
 import { showError } from './errors.svelte';
 import { Navigation } from './nav.svelte';
@@ -36,6 +37,7 @@ export class Studio {
   readonly results: ResultsController;
   readonly compare: CompareController;
   readonly experiments: ExperimentsController;
+  readonly similarity: SimilarityController;
   readonly models: ModelsController;
 
   constructor(
@@ -50,6 +52,7 @@ export class Studio {
     this.results = new ResultsController(engine, platform, this.learn, this.projects);
     this.compare = new CompareController(engine, this.projects, this.learn);
     this.experiments = new ExperimentsController(engine, platform, this.projects, this.learn);
+    this.similarity = new SimilarityController(engine);
     this.models = new ModelsController(engine, platform);
   }
 

@@ -94,11 +94,15 @@ export function hatchFill(colour: string, hatch: Hatch, mark: string): CanvasPat
   const backslash = () => [-size, 0, size].forEach((o) => line(o, 0, o + size, size));
   if (hatch === 'slash') slash();
   else if (hatch === 'backslash') backslash();
-  else if (hatch === 'cross') (slash(), backslash());
-  else if (hatch === 'horizontal') line(0, size / 2, size, size / 2);
+  else if (hatch === 'cross') {
+    slash();
+    backslash();
+  } else if (hatch === 'horizontal') line(0, size / 2, size, size / 2);
   else if (hatch === 'vertical') line(size / 2, 0, size / 2, size);
-  else if (hatch === 'grid') (line(0, size / 2, size, size / 2), line(size / 2, 0, size / 2, size));
-  else if (hatch === 'dots') {
+  else if (hatch === 'grid') {
+    line(0, size / 2, size, size / 2);
+    line(size / 2, 0, size / 2, size);
+  } else if (hatch === 'dots') {
     ctx.beginPath();
     ctx.arc(size / 2, size / 2, 1.5, 0, Math.PI * 2);
     ctx.fill();

@@ -25,8 +25,7 @@ export interface ExperimentKind {
 const QUESTIONS: Record<ExperimentId, string> = {
   'context-length': 'Does a longer learned context help? CoOp with M context vectors, for each M.',
   init: 'Does the starting point matter? Random vectors against the words "a photo of a".',
-  layout:
-    'One context for all classes or one per class, with the class name at the end, in the middle or in front?',
+  layout: 'One context for all classes or one per class, with the class name at the end, in the middle or in front?',
   backbone: 'Do bigger models gain more? The hand-written prompt and CoOp on each installed model.',
   'label-noise':
     'Does it survive wrong labels? A share of each class’s training labels flipped, CoOp against zero-shot and a linear probe.',
@@ -49,7 +48,8 @@ export function isSweep(id: ExperimentId): id is SweepKind {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const label = (run: string) => run.replace(/^(zs|linear|coop|kgcoop|cocoop)\b/, (m) => EXPERIMENT_METHOD_LABELS[m as 'zs']);
+const label = (run: string) =>
+  run.replace(/^(zs|linear|coop|kgcoop|cocoop)\b/, (m) => EXPERIMENT_METHOD_LABELS[m as 'zs']);
 
 /** The progress line of an experiment job's event. */
 export function progressText(e: ExperimentProgress): string {

@@ -10,14 +10,14 @@
 import type { z } from 'zod';
 import type { EngineClient } from '../../../shared/client';
 import {
-  baseToNewArgs,
+  type baseToNewArgs,
   DEFAULT_CONTEXT_LENGTHS,
   DEFAULT_EXPERIMENT_SEEDS,
   DEFAULT_EXPERIMENT_SHOTS,
   DEFAULT_INIT_WORDS,
   DEFAULT_NOISE_RATES,
   DEFAULT_SHIFT_METHODS,
-  domainShiftArgs,
+  type domainShiftArgs,
   GENERALIZATION_METHODS,
   sweepArgs,
   type ExperimentProgress,
@@ -32,7 +32,8 @@ import { datasetRoot, uploadFiles, type PickedFile } from '../dataset/upload';
 import type { LearnController } from '../learn/learn.svelte';
 import type { ProjectsController } from '../projects/projects.svelte';
 import { isSweep, progressText, type ExperimentId } from './experiment-kinds';
-import { browserSaver, reportFile, type FileSaver, type ReportFormat } from './report-files';
+import { browserSaver, type FileSaver } from '../ui/save-file';
+import { reportFile, type ReportFormat } from './report-files';
 
 /** A field of the form that can be wrong (its message is shown next to it). */
 export type ExperimentField = 'shots' | 'seeds' | 'epochs' | 'lengths' | 'initWords' | 'noise' | 'methods' | 'targets';
@@ -71,7 +72,10 @@ export function parseNumbers(text: string, ok: (n: number) => boolean): number[]
   return nums.filter((n, i) => nums.indexOf(n) === i);
 }
 
-const whole = (min: number, max = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
+const whole =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (n: number) =>
+    Number.isInteger(n) && n >= min && n <= max;
 const percentText = (rates: readonly number[]) => rates.map((r) => String(Number((r * 100).toFixed(2)))).join(', ');
 
 /** The Experiments screen (see [Note: experiment state outlives the screen]). */
@@ -168,11 +172,13 @@ export class ExperimentsController {
       } else if (model) args.model = model;
       if (this.kind === 'context-length') {
         const lengths = parseNumbers(this.lengths, whole(1, 64));
-        if (!lengths) errors.lengths = 'Write the context lengths as whole numbers from 1 to 64, for example 1, 2, 4, 8, 16.';
+        if (!lengths)
+          errors.lengths = 'Write the context lengths as whole numbers from 1 to 64, for example 1, 2, 4, 8, 16.';
         else args.contextLengths = lengths;
       }
       if (this.kind === 'init') {
-        if (!this.initWords.trim()) errors.initWords = 'Write the words the context starts from, for example a photo of a.';
+        if (!this.initWords.trim())
+          errors.initWords = 'Write the words the context starts from, for example a photo of a.';
         else args.initWords = this.initWords.trim();
       }
       if (this.kind === 'label-noise') {
@@ -185,7 +191,8 @@ export class ExperimentsController {
       const chosen = this.kind === 'base-to-new' ? this.b2nMethods : this.shiftMethods;
       const methods = GENERALIZATION_METHODS.filter((m) => chosen[m]);
       if (methods.length === 0) errors.methods = 'Choose at least one method.';
-      if (this.kind === 'base-to-new') call = { op: 'baseToNew', args: { ...common, methods, ...(model ? { model } : {}) } };
+      if (this.kind === 'base-to-new')
+        call = { op: 'baseToNew', args: { ...common, methods, ...(model ? { model } : {}) } };
       else {
         const targets = this.targetList;
         if (targets.length === 0) errors.targets = 'Give the folder of the shifted images: one sub-folder per class.';
@@ -260,7 +267,10 @@ export class ExperimentsController {
   async start(): Promise<void> {
     const p = this.projects.current;
     if (!p || p.images === 0) {
-      showError({ code: 'invalid_data', message: 'Open a project with images first: add a dataset on the Dataset screen.' });
+      showError({
+        code: 'invalid_data',
+        message: 'Open a project with images first: add a dataset on the Dataset screen.',
+      });
       return;
     }
     const built = this.build(p.id);
@@ -308,7 +318,7 @@ export class ExperimentsController {
       this.bar = { value: e.done, max: Math.max(1, e.total), text: `${e.done} of ${e.total} images embedded` };
   }
 
-  /** Hands the shown result's report file of `format` to the user (see [Note: report downloads]). */
+  /** Hands the shown result's report file of `format` to the user (see [Note: page-made downloads]). */
   async download(format: ReportFormat): Promise<void> {
     const r = this.result;
     if (!r) return;
@@ -316,7 +326,10 @@ export class ExperimentsController {
       const file = await reportFile(r, format, this.saver);
       this.saver.save(file.name, file.blob);
     } catch (e) {
-      showError({ code: 'internal', message: `The ${format.toUpperCase()} file could not be made: ${e instanceof Error ? e.message : String(e)}` });
+      showError({
+        code: 'internal',
+        message: `The ${format.toUpperCase()} file could not be made: ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
   }
 

@@ -2,10 +2,9 @@
  * @file The files of an experiment's report, built in the page and handed to the user as downloads: the table and
  * runs (CSV), the whole result (JSON), the chart (SVG, PNG) and the self-contained HTML report (renderer).
  *
- * [Note: report downloads] The text is the engine's (shared/experiment-report.ts, see [Note: one report, two
- * writers]), built from the result the page already holds, so nothing goes back to the engine and nothing waits on a
- * server route: in web mode the browser saves the file as any download; in the desktop app Chromium's download asks
- * where to save it. The PNG is the same SVG rasterised by the page's canvas (the CLI's by sharp).
+ * The text is the engine's (shared/experiment-report.ts, see [Note: one report, two writers]), built from the result
+ * the page already holds and saved as in [Note: page-made downloads] (ui/save-file.ts). The PNG is the same SVG
+ * rasterised by the page's canvas (the CLI's by sharp).
  */
 import {
   experimentCsv,
@@ -15,6 +14,7 @@ import {
   experimentSvg,
   type ExperimentResult,
 } from '../../../shared/experiment-report';
+import type { FileSaver } from '../ui/save-file';
 
 /** A format of the report. */
 export type ReportFormat = 'csv' | 'json' | 'svg' | 'png' | 'html';
@@ -36,13 +36,6 @@ const MIME: Record<ReportFormat, string> = {
   html: 'text/html;charset=utf-8',
 };
 
-/** Where the page's files go: the browser's download (tests record them instead). */
-export interface FileSaver {
-  save(name: string, blob: Blob): void;
-  /** An SVG document rasterised to PNG. */
-  png(svg: string): Promise<Blob>;
-}
-
 /** One report file: its name and bytes. */
 export async function reportFile(
   result: ExperimentResult,
@@ -58,46 +51,3 @@ export async function reportFile(
   if (format === 'html') return { name, blob: text(experimentHtml(report.shown, report.runs)) };
   return { name, blob: await saver.png(experimentSvg(result.table)) };
 }
-
-/** Saves a blob as a download named `name` (see [Note: report downloads]). */
-export function downloadBlob(name: string, blob: Blob): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The download has its own reference to the bytes once it started.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-/** An SVG document drawn on a canvas of its own size, as PNG. */
-export async function svgToPng(svg: string): Promise<Blob> {
-  const url = URL.createObjectURL(new Blob([svg], { type: MIME.svg }));
-  try {
-    const img = new Image();
-    img.src = url;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d');
-    if (!ctx) throw new Error('This page cannot draw a PNG (no 2D canvas).');
-    ctx.drawImage(img, 0, 0);
-    return await canvasPng(canvas);
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-}
-
-/** A canvas as PNG bytes. */
-export function canvasPng(canvas: HTMLCanvasElement): Promise<Blob> {
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('The PNG could not be drawn.'))), 'image/png'),
-  );
-}
-
-/** The browser's saver. */
-export const browserSaver: FileSaver = { save: downloadBlob, png: svgToPng };

@@ -25,6 +25,8 @@ export interface TryClass {
 /** What Try it shows for one image. */
 export interface TryResult {
   name: string;
+  /** The image on the engine's disk (its real path, or where it was uploaded). */
+  path: string;
   previewUrl: string;
   /** Every class, highest learned probability first. */
   classes: TryClass[];
@@ -203,6 +205,7 @@ export class ResultsController {
         run: r,
         tried: {
           name: file.name,
+          path,
           previewUrl: URL.createObjectURL(file),
           classes,
           learned: r.data.classes[l.predictions[0]?.top[0]?.label ?? -1]?.name ?? null,
