@@ -57,17 +57,20 @@ export class SimilarityController {
   saver: FileSaver = browserSaver;
   private overlays = $state<Overlay[]>([]);
   private abort: AbortController | null = null;
+  /** Counts the images opened, so an answer for an image no longer shown is dropped. */
+  private opened = 0;
 
   constructor(private readonly engine: EngineClient) {}
 
   /** Asks for the maps of `target` under its run's learned context and hand-written prompt. */
   async open(target: MapTarget): Promise<void> {
     this.abort?.abort();
+    const n = ++this.opened;
     this.target = target;
     this.result = null;
     this.overlays = [];
     const r = await this.call(target, undefined);
-    if (!r || this.target !== target) return;
+    if (!r || n !== this.opened) return;
     this.result = r;
     this.overlays = r.overlays;
     this.classIndex = r.overlays[0]?.classIndex ?? 0;
@@ -76,10 +79,11 @@ export class SimilarityController {
   /** Shows class `i`, asking the engine for its overlays when they are not drawn yet. */
   async choose(i: number): Promise<void> {
     const target = this.target;
+    const n = this.opened;
     this.classIndex = i;
     if (!target || !this.result || this.overlays.some((o) => o.classIndex === i)) return;
     const r = await this.call(target, [i]);
-    if (r && this.target === target) this.overlays = [...this.overlays, ...r.overlays];
+    if (r && n === this.opened) this.overlays = [...this.overlays, ...r.overlays];
   }
 
   private async call(target: MapTarget, classIndices: number[] | undefined): Promise<SimilarityMapResult | undefined> {
@@ -156,6 +160,7 @@ export class SimilarityController {
   /** Closes the view (a job still drawing is cancelled). */
   close(): void {
     this.abort?.abort();
+    this.opened++;
     this.target = null;
     this.result = null;
     this.overlays = [];
