@@ -170,6 +170,52 @@ describe('experiments and similarity maps in web mode', () => {
       await page.setViewportSize({ width: 1280, height: 800 });
     });
 
+    await step(page, 'run every other experiment once, tiny', async () => {
+      // [kind radio, field to fill, value, first column of the table]
+      const runs: [RegExp, string | null, string, string[]][] = [
+        [
+          /^Context initialisation/,
+          'Initial words',
+          'a photo of a',
+          ['random init', '"a photo of a"', 'hand-written prompt'],
+        ],
+        [
+          /^Unified vs class-specific/,
+          null,
+          '',
+          [
+            'unified, end',
+            'unified, middle',
+            'unified, front',
+            'class-specific, end',
+            'class-specific, middle',
+            'class-specific, front',
+            'hand-written prompt',
+          ],
+        ],
+        [/^Backbone/, null, '', ['demo-clip']],
+        [/^Label noise/, 'Flipped labels (%)', '0, 50', ['0% noise', '50% noise']],
+        [/^Base-to-new/, null, '', ['Zero-shot', 'CoOp', 'KgCoOp', 'CoCoOp']],
+      ];
+      const table = page.getByRole('table', { name: 'Experiment table' });
+      for (const [kind, field, value, groups] of runs) {
+        await page.getByRole('radio', { name: kind }).check();
+        if (field) await page.getByLabel(field).fill(value);
+        await page.getByRole('button', { name: 'Run experiment' }).click();
+        await until(
+          page,
+          `the table of ${kind.source}`,
+          async () =>
+            (await table.count()) > 0 &&
+            (await page.getByRole('button', { name: 'Run experiment' }).isEnabled()) &&
+            (await table.locator('tbody th').count()) === groups.length,
+          300_000,
+        );
+        expect((await table.locator('tbody th').allTextContents()).map((g) => g.trim())).toEqual(groups);
+      }
+      await screenshot(page, 'experiments-08-base-to-new-1280');
+    });
+
     await step(page, 'learn a prompt to look at', async () => {
       await page.getByRole('button', { name: 'Learn', exact: true }).click();
       await page.getByRole('heading', { level: 1, name: 'Learn' }).waitFor();

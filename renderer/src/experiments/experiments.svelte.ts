@@ -10,14 +10,14 @@
 import type { z } from 'zod';
 import type { EngineClient } from '../../../shared/client';
 import {
-  type baseToNewArgs,
+  baseToNewArgs,
   DEFAULT_CONTEXT_LENGTHS,
   DEFAULT_EXPERIMENT_SEEDS,
   DEFAULT_EXPERIMENT_SHOTS,
   DEFAULT_INIT_WORDS,
   DEFAULT_NOISE_RATES,
   DEFAULT_SHIFT_METHODS,
-  type domainShiftArgs,
+  domainShiftArgs,
   GENERALIZATION_METHODS,
   sweepArgs,
   type ExperimentProgress,
@@ -50,8 +50,10 @@ export interface ExperimentPlan {
   runs: number;
   /** Runs that train a prompt. */
   trained: number;
-  /** Epochs of each trained CoOp run. */
+  /** Epochs of each trained CoOp (and KgCoOp) run. */
   epochs: number;
+  /** CoCoOp's epochs when it is among the methods (its own, shorter schedule). */
+  cocoopEpochs: number | null;
 }
 
 /** The progress bar: images embedded, then runs done out of all with the running one's epochs as a fraction. */
@@ -256,11 +258,17 @@ export class ExperimentsController {
       // The init sweep's vector count and the models' names do not change the number of cells.
       const cells = planSweep(parsed.data, { models: this.backboneModels, initTokens: 4 });
       const seeds = parsed.data.seeds.length;
-      return { runs: cells.length * seeds, trained: plannedRuns(cells, seeds), epochs };
+      return { runs: cells.length * seeds, trained: plannedRuns(cells, seeds), epochs, cocoopEpochs: null };
     }
-    const methods = call.args.methods ?? [];
-    const seeds = call.args.seeds?.length ?? 0;
-    return { runs: methods.length * seeds, trained: methods.filter((m) => m !== 'zs').length * seeds, epochs };
+    const parsed = (call.op === 'baseToNew' ? baseToNewArgs : domainShiftArgs).safeParse(call.args);
+    if (!parsed.success) return null;
+    const { methods, seeds } = parsed.data;
+    return {
+      runs: methods.length * seeds.length,
+      trained: methods.filter((m) => m !== 'zs').length * seeds.length,
+      epochs,
+      cocoopEpochs: methods.includes('cocoop') ? parsed.data.cocoopEpochs : null,
+    };
   }
 
   /** Runs the form's experiment on the open project; wrong fields are said next to them instead. */

@@ -177,14 +177,14 @@ describe('ExperimentsController', () => {
     const exp = studio.experiments;
     exp.seeds = '1, 2, 3';
     exp.lengths = '1, 2, 4';
-    expect(exp.plan).toEqual({ runs: 12, trained: 9, epochs: 200 });
+    expect(exp.plan).toEqual({ runs: 12, trained: 9, epochs: 200, cocoopEpochs: null });
     exp.shots = '4';
     expect(exp.plan?.epochs).toBe(100);
     exp.kind = 'label-noise';
     exp.noise = '0, 25';
-    expect(exp.plan).toEqual({ runs: 18, trained: 6, epochs: 100 });
+    expect(exp.plan).toEqual({ runs: 18, trained: 6, epochs: 100, cocoopEpochs: null });
     exp.kind = 'base-to-new';
-    expect(exp.plan).toEqual({ runs: 12, trained: 9, epochs: 100 });
+    expect(exp.plan).toEqual({ runs: 12, trained: 9, epochs: 100, cocoopEpochs: 10 });
   });
 
   it('moves the progress bar with the runs and the running one’s epochs, and keeps each result per project and experiment', async () => {
@@ -262,6 +262,10 @@ describe('ExperimentsController', () => {
     expect(text[2]).toMatch(/^<svg [^>]*aria-label="Context length M: data, 2 shots"/);
     expect(text[4]).toContain('<pre>coop-studio sweep --kind context-length');
     expect(text[4]).not.toMatch(/<script|src=|href=|url\(/i);
+    // The page shows the swept values of its own kind; the JSON keeps every setting.
+    expect(text[4]).toContain('<th scope="row">contextLengths</th><td>1, 2</td>');
+    expect(text[4]).not.toContain('noiseRates');
+    expect(text[1]).toContain('"noiseRates"');
   });
 
   it('needs an open project with images', async () => {
