@@ -143,6 +143,24 @@ describe('experiments and similarity maps in web mode', () => {
       expect(pngSize(png.bytes).width).toBeGreaterThan(400);
     });
 
+    await step(page, 'cancel a longer sweep', async () => {
+      await page.getByRole('radio', { name: /^Unified vs class-specific/ }).check();
+      await page.getByLabel('Epochs').fill('400');
+      await page.getByRole('button', { name: 'Run experiment' }).click();
+      await page.getByRole('progressbar', { name: 'Experiment progress' }).waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByRole('status').filter({ hasText: 'Cancelled' }).waitFor({ timeout: 30_000 });
+      await until(
+        page,
+        'the form to be ready again',
+        async () => page.getByRole('button', { name: 'Run experiment' }).isEnabled(),
+        30_000,
+      );
+      expect(await page.getByRole('table', { name: 'Experiment table' }).count()).toBe(0);
+      expect(await page.getByRole('progressbar', { name: 'Experiment progress' }).count()).toBe(0);
+      await page.getByLabel('Epochs').fill('3');
+    });
+
     await step(page, 'run a domain shift on the sketched copy', async () => {
       await page.getByRole('radio', { name: /^Domain shift/ }).check();
       await page.getByLabel(/^Shifted test folders/).fill(SHIFTED);

@@ -65,7 +65,7 @@ describe('the Experiments screen', () => {
     await user.click(screen.getByRole('button', { name: 'Run experiment' }));
     const bar = await screen.findByRole('progressbar', { name: 'Experiment progress' });
     expect(bar.getAttribute('aria-valuetext')).toBe('2 of 6 runs');
-    expect(screen.getByText(/^2 of 6 runs done \(last: CoOp M=1, seed 2: 70.0%\)/)).toBeTruthy();
+    expect(screen.getByText('Context length M: 2 of 6 runs done (last: CoOp M=1, seed 2: 70.0%)')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeTruthy();
     release();
     const table = await screen.findByRole('table', { name: 'Experiment table' });
