@@ -251,6 +251,8 @@ describe('experiments and similarity maps in web mode', () => {
     await step(page, 'open where the model looks for a test image', async () => {
       const card = page.getByRole('region', { name: 'Where the model looks' });
       await card.getByLabel('Test image').waitFor();
+      await card.scrollIntoViewIfNeeded();
+      await screenshot(page, 'experiments-06a-results-card-1280', { fullPage: false });
       await card.getByRole('button', { name: 'Show where the model looks' }).click();
       const dialog = page.getByRole('dialog', { name: /^Where the model looks: / });
       await dialog.waitFor();

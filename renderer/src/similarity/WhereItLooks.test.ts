@@ -38,6 +38,7 @@ describe('Where the model looks', () => {
       '2.png: cats',
       '7.png: dogs',
     ]);
+    expect(picker.value).toBe('/data/dogs/6.png');
     await user.selectOptions(picker, '/data/cats/2.png');
     await user.click(screen.getByRole('button', { name: 'Show where the model looks' }));
     const dialog = await screen.findByRole('dialog', { name: 'Where the model looks: 2.png' });
