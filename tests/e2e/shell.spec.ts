@@ -31,7 +31,7 @@ describe('app shell in web mode', () => {
 
   it('opens the shell and shows live doctor data from the engine', async () => {
     const { page, pageErrors } = await studio.open();
-    for (const name of ['Projects', 'Dataset', 'Learn', 'Results', 'Models', 'Settings']) {
+    for (const name of ['Projects', 'Dataset', 'Learn', 'Results', 'Experiments', 'Models', 'Settings']) {
       await expect(page.getByRole('button', { name, exact: true }).isVisible()).resolves.toBe(true);
     }
     const backends = page.getByRole('list', { name: 'tfjs backends' });
