@@ -16,7 +16,7 @@ import {
   type CompareProgress,
   type CompareResult,
 } from '../../../shared/contract/methods';
-import { showError, valueOr } from '../app/errors.svelte';
+import { valueOr } from '../app/errors.svelte';
 import type { LearnController } from '../learn/learn.svelte';
 import type { ProjectsController } from '../projects/projects.svelte';
 
@@ -49,6 +49,8 @@ export class CompareController {
   seeds = $state('1, 2, 3');
   running = $state(false);
   progress = $state('');
+  /** What is wrong with each field (`methods`, `shots`, `seeds`), in plain words next to it. */
+  errors = $state<Partial<Record<'methods' | 'shots' | 'seeds', string>>>({});
   private last = $state<{ projectId: number; result: CompareResult } | null>(null);
   private abort: AbortController | null = null;
 
@@ -68,29 +70,33 @@ export class CompareController {
     return this.result?.table.find((c) => c.method === m && c.shots === shots);
   }
 
-  /** Runs the chosen methods on the open project with the Learn screen's model; a bad field is said in words. */
+  /** Why Compare cannot run on the open project (no project, no images), or null when it can. */
+  get unavailable(): string | null {
+    const p = this.projects.current;
+    if (!p) return 'Open a project with images first (Projects screen): methods are compared on its images.';
+    if (p.images === 0 || p.classList.length < 2) {
+      return `${p.name} needs images in at least two classes first: add a dataset on the Dataset screen.`;
+    }
+    return null;
+  }
+
+  /** Runs the chosen methods on the open project with the Learn screen's model; a bad field is said next to it. */
   async start(): Promise<void> {
     const p = this.projects.current;
-    if (!p || p.images === 0) {
-      showError({
-        code: 'invalid_data',
-        message: 'Open a project with images first: add a dataset on the Dataset screen.',
-      });
-      return;
-    }
+    if (!p || this.unavailable) return;
     const methods = COMPARE_METHODS.filter((m) => this.methods[m]);
     const shots = parseInts(this.shots, 1);
     const seeds = parseInts(this.seeds, 0);
-    if (methods.length === 0 || !shots || !seeds) {
-      showError({
-        code: 'bad_args',
-        message:
-          methods.length === 0
-            ? 'Choose at least one method to compare.'
-            : `Write the ${!shots ? 'shot counts as positive whole numbers' : 'seeds as whole numbers'}, separated by commas (for example 1, 2, 4).`,
-      });
-      return;
-    }
+    this.errors = {
+      ...(methods.length === 0 ? { methods: 'Choose at least one method to compare.' } : {}),
+      ...(!shots
+        ? { shots: 'Write the shot counts as whole numbers of 1 or more, separated by commas (for example 1, 2, 4).' }
+        : {}),
+      ...(!seeds
+        ? { seeds: 'Write the seeds as whole numbers of 0 or more, separated by commas (for example 1, 2, 3).' }
+        : {}),
+    };
+    if (methods.length === 0 || !shots || !seeds) return;
     const model = this.learn.options.model;
     this.running = true;
     this.progress = 'Starting';

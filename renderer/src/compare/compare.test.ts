@@ -70,22 +70,36 @@ describe('CompareController', () => {
     ).toEqual([...CHEAP_METHODS]);
   });
 
-  it('explains a bad field instead of starting', async () => {
+  it('explains a bad field next to it instead of starting', async () => {
     const { studio, engine } = setup();
     await studio.projects.open(1);
     studio.compare.shots = '1, two';
     await studio.compare.start();
+    expect(studio.compare.errors).toEqual({
+      shots: 'Write the shot counts as whole numbers of 1 or more, separated by commas (for example 1, 2, 4).',
+    });
     studio.compare.shots = '1';
     studio.compare.seeds = '-1';
     await studio.compare.start();
+    expect(studio.compare.errors).toEqual({
+      seeds: 'Write the seeds as whole numbers of 0 or more, separated by commas (for example 1, 2, 3).',
+    });
     for (const m of Object.keys(studio.compare.methods)) studio.compare.methods[m as 'zs'] = false;
+    studio.compare.seeds = '1';
+    await studio.compare.start();
+    expect(studio.compare.errors).toEqual({ methods: 'Choose at least one method to compare.' });
+    expect(engine.argsOf('compare')).toEqual([]);
+    expect(errorToasts()).toEqual([]);
+  });
+
+  it('says why it cannot run without a project, and does not call the engine', async () => {
+    const { studio, engine } = setup();
+    expect(studio.compare.unavailable).toMatch(/^Open a project with images first/);
     await studio.compare.start();
     expect(engine.argsOf('compare')).toEqual([]);
-    expect(errorToasts()).toEqual([
-      'Write the shot counts as positive whole numbers, separated by commas (for example 1, 2, 4).',
-      'Write the seeds as whole numbers, separated by commas (for example 1, 2, 4).',
-      'Choose at least one method to compare.',
-    ]);
+    expect(errorToasts()).toEqual([]);
+    await studio.projects.open(1);
+    expect(studio.compare.unavailable).toBeNull();
   });
 
   it("runs the chosen methods with the Learn screen's model and no backend, and shows the table for its project only", async () => {
