@@ -15,6 +15,7 @@ import { methodsOps } from './methods';
 import { experimentsOps } from './experiments';
 import { similarityMapOps } from './similarity-map';
 import { downloadsOps } from './downloads';
+import { samplesOps } from './samples';
 
 /** Every engine operation by name. */
 export const contract = {
@@ -31,6 +32,7 @@ export const contract = {
   ...experimentsOps,
   ...similarityMapOps,
   ...downloadsOps,
+  ...samplesOps,
 };
 
 /** The contract's type. */
@@ -64,3 +66,4 @@ export * from './experiments';
 export * from './experiment-plan';
 export * from './similarity-map';
 export * from './downloads';
+export * from './samples';

@@ -286,6 +286,15 @@ export interface EmbedReport {
 const projectId = z.number().int().positive();
 /** A project's name: one rule for creating, renaming and importing projects. */
 export const projectName = z.string().trim().min(1).max(200);
+/**
+ * Whether two project names are the same to a person (trimmed, case and Unicode form ignored): the studio refuses a
+ * new or renamed project whose name another project already has. The engine keeps projects by id and accepts any
+ * name, so scripts and imported project files never fail on a name.
+ */
+export function sameProjectName(a: string, b: string): boolean {
+  const key = (s: string) => s.trim().normalize('NFC').toLocaleLowerCase();
+  return key(a) === key(b);
+}
 /** A project's description. */
 export const projectDescription = z.string().max(2000);
 /** A class colour (`#rrggbb`): one rule for editing classes and importing project files. */

@@ -16,6 +16,7 @@ import { modelCheckHandlers } from './model-check';
 import { methodsHandlers } from './methods';
 import { experimentsHandlers } from './experiments';
 import { downloadsHandlers } from './downloads';
+import { samplesHandlers } from './samples';
 
 /** Builds every handler of the contract over one environment. */
 export function createHandlers(env: EngineEnv): Handlers {
@@ -32,5 +33,6 @@ export function createHandlers(env: EngineEnv): Handlers {
     ...methodsHandlers(env),
     ...experimentsHandlers(env),
     ...downloadsHandlers(env),
+    ...samplesHandlers(env),
   };
 }

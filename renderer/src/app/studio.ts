@@ -10,6 +10,7 @@
  */
 import { getContext } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
+import type { SampleDataset } from '../../../shared/contract';
 import { CompareController } from '../compare/compare.svelte';
 import { DatasetController } from '../dataset/dataset.svelte';
 import { ExperimentsController } from '../experiments/experiments.svelte';
@@ -60,6 +61,7 @@ export class Studio {
   start(): void {
     void this.doctor.load();
     void this.projects.load();
+    void this.projects.loadSamples();
     void this.settings.load();
     this.platform.onMenu((command) => {
       if (command === 'open-project') this.nav.go('projects');
@@ -68,6 +70,13 @@ export class Studio {
       else this.nav.go('settings');
     });
     this.platform.onEngineNotice((notice) => showError({ code: 'engine_crashed', message: notice.message }));
+  }
+
+  /** "Try it with a sample dataset": a new project named after the sample, its Dataset screen, and the import. */
+  async openSample(sample: SampleDataset): Promise<void> {
+    if (!(await this.projects.create(this.projects.freeName(`${sample.name} sample`)))) return;
+    this.nav.go('dataset');
+    await this.dataset.importSample(sample.name);
   }
 
   /** Opens a project, then shows its Dataset screen (unless the user went elsewhere meanwhile). */

@@ -11,6 +11,7 @@ import type {
   ImportReport,
   ProjectDetail,
 } from '../../../shared/contract';
+import type { Result } from '../../../shared/result';
 import { showError, toasts, valueOr } from '../app/errors.svelte';
 import type { Platform } from '../app/platform';
 import type { ProjectsController } from '../projects/projects.svelte';
@@ -88,16 +89,30 @@ export class DatasetController {
 
   /** Imports folders/files that already are on the engine's disk (desktop paths or an upload session). */
   async importSources(sources: string[]): Promise<void> {
+    if (sources.length === 0) return;
+    await this.runImport((projectId, options) =>
+      this.engine.call('projectImportData', { projectId, sources }, options),
+    );
+  }
+
+  /** Imports a sample dataset that ships with the app, by its name (see [Note: samples by name]). */
+  async importSample(sample: string): Promise<void> {
+    await this.runImport((projectId, options) => this.engine.call('sampleImport', { projectId, sample }, options));
+  }
+
+  /** Runs one import job on the open project with progress and Cancel, then reloads the project. */
+  private async runImport(
+    call: (
+      projectId: number,
+      options: { onProgress: (e: ImportProgress) => void; signal: AbortSignal },
+    ) => Promise<Result<ImportReport>>,
+  ): Promise<void> {
     const p = this.projects.current;
-    if (!p || sources.length === 0) return;
+    if (!p) return;
     this.abort = new AbortController();
     this.importing = { scanned: 0, imported: 0, skipped: 0, failed: 0, duplicates: 0, total: 0 };
     try {
-      const r = await this.engine.call(
-        'projectImportData',
-        { projectId: p.id, sources },
-        { onProgress: (e) => (this.importing = e), signal: this.abort.signal },
-      );
+      const r = await call(p.id, { onProgress: (e) => (this.importing = e), signal: this.abort.signal });
       const report = valueOr(r);
       if (!report) return;
       this.lastImport = report;

@@ -3,8 +3,10 @@
  * create, open, rename, delete (renderer).
  */
 import type { EngineClient } from '../../../shared/client';
-import type { ClassInfo, ProjectDetail, ProjectSummary } from '../../../shared/contract';
+import type { ClassInfo, ProjectDetail, ProjectSummary, SampleDataset } from '../../../shared/contract';
+import { projectName, sameProjectName } from '../../../shared/contract/projects';
 import { valueOr } from '../app/errors.svelte';
+import { valueError } from '../app/field-errors';
 
 const RECENT_KEY = 'coop-studio-recent-projects';
 /** How many recently opened projects the sidebar offers. */
@@ -40,12 +42,16 @@ export class ProjectsController {
   openedIds = $state<number[]>(recentIds());
   /** Per project: its latest run and the best test accuracy of its finished runs (filled in after `load`). */
   runFacts = $state<Record<number, RunFacts>>({});
-  /** The New project form. */
+  /** The New project form, and what is wrong with its name (shown next to the field). */
   draftName = $state('');
   creating = $state(false);
-  /** The project the Rename dialog is open for, and the name typed there. */
+  createError = $state<string | null>(null);
+  /** The project the Rename dialog is open for, the name typed there and what is wrong with it. */
   toRename = $state<ProjectSummary | null>(null);
   newName = $state('');
+  renameError = $state<string | null>(null);
+  /** The sample datasets that ship with the app (the first screen offers them). */
+  samples = $state<SampleDataset[]>([]);
   /** The project the Delete dialog asks about. */
   toDelete = $state<ProjectSummary | null>(null);
   private readonly openListeners: OpenListener[] = [];
@@ -63,6 +69,31 @@ export class ProjectsController {
       .map((id) => this.list.find((p) => p.id === id))
       .filter((p): p is ProjectSummary => p !== undefined)
       .slice(0, RECENT_COUNT);
+  }
+
+  /**
+   * What is wrong with `name` for a new project (or for project `exceptId` renamed), in plain words; null when it is
+   * fine. The rules: the contract's `projectName`, and no other project with the same name (`sameProjectName`).
+   */
+  nameProblem(name: string, exceptId?: number): string | null {
+    const invalid = valueError(projectName, name, 'The project name');
+    if (invalid) return invalid;
+    const taken = this.list.find((p) => p.id !== exceptId && sameProjectName(p.name, name));
+    return taken ? `A project called "${taken.name}" already exists: choose another name.` : null;
+  }
+
+  /** `base`, or `base 2`, `base 3`, ... : the first name no project has. */
+  freeName(base: string): string {
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? base : `${base} ${n}`;
+      if (!this.list.some((p) => sameProjectName(p.name, name))) return name;
+    }
+  }
+
+  /** Loads the bundled sample datasets. */
+  async loadSamples(): Promise<void> {
+    const v = valueOr(await this.engine.call('sampleList', {}));
+    if (v) this.samples = v.samples;
   }
 
   async load(): Promise<void> {
@@ -110,7 +141,8 @@ export class ProjectsController {
   /** The New project form: creates the project named in {@link draftName}; returns whether it worked. */
   async submitCreate(): Promise<boolean> {
     const name = this.draftName.trim();
-    if (!name) return false;
+    this.createError = this.nameProblem(name);
+    if (this.createError) return false;
     this.creating = true;
     try {
       if (!(await this.create(name))) return false;
@@ -158,6 +190,7 @@ export class ProjectsController {
   /** Opens the Rename dialog for `p`. */
   startRename(p: ProjectSummary): void {
     this.newName = p.name;
+    this.renameError = null;
     this.toRename = p;
   }
 
@@ -165,7 +198,9 @@ export class ProjectsController {
   async submitRename(): Promise<void> {
     const p = this.toRename;
     const name = this.newName.trim();
-    if (!p || !name) return;
+    if (!p) return;
+    this.renameError = this.nameProblem(name, p.id);
+    if (this.renameError) return;
     if (name === p.name || (await this.rename(p.id, name))) this.toRename = null;
   }
 
