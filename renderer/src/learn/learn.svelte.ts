@@ -11,9 +11,10 @@ import {
   type EpochPoint,
   type LearnProgress,
   type LearnResult,
-  type learnArgs,
+  learnArgs,
 } from '../../../shared/contract/train';
 import { showError, valueOr } from '../app/errors.svelte';
+import { fieldErrors } from '../app/field-errors';
 import type { Navigation } from '../app/nav.svelte';
 import type { ProjectsController } from '../projects/projects.svelte';
 
@@ -38,6 +39,18 @@ export interface RunCurve {
   label: string;
   curve: EpochPoint[];
 }
+
+/** The Learn screen's labels of the options, for the sentences next to each field (see [Note: plain field errors]). */
+export const OPTION_LABELS: Record<string, string> = {
+  model: 'Model',
+  shots: 'Shots',
+  seed: 'Seed',
+  nCtx: 'Context length',
+  position: 'Class position',
+  ctxInit: 'Initial words',
+  epochs: 'Epochs',
+  augViews: 'Augmented views',
+};
 
 /** How many earlier runs' curves can be overlaid. */
 const HISTORY_RUNS = 5;
@@ -71,6 +84,8 @@ export class LearnController {
   etaS = $state<number | null>(null);
   result = $state<LearnResult | null>(null);
   history = $state<RunCurve[]>([]);
+  /** What is wrong with each option, in plain words, by option name (empty when all are fine). */
+  errors = $state<Record<string, string>>({});
   /** Zero-shot accuracy of the hand-written prompt on all of the project's images, measured before training. */
   estimate = $state<{ key: string; accuracy: number | null; total: number } | null>(null);
   private abort: AbortController | null = null;
@@ -217,6 +232,9 @@ export class LearnController {
       });
       return;
     }
+    const args = this.args(p.id);
+    this.errors = fieldErrors(learnArgs, args, OPTION_LABELS);
+    if (Object.keys(this.errors).length > 0) return;
     this.running = true;
     this.curve = [];
     this.step = null;
@@ -226,7 +244,7 @@ export class LearnController {
     this.abort = new AbortController();
     try {
       const r = valueOr(
-        await this.engine.call('learn', this.args(p.id), { onProgress: this.onProgress, signal: this.abort.signal }),
+        await this.engine.call('learn', args, { onProgress: this.onProgress, signal: this.abort.signal }),
       );
       if (!r) return;
       this.result = r;

@@ -11,7 +11,9 @@ import {
   type Theme,
   type TrainBackendChoice,
 } from '../../../shared/contract/settings';
+import { httpUrl } from '../../../shared/contract/models';
 import { toasts, valueOr } from '../app/errors.svelte';
+import { valueError } from '../app/field-errors';
 
 const THEME_KEY = 'coop-studio-theme';
 
@@ -39,8 +41,9 @@ export class SettingsController {
   });
   app = $state<AppSettings>({});
   loaded = $state(false);
-  /** The download endpoint as typed. */
+  /** The download endpoint as typed, and what is wrong with it (shown next to the field). */
   endpoint = $state('');
+  endpointError = $state<string | null>(null);
   /** Where the data folder should move to, as typed. */
   moveTo = $state('');
   copied = $state(false);
@@ -94,13 +97,17 @@ export class SettingsController {
     return true;
   }
 
-  /** "Save endpoint": the typed endpoint, blank for the default. */
-  async saveEndpoint(): Promise<void> {
-    await this.setEndpoint(this.endpoint.trim() || null);
+  /** "Save endpoint": the typed endpoint (checked by the contract's rule first), blank for the default. */
+  async saveEndpoint(): Promise<boolean> {
+    const typed = this.endpoint.trim();
+    this.endpointError = typed ? valueError(httpUrl, typed, 'The download endpoint') : null;
+    if (this.endpointError) return false;
+    return this.setEndpoint(typed || null);
   }
 
   /** "Use default". */
   async useDefaultEndpoint(): Promise<void> {
+    this.endpointError = null;
     if (await this.setEndpoint(null)) this.endpoint = '';
   }
 
