@@ -34,10 +34,13 @@ describe('the class editor on the Dataset screen', () => {
         { projectId: 1, edit: { kind: 'rename', classId: 1, prompt: 'tabby cats' } },
       ]),
     );
+    // The box announces the class's current name, and so do the class's buttons.
     await vi.waitFor(() =>
-      expect((screen.getByLabelText('Class name cats') as HTMLInputElement).value).toBe('tabby cats'),
+      expect((screen.getByLabelText('Class name tabby cats') as HTMLInputElement).value).toBe('tabby cats'),
     );
+    expect(screen.queryByLabelText('Class name cats')).toBeNull();
     expect(screen.getByRole('button', { name: 'Delete class tabby cats' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Show images of tabby cats' })).toBeTruthy();
     expect(errorToasts()).toEqual([]);
   });
 
@@ -55,11 +58,13 @@ describe('the class editor on the Dataset screen', () => {
     expect(screen.getByRole('heading', { name: '3 classes · 12 images' })).toBeTruthy();
     const birds = classItem('birds');
     if (!birds) throw new Error('no birds class');
-    const merge = within(birds).getByRole('button', { name: 'Merge' }) as HTMLButtonElement;
+    const merge = within(birds).getByRole('button', { name: /^Merge birds into/ }) as HTMLButtonElement;
     expect(merge.disabled).toBe(true);
     const into = within(birds).getByLabelText('Merge birds into') as HTMLSelectElement;
     await user.selectOptions(into, within(into).getByRole('option', { name: 'dogs' }));
-    await vi.waitFor(() => expect(merge.disabled).toBe(false));
+    // The button says what it will do: which class goes into which.
+    await vi.waitFor(() => expect(within(birds).getByRole('button', { name: 'Merge birds into dogs' })).toBe(merge));
+    expect(merge.disabled).toBe(false);
     await user.click(merge);
 
     await vi.waitFor(() => expect(classItems()).toHaveLength(2));
@@ -74,6 +79,16 @@ describe('the class editor on the Dataset screen', () => {
     expect(within(classItem('dogs') as HTMLElement).getByText('4 images')).toBeTruthy();
     expect(within(classItem('birds') as HTMLElement).getByText('3 images')).toBeTruthy();
     expect(engine.argsOf('projectUndo')).toEqual([{ projectId: 1 }]);
+  });
+
+  it('names the class in every repeated button, so a list of buttons reads apart', async () => {
+    await openDataset();
+    for (const name of ['cats', 'dogs', 'birds']) {
+      expect(screen.getByRole('button', { name: `Show images of ${name}` })).toBeTruthy();
+      expect(screen.getByRole('button', { name: `Delete class ${name}` })).toBeTruthy();
+      expect(screen.getByRole('button', { name: `Merge ${name} into the class chosen` })).toBeTruthy();
+      expect(screen.getByRole('combobox', { name: `Merge ${name} into` })).toBeTruthy();
+    }
   });
 
   it('warns about classes with fewer images than the shots chosen on Learn', async () => {

@@ -7,12 +7,15 @@ import Dialog from './Dialog.svelte';
 const body = (html: string) => createRawSnippet(() => ({ render: () => html }));
 
 /** A button that opens the dialog (the opener), and the dialog, closed at first. */
-function setup(html = '<div><p>Text first</p><input aria-label="Name" /></div>') {
+function setup(
+  html = '<div><p>Text first</p><input aria-label="Name" /></div>',
+  extra: { cancelLabel?: string; focusCancel?: boolean; actions?: ReturnType<typeof body> } = {},
+) {
   const opener = document.createElement('button');
   opener.textContent = 'Open';
   document.body.append(opener);
   const onclose = vi.fn();
-  const props = { open: false, title: 'Rename project', onclose, children: body(html) };
+  const props = { open: false, title: 'Rename project', onclose, children: body(html), ...extra };
   const r = render(Dialog, { props });
   onclose.mockImplementation(() => r.rerender({ ...props, open: false }));
   return {
@@ -58,6 +61,48 @@ describe('Dialog', () => {
     await d.open();
     await userEvent.setup().click(screen.getByRole('button', { name: 'Close' }));
     expect(d.onclose).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(document.activeElement).toBe(d.opener));
+  });
+
+  it('a destructive dialog says Cancel and opens with focus on it, so Enter does not confirm', async () => {
+    const confirm = vi.fn();
+    // A control in the body too: the first focusable one would otherwise take focus.
+    const d = setup(
+      '<div><p>Delete <strong>Birds</strong>?</p><input type="checkbox" aria-label="Keep files" /></div>',
+      {
+        cancelLabel: 'Cancel',
+        focusCancel: true,
+        actions: createRawSnippet(() => ({
+          render: () => '<button type="button">Delete project</button>',
+          setup: (el) => el.addEventListener('click', confirm),
+        })),
+      },
+    );
+    await d.open();
+    const cancel = screen.getByRole('button', { name: 'Cancel' });
+    expect(document.activeElement).toBe(cancel);
+    expect(screen.queryByRole('button', { name: 'Close' })).toBeNull();
+    const user = userEvent.setup();
+    await user.keyboard('{Enter}');
+    expect(confirm).not.toHaveBeenCalled();
+    expect(d.onclose).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(document.activeElement).toBe(d.opener));
+  });
+
+  it('a destructive dialog closes on Escape without confirming and gives focus back', async () => {
+    const confirm = vi.fn();
+    const d = setup('<p>Delete?</p>', {
+      cancelLabel: 'Cancel',
+      focusCancel: true,
+      actions: createRawSnippet(() => ({
+        render: () => '<button type="button">Delete project</button>',
+        setup: (el) => el.addEventListener('click', confirm),
+      })),
+    });
+    await d.open();
+    await userEvent.setup().keyboard('{Escape}');
+    expect(d.onclose).toHaveBeenCalledTimes(1);
+    expect(confirm).not.toHaveBeenCalled();
     await vi.waitFor(() => expect(document.activeElement).toBe(d.opener));
   });
 });
