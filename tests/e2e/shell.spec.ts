@@ -20,7 +20,7 @@ describe('app shell in web mode', () => {
     expect(new URL(page.url()).searchParams.get('token')).toBeNull();
     expect(await page.context().cookies()).toEqual([]);
     await page.reload();
-    await page.getByRole('list', { name: 'tfjs backends' }).waitFor();
+    await page.getByRole('heading', { level: 2, name: 'New project' }).waitFor();
     // A new tab (no sessionStorage) without the printed URL says how to get in.
     const other = await studio.browser.newPage();
     await other.goto(studio.served.origin + '/');
@@ -29,11 +29,15 @@ describe('app shell in web mode', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('opens the shell and shows live doctor data from the engine', async () => {
+  it('opens the shell and shows live doctor data from the engine (on Settings, not the first screen)', async () => {
     const { page, pageErrors } = await studio.open();
     for (const name of ['Projects', 'Dataset', 'Learn', 'Results', 'Experiments', 'Models', 'Settings']) {
       await expect(page.getByRole('button', { name, exact: true }).isVisible()).resolves.toBe(true);
     }
+    // The first screen starts with what a new user came for, not with diagnostics.
+    await page.getByRole('heading', { level: 2, name: 'Try it with a sample dataset' }).waitFor();
+    expect(await page.getByRole('list', { name: 'tfjs backends' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
     const backends = page.getByRole('list', { name: 'tfjs backends' });
     await backends.waitFor();
     await expect(backends.textContent()).resolves.toContain('wasm');
@@ -97,12 +101,13 @@ describe('app shell in web mode', () => {
       expect(await recent.getByRole('button').allTextContents()).toEqual(['Garden tulips', 'Birds']);
     });
 
-    await step(page, 'delete asks first, and Close keeps the project', async () => {
+    await step(page, 'delete asks first with focus on Cancel, and Cancel keeps the project', async () => {
       await page.getByRole('button', { name: 'Projects', exact: true }).click();
       await page.getByRole('button', { name: 'Delete Birds' }).click();
       const dialog = page.getByRole('dialog', { name: 'Delete project?' });
       await dialog.waitFor();
-      await dialog.getByRole('button', { name: 'Close' }).click();
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
       await dialog.waitFor({ state: 'hidden' });
       expect(await table.getByRole('cell', { name: 'Birds', exact: true }).count()).toBe(1);
       await page.getByRole('button', { name: 'Delete Birds' }).click();

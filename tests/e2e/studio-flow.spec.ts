@@ -106,7 +106,8 @@ describe('studio flow in web mode', () => {
         page,
         'the renamed class after reopening',
         async () => {
-          return (await page.getByLabel(`Class name ${classes[0] ?? ''}`).inputValue()) === renamed;
+          // The box is named after the class's current name.
+          return (await page.getByLabel(`Class name ${renamed}`, { exact: true }).inputValue()) === renamed;
         },
         15_000,
       );
@@ -185,7 +186,7 @@ describe('studio flow in web mode', () => {
 
     await step(page, 'open a confusion-matrix cell', async () => {
       // The first cell with images in it: its dialog shows exactly that many test images.
-      const cells = page.getByRole('table', { name: 'Confusion matrix' }).getByRole('button');
+      const cells = page.getByRole('grid', { name: 'Confusion matrix' }).getByRole('button');
       const labels = await cells.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
       const at = labels.findIndex((l) => !l.startsWith('0 '));
       expect(at, `a non-empty confusion cell among ${labels.join('; ')}`).toBeGreaterThanOrEqual(0);
