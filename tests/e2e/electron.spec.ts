@@ -52,6 +52,8 @@ describe.skipIf(!binary.path)('desktop app (Electron)', () => {
       await app.firstWindow();
       const page = await pollFor(() => app.windows().find((w) => w.url().startsWith('app://renderer/')));
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
+      // The diagnostics are on Settings (About this machine).
+      await page.getByRole('button', { name: 'Settings', exact: true }).click();
       const backends = page.getByRole('list', { name: 'tfjs backends' });
       await backends.waitFor();
       // wasm in the engine; WebGPU/WebGL listed as the compute window found them (available or with the reason).
