@@ -32,7 +32,9 @@ async function sweep(page: Page, screen: string, checked: Checked[]): Promise<vo
       // Two frames: the theme's colours and the new layout are painted before axe reads them.
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const violations = await checkPage(page);
-      checked.push({ screen, theme, size: `${size.width}x${size.height}`, violations });
+      // A page wider than the window makes the whole screen scroll sideways (WCAG 1.4.10).
+      const overflowPx = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      checked.push({ screen, theme, size: `${size.width}x${size.height}`, violations, overflowPx });
       await page.evaluate(() => window.scrollTo(0, 0));
       await screenshot(page, `a11y-${screen}-${theme}-${size.width}x${size.height}`);
     }
@@ -209,6 +211,11 @@ describe('accessibility of every screen (axe-core)', () => {
       console.log(`axe counts per screen (violating elements):\n${table}`);
     }
     expect(blocking(checked), 'serious or critical axe violations').toEqual([]);
+    const wide = checked.filter((c) => c.overflowPx > 0);
+    expect(
+      wide.map((c) => `${c.screen} (${c.theme}, ${c.size}): ${c.overflowPx} px wider`),
+      'pages wider than the window',
+    ).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -65,6 +65,8 @@ export interface Checked {
   theme: 'light' | 'dark';
   size: string;
   violations: Violation[];
+  /** How many CSS pixels the page is wider than the window (0 when it fits). */
+  overflowPx: number;
 }
 
 /** Counts a state's violations by impact (one per failing element). */
