@@ -19,6 +19,7 @@ const REPORT: ImportReport = {
   skippedFiles: [],
   failedFiles: [],
   duplicateFiles: [],
+  warning: null,
   durationMs: 100,
 };
 
