@@ -58,6 +58,7 @@ describe('accessibility of every screen (axe-core)', () => {
           ['Dataset', 'dataset-no-project'],
           ['Learn', 'learn-no-project'],
           ['Results', 'results-no-project'],
+          ['Experiments', 'experiments-no-project'],
         ] as const) {
           await nav(page, name);
           await h1(page, name);
@@ -136,6 +137,18 @@ describe('accessibility of every screen (axe-core)', () => {
         await sweep(page, 'results', checked);
       });
 
+      await step(page, 'the where-the-model-looks dialog', async () => {
+        const card = page.getByRole('region', { name: 'Where the model looks' });
+        await card.getByRole('button', { name: 'Show where the model looks' }).click();
+        const dialog = page.getByRole('dialog', { name: /^Where the model looks: / });
+        await dialog.waitFor();
+        const maps = dialog.getByRole('img', { name: /^Similarity map of the / });
+        await until(page, 'both maps', async () => (await maps.count()) === 2, 120_000);
+        await sweep(page, 'dialog-where-the-model-looks', checked);
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden' });
+      });
+
       await step(page, 'the confusion-cell dialog', async () => {
         await page
           .getByRole('button', { name: /images predicted as/ })
@@ -158,6 +171,20 @@ describe('accessibility of every screen (axe-core)', () => {
         await sweep(page, 'dialog-export-done', checked);
         await page.keyboard.press('Escape');
         await dialog.waitFor({ state: 'hidden' });
+      });
+
+      await step(page, 'experiments: the form and a tiny sweep', async () => {
+        await nav(page, 'Experiments');
+        await h1(page, 'Experiments');
+        await page.getByRole('radio', { name: /^Context length M/ }).check();
+        await sweep(page, 'experiments', checked);
+        await page.getByLabel('Context lengths M').fill('1');
+        await page.getByLabel('Shots per class').fill('2');
+        await page.getByLabel('Seeds').fill('1');
+        await page.getByLabel('Epochs').fill('1');
+        await page.getByRole('button', { name: 'Run experiment' }).click();
+        await page.getByRole('table', { name: 'Experiment table' }).waitFor({ timeout: 300_000 });
+        await sweep(page, 'experiments-result', checked);
       });
 
       await step(page, 'projects with a project, rename and delete dialogs', async () => {
