@@ -51,7 +51,14 @@ export function samplesHandlers(env: EngineEnv): HandlersFor<typeof samplesOps> 
       }
       const sources = [join(root, sample)];
       // Copied into the project, so that it keeps working when the app is updated or moved.
-      return importData(storeDb(env.dataDir), { projectId, sources, copy: true, dataDir: env.dataDir, progress, signal });
+      return importData(storeDb(env.dataDir), {
+        projectId,
+        sources,
+        copy: true,
+        dataDir: env.dataDir,
+        progress,
+        signal,
+      });
     },
   };
 }
