@@ -138,7 +138,7 @@ export class CocoopLearner {
   /** Raw class text features [C, P] for one image feature [1, D] (not tidied: call inside tidy or a gradient). */
   featuresFor(image: tf.Tensor2D): tf.Tensor2D {
     const prefix = tf.concat([this.sos, tf.add(this.ctx, this.bias(image))], 0) as tf.Tensor2D;
-    return fastForward(this.encoder, prefix, this.suffix, this.eot);
+    return fastForward(this.encoder, prefix, this.suffix, this.eot, { constantSuffix: true });
   }
 
   /** Frees every variable and cached embedding. */

@@ -181,7 +181,7 @@ export class PromptLearner {
     if (this.sharesPrefix) {
       const prefix = tf.concat([this.sos, ctx as tf.Tensor2D], 0);
       const { x, eot } = this.suffixes(c0, c1);
-      return fastForward(this.encoder, prefix, x, eot);
+      return fastForward(this.encoder, prefix, x, eot, { constantSuffix: true });
     }
     const { x, eot } = this.fullSequences(ctx, c0, c1);
     if (this.opts.path === 'plain') return plainForward(this.encoder, x, eot);

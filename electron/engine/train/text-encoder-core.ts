@@ -54,6 +54,8 @@ export interface TfTextEncoder {
   activation: 'quick_gelu' | 'gelu';
   /** Set on one rank of a head-parallel encoder (see [Note: head-parallel steps]); the fast path only. */
   allReduce?: AllReduce;
+  /** Data derived from the weights on first use (the wasm kernels' packed weights), freed by `dispose`. */
+  derived: Map<string, { dispose(): void }>;
   dispose(): void;
 }
 
@@ -113,6 +115,7 @@ export function createTextEncoder(wts: ClipTextWeights, opts: { allReduce?: AllR
       fc2: withT(lin(l.fc2)),
     };
   });
+  const derived = new Map<string, { dispose(): void }>();
   return {
     width: wts.width,
     heads: wts.heads,
@@ -127,9 +130,12 @@ export function createTextEncoder(wts: ClipTextWeights, opts: { allReduce?: AllR
     finalLn: ln(wts.finalLn),
     projection: withT(lin(wts.projection)),
     ...(opts.allReduce ? { allReduce: opts.allReduce } : {}),
+    derived,
     dispose: () => {
       for (const t of tensors) t.dispose();
       tensors.length = 0;
+      for (const d of derived.values()) d.dispose();
+      derived.clear();
     },
   };
 }

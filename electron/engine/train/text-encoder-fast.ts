@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { reduceOps } from './tensor-parallel';
 import { activate, causalMask, fastLinear, layerNorm, type TfTextEncoder } from './text-encoder-core';
+import { wasmForward, wasmPathFor } from './text-encoder-wasm';
 
 /** Causal self-attention of q, k, v [batch, len, D] (q pre-scaled) -> [batch, len, D]. */
 function attendOnly(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor): tf.Tensor {
@@ -73,13 +74,23 @@ const constantRowMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
  * fused qkv, the output projection, the MLP) together as one [P + C*S, W] matrix, so each linear layer is one
  * matmul per step instead of two (small matmuls are the least efficient on wasm); only attention treats the two
  * blocks differently. Row splits and concats along the first axis are contiguous copies.
+ * `constantSuffix` promises that no gradient is needed w.r.t. `suffix` (the kernel path then returns zeros for it).
  */
 export function fastForward(
   enc: TfTextEncoder,
   prefix: tf.Tensor2D | null,
   suffix: tf.Tensor3D,
   eot: number[],
+  opts: { constantSuffix?: boolean } = {},
 ): tf.Tensor2D {
+  // On tfjs-wasm the same maths runs as one op over SIMD kernels (see [Note: one op per encoder pass]).
+  const wasm = wasmPathFor(enc);
+  if (wasm) return wasmForward(wasm, enc, prefix, suffix, eot, opts.constantSuffix ?? false);
+  return opsForward(enc, prefix, suffix, eot);
+}
+
+/** `fastForward` through tfjs ops (every backend; see [Note: one row block]). */
+function opsForward(enc: TfTextEncoder, prefix: tf.Tensor2D | null, suffix: tf.Tensor3D, eot: number[]): tf.Tensor2D {
   const [C = 0, S = 0, W = 0] = suffix.shape;
   const P = prefix?.shape[0] ?? 0;
   const N = C * S;

@@ -1,0 +1,410 @@
+/**
+ * @file The text encoder's forward and backward pass on tfjs-wasm as one custom-gradient op over hand-assembled SIMD
+ * kernels (engine worker or browser; imports only @tensorflow/tfjs-core). The maths is the optimised path's (see
+ * text-encoder-fast.ts); this file only changes how it is executed on the wasm backend.
+ *
+ * [Note: one op per encoder pass] Through tfjs ops a step was ~5,000 kernel calls, each allocating its output, and the
+ * attention ran in tfjs-wasm's scalar batched-matmul loop (XNNPACK is used only for plain 2-D products): ~1/3 of the
+ * step was not in the linear layers. Here the whole encoder is one `tf.customGrad`: the forward pass runs layer norm,
+ * the fused qkv GEMM, attention, the output projection with the residual added in the GEMM's epilogue, the MLP with
+ * quick GELU, and the final norm and projection as ~10 kernel calls per layer into one scratch tensor, and saves what
+ * its backward pass needs (each layer's input, norm statistics, qkv, attention probabilities, MLP pre-activations);
+ * the backward pass mirrors it with the transposed packed weights. Only input gradients are computed (the weights are
+ * frozen).
+ *
+ * [Note: ragged rows] Rows are only the tokens up to each prompt's EOT: a class's suffix (or whole prompt, without a
+ * shared prefix) contributes eot + 1 rows, not the padded length, so short class names cost only their own tokens.
+ * Attention is written as lists of (query, key) pairs per head: a prefix row attends to the prefix rows before it, a
+ * class row to the whole prefix and to its own class's rows up to itself; in the last layer only the EOT rows are
+ * queries. The same lists drive the scores (dot products), the softmax (in JS, per query), the weighted sum of
+ * values, and the four sweeps of the backward pass, so every layout (shared prefix or not, any class position) is the
+ * same code.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TfTextEncoder } from './text-encoder-core';
+import {
+  gemm,
+  kernelShapesOk,
+  packedEncoder,
+  wasmContext,
+  type PackedEncoder,
+  type WasmContext,
+} from './wasm-encoder-weights';
+
+let enabled = true;
+
+/** Turns the wasm kernel path on or off (the bench compares it with the tfjs-op path in one process). */
+export function setWasmKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** The kernel context when the kernel path runs for `enc` on the active backend, else null. */
+export function wasmPathFor(enc: TfTextEncoder): WasmContext | null {
+  if (!enabled || !kernelShapesOk(enc)) return null;
+  return wasmContext();
+}
+
+/** Rows, attention pair lists and arena layout of one forward pass (see [Note: ragged rows]). */
+interface Plan {
+  P: number;
+  C: number;
+  S: number;
+  R: number;
+  /** First row of each class and its number of rows (eot + 1). */
+  base: number[];
+  len: number[];
+  /** Per-query key counts (one softmax group per head and query), for all rows and for the EOT queries. */
+  keysAll: Int32Array;
+  keysEot: Int32Array;
+  nAll: number;
+  nEot: number;
+  /** Pair lists as int32 triples (q offset in qkv, k/v offset in qkv, o offset in the output), in bytes. */
+  listAll: Int32Array;
+  listEot: Int32Array;
+}
+
+function plan(pk: PackedEncoder, P: number, C: number, S: number, eot: number[]): Plan {
+  const len = eot.map((e) => e + 1);
+  const base: number[] = [];
+  let R = P;
+  for (const n of len) {
+    base.push(R);
+    R += n;
+  }
+  // Keys of every row: [first, count] ranges (prefix part, own-class part).
+  const ranges: [number, number, number, number][] = [];
+  for (let i = 0; i < P; i++) ranges.push([0, i + 1, 0, 0]);
+  len.forEach((n, c) => {
+    for (let s = 0; s < n; s++) ranges.push([0, P, base[c] as number, s + 1]);
+  });
+  const eotRows = len.map((n, c) => (base[c] as number) + n - 1);
+  const { heads, D, Wl } = pk;
+  const build = (queries: number[], outRow: (q: number, i: number) => number) => {
+    const keys = new Int32Array(queries.length);
+    queries.forEach((q, i) => {
+      const r = ranges[q] as [number, number, number, number];
+      keys[i] = r[1] + r[3];
+    });
+    const perHead = keys.reduce((a, b) => a + b, 0);
+    const list = new Int32Array(perHead * heads * 3);
+    let e = 0;
+    for (let h = 0; h < heads; h++) {
+      const hb = h * D * 4;
+      queries.forEach((q, i) => {
+        const [a0, an, b0, bn] = ranges[q] as [number, number, number, number];
+        const qOff = q * 3 * Wl * 4 + hb;
+        const oOff = outRow(q, i) * Wl * 4 + hb;
+        for (const [k0, kn] of [
+          [a0, an],
+          [b0, bn],
+        ] as const)
+          for (let j = k0; j < k0 + kn; j++) {
+            list[e++] = qOff;
+            list[e++] = j * 3 * Wl * 4 + hb;
+            list[e++] = oOff;
+          }
+      });
+    }
+    return { keys, list, n: perHead * heads };
+  };
+  const all = build(
+    Array.from({ length: R }, (_, i) => i),
+    (q) => q,
+  );
+  const last = build(eotRows, (_, i) => i);
+  return {
+    P,
+    C,
+    S,
+    R,
+    base,
+    len,
+    keysAll: all.keys,
+    keysEot: last.keys,
+    nAll: all.n,
+    nEot: last.n,
+    listAll: all.list,
+    listEot: last.list,
+  };
+}
+
+/** Float offsets of one layer's saved activations within the arena. */
+interface LayerSlots {
+  x0: number;
+  st1: number;
+  qkv: number;
+  prob: number;
+  x1: number;
+  st2: number;
+  u: number;
+}
+
+/** Bump allocation of float regions, 16-byte aligned. */
+function allocator() {
+  let n = 0;
+  return {
+    take: (size: number) => {
+      const at = n;
+      n += Math.ceil(size / 4) * 4;
+      return at;
+    },
+    get size() {
+      return n;
+    },
+  };
+}
+
+/** Softmax over each group of `keys[i]` consecutive values (groups repeat per head), in place. */
+function softmaxGroups(v: Float32Array, at: number, keys: Int32Array, heads: number): void {
+  let p = at;
+  for (let h = 0; h < heads; h++)
+    for (const n of keys) {
+      let m = -Infinity;
+      for (let j = p; j < p + n; j++) m = Math.max(m, v[j] as number);
+      let z = 0;
+      for (let j = p; j < p + n; j++) {
+        const e = Math.exp((v[j] as number) - m);
+        v[j] = e;
+        z += e;
+      }
+      for (let j = p; j < p + n; j++) v[j] = (v[j] as number) / z;
+      p += n;
+    }
+}
+
+/** dS = P * (dP - sum(P * dP)) per group, written over dP. */
+function softmaxBackward(v: Float32Array, prob: number, dp: number, keys: Int32Array, heads: number): void {
+  let o = 0;
+  for (let h = 0; h < heads; h++)
+    for (const n of keys) {
+      let dot = 0;
+      for (let j = o; j < o + n; j++) dot += (v[prob + j] as number) * (v[dp + j] as number);
+      for (let j = o; j < o + n; j++) v[dp + j] = (v[prob + j] as number) * ((v[dp + j] as number) - dot);
+      o += n;
+    }
+}
+
+/**
+ * Features [C, out] of prompts made of an optional shared `prefix` [P, W] and per-class `suffix` [C, S, W] (token
+ * embeddings without positions), EOT at suffix row `eot[c]`, through the kernels (see [Note: one op per encoder
+ * pass]). With `constantSuffix`, the suffix's gradient is returned as zeros and layer 0's qkv backward skips its rows.
+ */
+export function wasmForward(
+  ctx: WasmContext,
+  enc: TfTextEncoder,
+  prefix: tf.Tensor2D | null,
+  suffix: tf.Tensor3D,
+  eot: number[],
+  constantSuffix: boolean,
+): tf.Tensor2D {
+  const pk = packedEncoder(enc, ctx);
+  const [C = 0, S = 0, W = 0] = suffix.shape;
+  const P = prefix?.shape[0] ?? 0;
+  const pl = plan(pk, P, C, S, eot);
+  const { R } = pl;
+  const { Wl, hidden: Hd, heads, D, out: Pout } = pk;
+  const L = pk.layers.length;
+  const reduce = enc.allReduce;
+  // Arena: per-layer saved activations, then temporaries, then the two pair lists.
+  const A = allocator();
+  const slots: LayerSlots[] = pk.layers.map((_, l) => {
+    const last = l === L - 1;
+    const Q = last ? C : R;
+    return {
+      x0: A.take(R * W),
+      st1: A.take(2 * R),
+      qkv: A.take(R * 3 * Wl),
+      prob: A.take(last ? pl.nEot : pl.nAll),
+      x1: A.take(Q * W),
+      st2: A.take(2 * Q),
+      u: A.take(Q * Hd),
+    };
+  });
+  const xf = A.take(C * W);
+  const stf = A.take(2 * C);
+  const tA = A.take(R * W);
+  const tO = A.take(R * Wl);
+  const tG = A.take(R * Hd);
+  const tZ = A.take(C * W);
+  const lAll = A.take(pl.listAll.length);
+  const lEot = A.take(pl.listEot.length);
+
+  const forward = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const { t: arena, at } = ctx.scratch(A.size);
+    const outT = ctx.scratch(C * Pout);
+    const pre = prefix ? (prefix.dataSync() as Float32Array) : null;
+    const suf = suffix.dataSync() as Float32Array;
+    const wb = ctx.addr(pk.tensor);
+    const B = (f: number) => at + f * 4;
+    const a0 = at / 4;
+    let v = ctx.f32();
+    ctx.i32().set(pl.listAll, a0 + lAll);
+    ctx.i32().set(pl.listEot, a0 + lEot);
+    // Layer 0's input: embeddings plus positions, ragged rows.
+    const x0 = a0 + (slots[0] as LayerSlots).x0;
+    for (let i = 0; i < P; i++)
+      for (let j = 0; j < W; j++) v[x0 + i * W + j] = (pre?.[i * W + j] as number) + (pk.pos[i * W + j] as number);
+    pl.len.forEach((n, c) => {
+      for (let s = 0; s < n; s++) {
+        const row = x0 + ((pl.base[c] as number) + s) * W;
+        for (let j = 0; j < W; j++)
+          v[row + j] = (suf[(c * S + s) * W + j] as number) + (pk.pos[(P + s) * W + j] as number);
+      }
+    });
+    const allReduceInto = (f: number, n: number) => {
+      if (!reduce) return;
+      const sum = reduce(ctx.f32().subarray(a0 + f, a0 + f + n));
+      ctx.f32().set(sum, a0 + f);
+    };
+    pk.layers.forEach((lw, l) => {
+      const s = slots[l] as LayerSlots;
+      const last = l === L - 1;
+      const Q = last ? C : R;
+      const next = last ? xf : (slots[l + 1] as LayerSlots).x0;
+      ctx.k.layerNorm(B(s.x0), B(tA), wb + lw.ln1.gamma, wb + lw.ln1.beta, B(s.st1), R, W, lw.ln1.eps);
+      gemm(ctx, pk, wb, lw.qkv, B(tA), R, B(s.qkv));
+      // Attention over the pair list: scores, softmax per query, weighted values.
+      const list = B(last ? lEot : lAll);
+      const n = last ? pl.nEot : pl.nAll;
+      ctx.k.dotPairs(list, n, B(s.qkv), 0, B(s.qkv) + Wl * 4, 4, D, B(s.prob));
+      v = ctx.f32();
+      softmaxGroups(v, a0 + s.prob, last ? pl.keysEot : pl.keysAll, heads);
+      v.fill(0, a0 + tO, a0 + tO + Q * Wl);
+      ctx.k.axpyPairs(list, n, B(s.prob), B(s.qkv) + 2 * Wl * 4, 4, B(tO), 8, D);
+      // The residual stream: all rows, or the EOT rows gathered in the last layer.
+      let res = s.x0;
+      if (last) {
+        v = ctx.f32();
+        pl.len.forEach((n2, c) =>
+          v.copyWithin(
+            a0 + tZ + c * W,
+            a0 + s.x0 + ((pl.base[c] as number) + n2 - 1) * W,
+            a0 + s.x0 + ((pl.base[c] as number) + n2) * W,
+          ),
+        );
+        res = tZ;
+      }
+      if (reduce) {
+        gemm(ctx, pk, wb, lw.out, B(tO), Q, B(s.x1));
+        allReduceInto(s.x1, Q * W);
+        addInto(ctx.f32(), a0 + s.x1, a0 + res, Q * W);
+      } else gemm(ctx, pk, wb, lw.out, B(tO), Q, B(s.x1), { r: B(res) });
+      ctx.k.layerNorm(B(s.x1), B(tA), wb + lw.ln2.gamma, wb + lw.ln2.beta, B(s.st2), Q, W, lw.ln2.eps);
+      gemm(ctx, pk, wb, lw.fc1, B(tA), Q, B(s.u));
+      ctx.k.quickGelu(B(s.u), B(tG), Q * Hd);
+      if (reduce) {
+        gemm(ctx, pk, wb, lw.fc2, B(tG), Q, B(next));
+        allReduceInto(next, Q * W);
+        addInto(ctx.f32(), a0 + next, a0 + s.x1, Q * W);
+      } else gemm(ctx, pk, wb, lw.fc2, B(tG), Q, B(next), { r: B(s.x1) });
+    });
+    ctx.k.layerNorm(B(xf), B(tZ), wb + pk.lnf.gamma, wb + pk.lnf.beta, B(stf), C, W, pk.lnf.eps);
+    gemm(ctx, pk, wb, pk.proj, B(tZ), C, outT.at);
+    save([arena]);
+    arena.dispose();
+    const value = tf.reshape(outT.t, [C, Pout]) as tf.Tensor2D;
+    outT.t.dispose();
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        backward(ctx, pk, pl, slots, { xf, stf, lAll, lEot }, saved[0] as tf.Tensor, dy, constantSuffix, reduce),
+    };
+  };
+  const inputs = prefix ? [prefix, suffix] : [suffix];
+  return tf.customGrad(forward as Parameters<typeof tf.customGrad>[0])(...inputs) as tf.Tensor2D;
+}
+
+function addInto(v: Float32Array, dst: number, src: number, n: number): void {
+  for (let i = 0; i < n; i++) v[dst + i] = (v[dst + i] as number) + (v[src + i] as number);
+}
+
+/** The backward pass of `wasmForward` (see [Note: one op per encoder pass]): gradients of [prefix, suffix]. */
+function backward(
+  ctx: WasmContext,
+  pk: PackedEncoder,
+  pl: Plan,
+  slots: LayerSlots[],
+  fin: { xf: number; stf: number; lAll: number; lEot: number },
+  arena: tf.Tensor,
+  dy: tf.Tensor,
+  constantSuffix: boolean,
+  reduce: TfTextEncoder['allReduce'],
+): tf.Tensor[] {
+  const { P, C, S, R } = pl;
+  const { W, Wl, hidden: Hd, heads, D, out: Pout } = pk;
+  const L = pk.layers.length;
+  const A = allocator();
+  const dF = A.take(C * Pout);
+  const dZ = A.take(C * W);
+  const dE = A.take(C * W);
+  const dX = A.take(R * W);
+  const dG = A.take(R * Hd);
+  const dM = A.take(R * W);
+  const dO = A.take(R * Wl);
+  const dQ = A.take(R * 3 * Wl);
+  const dP = A.take(Math.max(pl.nAll, pl.nEot));
+  const { t: scratch, at: bt } = ctx.scratch(A.size);
+  const at = ctx.addr(arena);
+  const wb = ctx.addr(pk.tensor);
+  const a0 = at / 4;
+  const b0 = bt / 4;
+  const SA = (f: number) => at + f * 4;
+  const SB = (f: number) => bt + f * 4;
+  const allReduceAt = (f: number, n: number) => {
+    if (!reduce) return;
+    const sum = reduce(ctx.f32().subarray(b0 + f, b0 + f + n));
+    ctx.f32().set(sum, b0 + f);
+  };
+  let v = ctx.f32();
+  v.set(dy.dataSync() as Float32Array, b0 + dF);
+  gemm(ctx, pk, wb, pk.projT, SB(dF), C, SB(dZ));
+  ctx.k.layerNormBwd(SB(dZ), SA(fin.xf), SA(fin.stf), wb + pk.lnf.gamma, SB(dE), 0, C, W);
+  for (let l = L - 1; l >= 0; l--) {
+    const lw = pk.layers[l] as PackedEncoder['layers'][number];
+    const s = slots[l] as LayerSlots;
+    const last = l === L - 1;
+    const Q = last ? C : R;
+    const dRes = last ? dE : dX;
+    // MLP.
+    gemm(ctx, pk, wb, lw.fc2T, SB(dRes), Q, SB(dG));
+    ctx.k.quickGeluBwd(SA(s.u), SB(dG), Q * Hd);
+    gemm(ctx, pk, wb, lw.fc1T, SB(dG), Q, SB(dM));
+    allReduceAt(dM, Q * W);
+    ctx.k.layerNormBwd(SB(dM), SA(s.x1), SA(s.st2), wb + lw.ln2.gamma, SB(dRes), SB(dRes), Q, W);
+    // Attention.
+    gemm(ctx, pk, wb, lw.outT, SB(dRes), Q, SB(dO));
+    const list = SA(last ? fin.lEot : fin.lAll);
+    const n = last ? pl.nEot : pl.nAll;
+    ctx.k.dotPairs(list, n, SB(dO), 8, SA(s.qkv) + 2 * Wl * 4, 4, D, SB(dP));
+    v = ctx.f32();
+    softmaxBackward(v, a0 + s.prob, b0 + dP, last ? pl.keysEot : pl.keysAll, heads);
+    v.fill(0, b0 + dQ, b0 + dQ + R * 3 * Wl);
+    ctx.k.axpyPairs(list, n, SB(dP), SA(s.qkv) + Wl * 4, 4, SB(dQ), 0, D);
+    ctx.k.axpyPairs(list, n, SB(dP), SA(s.qkv), 0, SB(dQ) + Wl * 4, 4, D);
+    ctx.k.axpyPairs(list, n, SA(s.prob), SB(dO), 8, SB(dQ) + 2 * Wl * 4, 4, D);
+    // Rows whose input gradient is needed: all, or only the prefix in layer 0 when the suffix is constant.
+    const rows = l === 0 && constantSuffix && P > 0 ? P : R;
+    gemm(ctx, pk, wb, lw.qkvT, SB(dQ), rows, SB(dM));
+    allReduceAt(dM, rows * W);
+    if (last) {
+      v = ctx.f32();
+      v.fill(0, b0 + dX, b0 + dX + R * W);
+      pl.len.forEach((n2, c) =>
+        v.copyWithin(b0 + dX + ((pl.base[c] as number) + n2 - 1) * W, b0 + dE + c * W, b0 + dE + (c + 1) * W),
+      );
+    }
+    ctx.k.layerNormBwd(SB(dM), SA(s.x0), SA(s.st1), wb + lw.ln1.gamma, SB(dX), SB(dX), rows, W);
+  }
+  v = ctx.f32();
+  const grads: tf.Tensor[] = [];
+  if (P > 0) grads.push(tf.tensor2d(v.slice(b0 + dX, b0 + dX + P * W), [P, W]));
+  const ds = new Float32Array(C * S * W);
+  if (!constantSuffix || P === 0)
+    pl.len.forEach((n, c) =>
+      ds.set(v.subarray(b0 + dX + (pl.base[c] as number) * W, b0 + dX + ((pl.base[c] as number) + n) * W), c * S * W),
+    );
+  grads.push(tf.tensor3d(ds, [C, S, W]));
+  scratch.dispose();
+  return grads;
+}
