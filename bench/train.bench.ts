@@ -1,13 +1,15 @@
 /**
  * @file `npm run bench:train`: ms per CoOp training step for a ViT-B/32-size text encoder (width 512, 12 layers,
- * 8 heads, random weights, M = 16), optimised vs plain path, on every available tfjs backend; then peak tensor memory
+ * 8 heads, random weights, M = 16), optimised vs plain path, on every available tfjs backend (on wasm also the
+ * optimised maths through tfjs ops vs the SIMD kernels, see [Note: one op per encoder pass]); then peak tensor memory
  * of one step for 100 and 1000 classes (plain Node script run by tsx).
  *
  * [Note: what the bench counts] A step is `PromptLearner.step` with a CoOp loss (cross-entropy of 100 * cos between
  * 32 fixed image features and the class features). GFLOP/s counts the matmul and attention arithmetic each path
  * really executes (forward plus the input-gradient backward, which is about as costly as the forward; no weight
  * gradients are needed because the encoder is frozen), so the two paths' rates are comparable while their step times
- * show the algorithmic savings. Times are medians over the measured steps after one warm-up step.
+ * show the algorithmic savings. Times are medians over the measured steps after one warm-up step; the 10-class paths
+ * take turns step by step so a change in the machine's load (printed) hits them alike.
  * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4), splitting the classes or the
  * encoder's heads, for 10, 20, 40 and 100 classes.
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
@@ -15,7 +17,7 @@
  * `npm run bench:train` builds first.
  */
 import { register } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import type { ClipTextWeights } from '../electron/engine/onnx/clip-text-graph';
 import { mulberry32 } from '../electron/engine/train/splits';
@@ -39,6 +41,7 @@ const tf = await import('@tensorflow/tfjs-core');
 const { useBackend, NODE_BACKENDS } = await import('../electron/engine/tf/backends');
 const { createTextEncoder } = await import('../electron/engine/train/text-encoder-core');
 const { PromptLearner } = await import('../electron/engine/train/prompt-learner');
+const { setWasmKernels } = await import('../electron/engine/train/text-encoder-wasm');
 const { ShardedLearner } = await import('../electron/engine/train/sharded-learner');
 const { tokenTable } = await import('../electron/engine/train/token-table');
 type Learner = Pick<InstanceType<typeof PromptLearner>, 'step'>;
@@ -142,6 +145,48 @@ function executedFlops(path: 'optimised' | 'plain', classes: number): number {
   return 2 * (forwardFlops(P, P / 2) + forwardFlops(classes * S, P + S / 2));
 }
 
+type Path = 'kernels' | 'tfjs ops' | 'plain';
+
+/**
+ * Median ms/step of each path, the paths taking turns step by step (one warm-up round), so a change in the machine's
+ * load hits them alike; the plain path takes at most 2 timed steps (it is slow).
+ */
+async function alternate(
+  enc: ReturnType<typeof createTextEncoder>,
+  names: string[],
+  loss: (f: Tensor2D) => Scalar,
+  paths: Path[],
+): Promise<Partial<Record<Path, number>>> {
+  const learners = paths.map(
+    (p) =>
+      new PromptLearner(enc, tokenizer, names, {
+        nCtx: M,
+        csc: false,
+        position: 'end',
+        seed: 1,
+        path: p === 'plain' ? 'plain' : 'optimised',
+      }),
+  );
+  const times = paths.map(() => [] as number[]);
+  for (let i = 0; i <= STEPS; i++)
+    for (const [j, path] of paths.entries()) {
+      if (path === 'plain' && i > 2) continue;
+      setWasmKernels(path === 'kernels');
+      const t0 = performance.now();
+      const { grad } = await (learners[j] as Learner).step(loss);
+      grad.dispose();
+      if (i > 0) times[j]?.push(performance.now() - t0);
+    }
+  setWasmKernels(true);
+  for (const l of learners) l.dispose();
+  return Object.fromEntries(paths.map((p, j) => [p, median(times[j] ?? [])]));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
 async function timeSteps(learner: Learner, loss: (f: Tensor2D) => Scalar, steps: number) {
   const times: number[] = [];
   for (let i = 0; i <= steps; i++) {
@@ -150,8 +195,7 @@ async function timeSteps(learner: Learner, loss: (f: Tensor2D) => Scalar, steps:
     grad.dispose();
     if (i > 0) times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? NaN;
+  return median(times);
 }
 
 const weights = randomWeights();
@@ -181,18 +225,27 @@ for (const backend of backends) {
   const classes = 10;
   const names = classNames(classes);
   const { loss, dispose } = coopLoss(classes);
-  const ms: Record<string, number> = {};
-  for (const path of ['optimised', 'plain'] as const) {
-    const learner = new PromptLearner(enc, tokenizer, names, { nCtx: M, csc: false, position: 'end', seed: 1, path });
-    ms[path] = await timeSteps(learner, loss, path === 'plain' ? Math.min(STEPS, 2) : STEPS);
-    learner.dispose();
-    const gflops = executedFlops(path, classes) / 1e9;
+  // On wasm the optimised path runs as one op over SIMD kernels; the same maths through tfjs ops (the path before
+  // the kernels, and the one every other backend runs) is timed alongside, step for step in turn.
+  const paths: Path[] = backend === 'wasm' ? ['kernels', 'tfjs ops', 'plain'] : ['tfjs ops', 'plain'];
+  const ms = await alternate(enc, names, loss, paths);
+  for (const path of paths) {
+    const gflops = executedFlops(path === 'plain' ? 'plain' : 'optimised', classes) / 1e9;
     console.log(
       `${backend.padEnd(10)} ${path.padEnd(9)} ${classes} classes: ${(ms[path] ?? 0).toFixed(0).padStart(6)} ms/step  ` +
         `${gflops.toFixed(1)} GFLOP executed, ${(gflops / ((ms[path] ?? 1) / 1000)).toFixed(1)} GFLOP/s`,
     );
   }
-  console.log(`${backend.padEnd(10)} speed-up plain/optimised: ${((ms.plain ?? 0) / (ms.optimised ?? 1)).toFixed(2)}x`);
+  const fastest = paths[0] as Path;
+  console.log(
+    `${backend.padEnd(10)} speed-up plain/${fastest}: ${((ms.plain ?? 0) / (ms[fastest] ?? 1)).toFixed(2)}x` +
+      (backend === 'wasm'
+        ? `, tfjs ops/kernels: ${((ms['tfjs ops'] ?? 0) / (ms.kernels ?? 1)).toFixed(2)}x` +
+          ` (load average ${loadavg()
+            .map((x) => x.toFixed(1))
+            .join(' ')})`
+        : ''),
+  );
   dispose();
   if (backend === 'wasm') {
     // [Note: sharded steps]: the classes split across worker threads, each with its own wasm backend.

@@ -92,7 +92,14 @@ export function createTextEncoder(wts: ClipTextWeights, opts: { allReduce?: AllR
   // [Note: frozen linear backward] tfjs-wasm runs only plain 2-D matmuls (no transpose flag, batch 1) through XNNPACK;
   // `matMul(dy, w, false, true)`, which the stock gradient uses for dx, takes a generic loop about 15x slower. The
   // fast path therefore keeps each weight also transposed and uses a custom gradient dx = dy @ wT (see fastLinear).
-  const withT = (l: TfLinear): TfLinear => ({ ...l, wT: keep(tf.transpose(l.w)) });
+  // The transpose is made on first use: the wasm kernel path (text-encoder-wasm.ts) never needs it.
+  const withT = (l: TfLinear): TfLinear => {
+    let wT: tf.Tensor2D | undefined;
+    return Object.defineProperty({ ...l }, 'wT', {
+      enumerable: true,
+      get: () => (wT ??= keep(tf.keep(tf.transpose(l.w)))),
+    });
+  };
   const layerWeights = wts.layers.map((l) => {
     const q = lin(l.q);
     const k = lin(l.k);

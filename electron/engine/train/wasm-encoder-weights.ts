@@ -220,7 +220,7 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
 }
 
 /** Writes B = w [K, N] (or w^T when `T`, w being [N, K]) as panels of 8 columns, [panel][k][8], zero-padded. */
-function packPanels(heap: Float32Array, at: number, w: Float32Array, T: boolean, K: number, N: number): void {
+export function packPanels(heap: Float32Array, at: number, w: Float32Array, T: boolean, K: number, N: number): void {
   const panels = Math.ceil(N / GEMM_PANEL);
   for (let p = 0; p < panels; p++) {
     const dst = at + p * K * GEMM_PANEL;
