@@ -13,11 +13,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../electron/engine/tf/backends';
-import { GEMM_PANEL, kernelModuleBytes } from '../../electron/engine/tf/wasm-kernels';
+import {
+  GEMM_PANEL,
+  instantiateKernels,
+  kernelModuleBytes,
+  relaxedSimdSupported,
+  type KernelExports,
+} from '../../electron/engine/tf/wasm-kernels';
 import { activate, layerNorm } from '../../electron/engine/train/text-encoder-core';
 import { fastForward } from '../../electron/engine/train/text-encoder-fast';
 import { setWasmKernels, wasmPathFor } from '../../electron/engine/train/text-encoder-wasm';
-import { packPanels, wasmContext, type WasmContext } from '../../electron/engine/train/wasm-encoder-weights';
+import { packPanels, wasmContext, wasmHeap, type WasmContext } from '../../electron/engine/train/wasm-encoder-weights';
 import { seededValues } from '../helpers/seeded';
 import { loadFixtureLearnerParts, maxAbs, maxAbsDiff } from './learner-fixture';
 
@@ -25,9 +31,13 @@ type Parts = Awaited<ReturnType<typeof loadFixtureLearnerParts>>;
 
 let ctx: WasmContext;
 let parts: Parts;
+/** Both GEMM builds over the wasm heap: separate multiply and add, and fused (relaxed SIMD). */
+let gemms: { name: string; k: KernelExports }[];
 beforeAll(async () => {
   await useBackend('wasm');
   ctx = wasmContext() as WasmContext;
+  const heap = wasmHeap() as WebAssembly.Memory;
+  gemms = [false, true].map((fma) => ({ name: fma ? 'fma' : 'mul+add', k: instantiateKernels(heap, fma).k }));
   parts = await loadFixtureLearnerParts();
 }, 120_000);
 afterAll(() => parts?.encoder.dispose());
@@ -41,8 +51,11 @@ function onHeap(values: Float32Array): { t: tf.Tensor; at: number } {
 const heapSlice = (at: number, n: number) => ctx.f32().slice(at / 4, at / 4 + n);
 
 describe('wasm kernels', () => {
-  it('assemble into a valid module and run on wasm only', async () => {
-    expect(WebAssembly.validate(kernelModuleBytes())).toBe(true);
+  it('assemble into a valid module and run on wasm only; the Node engine enables relaxed SIMD (FMA)', async () => {
+    expect(WebAssembly.validate(kernelModuleBytes(false))).toBe(true);
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(WebAssembly.validate(kernelModuleBytes(true))).toBe(true);
+    expect(ctx.tileRows).toBe(6);
     expect(ctx).toBeTruthy();
     expect(wasmPathFor(parts.encoder)).not.toBeNull();
     setWasmKernels(false);
@@ -76,37 +89,38 @@ describe('wasm kernels', () => {
       const B = onHeap(bias);
       const R = onHeap(res);
       const C = onHeap(new Float32Array(M * N));
-      const ap = onHeap(new Float32Array((M + 5) * K));
-      for (const [withBias, withRes] of [
-        [false, false],
-        [true, false],
-        [true, true],
-        [false, true],
-      ]) {
-        ctx.k.gemm(
-          A.at,
-          K * 4,
-          packed.at,
-          C.at,
-          N * 4,
-          withBias ? B.at : 0,
-          M,
-          N / GEMM_PANEL,
-          K,
-          withRes ? R.at : 0,
-          N * 4,
-          ap.at,
-        );
-        const want = tf.tidy(() => {
-          let y: tf.Tensor = tf.matMul(tf.tensor2d(a, [M, K]), tf.tensor2d(w, [K, N]));
-          if (withBias) y = tf.add(y, tf.tensor1d(bias));
-          if (withRes) y = tf.add(y, tf.tensor2d(res, [M, N]));
-          return y.dataSync() as Float32Array;
-        });
-        expect(maxAbsDiff(heapSlice(C.at, M * N), want), `bias ${withBias} residual ${withRes}`).toBeLessThan(
-          1e-5 * Math.max(1, maxAbs(want)),
-        );
-      }
+      const ap = onHeap(new Float32Array((M + 6) * K));
+      for (const { name, k } of gemms)
+        for (const [withBias, withRes] of [
+          [false, false],
+          [true, false],
+          [true, true],
+          [false, true],
+        ]) {
+          const at = (flag: boolean | undefined, h: { at: number }) => (flag ? h.at : 0);
+          k.gemm(
+            A.at,
+            K * 4,
+            packed.at,
+            C.at,
+            N * 4,
+            at(withBias, B),
+            M,
+            N / GEMM_PANEL,
+            K,
+            at(withRes, R),
+            N * 4,
+            ap.at,
+          );
+          const want = tf.tidy(() => {
+            let y: tf.Tensor = tf.matMul(tf.tensor2d(a, [M, K]), tf.tensor2d(w, [K, N]));
+            if (withBias) y = tf.add(y, tf.tensor1d(bias));
+            if (withRes) y = tf.add(y, tf.tensor2d(res, [M, N]));
+            return y.dataSync() as Float32Array;
+          });
+          const what = `${name}, bias ${withBias}, residual ${withRes}, B ${transposed ? 'from w^T' : 'from w'}`;
+          expect(maxAbsDiff(heapSlice(C.at, M * N), want), what).toBeLessThan(1e-5 * Math.max(1, maxAbs(want)));
+        }
       tf.dispose([packed.t, A.t, B.t, R.t, C.t, ap.t]);
     }
   });
@@ -118,15 +132,18 @@ describe('wasm kernels', () => {
     const c0 = seededValues(M * N, 3);
     const packed = onHeap(new Float32Array(K * N));
     packPanels(ctx.f32(), packed.at / 4, w, false, K, N);
-    const A = onHeap(a);
-    const C = onHeap(c0);
-    const ap = onHeap(new Float32Array((M + 5) * K));
-    ctx.k.gemm(A.at, K * 4, packed.at, C.at, N * 4, 0, M, N / GEMM_PANEL, K, C.at, N * 4, ap.at);
     const want = tf.tidy(() =>
       tf.add(tf.matMul(tf.tensor2d(a, [M, K]), tf.tensor2d(w, [K, N])), tf.tensor2d(c0, [M, N])).dataSync(),
     );
-    expect(maxAbsDiff(heapSlice(C.at, M * N), want)).toBeLessThan(1e-5 * maxAbs(want));
-    tf.dispose([packed.t, A.t, C.t, ap.t]);
+    for (const { name, k } of gemms) {
+      const A = onHeap(a);
+      const C = onHeap(c0);
+      const ap = onHeap(new Float32Array((M + 6) * K));
+      k.gemm(A.at, K * 4, packed.at, C.at, N * 4, 0, M, N / GEMM_PANEL, K, C.at, N * 4, ap.at);
+      expect(maxAbsDiff(heapSlice(C.at, M * N), want), name).toBeLessThan(1e-5 * maxAbs(want));
+      tf.dispose([A.t, C.t, ap.t]);
+    }
+    packed.t.dispose();
   });
 
   it('layer norm forward and backward equal tfjs (with and without a gradient to add)', () => {

@@ -240,6 +240,10 @@ export class Fn {
   vfloor(): this {
     return this.simd(0x68);
   }
+  /** f32x4.relaxed_madd (relaxed SIMD): a * b + c, fused or not as the CPU does it. */
+  vmadd(): this {
+    return this.simd(0x105);
+  }
   /** i32x4.trunc_sat_f32x4_s */
   vtoInt(): this {
     return this.simd(0xf8);

@@ -6,18 +6,25 @@
  * Every argument is an i32: byte addresses into the wasm heap, byte strides, counts. Rows are contiguous f32 arrays.
  *
  * [Note: packed GEMM] C = A @ B + bias (+ R) with B packed once into panels of 8 columns ([K][8] each, zero-padded)
- * and A packed per call into tiles of 5 rows ([K][5]). For each panel, every tile is multiplied by a register tile of
- * 5 x 8 accumulators, one k per loop iteration. Panels are the outer loop, so a panel (8 K floats) stays in L1 while
+ * and A packed per call into tiles of T rows ([K][T]). For each panel, every tile is multiplied by a register tile of
+ * T x 8 accumulators, one k per loop iteration. Panels are the outer loop, so a panel (8 K floats) stays in L1 while
  * the packed A block (which the caller keeps L2-sized) streams. The shape is set by V8's code generation on x64 (15
- * usable xmm registers, no FMA in wasm SIMD): 5 x 2 accumulators + 2 B vectors + a splat + a temporary fit without
- * spills, while unrolling k (or 6 rows) made TurboFan hoist the loads and spill the accumulators (half the speed).
- * Measured on this machine's Zen 4 core under the same load: ~43 GFLOP/s vs ~30 for tfjs-wasm's XNNPACK matmul. The
- * sums run over k in order with separate multiply and add, as XNNPACK's do, so results agree with it to rounding.
+ * usable xmm registers): with relaxed SIMD's fused multiply-add, T = 6 (12 accumulators, 2 B vectors, a splat);
+ * with separate multiply and add, T = 5 (a product needs a temporary). Unrolling k, or one more row, made TurboFan
+ * hoist the loads and spill the accumulators (half the speed). Measured on this machine's Zen 4 core, best of many
+ * runs under the same load: ~55 GFLOP/s with FMA, ~43 without, vs ~30 for tfjs-wasm's XNNPACK matmul (which has
+ * no FMA in wasm). The sums run over k in order, so results agree with XNNPACK's to rounding (exactly, without FMA).
  */
 import { F32, Fn, I32, V128, assemble } from './wasm-asm';
 
-/** Rows per register tile of the GEMM (5 x 2 accumulators, 2 B vectors, a splat and a temporary: 14 registers). */
-export const GEMM_ROWS = 5;
+/**
+ * Rows per register tile of the GEMM: 6 with fused multiply-add (6 x 2 accumulators, 2 B vectors and a splat: 15
+ * registers), 5 without (a product needs a temporary register).
+ */
+export const GEMM_ROWS_FMA = 6;
+export const GEMM_ROWS_MULADD = 5;
+/** The most rows a GEMM tile may have (scratch sizes). */
+export const GEMM_MAX_ROWS = GEMM_ROWS_FMA;
 /** Columns per packed panel of the GEMM (two f32x4 vectors). */
 export const GEMM_PANEL = 8;
 
@@ -87,13 +94,14 @@ function hsum(f: Fn, v: number): void {
 }
 
 /**
- * The 5 x 8 microkernel of [Note: packed GEMM]: mk(a, b, c, ldc, K, bias, r, ldr, rows), `a` a packed tile [K][5],
- * `b` a panel [K][8]; stores the first `rows` rows of C (with bias and R added when non-zero).
+ * The T x 8 microkernel of [Note: packed GEMM]: mk(a, b, c, ldc, K, bias, r, ldr, rows), `a` a packed tile [K][T],
+ * `b` a panel [K][8]; stores the first `rows` rows of C (with bias and R added when non-zero). With `fma`, each
+ * product is added by relaxed SIMD's f32x4.relaxed_madd (one rounding where the CPU fuses it).
  */
-function microkernel(): Fn {
+function microkernel(T: number, fma: boolean): Fn {
   const f = new Fn('mk', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [a, b, c, ldc, K, bias, r, ldr, rows] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const acc = Array.from({ length: GEMM_ROWS }, () => [f.local(V128), f.local(V128)] as const);
+  const acc = Array.from({ length: T }, () => [f.local(V128), f.local(V128)] as const);
   const [b0, b1, av] = f.locals(V128, 3);
   const [end, row] = f.locals(I32, 2);
   const first = acc[0] as readonly [number, number];
@@ -109,11 +117,16 @@ function microkernel(): Fn {
       f.get(a)
         .vloadSplat(4 * i)
         .set(av);
-      f.get(x).get(av).get(b0).vmul().vadd().set(x);
-      f.get(y).get(av).get(b1).vmul().vadd().set(y);
+      if (fma) {
+        f.get(av).get(b0).get(x).vmadd().set(x);
+        f.get(av).get(b1).get(y).vmadd().set(y);
+      } else {
+        f.get(x).get(av).get(b0).vmul().vadd().set(x);
+        f.get(y).get(av).get(b1).vmul().vadd().set(y);
+      }
     });
     f.get(a)
-      .i32(4 * GEMM_ROWS)
+      .i32(4 * T)
       .add()
       .set(a);
   });
@@ -131,13 +144,12 @@ function microkernel(): Fn {
 
 /**
  * gemm(a, lda, bp, c, ldc, bias, M, panels, K, r, ldr, ap): see [Note: packed GEMM]; bias and r may be 0 (none), `ap`
- * is scratch for A packed into tiles of 5 rows ([K][5] each, the last zero-padded): ceil(M / 5) * 5 * K floats.
+ * is scratch for A packed into tiles of T rows ([K][T] each, the last zero-padded): ceil(M / T) * T * K floats.
  */
-function gemmDriver(): Fn {
+function gemmDriver(T: number): Fn {
   const f = new Fn('gemm', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [a, lda, bp, c, ldc, bias, M, panels, K, r, ldr, ap] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [row, lane, tile, src, dst, end, p, tiles, tileBytes, left] = f.locals(I32, 10);
-  const T = GEMM_ROWS;
   f.get(M)
     .i32(T - 1)
     .add()
@@ -420,25 +432,44 @@ function axpyPairs(): Fn {
   return f;
 }
 
+/** Whether the engine runs relaxed SIMD (f32x4.relaxed_madd), probed with a one-instruction module. */
+export function relaxedSimdSupported(): boolean {
+  const f = new Fn('madd', [V128, V128, V128], [V128]);
+  f.get(0).get(1).get(2).vmadd();
+  return WebAssembly.validate(assemble([f]));
+}
+
 /** The kernel module's bytes (functions in export order; the microkernel comes first so `call(0)` finds it). */
-export function kernelModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns: Fn[] = [];
-  fns.push(
-    microkernel(),
-    gemmDriver(),
+export function kernelModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
+  const T = fma ? GEMM_ROWS_FMA : GEMM_ROWS_MULADD;
+  return assemble([
+    microkernel(T, fma),
+    gemmDriver(T),
     layerNorm(),
     layerNormBwd(),
     quickGelu(),
     quickGeluBwd(),
     dotPairs(),
     axpyPairs(),
-  );
-  return assemble(fns);
+  ]);
 }
 
-/** Instantiates the kernels over `memory` (throws when the engine lacks SIMD or refuses the memory). */
-export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
-  const bytes = kernelModuleBytes();
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return instance.exports as unknown as KernelExports;
+/** The kernels instantiated over a memory, and the GEMM tile height they were built with. */
+export interface Kernels {
+  k: KernelExports;
+  tileRows: number;
+  fma: boolean;
+}
+
+/**
+ * Instantiates the kernels over `memory`, with fused multiply-adds when the engine has relaxed SIMD (or as `fma`
+ * says; throws when the engine lacks what is asked for, SIMD itself, or refuses the memory).
+ */
+export function instantiateKernels(memory: WebAssembly.Memory, fma = relaxedSimdSupported()): Kernels {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelModuleBytes(fma)), { env: { memory } });
+  return {
+    k: instance.exports as unknown as KernelExports,
+    tileRows: fma ? GEMM_ROWS_FMA : GEMM_ROWS_MULADD,
+    fma,
+  };
 }

@@ -12,7 +12,7 @@
  * (the heap may grow and replace its ArrayBuffer).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GEMM_PANEL, GEMM_ROWS, instantiateKernels, type KernelExports } from '../tf/wasm-kernels';
+import { GEMM_MAX_ROWS, GEMM_PANEL, instantiateKernels, type KernelExports } from '../tf/wasm-kernels';
 import type { TfLayerNorm, TfLinear, TfTextEncoder } from './text-encoder-core';
 
 /** The parts of tfjs-wasm's backend object the kernels use (internal to tfjs-backend-wasm 4.x, checked at run time). */
@@ -25,6 +25,8 @@ interface WasmBackendInternals {
 /** The kernels bound to the active wasm backend's heap. */
 export interface WasmContext {
   k: KernelExports;
+  /** Rows per GEMM tile of these kernels. */
+  tileRows: number;
   /** A float32 view of the whole heap (rebuilt when the heap grew). */
   f32(): Float32Array;
   /** An int32 view of the whole heap. */
@@ -42,6 +44,11 @@ function memoryOf(be: WasmBackendInternals): WebAssembly.Memory | null {
   return m instanceof WebAssembly.Memory ? m : null;
 }
 
+/** The active tfjs-wasm backend's heap, or null (another backend, or a build whose memory is not reachable). */
+export function wasmHeap(): WebAssembly.Memory | null {
+  return tf.getBackend() === 'wasm' ? memoryOf(tf.backend() as unknown as WasmBackendInternals) : null;
+}
+
 /** The kernels for the active backend, or null when it is not tfjs-wasm or the kernels cannot run there. */
 export function wasmContext(): WasmContext | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -51,7 +58,7 @@ export function wasmContext(): WasmContext | null {
   try {
     const memory = memoryOf(be);
     if (memory && typeof be.makeOutput === 'function' && be.dataIdMap) {
-      const k = instantiateKernels(memory);
+      const { k, tileRows } = instantiateKernels(memory);
       let f32 = new Float32Array(memory.buffer);
       let i32 = new Int32Array(memory.buffer);
       const addr = (t: tf.Tensor) => {
@@ -61,6 +68,7 @@ export function wasmContext(): WasmContext | null {
       };
       ctx = {
         k,
+        tileRows,
         f32: () => (f32.buffer === memory.buffer ? f32 : (f32 = new Float32Array(memory.buffer))),
         i32: () => (i32.buffer === memory.buffer ? i32 : (i32 = new Int32Array(memory.buffer))),
         addr,
@@ -178,9 +186,9 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
   const lnf = norm(enc.finalLn);
   const proj = lin(enc.projection, false);
   const projT = lin(enc.projection, true);
-  // The GEMM's A-packing scratch: one row block of the largest K (see gemmRowBlock) plus one tile.
+  // The GEMM's A-packing scratch: a row block (see gemmRowBlock) of the largest K, rounded up to whole tiles.
   const maxK = Math.max(...plan.map((p) => p.K));
-  const apack = reserve((gemmRowBlock(maxK) + GEMM_ROWS) * maxK);
+  const apack = reserve(GEMM_BLOCK_FLOATS + 2 * GEMM_MAX_ROWS * maxK);
   // Kept out of any enclosing tidy: the packed weights live as long as the encoder.
   const tensor = tf.keep(ctx.scratch(floats).t);
   const base = ctx.addr(tensor) / 4;
@@ -236,9 +244,12 @@ export function packPanels(heap: Float32Array, at: number, w: Float32Array, T: b
   }
 }
 
-/** Rows of A per GEMM call: a packed block of ~512 KiB stays in L2 while the panels sweep over it. */
-function gemmRowBlock(K: number): number {
-  return Math.max(GEMM_ROWS, Math.floor(131072 / K / GEMM_ROWS) * GEMM_ROWS);
+/** Floats of A per GEMM call: a packed block of ~512 KiB stays in L2 while the panels sweep over it. */
+const GEMM_BLOCK_FLOATS = 131072;
+
+/** Rows of A per GEMM call, whole tiles. */
+function gemmRowBlock(K: number, tile: number): number {
+  return Math.max(tile, Math.floor(GEMM_BLOCK_FLOATS / K / tile) * tile);
 }
 
 /**
@@ -258,7 +269,7 @@ export function gemm(
   const { K, N } = l;
   const lda = K * 4;
   const ldc = N * 4;
-  const block = gemmRowBlock(K);
+  const block = gemmRowBlock(K, ctx.tileRows);
   const bias = l.bias >= 0 && !opts.noBias ? base + l.bias : 0;
   for (let m0 = 0; m0 < M; m0 += block) {
     const m = Math.min(block, M - m0);
