@@ -11,7 +11,7 @@
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step; the 10-class paths
  * take turns step by step so a change in the machine's load (printed) hits them alike.
  * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4), splitting the classes or the
- * encoder's heads, for 10, 20, 40 and 100 classes.
+ * encoder's heads, for 10, 20, 40 and 100 classes (the three taking turns step by step).
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
  * BENCH_SHARD_CLASSES (default "10,20,40,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
  * `npm run bench:train` builds first.
@@ -148,10 +148,30 @@ function executedFlops(path: 'optimised' | 'plain', classes: number): number {
 type Path = 'kernels' | 'tfjs ops' | 'plain';
 
 /**
- * Median ms/step of each path, the paths taking turns step by step (one warm-up round), so a change in the machine's
- * load hits them alike; the plain path takes at most 2 timed steps (it is slow).
+ * Median ms/step of each learner, the learners taking turns step by step after one warm-up round, so a change in the
+ * machine's load hits them alike; `before(j)` runs before learner j's step, `maxSteps(j)` caps its timed steps.
  */
 async function alternate(
+  learners: Learner[],
+  loss: (f: Tensor2D) => Scalar,
+  before: (j: number) => void = () => undefined,
+  maxSteps: (j: number) => number = () => STEPS,
+): Promise<number[]> {
+  const times = learners.map(() => [] as number[]);
+  for (let i = 0; i <= STEPS; i++)
+    for (const [j, learner] of learners.entries()) {
+      if (i > maxSteps(j)) continue;
+      before(j);
+      const t0 = performance.now();
+      const { grad } = await learner.step(loss);
+      grad.dispose();
+      if (i > 0) times[j]?.push(performance.now() - t0);
+    }
+  return times.map(median);
+}
+
+/** Median ms/step of the 10-class paths (see `alternate`); the plain path takes at most 2 timed steps (it is slow). */
+async function comparePaths(
   enc: ReturnType<typeof createTextEncoder>,
   names: string[],
   loss: (f: Tensor2D) => Scalar,
@@ -167,35 +187,20 @@ async function alternate(
         path: p === 'plain' ? 'plain' : 'optimised',
       }),
   );
-  const times = paths.map(() => [] as number[]);
-  for (let i = 0; i <= STEPS; i++)
-    for (const [j, path] of paths.entries()) {
-      if (path === 'plain' && i > 2) continue;
-      setWasmKernels(path === 'kernels');
-      const t0 = performance.now();
-      const { grad } = await (learners[j] as Learner).step(loss);
-      grad.dispose();
-      if (i > 0) times[j]?.push(performance.now() - t0);
-    }
+  const ms = await alternate(
+    learners,
+    loss,
+    (j) => setWasmKernels(paths[j] === 'kernels'),
+    (j) => (paths[j] === 'plain' ? 2 : STEPS),
+  );
   setWasmKernels(true);
   for (const l of learners) l.dispose();
-  return Object.fromEntries(paths.map((p, j) => [p, median(times[j] ?? [])]));
+  return Object.fromEntries(paths.map((p, j) => [p, ms[j]]));
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-async function timeSteps(learner: Learner, loss: (f: Tensor2D) => Scalar, steps: number) {
-  const times: number[] = [];
-  for (let i = 0; i <= steps; i++) {
-    const t0 = performance.now();
-    const { grad } = await learner.step(loss);
-    grad.dispose();
-    if (i > 0) times.push(performance.now() - t0);
-  }
-  return median(times);
 }
 
 const weights = randomWeights();
@@ -228,7 +233,7 @@ for (const backend of backends) {
   // On wasm the optimised path runs as one op over SIMD kernels; the same maths through tfjs ops (the path before
   // the kernels, and the one every other backend runs) is timed alongside, step for step in turn.
   const paths: Path[] = backend === 'wasm' ? ['kernels', 'tfjs ops', 'plain'] : ['tfjs ops', 'plain'];
-  const ms = await alternate(enc, names, loss, paths);
+  const ms = await comparePaths(enc, names, loss, paths);
   for (const path of paths) {
     const gflops = executedFlops(path === 'plain' ? 'plain' : 'optimised', classes) / 1e9;
     console.log(
@@ -254,20 +259,18 @@ for (const backend of backends) {
       const l = coopLoss(n);
       const options = { nCtx: M, csc: false, position: 'end' as const, seed: 1 };
       const single = new PromptLearner(enc, tokenizer, names, options);
-      const one = await timeSteps(single, l.loss, STEPS);
       const shardSource = { weights, tokens: tokenTable(tokenizer, names), prompts: names, options };
       const byClasses = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'classes');
-      const classesMs = await timeSteps(byClasses, l.loss, STEPS);
-      await byClasses.close();
       const byHeads = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'heads');
-      const headsMs = await timeSteps(byHeads, l.loss, STEPS);
+      const [one = NaN, classesMs = NaN, headsMs = NaN] = await alternate([single, byClasses, byHeads], l.loss);
+      await byClasses.close();
       await byHeads.close();
       single.dispose();
       l.dispose();
       console.log(
         `${backend.padEnd(10)} optimised ${n} classes: 1 thread ${one.toFixed(0)} ms/step; ${SHARD_THREADS} threads ` +
           `by classes ${classesMs.toFixed(0)} ms/step (${(one / classesMs).toFixed(2)}x), ` +
-          `by heads ${headsMs.toFixed(0)} ms/step (${(one / headsMs).toFixed(2)}x)`,
+          `by heads ${headsMs.toFixed(0)} ms/step (${(one / headsMs).toFixed(2)}x) (load average ${loadavg()[0]?.toFixed(1)})`,
       );
     }
   }
