@@ -91,35 +91,36 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-describe('memory of a chunked step (cpu)', () => {
-  let parts: Parts;
-  beforeAll(async () => {
-    await useBackend('cpu');
-    parts = await loadFixtureLearnerParts();
-  }, 120_000);
-  afterAll(() => parts?.encoder.dispose());
+for (const backend of ['cpu', 'wasm'] as const)
+  describe(`memory of a chunked step (${backend})`, () => {
+    let parts: Parts;
+    beforeAll(async () => {
+      await useBackend(backend);
+      parts = await loadFixtureLearnerParts();
+    }, 120_000);
+    afterAll(() => parts?.encoder.dispose());
 
-  it('peaks at about one chunk of activations, whatever the number of classes', async () => {
-    await useBackend('cpu');
-    const peak = async (classes: number) => {
-      const names = Array.from({ length: classes }, (_, i) => `object number ${i}`);
-      const learner = makeLearner(parts, { chunkSize: 4 }, names);
-      const { loss, dispose } = coopLoss(classes, parts.encoder.projectionDim);
-      const before = tf.memory().numBytes;
-      const info = await tf.profile(async () => {
-        const { grad } = await learner.step(loss);
-        grad.dispose();
-      });
-      dispose();
-      learner.dispose();
-      return info.peakBytes - before;
-    };
-    const few = await peak(8);
-    const many = await peak(64);
-    // 8x the chunks: only the [C, P] features and their gradient grow (a few KiB here), not the activations.
-    expect(many).toBeLessThan(1.5 * few);
+    it('peaks at about one chunk of activations, whatever the number of classes', async () => {
+      await useBackend(backend);
+      const peak = async (classes: number) => {
+        const names = Array.from({ length: classes }, (_, i) => `object number ${i}`);
+        const learner = makeLearner(parts, { chunkSize: 4 }, names);
+        const { loss, dispose } = coopLoss(classes, parts.encoder.projectionDim);
+        const before = tf.memory().numBytes;
+        const info = await tf.profile(async () => {
+          const { grad } = await learner.step(loss);
+          grad.dispose();
+        });
+        dispose();
+        learner.dispose();
+        return info.peakBytes - before;
+      };
+      const few = await peak(8);
+      const many = await peak(64);
+      // 8x the chunks: only the [C, P] features and their gradient grow (a few KiB here), not the activations.
+      expect(many).toBeLessThan(1.5 * few);
+    });
   });
-});
 
 describe('a short learn run on both paths (cpu)', () => {
   let parts: Parts;

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { plainForward, type TfTextEncoder } from './text-encoder-core';
 import { fastForward } from './text-encoder-fast';
+import { wasmPathFor } from './text-encoder-wasm';
 
 /** The tokenizer surface the learner needs (engineer A's ClipTokenizer satisfies it). */
 export interface PromptTokenizer {
@@ -48,6 +49,13 @@ interface ClassTokens {
 /** The default number of classes per chunk: bounds activation memory for many classes. */
 export const DEFAULT_CHUNK_SIZE = 64;
 
+/**
+ * The default chunk on the wasm kernel path, whose forward pass keeps only what its backward pass needs (about 9
+ * floats per token, layer and width unit: ~220 KiB per token at ViT-B size) instead of tfjs' whole tape: up to 128
+ * classes train without the second forward pass of [Note: chunked gradients], at a peak of a few hundred MiB.
+ */
+export const KERNEL_CHUNK_SIZE = 128;
+
 /** CoOp's learnable prompt context over a frozen text encoder. */
 export class PromptLearner {
   /** [M, W] (unified) or [C, M, W] (class-specific). */
@@ -77,7 +85,14 @@ export class PromptLearner {
     if (nCtx < 1) throw new Error('The context needs at least one vector.');
     this.nCtx = nCtx;
     this.nClasses = classPrompts.length;
-    this.opts = { ...opts, nCtx, path: opts.path ?? 'optimised', chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_SIZE };
+    const path = opts.path ?? 'optimised';
+    const kernels = path === 'optimised' && wasmPathFor(encoder) !== null;
+    this.opts = {
+      ...opts,
+      nCtx,
+      path,
+      chunkSize: opts.chunkSize ?? (kernels ? KERNEL_CHUNK_SIZE : DEFAULT_CHUNK_SIZE),
+    };
     const room = encoder.contextLength - 2 - nCtx; // SOS and EOS
     const dot = content('.');
     this.classes = classPrompts.map((p) => {
@@ -103,6 +118,11 @@ export class PromptLearner {
     });
     this.ctx = tf.variable(init, true);
     init.dispose();
+  }
+
+  /** Classes per chunk of a step (see [Note: chunked gradients]). */
+  get chunkSize(): number {
+    return this.opts.chunkSize;
   }
 
   /** Whether the fast shared-prefix path applies (unified context, class name at the end). */

@@ -25,7 +25,7 @@ import type { TokenTable } from './token-table';
 import { AppError } from '../../../shared/result';
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import { appRoot } from '../settings/paths';
-import { DEFAULT_CHUNK_SIZE, type PromptLearner, type PromptLearnerOptions } from './prompt-learner';
+import type { PromptLearner, PromptLearnerOptions } from './prompt-learner';
 import { DF_ABORT, DF_READY, type ShardReply, type ShardRequest } from './shard-protocol';
 import { splitsAcross } from './tensor-parallel';
 import type { TrainableLearner } from './trainer';
@@ -178,8 +178,10 @@ export class ShardedLearner implements TrainableLearner {
         'bad_args',
         `The text encoder's ${source.weights.heads} heads do not split across ${n} threads.`,
       );
-    // Head-parallel all-reduces carry at most one chunk of whole prompts: [(1 + chunk) * contextLength, width].
-    const slotSize = (1 + Math.min(C, source.options.chunkSize ?? DEFAULT_CHUNK_SIZE)) * source.weights.contextLength;
+    // Every thread chunks as the local learner does; head-parallel all-reduces carry at most one chunk of whole
+    // prompts: [(1 + chunk) * contextLength, width].
+    const options = { ...source.options, chunkSize: local.chunkSize };
+    const slotSize = (1 + Math.min(C, local.chunkSize)) * source.weights.contextLength;
     const control = new SharedArrayBuffer(8);
     const slots = new SharedArrayBuffer(mode === 'heads' ? n * slotSize * source.weights.width * 4 : 0);
     const shards: Shard[] = [];
@@ -193,7 +195,7 @@ export class ShardedLearner implements TrainableLearner {
           weights: source.weights,
           tokens: source.tokens,
           prompts: source.prompts.slice(c0, c1),
-          options: source.options,
+          options,
           signal: shard.flag.buffer as SharedArrayBuffer,
           dF: shard.dF.buffer as SharedArrayBuffer,
           ...(mode === 'heads'
