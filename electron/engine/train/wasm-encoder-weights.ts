@@ -96,6 +96,8 @@ export interface PackedLinear {
 
 /** The encoder's weights for the kernels (offsets relative to `tensor`'s data). */
 export interface PackedEncoder {
+  /** The kernels (hence the heap) the weights were packed for. */
+  ctx: WasmContext;
   tensor: tf.Tensor;
   W: number;
   /** This rank's attention width (heads x head size) and MLP width. */
@@ -148,7 +150,9 @@ const KEY = 'wasm-kernels';
 /** The packed weights of `enc`, built on first use and freed with the encoder (see [Note: kernel memory]). */
 export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncoder {
   const have = enc.derived.get(KEY) as PackedEncoder | undefined;
-  if (have) return have;
+  if (have?.ctx === ctx) return have;
+  // Packed for another wasm backend instance (another heap): pack again for this one.
+  have?.dispose();
   const plan: { lin: TfLinear; T: boolean; off: number; biasOff: number; K: number; N: number }[] = [];
   let floats = 0;
   const reserve = (n: number) => {
@@ -208,6 +212,7 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
   const D = enc.width / enc.heads;
   const Wl = l0.qkv.w.shape[1] / 3;
   const packed: PackedEncoder = {
+    ctx,
     tensor,
     W: enc.width,
     Wl,
