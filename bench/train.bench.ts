@@ -148,26 +148,34 @@ function executedFlops(path: 'optimised' | 'plain', classes: number): number {
 type Path = 'kernels' | 'tfjs ops' | 'plain';
 
 /**
- * Median ms/step of each learner, the learners taking turns step by step after one warm-up round, so a change in the
- * machine's load hits them alike; `before(j)` runs before learner j's step, `maxSteps(j)` caps its timed steps.
+ * Median wall-clock and process-CPU ms/step of each learner, the learners taking turns step by step after one
+ * warm-up round, so a change in the machine's load hits them alike; `before(j)` runs before learner j's step,
+ * `maxSteps(j)` caps its timed steps. On a loaded machine the CPU time of a one-thread learner is closer to its
+ * quiet wall time than its wall time is (it includes Node's own helper threads, a few ms).
  */
 async function alternate(
   learners: Learner[],
   loss: (f: Tensor2D) => Scalar,
   before: (j: number) => void = () => undefined,
   maxSteps: (j: number) => number = () => STEPS,
-): Promise<number[]> {
-  const times = learners.map(() => [] as number[]);
+): Promise<{ wall: number[]; cpu: number[] }> {
+  const wall = learners.map(() => [] as number[]);
+  const cpu = learners.map(() => [] as number[]);
   for (let i = 0; i <= STEPS; i++)
     for (const [j, learner] of learners.entries()) {
       if (i > maxSteps(j)) continue;
       before(j);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const { grad } = await learner.step(loss);
       grad.dispose();
-      if (i > 0) times[j]?.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      if (i > 0) {
+        wall[j]?.push(performance.now() - t0);
+        cpu[j]?.push((c.user + c.system) / 1000);
+      }
     }
-  return times.map(median);
+  return { wall: wall.map(median), cpu: cpu.map(median) };
 }
 
 /** Median ms/step of the 10-class paths (see `alternate`); the plain path takes at most 2 timed steps (it is slow). */
@@ -176,7 +184,7 @@ async function comparePaths(
   names: string[],
   loss: (f: Tensor2D) => Scalar,
   paths: Path[],
-): Promise<Partial<Record<Path, number>>> {
+): Promise<{ wall: Partial<Record<Path, number>>; cpu: Partial<Record<Path, number>> }> {
   const learners = paths.map(
     (p) =>
       new PromptLearner(enc, tokenizer, names, {
@@ -195,7 +203,8 @@ async function comparePaths(
   );
   setWasmKernels(true);
   for (const l of learners) l.dispose();
-  return Object.fromEntries(paths.map((p, j) => [p, ms[j]]));
+  const byPath = (xs: number[]) => Object.fromEntries(paths.map((p, j) => [p, xs[j]]));
+  return { wall: byPath(ms.wall), cpu: byPath(ms.cpu) };
 }
 
 function median(xs: number[]): number {
@@ -233,12 +242,13 @@ for (const backend of backends) {
   // On wasm the optimised path runs as one op over SIMD kernels; the same maths through tfjs ops (the path before
   // the kernels, and the one every other backend runs) is timed alongside, step for step in turn.
   const paths: Path[] = backend === 'wasm' ? ['kernels', 'tfjs ops', 'plain'] : ['tfjs ops', 'plain'];
-  const ms = await comparePaths(enc, names, loss, paths);
+  const { wall: ms, cpu } = await comparePaths(enc, names, loss, paths);
   for (const path of paths) {
     const gflops = executedFlops(path === 'plain' ? 'plain' : 'optimised', classes) / 1e9;
     console.log(
       `${backend.padEnd(10)} ${path.padEnd(9)} ${classes} classes: ${(ms[path] ?? 0).toFixed(0).padStart(6)} ms/step  ` +
-        `${gflops.toFixed(1)} GFLOP executed, ${(gflops / ((ms[path] ?? 1) / 1000)).toFixed(1)} GFLOP/s`,
+        `${gflops.toFixed(1)} GFLOP executed, ${(gflops / ((ms[path] ?? 1) / 1000)).toFixed(1)} GFLOP/s ` +
+        `(CPU time ${(cpu[path] ?? 0).toFixed(0)} ms/step)`,
     );
   }
   const fastest = paths[0] as Path;
@@ -262,7 +272,8 @@ for (const backend of backends) {
       const shardSource = { weights, tokens: tokenTable(tokenizer, names), prompts: names, options };
       const byClasses = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'classes');
       const byHeads = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'heads');
-      const [one = NaN, classesMs = NaN, headsMs = NaN] = await alternate([single, byClasses, byHeads], l.loss);
+      const { wall } = await alternate([single, byClasses, byHeads], l.loss);
+      const [one = NaN, classesMs = NaN, headsMs = NaN] = wall;
       await byClasses.close();
       await byHeads.close();
       single.dispose();

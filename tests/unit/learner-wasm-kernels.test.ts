@@ -13,8 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../electron/engine/tf/backends';
+import { GEMM_PANEL } from '../../electron/engine/tf/wasm-gemm';
 import {
-  GEMM_PANEL,
   instantiateKernels,
   kernelModuleBytes,
   relaxedSimdSupported,

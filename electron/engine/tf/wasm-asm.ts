@@ -287,3 +287,12 @@ export function assemble(fns: Fn[]): Uint8Array<ArrayBuffer> {
     ...section(10, code),
   ]);
 }
+
+/** `block loop (exit when ptr >= end) body; ptr += step; br loop end end`. */
+export function forPtr(f: Fn, ptr: number, end: number, step: number, body: () => void): void {
+  f.block().loop();
+  f.get(ptr).get(end).geU().brIf(1);
+  body();
+  f.get(ptr).i32(step).add().set(ptr);
+  f.br(0).end().end();
+}

@@ -12,7 +12,8 @@
  * (the heap may grow and replace its ArrayBuffer).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GEMM_MAX_ROWS, GEMM_PANEL, instantiateKernels, type KernelExports } from '../tf/wasm-kernels';
+import { GEMM_MAX_ROWS, GEMM_PANEL } from '../tf/wasm-gemm';
+import { instantiateKernels, type KernelExports } from '../tf/wasm-kernels';
 import type { TfLayerNorm, TfLinear, TfTextEncoder } from './text-encoder-core';
 
 /** The parts of tfjs-wasm's backend object the kernels use (internal to tfjs-backend-wasm 4.x, checked at run time). */
