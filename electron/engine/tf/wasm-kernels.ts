@@ -25,6 +25,7 @@ export interface KernelExports {
     r: number,
     ldr: number,
     ap: number,
+    tile: number,
   ): void;
   layerNorm(x: number, y: number, gamma: number, beta: number, stats: number, M: number, W: number, eps: number): void;
   layerNormBwd(

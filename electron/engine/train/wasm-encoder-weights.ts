@@ -122,8 +122,9 @@ export interface PackedEncoder {
   lnf: PackedNorm;
   proj: PackedLinear;
   projT: PackedLinear;
-  /** Byte offset of the GEMM's A-packing scratch. */
+  /** Byte offsets of the GEMM's A-packing scratch and partial-tile scratch. */
   apack: number;
+  tile: number;
   /** Positional embeddings [contextLength, W] (small, kept in JS). */
   pos: Float32Array;
   dispose(): void;
@@ -194,6 +195,7 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
   // The GEMM's A-packing scratch: a row block (see gemmRowBlock) of the largest K, rounded up to whole tiles.
   const maxK = Math.max(...plan.map((p) => p.K));
   const apack = reserve(GEMM_BLOCK_FLOATS + 2 * GEMM_MAX_ROWS * maxK);
+  const tile = reserve(GEMM_MAX_ROWS * GEMM_PANEL);
   // Kept out of any enclosing tidy: the packed weights live as long as the encoder.
   const tensor = tf.keep(ctx.scratch(floats).t);
   const base = ctx.addr(tensor) / 4;
@@ -226,6 +228,7 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
     proj,
     projT,
     apack: apack * 4,
+    tile: tile * 4,
     pos: enc.positionalEmbedding.dataSync().slice() as Float32Array,
     dispose: () => tensor.dispose(),
   };
@@ -259,7 +262,7 @@ function gemmRowBlock(K: number, tile: number): number {
 }
 
 /**
- * C[M, N] = A[M, K] @ B (+ bias unless `noBias`) (+ R[M, N] when `r` is non-zero); addresses in bytes, rows
+ * C[M, N] = A[M, K] @ B + bias (+ R[M, N] when `r` is non-zero, R apart from C); addresses in bytes, rows
  * contiguous; `base` is the packed tensor's address (see [Note: packed GEMM]).
  */
 export function gemm(
@@ -270,16 +273,31 @@ export function gemm(
   a: number,
   M: number,
   c: number,
-  opts: { r?: number; noBias?: boolean } = {},
+  opts: { r?: number } = {},
 ): void {
   const { K, N } = l;
   const lda = K * 4;
   const ldc = N * 4;
   const block = gemmRowBlock(K, ctx.tileRows);
-  const bias = l.bias >= 0 && !opts.noBias ? base + l.bias : 0;
+  const bias = l.bias >= 0 ? base + l.bias : 0;
   for (let m0 = 0; m0 < M; m0 += block) {
     const m = Math.min(block, M - m0);
     const r = opts.r ? opts.r + m0 * ldc : 0;
-    ctx.k.gemm(a + m0 * lda, lda, base + l.b, c + m0 * ldc, ldc, bias, m, N / GEMM_PANEL, K, r, ldc, base + pk.apack);
+    const ap = base + pk.apack;
+    ctx.k.gemm(
+      a + m0 * lda,
+      lda,
+      base + l.b,
+      c + m0 * ldc,
+      ldc,
+      bias,
+      m,
+      N / GEMM_PANEL,
+      K,
+      r,
+      ldc,
+      ap,
+      base + pk.tile,
+    );
   }
 }
