@@ -2,15 +2,17 @@
  * @file The packed GEMM kernel of the training step, as WebAssembly functions for the kernel module (engine worker or
  * browser; no Node APIs; see [Note: hand-assembled kernels]).
  *
- * [Note: packed GEMM] C = A @ B + bias (+ R) with B packed once into panels of 8 columns ([K][8] each, zero-padded)
+ * [Note: packed GEMM] C = A @ B (+ bias) (+ R) with B packed once into panels of 8 columns ([K][8] each, zero-padded)
  * and A packed per call into tiles of T rows ([K][T]). For each panel, every tile is multiplied by a register tile of
  * T x 8 accumulators, one k per loop iteration. Panels are the outer loop, so a panel (8 K floats) stays in L1 while
- * the packed A block (which the caller keeps L2-sized) streams. The shape is set by V8's code generation on x64 (15
- * usable xmm registers): with relaxed SIMD's fused multiply-add, T = 6 (12 accumulators, 2 B vectors, a splat);
- * with separate multiply and add, T = 5 (a product needs a temporary). Unrolling k, or one more row, made TurboFan
- * hoist the loads and spill the accumulators (half the speed). Measured on this machine's Zen 4 core, best of many
- * runs under the same load: ~55 GFLOP/s with FMA, ~43 without, vs ~30 for tfjs-wasm's XNNPACK matmul (which has
- * no FMA in wasm). The sums run over k in order, so results agree with XNNPACK's to rounding (exactly, without FMA).
+ * the packed A block (which the caller keeps L2-sized) streams; bias and R are added in one pass at the end. The
+ * shape is set by V8's code generation on x64 (15 usable xmm registers): with relaxed SIMD's fused multiply-add,
+ * T = 6 (12 accumulators, 2 B vectors, a splat); with separate multiply and add, T = 5 (a product needs a
+ * temporary). TurboFan keeps that interleaved, spill-free loop only when the microkernel is nothing else: unrolling k,
+ * a seventh row, or any branch or arithmetic on the accumulators around the loop (a bias, a residual, a partial tile)
+ * made it load every splat first and spill accumulators, at a quarter to a half of the speed. Measured on this
+ * machine's Zen 4 core (best of many runs under the same load, as CPU time): ~50-55 GFLOP/s with FMA, ~43 without,
+ * vs ~25-30 for tfjs-wasm's XNNPACK matmul (no FMA in wasm). Sums run over k in order, as XNNPACK's do.
  */
 import { Fn, I32, V128, forPtr } from './wasm-asm';
 
