@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfTextEncoder } from './text-encoder-core';
-import { allocator, plan, softmaxBackward, softmaxGroups, type Plan } from './wasm-attention-plan';
+import { allocator, cachedPlan, softmaxBackward, softmaxGroups, type Plan } from './wasm-attention-plan';
 import {
   gemm,
   kernelShapesOk,
@@ -64,7 +64,7 @@ export function wasmForward(
   const pk = packedEncoder(enc, ctx);
   const [C = 0, S = 0, W = 0] = suffix.shape;
   const P = prefix?.shape[0] ?? 0;
-  const pl = plan(pk, P, C, S, eot);
+  const pl = cachedPlan(pk, P, C, S, eot);
   const { R } = pl;
   const { Wl, hidden: Hd, heads, D, out: Pout } = pk;
   const L = pk.layers.length;

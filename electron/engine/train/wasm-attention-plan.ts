@@ -37,7 +37,22 @@ export interface Plan {
   listEot: Int32Array;
 }
 
-export function plan(pk: AttentionShape, P: number, C: number, S: number, eot: number[]): Plan {
+const plans = new WeakMap<AttentionShape, Map<string, Plan>>();
+
+/** `plan`, remembered per encoder for the last few layouts (every step of a run has the same one). */
+export function cachedPlan(pk: AttentionShape, P: number, C: number, S: number, eot: number[]): Plan {
+  const key = `${P} ${S} ${eot.join(',')}`;
+  const cache = plans.get(pk) ?? new Map<string, Plan>();
+  plans.set(pk, cache);
+  const have = cache.get(key);
+  if (have) return have;
+  const made = plan(pk, P, C, S, eot);
+  if (cache.size >= 8) cache.delete(cache.keys().next().value as string);
+  cache.set(key, made);
+  return made;
+}
+
+function plan(pk: AttentionShape, P: number, C: number, S: number, eot: number[]): Plan {
   const len = eot.map((e) => e + 1);
   const base: number[] = [];
   let R = P;
