@@ -2,8 +2,9 @@
  * @file The hand-assembled wasm kernels (see [Note: hand-assembled kernels]) against tfjs ops: the packed GEMM for
  * every row remainder, with and without bias and residual; layer norm and quick GELU forward and backward (the
  * backward against tfjs autodiff); the attention pair sweeps against plain loops; and the whole kernel encoder pass
- * against the tfjs-op path for features and gradients w.r.t. both inputs, without leaking tensors (plain Node; wasm
- * and cpu backends; fixture model).
+ * against the tfjs-op path for features and gradients w.r.t. both inputs, without leaking tensors, also with the
+ * multiply-add GEMM of engines without relaxed SIMD; and the fallback to the tfjs-op path where the kernels cannot be
+ * built (plain Node; wasm and cpu backends; fixture model).
  *
  * Tolerances: the kernels compute in float32 like the ops they replace, in a different summation order (4-lane
  * partial sums, a polynomial exp with ~1 ulp error): agreement within ~1e-6 of the values' scale; the bounds (1e-5
@@ -23,7 +24,13 @@ import {
 import { activate, layerNorm } from '../../electron/engine/train/text-encoder-core';
 import { fastForward } from '../../electron/engine/train/text-encoder-fast';
 import { setWasmKernels, wasmPathFor } from '../../electron/engine/train/text-encoder-wasm';
-import { packPanels, wasmContext, wasmHeap, type WasmContext } from '../../electron/engine/train/wasm-encoder-weights';
+import {
+  packPanels,
+  setKernelBuild,
+  wasmContext,
+  wasmHeap,
+  type WasmContext,
+} from '../../electron/engine/train/wasm-encoder-weights';
 import { seededValues } from '../helpers/seeded';
 import { loadFixtureLearnerParts, maxAbs, maxAbsDiff } from './learner-fixture';
 
@@ -271,5 +278,41 @@ describe('the kernel encoder pass', () => {
     expect(maxAbsDiff(c.dp, ops.dp)).toBeLessThan(1e-4 * maxAbs(ops.dp));
     expect(maxAbs(c.ds)).toBe(0);
     expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('runs the multiply-add GEMM (5-row tiles) where the engine lacks relaxed SIMD, with the same results', () => {
+    const ops = run(false, false);
+    setKernelBuild((memory) => instantiateKernels(memory, false));
+    try {
+      expect(wasmContext()?.tileRows).toBe(5);
+      const ker = run(true, false);
+      expect(maxAbsDiff(ker.feats, ops.feats)).toBeLessThan(1e-4 * maxAbs(ops.feats));
+      expect(maxAbsDiff(ker.dp, ops.dp)).toBeLessThan(1e-4 * maxAbs(ops.dp));
+      expect(maxAbsDiff(ker.ds, ops.ds)).toBeLessThan(1e-4 * maxAbs(ops.ds));
+    } finally {
+      setKernelBuild(null);
+    }
+    expect(wasmContext()?.tileRows).toBe(6);
+  });
+
+  it('falls back to the tfjs-op path where the kernels cannot be built (no SIMD, a shared heap)', () => {
+    const ops = run(false, false);
+    setKernelBuild(() => {
+      throw new WebAssembly.CompileError('WebAssembly.Module(): invalid SIMD opcode');
+    });
+    try {
+      expect(wasmContext()).toBeNull();
+      expect(wasmPathFor(parts.encoder)).toBeNull();
+      const start = tf.memory().numTensors;
+      const fallback = run(true, false);
+      // The very same tfjs ops: bit for bit.
+      expect(fallback.feats).toEqual(ops.feats);
+      expect(fallback.dp).toEqual(ops.dp);
+      expect(fallback.ds).toEqual(ops.ds);
+      expect(tf.memory().numTensors).toBe(start);
+    } finally {
+      setKernelBuild(null);
+    }
+    expect(wasmPathFor(parts.encoder)).not.toBeNull();
   });
 });

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GEMM_MAX_ROWS, GEMM_PANEL } from '../tf/wasm-gemm';
-import { instantiateKernels, type KernelExports } from '../tf/wasm-kernels';
+import { instantiateKernels, type KernelExports, type Kernels } from '../tf/wasm-kernels';
 import type { TfLayerNorm, TfLinear, TfTextEncoder } from './text-encoder-core';
 
 /** The parts of tfjs-wasm's backend object the kernels use (internal to tfjs-backend-wasm 4.x, checked at run time). */
@@ -38,7 +38,21 @@ export interface WasmContext {
   scratch(n: number): { t: tf.Tensor; at: number };
 }
 
-const contexts = new WeakMap<object, WasmContext | null>();
+let contexts = new WeakMap<object, WasmContext | null>();
+
+/** How kernels are built over a heap: with fused multiply-add where the engine has relaxed SIMD. */
+const defaultBuild = (memory: WebAssembly.Memory): Kernels => instantiateKernels(memory);
+let buildKernels = defaultBuild;
+
+/**
+ * Replaces how the kernels are built (null: the default) and forgets every context, so the next pass builds its
+ * kernels (and packs its weights) again. Tests force the multiply-add GEMM, or a build that throws as on an engine
+ * without SIMD, to check both fallbacks on an engine that has everything.
+ */
+export function setKernelBuild(build: ((memory: WebAssembly.Memory) => Kernels) | null): void {
+  buildKernels = build ?? defaultBuild;
+  contexts = new WeakMap();
+}
 
 function memoryOf(be: WasmBackendInternals): WebAssembly.Memory | null {
   const m = be.wasm?.asm?.memory ?? be.wasm?.wasmMemory;
@@ -59,7 +73,7 @@ export function wasmContext(): WasmContext | null {
   try {
     const memory = memoryOf(be);
     if (memory && typeof be.makeOutput === 'function' && be.dataIdMap) {
-      const { k, tileRows } = instantiateKernels(memory);
+      const { k, tileRows } = buildKernels(memory);
       let f32 = new Float32Array(memory.buffer);
       let i32 = new Int32Array(memory.buffer);
       const addr = (t: tf.Tensor) => {
