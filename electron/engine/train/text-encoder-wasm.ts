@@ -7,8 +7,9 @@
  * attention ran in tfjs-wasm's scalar batched-matmul loop (XNNPACK is used only for plain 2-D products): ~1/3 of the
  * step was not in the linear layers. Here the whole encoder is one `tf.customGrad`: the forward pass runs layer norm,
  * the fused qkv GEMM, attention, the output projection with the residual added in the GEMM's epilogue, the MLP with
- * quick GELU, and the final norm and projection as ~10 kernel calls per layer into one scratch tensor, and saves what
- * its backward pass needs (each layer's input, norm statistics, qkv, attention probabilities, MLP pre-activations);
+ * quick GELU, and the final norm and projection as ~10 kernel calls per layer into one scratch tensor, and keeps what
+ * its backward pass needs (each layer's input, norm statistics, qkv, attention probabilities, MLP pre-activations;
+ * see [Note: arena lifetime]);
  * the backward pass mirrors it with the transposed packed weights. Only input gradients are computed (the weights are
  * frozen). Which rows exist and what attends to what: [Note: ragged rows] (wasm-attention-plan.ts).
  */
@@ -26,6 +27,9 @@ import {
 
 let enabled = true;
 
+/** The encoder's `derived` entry that frees its kept arenas (see [Note: arena lifetime]). */
+export const ARENAS = 'wasm-arenas';
+
 /** Turns the wasm kernel path on or off (the bench compares it with the tfjs-op path in one process). */
 export function setWasmKernels(on: boolean): void {
   enabled = on;
@@ -35,6 +39,31 @@ export function setWasmKernels(on: boolean): void {
 export function wasmPathFor(enc: TfTextEncoder): WasmContext | null {
   if (!enabled || !kernelShapesOk(enc)) return null;
   return wasmContext();
+}
+
+/**
+ * [Note: arena lifetime] A custom gradient's `save` copies what it saves (tfjs-wasm's Identity kernel copies), which
+ * for the arena meant twice its size at the end of every forward pass and a copy of up to hundreds of MiB. So the
+ * arena is not saved: when a gradient tape records the pass, the arena is kept and the pass's backward frees it;
+ * otherwise (a features pass) the forward frees it before returning. An arena whose backward never ran (the loss
+ * threw, or the features did not reach the differentiated value) is freed by the next recorded pass on another
+ * tape, or with its encoder.
+ */
+const pendingArenas = new Map<tf.Tensor, { tape: object; enc: TfTextEncoder }>();
+
+/** Frees the kept arenas that `stale` selects. */
+function releaseArenas(stale: (p: { tape: object; enc: TfTextEncoder }) => boolean): void {
+  for (const [t, p] of pendingArenas)
+    if (stale(p)) {
+      pendingArenas.delete(t);
+      t.dispose();
+    }
+}
+
+/** The gradient tape that records an op run now, or null. */
+function recordingTape(): object | null {
+  const engine = tf.engine();
+  return engine.isTapeOn() ? engine.state.activeTape : null;
 }
 
 /** Float offsets of one layer's saved activations within the arena. */
@@ -93,8 +122,12 @@ export function wasmForward(
   const lAll = A.take(pl.listAll.length);
   const lEot = A.take(pl.listEot.length);
 
-  const forward = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
+  const tape = recordingTape();
+  if (tape) {
+    releaseArenas((p) => p.tape !== tape);
+    if (!enc.derived.has(ARENAS)) enc.derived.set(ARENAS, { dispose: () => releaseArenas((p) => p.enc === enc) });
+  }
+  const forward = () => {
     const { t: arena, at } = ctx.scratch(A.size);
     const outT = ctx.scratch(C * Pout);
     const pre = prefix ? (prefix.dataSync() as Float32Array) : null;
@@ -165,14 +198,21 @@ export function wasmForward(
     });
     ctx.k.layerNorm(B(xf), B(tZ), wb + pk.lnf.gamma, wb + pk.lnf.beta, B(stf), C, W, pk.lnf.eps);
     gemm(ctx, pk, wb, pk.proj, B(tZ), C, outT.at);
-    save([arena]);
-    arena.dispose();
+    // See [Note: arena lifetime].
+    if (tape) pendingArenas.set(tf.keep(arena), { tape, enc });
+    else arena.dispose();
     const value = tf.reshape(outT.t, [C, Pout]) as tf.Tensor2D;
     outT.t.dispose();
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        backward(ctx, pk, pl, slots, { xf, stf, lAll, lEot }, saved[0] as tf.Tensor, dy, constantSuffix, reduce),
+      gradFunc: (dy: tf.Tensor) => {
+        try {
+          return backward(ctx, pk, pl, slots, { xf, stf, lAll, lEot }, arena, dy, constantSuffix, reduce);
+        } finally {
+          pendingArenas.delete(arena);
+          arena.dispose();
+        }
+      },
     };
   };
   const inputs = prefix ? [prefix, suffix] : [suffix];

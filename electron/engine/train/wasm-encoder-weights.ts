@@ -5,8 +5,8 @@
  *
  * [Note: kernel memory] Everything the kernels touch lives in tfjs-wasm's heap as ordinary tfjs tensors: the packed
  * weights are one tensor owned by the encoder (freed by `encoder.dispose()`), the activations of a forward pass are
- * one scratch tensor that the custom gradient saves for its backward pass (tfjs frees it after the backward pass, or
- * at the end of the tidy when no gradient is taken), and the backward pass's buffers are one scratch tensor freed
+ * one scratch tensor (the arena) kept for its backward pass, which frees it (see [Note: arena lifetime] in
+ * text-encoder-wasm.ts), and the backward pass's buffers are one scratch tensor freed
  * before it returns. So `tf.memory()` accounts for all of it, and the allocator reuses the same blocks step after
  * step. Addresses are looked up from the tensors on every call; JS views of the heap are rebuilt after any allocation
  * (the heap may grow and replace its ArrayBuffer).
