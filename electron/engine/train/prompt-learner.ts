@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { plainForward, type TfTextEncoder } from './text-encoder-core';
 import { fastForward } from './text-encoder-fast';
-import { wasmPathFor } from './text-encoder-wasm';
+import { kernelChunkSize, wasmPathFor } from './text-encoder-wasm';
 
 /** The tokenizer surface the learner needs (engineer A's ClipTokenizer satisfies it). */
 export interface PromptTokenizer {
@@ -49,13 +49,6 @@ interface ClassTokens {
 /** The default number of classes per chunk: bounds activation memory for many classes. */
 export const DEFAULT_CHUNK_SIZE = 64;
 
-/**
- * The default chunk on the wasm kernel path, whose forward pass keeps only what its backward pass needs (about 9
- * floats per token, layer and width unit: ~220 KiB per token at ViT-B size) instead of tfjs' whole tape: up to 128
- * classes train without the second forward pass of [Note: chunked gradients], at a peak of a few hundred MiB.
- */
-export const KERNEL_CHUNK_SIZE = 128;
-
 /** CoOp's learnable prompt context over a frozen text encoder. */
 export class PromptLearner {
   /** [M, W] (unified) or [C, M, W] (class-specific). */
@@ -85,20 +78,21 @@ export class PromptLearner {
     if (nCtx < 1) throw new Error('The context needs at least one vector.');
     this.nCtx = nCtx;
     this.nClasses = classPrompts.length;
-    const path = opts.path ?? 'optimised';
-    const kernels = path === 'optimised' && wasmPathFor(encoder) !== null;
-    this.opts = {
-      ...opts,
-      nCtx,
-      path,
-      chunkSize: opts.chunkSize ?? (kernels ? KERNEL_CHUNK_SIZE : DEFAULT_CHUNK_SIZE),
-    };
     const room = encoder.contextLength - 2 - nCtx; // SOS and EOS
     const dot = content('.');
     this.classes = classPrompts.map((p) => {
       const name = content(p.trim()).slice(0, Math.max(0, room - dot.length));
       return { name, tail: [...dot, tokenizer.eotId] };
     });
+    const path = opts.path ?? 'optimised';
+    this.opts = { ...opts, nCtx, path, chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_SIZE };
+    if (opts.chunkSize === undefined && path === 'optimised' && wasmPathFor(encoder)) {
+      // The kernel path keeps far less per token than tfjs' tape: its chunks are sized by memory (see [Note: kernel
+      // chunks]); behind the shared prefix a class adds its suffix's rows, otherwise its whole prompt's.
+      const longest = this.classes.reduce((n, c) => Math.max(n, c.name.length + c.tail.length), 0);
+      const prefix = this.sharesPrefix ? 1 + nCtx : 0;
+      this.opts.chunkSize = kernelChunkSize(encoder, prefix ? longest : 1 + nCtx + longest, prefix);
+    }
     const keep = <T extends tf.Tensor>(t: T): T => {
       this.owned.push(t);
       return t;

@@ -66,6 +66,36 @@ function recordingTape(): object | null {
   return engine.isTapeOn() ? engine.state.activeTape : null;
 }
 
+/**
+ * [Note: kernel chunks] A kernel pass holds per row (token) its arena (each layer's input, qkv, residual, MLP
+ * pre-activation, norm statistics and attention probabilities; one layer of temporaries; the pair lists) and, during
+ * its backward pass, one layer of gradients: at most ~300 KiB per token for a ViT-B text encoder (keys bounded by
+ * the context length; measured: 214 MiB for 128 classes of 7 rows behind a 17-row prefix). tfjs' tape kept ~4x that,
+ * which is why the tfjs-op path chunks by a fixed 64 classes. The kernel path's default chunk is as many classes as
+ * fit `KERNEL_CHUNK_BYTES` at that bound, so a step's memory is bounded whatever the class names' lengths: at ViT-B
+ * size ~240 classes of 7-token suffixes per chunk, ~70 whole 24-token prompts, ~22 prompts of the full 77 tokens.
+ */
+export const KERNEL_CHUNK_BYTES = 512 * 2 ** 20;
+
+/** An upper bound of the bytes a kernel pass (forward and backward) of `enc` holds per row (token). */
+export function kernelBytesPerRow(enc: TfTextEncoder): number {
+  const W = enc.width;
+  const l0 = enc.layerWeights[0];
+  const Wl = (l0?.qkv.w.shape[1] ?? 0) / 3;
+  const Hd = l0?.fc1.w.shape[1] ?? 0;
+  const hK = (Wl / (W / enc.heads)) * enc.contextLength; // this rank's heads x the most keys a query has
+  const layer = 2 * W + 3 * Wl + Hd + 4 + hK;
+  const temporaries = 3 * W + Wl + Hd + 2 + 6 * hK;
+  const backward = enc.projectionDim + 5 * W + 4 * Wl + Hd + hK;
+  return 4 * (enc.layerWeights.length * layer + temporaries + backward);
+}
+
+/** Classes per chunk on the kernel path for classes of `rowsPerClass` rows after `prefixRows` shared rows. */
+export function kernelChunkSize(enc: TfTextEncoder, rowsPerClass: number, prefixRows: number): number {
+  const rows = Math.floor(KERNEL_CHUNK_BYTES / kernelBytesPerRow(enc)) - prefixRows;
+  return Math.max(1, Math.floor(rows / Math.max(1, rowsPerClass)));
+}
+
 /** Float offsets of one layer's saved activations within the arena. */
 interface LayerSlots {
   x0: number;
