@@ -17,6 +17,7 @@ import { fixtureModelDirs } from '../helpers/fixtures';
 import { trainWhereChosen } from '../../electron/engine/backends/training-backend';
 import { tokenTable } from '../../electron/engine/train/token-table';
 import { useBackend } from '../../electron/engine/tf/backends';
+import { setWasmKernels } from '../../electron/engine/train/text-encoder-wasm';
 import { ShardedLearner, defaultShardCount } from '../../electron/engine/train/sharded-learner';
 import { readTextWeights, textModelFile } from '../../electron/engine/train/text-encoder';
 import type { PromptLearner } from '../../electron/engine/train/prompt-learner';
@@ -98,6 +99,32 @@ describe('sharded learner', () => {
           local.dispose();
         }
       }, 120_000);
+
+  it('runs in its threads the path the main thread runs (wasm kernels or tfjs ops)', async () => {
+    const features = async (kernels: boolean) => {
+      setWasmKernels(kernels);
+      const local = makeLearner(parts, { seed: 5 });
+      try {
+        const sharded = await ShardedLearner.start(local, shardSource(local, {}), 1, 'classes');
+        const fN = await sharded.features();
+        await sharded.close();
+        const f1 = local.features();
+        const out = { local: f1.dataSync().slice(), shard: fN.dataSync().slice() };
+        tf.dispose([f1, fN]);
+        return out;
+      } finally {
+        setWasmKernels(true);
+        local.dispose();
+      }
+    };
+    const ker = await features(true);
+    const ops = await features(false);
+    // One thread over all classes runs the very same maths as the local learner: bit for bit.
+    expect(ker.shard).toEqual(ker.local);
+    expect(ops.shard).toEqual(ops.local);
+    // The two paths differ in float rounding, so the equalities above tell which one each thread ran.
+    expect(ker.local).not.toEqual(ops.local);
+  }, 120_000);
 
   it('splits the 4 heads of the fixture encoder across 4 threads, and refuses 3', async () => {
     const local = makeLearner(parts, { seed: 5 });

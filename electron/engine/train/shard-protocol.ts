@@ -21,6 +21,8 @@ export type ShardRequest =
       /** The prompts of the shard's classes only. */
       prompts: string[];
       options: PromptLearnerOptions;
+      /** Whether the wasm kernel path runs, as in the thread that started the shards (see `setWasmKernels`). */
+      kernels: boolean;
       /** Int32Array[1] over it: DF_WAITING / DF_READY / DF_ABORT. */
       signal: SharedArrayBuffer;
       /** Float32Array over it: dL/dfeatures of the shard's classes, row-major [classes, projection]. */

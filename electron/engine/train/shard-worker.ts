@@ -14,6 +14,7 @@ import { tokenTableTokenizer } from './token-table';
 import { PromptLearner } from './prompt-learner';
 import { sharedAllReduce, sliceForRank } from './tensor-parallel';
 import { createTextEncoder, type TfTextEncoder } from './text-encoder-core';
+import { setWasmKernels } from './text-encoder-wasm';
 import { DF_ABORT, DF_READY, type ShardReply, type ShardRequest } from './shard-protocol';
 
 const port = parentPort;
@@ -55,6 +56,7 @@ function exchange(features: tf.Tensor2D): tf.Scalar {
 async function handle(m: ShardRequest): Promise<void> {
   if (m.type === 'init') {
     await useBackend('wasm');
+    setWasmKernels(m.kernels);
     const hp = m.heads;
     if (hp && m.options.path === 'plain') throw new Error('Head-parallel training runs the optimised path only.');
     encoder = hp

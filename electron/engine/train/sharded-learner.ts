@@ -28,6 +28,7 @@ import { appRoot } from '../settings/paths';
 import type { PromptLearner, PromptLearnerOptions } from './prompt-learner';
 import { DF_ABORT, DF_READY, type ShardReply, type ShardRequest } from './shard-protocol';
 import { splitsAcross } from './tensor-parallel';
+import { wasmKernelsOn } from './text-encoder-wasm';
 import type { TrainableLearner } from './trainer';
 
 /** What the shards need to rebuild the learner: the encoder's weights, the tokenised texts, prompts and options. */
@@ -196,6 +197,7 @@ export class ShardedLearner implements TrainableLearner {
           tokens: source.tokens,
           prompts: source.prompts.slice(c0, c1),
           options,
+          kernels: wasmKernelsOn(),
           signal: shard.flag.buffer as SharedArrayBuffer,
           dF: shard.dF.buffer as SharedArrayBuffer,
           ...(mode === 'heads'

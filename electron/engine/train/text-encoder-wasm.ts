@@ -35,6 +35,11 @@ export function setWasmKernels(on: boolean): void {
   enabled = on;
 }
 
+/** Whether the wasm kernel path is on (shard threads follow the thread that starts them). */
+export function wasmKernelsOn(): boolean {
+  return enabled;
+}
+
 /** The kernel context when the kernel path runs for `enc` on the active backend, else null. */
 export function wasmPathFor(enc: TfTextEncoder): WasmContext | null {
   if (!enabled || !kernelShapesOk(enc)) return null;
