@@ -1,6 +1,7 @@
 /**
  * @file The training loop with the real prompt learner and text encoder of a tiny fixture CLIP model
- * (plain Node, tfjs cpu backend): learning, determinism, no tensor leaks, optimised = plain path.
+ * (plain Node, tfjs cpu backend): learning, determinism, no tensor leaks, optimised = plain path; on tfjs-wasm the
+ * same run on the kernel path, through tfjs ops and on the plain path.
  *
  * The image features are synthetic (class centres in the model's projection space): this tests the loop and the
  * learner together, not image accuracy, which the demo and the bench measure on real images.
@@ -13,6 +14,8 @@ import { PromptLearner } from '../../electron/engine/train/prompt-learner';
 import { encodeIds, loadTextEncoder, type TfTextEncoder } from '../../electron/engine/train/text-encoder';
 import { trainCoop, type TrainData } from '../../electron/engine/train/trainer';
 import { fixtureModelDirs } from '../helpers/fixtures';
+import { useBackend } from '../../electron/engine/tf/backends';
+import { setWasmKernels, wasmPathFor } from '../../electron/engine/train/text-encoder-wasm';
 import { syntheticData } from './train-fake-learner';
 
 const CLASSES = ['red apple', 'green leaf', 'blue sky'];
@@ -38,10 +41,10 @@ beforeAll(async () => {
 
 afterAll(() => encoder?.dispose());
 
-async function run(seed: number, path: 'optimised' | 'plain', epochs = 6) {
-  const learner = new PromptLearner(encoder, tokenizer, CLASSES, { nCtx: 4, csc: false, position: 'end', seed, path });
+async function run(seed: number, path: 'optimised' | 'plain', epochs = 6, enc = encoder, backend = 'cpu') {
+  const learner = new PromptLearner(enc, tokenizer, CLASSES, { nCtx: 4, csc: false, position: 'end', seed, path });
   try {
-    const result = await trainCoop(data, learner, { epochs, seed, backend: 'cpu' });
+    const result = await trainCoop(data, learner, { epochs, seed, backend });
     return { result, ctx: Array.from(learner.ctx.dataSync()) };
   } finally {
     learner.dispose();
@@ -75,5 +78,40 @@ describe('trainCoop with the real prompt learner', () => {
     expect(maxDiff).toBeLessThan(1e-4);
     expect(plain.result.test.accuracy).toBe(opt.result.test.accuracy);
     opt.result.curve.forEach((p, i) => expect(plain.result.curve[i]?.trainLoss).toBeCloseTo(p.trainLoss, 4));
+  });
+});
+
+describe('trainCoop on tfjs-wasm', () => {
+  let wasmEncoder: TfTextEncoder;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    wasmEncoder = await loadTextEncoder(fixtureModelDirs()[0] as string);
+  }, 120_000);
+  afterAll(() => wasmEncoder?.dispose());
+
+  it('learns the same on the kernel path as through tfjs ops and on the plain path, leaking nothing', async () => {
+    expect(wasmPathFor(wasmEncoder)).not.toBeNull();
+    const opsRun = (epochs: number) => {
+      setWasmKernels(false);
+      return run(3, 'optimised', epochs, wasmEncoder, 'wasm').finally(() => setWasmKernels(true));
+    };
+    // What each path keeps with the encoder once used (packed weights; transposed weights) is made first.
+    await run(3, 'optimised', 1, wasmEncoder, 'wasm');
+    await opsRun(1);
+    const start = tf.memory().numTensors;
+    const kernels = await run(3, 'optimised', 4, wasmEncoder, 'wasm');
+    const ops = await opsRun(4);
+    const plain = await run(3, 'plain', 4, wasmEncoder, 'wasm');
+    expect(tf.memory().numTensors).toBe(start);
+    for (const other of [ops, plain]) {
+      let maxDiff = 0;
+      kernels.ctx.forEach((x, i) => (maxDiff = Math.max(maxDiff, Math.abs(x - (other.ctx[i] ?? NaN)))));
+      expect(maxDiff).toBeLessThan(1e-4);
+      expect(other.result.test.accuracy).toBe(kernels.result.test.accuracy);
+      kernels.result.curve.forEach((p, i) => expect(other.result.curve[i]?.trainLoss).toBeCloseTo(p.trainLoss, 4));
+    }
+    expect(kernels.result.curve[kernels.result.curve.length - 1]?.trainLoss).toBeLessThan(
+      kernels.result.curve[1]?.trainLoss ?? 0,
+    );
   });
 });
