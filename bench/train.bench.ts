@@ -11,15 +11,18 @@
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step; the 10-class paths
  * take turns step by step so a change in the machine's load (printed) hits them alike.
  * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4), splitting the classes or the
- * encoder's heads, for 10, 20, 40 and 100 classes (the three taking turns step by step).
+ * encoder's heads, for 10, 20, 40 and 100 classes, on the kernel path and, for 10 and 100 classes, also through
+ * tfjs ops (before the kernels) on 1 thread and split by classes (all of them taking turns step by step).
  * Environment: BENCH_STEPS (default 3), BENCH_MEMORY_CLASSES (default "100,1000"; empty to skip),
- * BENCH_SHARD_CLASSES (default "10,20,40,100"; empty to skip). The shard threads run dist/train-shard-worker.js, which
+ * BENCH_SHARD_CLASSES (default "10,20,40,100"; empty to skip), BENCH_BEFORE_CLASSES (default "10,100": those of the
+ * shard classes also timed through tfjs ops). The shard threads run dist/train-shard-worker.js, which
  * `npm run bench:train` builds first.
  */
 import { register } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import type { ClipTextWeights } from '../electron/engine/onnx/clip-text-graph';
+import type { ShardMode } from '../electron/engine/train/sharded-learner';
 import { mulberry32 } from '../electron/engine/train/splits';
 
 // tfjs-core's ESM gradient registration imports files without extensions; let Node's resolver retry with .js
@@ -57,6 +60,7 @@ const NAME_TOKENS = 5; // 1 + 16 + 5 + "." + EOS = 24 tokens, the issue's "10 pr
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
 const SHARD_CLASSES = (process.env.BENCH_SHARD_CLASSES ?? '10,20,40,100').split(',').filter(Boolean).map(Number);
 const SHARD_THREADS = Math.max(2, Math.min(4, availableParallelism()));
+const BEFORE_CLASSES = (process.env.BENCH_BEFORE_CLASSES ?? '10,100').split(',').filter(Boolean).map(Number);
 const MEMORY_CLASSES = (process.env.BENCH_MEMORY_CLASSES ?? '100,1000').split(',').filter(Boolean).map(Number);
 
 function randomWeights(): ClipTextWeights {
@@ -185,16 +189,7 @@ async function comparePaths(
   loss: (f: Tensor2D) => Scalar,
   paths: Path[],
 ): Promise<{ wall: Partial<Record<Path, number>>; cpu: Partial<Record<Path, number>> }> {
-  const learners = paths.map(
-    (p) =>
-      new PromptLearner(enc, tokenizer, names, {
-        nCtx: M,
-        csc: false,
-        position: 'end',
-        seed: 1,
-        path: p === 'plain' ? 'plain' : 'optimised',
-      }),
-  );
+  const learners = paths.map((p) => learnerFor(enc, names, p).learner);
   const ms = await alternate(
     learners,
     loss,
@@ -205,6 +200,18 @@ async function comparePaths(
   for (const l of learners) l.dispose();
   const byPath = (xs: number[]) => Object.fromEntries(paths.map((p, j) => [p, xs[j]]));
   return { wall: byPath(ms.wall), cpu: byPath(ms.cpu) };
+}
+
+/** A learner of `names` for `path`, made with the kernels on or off as the path has them (its default chunk). */
+function learnerFor(enc: ReturnType<typeof createTextEncoder>, names: string[], path: Path) {
+  setWasmKernels(path === 'kernels');
+  const options = { nCtx: M, csc: false, position: 'end' as const, seed: 1 };
+  const learner = new PromptLearner(enc, tokenizer, names, {
+    ...options,
+    path: path === 'plain' ? 'plain' : 'optimised',
+  });
+  setWasmKernels(true);
+  return { learner, options };
 }
 
 function median(xs: number[]): number {
@@ -267,35 +274,55 @@ for (const backend of backends) {
     for (const n of SHARD_CLASSES) {
       const names = classNames(n);
       const l = coopLoss(n);
-      const options = { nCtx: M, csc: false, position: 'end' as const, seed: 1 };
-      const single = new PromptLearner(enc, tokenizer, names, options);
-      const shardSource = { weights, tokens: tokenTable(tokenizer, names), prompts: names, options };
-      const byClasses = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'classes');
-      const byHeads = await ShardedLearner.start(single, shardSource, SHARD_THREADS, 'heads');
-      const { wall } = await alternate([single, byClasses, byHeads], l.loss);
-      const [one = NaN, classesMs = NaN, headsMs = NaN] = wall;
-      await byClasses.close();
-      await byHeads.close();
-      single.dispose();
-      l.dispose();
-      console.log(
-        `${backend.padEnd(10)} optimised ${n} classes: 1 thread ${one.toFixed(0)} ms/step; ${SHARD_THREADS} threads ` +
-          `by classes ${classesMs.toFixed(0)} ms/step (${(one / classesMs).toFixed(2)}x), ` +
-          `by heads ${headsMs.toFixed(0)} ms/step (${(one / headsMs).toFixed(2)}x) (load average ${loadavg()[0]?.toFixed(1)})`,
+      // Each path on 1 thread and on the shard threads (which run the path they were started with), all in turn.
+      const runs: { path: Path; split: 'one' | ShardMode; learner: Learner; close(): Promise<void> }[] = [];
+      for (const path of BEFORE_CLASSES.includes(n) ? (['kernels', 'tfjs ops'] as const) : (['kernels'] as const)) {
+        const { learner: single, options } = learnerFor(enc, names, path);
+        const shardSource = { weights, tokens: tokenTable(tokenizer, names), prompts: names, options };
+        runs.push({ path, split: 'one', learner: single, close: async () => single.dispose() });
+        for (const split of path === 'kernels' ? (['classes', 'heads'] as const) : (['classes'] as const)) {
+          setWasmKernels(path === 'kernels');
+          const sharded = await ShardedLearner.start(single, shardSource, SHARD_THREADS, split);
+          setWasmKernels(true);
+          runs.push({ path, split, learner: sharded, close: () => sharded.close() });
+        }
+      }
+      const { wall } = await alternate(
+        runs.map((r) => r.learner),
+        l.loss,
+        (j) => setWasmKernels(runs[j]?.path === 'kernels'),
       );
+      setWasmKernels(true);
+      for (const r of [...runs].reverse()) await r.close();
+      l.dispose();
+      const ms = (path: Path, split: 'one' | ShardMode) =>
+        wall[runs.findIndex((r) => r.path === path && r.split === split)] ?? NaN;
+      for (const path of [...new Set(runs.map((r) => r.path))]) {
+        const one = ms(path, 'one');
+        const splits = runs
+          .filter((r) => r.path === path && r.split !== 'one')
+          .map(
+            (r) => `by ${r.split} ${ms(path, r.split).toFixed(0)} ms/step (${(one / ms(path, r.split)).toFixed(2)}x)`,
+          );
+        console.log(
+          `${backend.padEnd(10)} ${path.padEnd(9)} ${n} classes: 1 thread ${one.toFixed(0)} ms/step; ` +
+            `${SHARD_THREADS} threads ${splits.join(', ')} (load average ${loadavg()[0]?.toFixed(1)})`,
+        );
+      }
+      if (runs.some((r) => r.path === 'tfjs ops'))
+        console.log(
+          `${backend.padEnd(10)} ${n} classes, tfjs ops / kernels: 1 thread ` +
+            `${(ms('tfjs ops', 'one') / ms('kernels', 'one')).toFixed(2)}x, ${SHARD_THREADS} threads by classes ` +
+            `${(ms('tfjs ops', 'classes') / ms('kernels', 'classes')).toFixed(2)}x`,
+        );
     }
   }
   if (backend === backends[0]) {
     for (const n of MEMORY_CLASSES)
       for (const path of backend === 'wasm' ? (['kernels', 'tfjs ops'] as const) : (['tfjs ops'] as const)) {
-        setWasmKernels(path === 'kernels');
         const l = coopLoss(n);
-        const learner = new PromptLearner(enc, tokenizer, classNames(n), {
-          nCtx: M,
-          csc: false,
-          position: 'end',
-          seed: 1,
-        });
+        const { learner } = learnerFor(enc, classNames(n), path);
+        setWasmKernels(path === 'kernels');
         // A first step makes what the path keeps for the encoder (packed or transposed weights) outside the count.
         await learner.step(l.loss).then((r) => r.grad.dispose());
         const before = tf.memory().numBytes;
