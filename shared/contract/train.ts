@@ -16,6 +16,11 @@ export const ENCODER_PATHS = ['optimised', 'plain'] as const;
 /** How training threads share a step (see electron/engine/train/sharded-learner.ts). */
 export const THREAD_SPLITS = ['classes', 'heads'] as const;
 /**
+ * Fewest classes per thread when `learn` chooses its thread count (split by classes; measured in
+ * electron/engine/train/sharded-learner.ts): 10 classes already pay on two cores.
+ */
+export const MIN_CLASSES_PER_THREAD = 5;
+/**
  * CoOp's epochs for a shot count, what `learn` and `compare` train when no epoch count is given and what the Learn
  * screen promises: the paper's table 1 -> 50, 2 and 4 -> 100, 8 and 16 -> 200; a count in between takes the next
  * lower row (5-7 shots: 100).

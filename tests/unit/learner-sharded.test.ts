@@ -206,11 +206,11 @@ describe('sharded learner', () => {
     expect(two.r.test.accuracy).toBe(one.r.test.accuracy);
   }, 300_000);
 
-  it('automatically uses one thread per core (at most 4) for real-size encoders and >= 10 classes per thread', () => {
-    expect(defaultShardCount(20, 512, undefined, 2)).toBe(2);
+  it('automatically uses one thread per core (at most 4) for real-size encoders and >= 5 classes per thread', () => {
+    expect(defaultShardCount(10, 512, undefined, 2)).toBe(2);
+    expect(defaultShardCount(9, 512, undefined, 2)).toBe(1);
     expect(defaultShardCount(100, 768, 0, 16)).toBe(4);
-    expect(defaultShardCount(30, 512, undefined, 16)).toBe(3);
-    expect(defaultShardCount(19, 512, undefined, 8)).toBe(1);
+    expect(defaultShardCount(15, 512, undefined, 16)).toBe(3);
     expect(defaultShardCount(1000, 64, undefined, 8)).toBe(1);
     // Asked for: as many as asked, at most one per class.
     expect(defaultShardCount(10, 64, 3, 2)).toBe(3);

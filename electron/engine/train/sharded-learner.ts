@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenTable } from './token-table';
+import { MIN_CLASSES_PER_THREAD } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import type { ClipTextWeights } from '../onnx/clip-text-graph';
 import { appRoot } from '../settings/paths';
@@ -53,19 +54,20 @@ export const MAX_DEFAULT_SHARDS = 4;
 export const MIN_SHARD_WIDTH = 256;
 
 /**
- * Fewest classes per thread for the automatic choice. A step costs a fixed part (the shared prefix, and streaming
- * every weight matrix through the small row blocks) plus a part per class, and each thread pays the fixed part again
- * while two threads also slow each other down (shared memory bandwidth). Measured on this 2-core machine, ViT-B/32
- * text encoder, unified context, 2 threads vs 1: 10 classes 0.90x, 20 classes 1.25x, 40 classes 1.67x, 100 classes
- * 2.3x (there one thread also needs two chunks of 64 classes with a second forward pass; see [Note: chunked
- * gradients]).
+ * [Note: threads that pay] Fewest classes per thread for the automatic choice ({@link MIN_CLASSES_PER_THREAD}). A step
+ * costs a fixed part (the shared prefix, which every thread computes) plus a part per class, and threads that wait
+ * for each other (the step's exchange of features) lose what the slowest one loses. Through tfjs ops the fixed part
+ * was large (thousands of kernel calls a step, whatever the rows): 2 threads vs 1 on this 2-core machine, ViT-B/32
+ * text encoder, unified context, were 0.90x at 10 classes, 1.25x at 20, so a thread needed 10 classes. On the wasm
+ * kernels (see [Note: one op per encoder pass]) the fixed part is the prefix's 17 of 87 rows at 10 classes: each of 2
+ * threads split by classes spends 207 ms CPU a step vs 380 ms for one thread (1.84x), by heads 198 ms (1.92x)
+ * (per-thread CPU time, so measurable on a loaded machine; the wall clock gets that only with the cores free).
  */
-export const MIN_CLASSES_PER_SHARD = 10;
 
 /**
  * Shard threads for `classes` classes of a `width`-wide encoder: `requested` when positive, otherwise one per core
  * (at most {@link MAX_DEFAULT_SHARDS}) when the encoder is at least {@link MIN_SHARD_WIDTH} wide and, split by classes,
- * every thread gets at least {@link MIN_CLASSES_PER_SHARD} classes. Split by classes, never more threads than classes.
+ * every thread gets at least {@link MIN_CLASSES_PER_THREAD} classes. Split by classes, never more threads than classes.
  */
 export function defaultShardCount(
   classes: number,
@@ -76,7 +78,7 @@ export function defaultShardCount(
 ): number {
   const perCore = width >= MIN_SHARD_WIDTH ? Math.min(cores, MAX_DEFAULT_SHARDS) : 1;
   if (split === 'heads') return Math.max(1, requested && requested > 0 ? requested : perCore);
-  const n = requested && requested > 0 ? requested : Math.min(perCore, Math.floor(classes / MIN_CLASSES_PER_SHARD));
+  const n = requested && requested > 0 ? requested : Math.min(perCore, Math.floor(classes / MIN_CLASSES_PER_THREAD));
   return Math.max(1, Math.min(n, classes));
 }
 

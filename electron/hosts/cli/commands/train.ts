@@ -13,6 +13,7 @@ import {
   DEFAULT_AUG_VIEWS,
   KGCOOP_LAMBDA,
   LEARN_METHODS,
+  MIN_CLASSES_PER_THREAD,
   THREAD_SPLITS,
   TRAIN_BACKENDS,
 } from '../../../../shared/contract/train';
@@ -200,7 +201,7 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'N',
     description: 'Threads that share each wasm training step (see --split).',
-    defaultText: 'one per core (at most 4) when every thread gets 10+ classes, else 1',
+    defaultText: `one per core (at most 4) when every thread gets ${MIN_CLASSES_PER_THREAD}+ classes, else 1`,
   },
   split: {
     type: 'string',
