@@ -9,7 +9,8 @@
  * really executes (forward plus the input-gradient backward, which is about as costly as the forward; no weight
  * gradients are needed because the encoder is frozen), so the two paths' rates are comparable while their step times
  * show the algorithmic savings. Times are medians over the measured steps after one warm-up step; the 10-class paths
- * take turns step by step so a change in the machine's load (printed) hits them alike.
+ * take turns step by step so a change in the machine's load (printed) hits them alike. Learners with several threads
+ * also print their busiest thread's CPU time per step (Linux), the step's critical path when the cores are free.
  * Then, on wasm, 1 thread vs the sharded learner's threads (one per core, 2 to 4), splitting the classes or the
  * encoder's heads, for 10, 20, 40 and 100 classes, on the kernel path and, for 10 and 100 classes, also through
  * tfjs ops (before the kernels) on 1 thread and split by classes (all of them taking turns step by step).
@@ -18,6 +19,7 @@
  * shard classes also timed through tfjs ops). The shard threads run dist/train-shard-worker.js, which
  * `npm run bench:train` builds first.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
@@ -151,35 +153,62 @@ function executedFlops(path: 'optimised' | 'plain', classes: number): number {
 
 type Path = 'kernels' | 'tfjs ops' | 'plain';
 
+/** CPU ms of each thread of this process (Linux: /proc/self/task; empty elsewhere). */
+function threadCpuMs(): Map<string, number> {
+  const ms = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS);
+    }
+  } catch {
+    // No /proc (or a thread ended while it was read): no per-thread times.
+  }
+  return ms;
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The largest CPU ms any one thread spent between two `threadCpuMs` snapshots (NaN without /proc). */
+function busiestThread(a: Map<string, number>, b: Map<string, number>): number {
+  let most = NaN;
+  for (const [tid, v] of b) most = Math.max(Number.isNaN(most) ? 0 : most, v - (a.get(tid) ?? 0));
+  return most;
+}
+
 /**
- * Median wall-clock and process-CPU ms/step of each learner, the learners taking turns step by step after one
- * warm-up round, so a change in the machine's load hits them alike; `before(j)` runs before learner j's step,
- * `maxSteps(j)` caps its timed steps. On a loaded machine the CPU time of a one-thread learner is closer to its
- * quiet wall time than its wall time is (it includes Node's own helper threads, a few ms).
+ * Median wall-clock, process-CPU and busiest-thread-CPU ms/step of each learner, the learners taking turns step by
+ * step after one warm-up round, so a change in the machine's load hits them alike; `before(j)` runs before learner
+ * j's step, `maxSteps(j)` caps its timed steps. On a loaded machine the CPU time of a one-thread learner is closer to
+ * its quiet wall time than its wall time is (it includes Node's own helper threads, a few ms); for threads that wait
+ * for each other the busiest thread's CPU time is the step's critical path (10 ms ticks: a median over steps).
  */
 async function alternate(
   learners: Learner[],
   loss: (f: Tensor2D) => Scalar,
   before: (j: number) => void = () => undefined,
   maxSteps: (j: number) => number = () => STEPS,
-): Promise<{ wall: number[]; cpu: number[] }> {
+): Promise<{ wall: number[]; cpu: number[]; busiest: number[] }> {
   const wall = learners.map(() => [] as number[]);
   const cpu = learners.map(() => [] as number[]);
+  const busiest = learners.map(() => [] as number[]);
   for (let i = 0; i <= STEPS; i++)
     for (const [j, learner] of learners.entries()) {
       if (i > maxSteps(j)) continue;
       before(j);
       const t0 = performance.now();
       const c0 = process.cpuUsage();
+      const th0 = threadCpuMs();
       const { grad } = await learner.step(loss);
       grad.dispose();
       const c = process.cpuUsage(c0);
       if (i > 0) {
         wall[j]?.push(performance.now() - t0);
         cpu[j]?.push((c.user + c.system) / 1000);
+        busiest[j]?.push(busiestThread(th0, threadCpuMs()));
       }
     }
-  return { wall: wall.map(median), cpu: cpu.map(median) };
+  return { wall: wall.map(median), cpu: cpu.map(median), busiest: busiest.map(median) };
 }
 
 /** Median ms/step of the 10-class paths (see `alternate`); the plain path takes at most 2 timed steps (it is slow). */
@@ -287,7 +316,7 @@ for (const backend of backends) {
           runs.push({ path, split, learner: sharded, close: () => sharded.close() });
         }
       }
-      const { wall } = await alternate(
+      const { wall, busiest } = await alternate(
         runs.map((r) => r.learner),
         l.loss,
         (j) => setWasmKernels(runs[j]?.path === 'kernels'),
@@ -295,18 +324,25 @@ for (const backend of backends) {
       setWasmKernels(true);
       for (const r of [...runs].reverse()) await r.close();
       l.dispose();
-      const ms = (path: Path, split: 'one' | ShardMode) =>
-        wall[runs.findIndex((r) => r.path === path && r.split === split)] ?? NaN;
+      const at = (xs: number[], path: Path, split: 'one' | ShardMode) =>
+        xs[runs.findIndex((r) => r.path === path && r.split === split)] ?? NaN;
+      const ms = (path: Path, split: 'one' | ShardMode) => at(wall, path, split);
       for (const path of [...new Set(runs.map((r) => r.path))]) {
         const one = ms(path, 'one');
+        const busy1 = at(busiest, path, 'one');
         const splits = runs
           .filter((r) => r.path === path && r.split !== 'one')
-          .map(
-            (r) => `by ${r.split} ${ms(path, r.split).toFixed(0)} ms/step (${(one / ms(path, r.split)).toFixed(2)}x)`,
-          );
+          .map((r) => {
+            const busy = at(busiest, path, r.split);
+            return (
+              `by ${r.split} ${ms(path, r.split).toFixed(0)} ms/step (${(one / ms(path, r.split)).toFixed(2)}x; ` +
+              `busiest thread ${busy.toFixed(0)} ms CPU, ${(busy1 / busy).toFixed(2)}x)`
+            );
+          });
         console.log(
-          `${backend.padEnd(10)} ${path.padEnd(9)} ${n} classes: 1 thread ${one.toFixed(0)} ms/step; ` +
-            `${SHARD_THREADS} threads ${splits.join(', ')} (load average ${loadavg()[0]?.toFixed(1)})`,
+          `${backend.padEnd(10)} ${path.padEnd(9)} ${n} classes: 1 thread ${one.toFixed(0)} ms/step ` +
+            `(${busy1.toFixed(0)} ms CPU); ${SHARD_THREADS} threads ${splits.join(', ')} ` +
+            `(load average ${loadavg()[0]?.toFixed(1)})`,
         );
       }
       if (runs.some((r) => r.path === 'tfjs ops'))
