@@ -75,10 +75,11 @@ function recordingTape(): object | null {
  * [Note: kernel chunks] A kernel pass holds per row (token) its arena (each layer's input, qkv, residual, MLP
  * pre-activation, norm statistics and attention probabilities; one layer of temporaries; the pair lists) and, during
  * its backward pass, one layer of gradients: at most ~300 KiB per token for a ViT-B text encoder (keys bounded by
- * the context length; measured: 214 MiB for 128 classes of 7 rows behind a 17-row prefix). tfjs' tape kept ~4x that,
- * which is why the tfjs-op path chunks by a fixed 64 classes. The kernel path's default chunk is as many classes as
- * fit `KERNEL_CHUNK_BYTES` at that bound, so a step's memory is bounded whatever the class names' lengths: at ViT-B
- * size ~240 classes of 7-token suffixes per chunk, ~70 whole 24-token prompts, ~22 prompts of the full 77 tokens.
+ * the context length; measured: 214 MiB for 128 classes of 7 rows behind a 17-row prefix). tfjs' tape kept ~14x as
+ * much per class (1.5 GiB for the tfjs-op path's fixed chunk of 64 such classes). The kernel path's default chunk is
+ * as many classes as fit `KERNEL_CHUNK_BYTES` at that bound, so a step's memory is bounded whatever the class names'
+ * lengths: at ViT-B size ~240 classes of 7-token suffixes per chunk, ~70 whole 24-token prompts, ~22 prompts of the
+ * full 77 tokens.
  */
 export const KERNEL_CHUNK_BYTES = 512 * 2 ** 20;
 
