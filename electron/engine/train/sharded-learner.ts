@@ -59,9 +59,12 @@ export const MIN_SHARD_WIDTH = 256;
  * for each other (the step's exchange of features) lose what the slowest one loses. Through tfjs ops the fixed part
  * was large (thousands of kernel calls a step, whatever the rows): 2 threads vs 1 on this 2-core machine, ViT-B/32
  * text encoder, unified context, were 0.90x at 10 classes, 1.25x at 20, so a thread needed 10 classes. On the wasm
- * kernels (see [Note: one op per encoder pass]) the fixed part is the prefix's 17 of 87 rows at 10 classes: each of 2
- * threads split by classes spends 207 ms CPU a step vs 380 ms for one thread (1.84x), by heads 198 ms (1.92x)
- * (per-thread CPU time, so measurable on a loaded machine; the wall clock gets that only with the cores free).
+ * kernels (see [Note: one op per encoder pass]) the fixed part is the prefix's 17 of 87 rows at 10 classes: in
+ * `bench:train` the busiest of 2 threads split by classes spends 210 ms CPU a step vs 330 ms for one thread (1.57x;
+ * 1.69x at 20 classes, 1.99x at 100). That is per-thread CPU time, measurable while other jobs load the machine;
+ * the wall clock gains it only with free cores (under a load average of 13 it was 0.88x at 10 classes, 1.11x at 100,
+ * and the tfjs-op path's 0.86x at 10 classes matched the 0.90x above), so the choice assumes a machine left to the
+ * learn.
  */
 
 /**
