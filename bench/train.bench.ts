@@ -43,7 +43,8 @@ export async function resolve(specifier, context, next) {
 );
 
 const tf = await import('@tensorflow/tfjs-core');
-const { useBackend, NODE_BACKENDS } = await import('../electron/engine/tf/backends');
+const { useBackend } = await import('../electron/engine/tf/backends');
+const { TRAIN_BACKENDS } = await import('../shared/contract/train');
 const { createTextEncoder } = await import('../electron/engine/train/text-encoder-core');
 const { PromptLearner } = await import('../electron/engine/train/prompt-learner');
 const { setWasmKernels } = await import('../electron/engine/train/text-encoder-wasm');
@@ -253,7 +254,7 @@ console.log(
   `CoOp step bench: text encoder width ${W}, ${LAYERS} layers, ${HEADS} heads (random weights), M=${M}, prompts of ${1 + M + NAME_TOKENS + 2} tokens, ${STEPS} timed steps (median)`,
 );
 const backends: string[] = [];
-for (const name of NODE_BACKENDS) {
+for (const name of TRAIN_BACKENDS) {
   if (name === 'cpu') continue; // the plain-JS reference backend is orders of magnitude slower
   try {
     await useBackend(name);

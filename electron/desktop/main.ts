@@ -18,7 +18,8 @@ import {
 } from 'electron';
 import { join } from 'node:path';
 import type { EngineMessage } from '../../shared/protocol';
-import { COMPUTE_WINDOW_BACKENDS, parseBackendSetting } from '../engine/backends/backend-choice';
+import { COMPUTE_WINDOW_BACKENDS } from '../../shared/contract/train';
+import { parseBackendSetting } from '../engine/backends/backend-choice';
 import { ComputeWindow, type EnginePortSink } from './compute-window';
 import { EngineHost, type WorkerLauncher } from '../hosts/engine-host/engine-host';
 import { readSettings } from '../engine/settings/settings';

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { KGCOOP_LAMBDA, TRAIN_BACKENDS, type RunNote } from './train';
+import { KGCOOP_LAMBDA, nCtxArg, oneDataSourceWithTest, seedArg, TRAIN_BACKENDS, type RunNote } from './train';
 
 /**
  * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
@@ -42,12 +42,6 @@ export const METHOD_LABELS: Record<CompareMethod, string> = {
   cocoop: 'CoCoOp',
 };
 
-const seedSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
-
 /** Arguments of `compare`: exactly one data source, a dataset folder (`data`) or a stored project (`project`). */
 export const compareArgs = z
   .object({
@@ -64,7 +58,7 @@ export const compareArgs = z
       .min(1)
       .default([...CHEAP_METHODS]),
     shots: z.array(z.number().int().min(1).max(10_000)).min(1).default([1, 2, 4, 8, 16]),
-    seeds: z.array(seedSchema).min(1).default([1, 2, 3]),
+    seeds: z.array(seedArg).min(1).default([1, 2, 3]),
     /** The zero-shot template (also the hand-written prompt of CoOp's epoch 0 and of KgCoOp's guidance). */
     template: z
       .string()
@@ -77,7 +71,7 @@ export const compareArgs = z
     augViews: z.number().int().min(0).max(64).default(0),
     /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
     epochs: z.number().int().min(0).max(10_000).optional(),
-    nCtx: z.number().int().min(1).max(64).default(16),
+    nCtx: nCtxArg,
     /** KgCoOp's lambda (see [Note: KgCoOp weight] in shared/contract/train.ts). */
     kgLambda: z.number().min(0).max(1000).default(KGCOOP_LAMBDA),
     tipfEpochs: z.number().int().min(0).max(1000).default(20),
@@ -89,23 +83,7 @@ export const compareArgs = z
     /** Folder to write compare.json, compare.csv and the accuracy-vs-shots chart (SVG and PNG) into. */
     out: z.string().min(1).optional(),
   })
-  .superRefine((v, ctx) => {
-    if ((v.data === undefined) === (v.project === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: v.data === undefined ? ['data'] : ['project'],
-        message:
-          v.data === undefined
-            ? 'give the data source: a dataset folder (data) or a project id (project)'
-            : 'give either a dataset folder (data) or a project id (project), not both',
-      });
-    if (v.project !== undefined && v.test !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['test'],
-        message: 'a separate test folder goes with a dataset folder (data), not with a project',
-      });
-  });
+  .superRefine(oneDataSourceWithTest);
 
 /** One method on one (shots, seed) split. */
 export interface CompareRow {

@@ -9,11 +9,17 @@
 import { z } from 'zod';
 import { op } from './define';
 import { httpUrl, type AppSettings } from './models';
+import { TRAINING_BACKEND_SETTINGS } from './train';
 
-/** Training backends a user can choose; `webgpu` only exists in the desktop app (a GPU compute window). */
-export const TRAIN_BACKEND_CHOICES = ['auto', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
+/**
+ * The training-backend setting as the Settings screen offers it: every setting but the slow `cpu` reference (see
+ * [Note: one list of training backends]); `webgpu` and `webgl` only exist in the desktop app (a GPU compute window).
+ */
+const trainBackendChoice = z.enum(TRAINING_BACKEND_SETTINGS).exclude(['cpu']);
+/** Training backends a user can choose, `auto` first, then best first. */
+export const TRAIN_BACKEND_CHOICES: readonly TrainBackendChoice[] = trainBackendChoice.options;
 /** A training backend choice. */
-export type TrainBackendChoice = (typeof TRAIN_BACKEND_CHOICES)[number];
+export type TrainBackendChoice = z.output<typeof trainBackendChoice>;
 /** Colour themes; `system` follows the operating system. */
 export const THEMES = ['system', 'light', 'dark'] as const;
 /** A colour theme. */
@@ -32,7 +38,7 @@ export const DEFAULT_PREFERENCES: StudioPreferences = { trainBackend: 'auto', th
 export const preferencesOps = {
   preferencesGet: op<StudioPreferences>()(z.object({}), 'The studio preferences: training backend and theme.'),
   preferencesSet: op<StudioPreferences>()(
-    z.object({ trainBackend: z.enum(TRAIN_BACKEND_CHOICES).optional(), theme: z.enum(THEMES).optional() }),
+    z.object({ trainBackend: trainBackendChoice.optional(), theme: z.enum(THEMES).optional() }),
     'Change studio preferences; returns them all.',
   ),
 };

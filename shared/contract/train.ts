@@ -7,10 +7,41 @@
 import { z } from 'zod';
 import { job } from './define';
 
+/** CoOp's context length M when none is given (the paper's default). */
+export const N_CTX_DEFAULT = 16;
+/** The largest context length M a run may ask for (a prompt holds 77 tokens with SOS, EOS and the class name). */
+export const N_CTX_MAX = 64;
+/** A seed of a split and of the training's random draws (a 31-bit whole number). */
+export const seedArg = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+/** The `nCtx` argument of every operation that learns a prompt. */
+export const nCtxArg = z.number().int().min(1).max(N_CTX_MAX).default(N_CTX_DEFAULT);
 /** Where the class name sits in the prompt. */
 export const CLASS_POSITIONS = ['end', 'middle', 'front'] as const;
-/** tfjs backends a run can ask for in the Node engine. */
-export const TRAIN_BACKENDS = ['wasm', 'tensorflow', 'cpu'] as const;
+/**
+ * tfjs backends of the desktop app's hidden compute window (browser GPU), best first.
+ *
+ * [Note: one list of training backends] Every tfjs backend that can train is declared here once, best first: the
+ * compute window's GPU backends, then the Node engine's (tfjs-node, wasm, and the plain-JS reference `cpu`, which is
+ * used only when asked for). The run argument `backend`, the training-backend setting, the Settings screen's choices
+ * and the engine's automatic order (electron/engine/backends/backend-choice.ts) are all derived from these two lists.
+ */
+export const COMPUTE_WINDOW_BACKENDS = ['webgpu', 'webgl'] as const;
+/** tfjs backends of the Node engine, best first: what a run's `backend` argument can ask for. */
+export const TRAIN_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+/** A backend of the Node engine. */
+export type EngineBackend = (typeof TRAIN_BACKENDS)[number];
+/** Every backend a run can train on, best first (see [Note: one list of training backends]). */
+export const TRAINING_BACKENDS = [...COMPUTE_WINDOW_BACKENDS, ...TRAIN_BACKENDS] as const;
+/** A backend a run can train on. */
+export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
+/** Values of the training-backend setting: `auto` or one backend. */
+export const TRAINING_BACKEND_SETTINGS = ['auto', ...TRAINING_BACKENDS] as const;
+/** The training-backend setting. */
+export type TrainingBackendSetting = (typeof TRAINING_BACKEND_SETTINGS)[number];
 /** The two implementations of the text encoder's forward+backward (results must agree). */
 export const ENCODER_PATHS = ['optimised', 'plain'] as const;
 /** How training threads share a step (see electron/engine/train/sharded-learner.ts). */
@@ -108,7 +139,10 @@ export type LearnProgress =
  * project's classes (prompt text as edited, excluded and missing images left out) and its images' content hashes,
  * so the persistent embedding cache is used, and records the run (curve, split, context, report) in the store.
  */
-function oneDataSource(v: { data?: string | undefined; project?: number | undefined }, ctx: z.RefinementCtx): void {
+export function oneDataSource(
+  v: { data?: string | undefined; project?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
   if ((v.data === undefined) === (v.project === undefined))
     ctx.addIssue({
       code: 'custom',
@@ -117,6 +151,20 @@ function oneDataSource(v: { data?: string | undefined; project?: number | undefi
         v.data === undefined
           ? 'give the data source: a dataset folder (data) or a project id (project)'
           : 'give either a dataset folder (data) or a project id (project), not both',
+    });
+}
+
+/** {@link oneDataSource}, and a separate test folder (`test`) only with a dataset folder, never with a project. */
+export function oneDataSourceWithTest(
+  v: { data?: string | undefined; project?: number | undefined; test?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  oneDataSource(v, ctx);
+  if (v.project !== undefined && v.test !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['test'],
+      message: 'a separate test folder goes with a dataset folder (data), not with a project',
     });
 }
 
@@ -146,13 +194,8 @@ export const learnArgs = z
     /** Separate test folder with the same class folders (folder runs only); otherwise the test set is what the split leaves. */
     test: z.string().min(1).optional(),
     shots: z.number().int().min(1).max(10_000).default(16),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(1),
-    nCtx: z.number().int().min(1).max(64).default(16),
+    seed: seedArg.default(1),
+    nCtx: nCtxArg,
     csc: z.boolean().default(false),
     position: z.enum(CLASS_POSITIONS).default('end'),
     /** Initialise the context from these words (M becomes their token count). */
@@ -178,15 +221,9 @@ export const learnArgs = z
     kgLambda: z.number().min(0).max(1000).optional(),
   })
   .superRefine((v, ctx) => {
-    oneDataSource(v, ctx);
+    oneDataSourceWithTest(v, ctx);
     if (v.kgLambda !== undefined && v.method !== 'kgcoop')
       ctx.addIssue({ code: 'custom', path: ['kgLambda'], message: 'kgLambda goes with method kgcoop' });
-    if (v.project !== undefined && v.test !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['test'],
-        message: 'a separate test folder goes with a dataset folder (data), not with a project',
-      });
   });
 
 /** Per-class sizes of a run's split. */

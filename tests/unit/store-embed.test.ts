@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../shared/client';
 import { unwrap } from '../../shared/result';
 import { fakeEmbedder, setEmbedderLoader } from '../../electron/engine/features/embedder';
-import { viewFromId, viewIdOf } from '../../electron/engine/features/embed-project';
+import { viewFromId, viewIdOf } from '../../electron/engine/features/features';
 import { writeImage } from '../../electron/engine/store/test-images';
 import { openClipModel } from '../../electron/engine/clip/clip-model';
 import { storeDb } from '../../electron/engine/store/db';

@@ -6,6 +6,13 @@ import {
   type BackendEnvironment,
   type GpuProbe,
 } from './backend-choice';
+import {
+  COMPUTE_WINDOW_BACKENDS,
+  TRAIN_BACKENDS,
+  TRAINING_BACKEND_SETTINGS,
+  TRAINING_BACKENDS,
+} from '../../../shared/contract/train';
+import { TRAIN_BACKEND_CHOICES } from '../../../shared/contract/settings';
 
 const gpu = (over: { webgpu?: boolean; webgl?: boolean; software?: boolean } = {}): GpuProbe => ({
   webgpu: { available: over.webgpu ?? true, note: over.webgpu === false ? 'no WebGPU adapter' : 'adapter: Apple M2' },
@@ -71,6 +78,18 @@ describe('helpers', () => {
     );
     expect(isSoftwareRenderer('llvmpipe (LLVM 15.0.7, 256 bits)')).toBe(true);
     expect(isSoftwareRenderer('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0, D3D11)')).toBe(false);
+  });
+
+  it('derives the setting, the Settings choices and the run backends from one list', () => {
+    expect([...TRAINING_BACKEND_SETTINGS]).toEqual(['auto', ...COMPUTE_WINDOW_BACKENDS, ...TRAIN_BACKENDS]);
+    expect(TRAIN_BACKEND_CHOICES).toEqual(TRAINING_BACKEND_SETTINGS.filter((b) => b !== 'cpu'));
+    for (const b of TRAINING_BACKENDS) {
+      expect(parseBackendSetting(b)).toBe(b);
+      const env = { compute: gpu(), tfjsNode: true };
+      expect(chooseTrainingBackend(b, env).runsIn).toBe(
+        (COMPUTE_WINDOW_BACKENDS as readonly string[]).includes(b) ? 'compute-window' : 'engine',
+      );
+    }
   });
 
   it('reads unknown or missing settings as auto', () => {

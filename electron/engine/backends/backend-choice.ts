@@ -9,14 +9,13 @@
  * run the user started. `cpu` (the plain JS reference) is only ever used when asked for.
  */
 
-/** Values of the `trainingBackend` setting. */
-export const TRAINING_BACKEND_SETTINGS = ['auto', 'webgpu', 'webgl', 'tensorflow', 'wasm', 'cpu'] as const;
-/** The `trainingBackend` setting. */
-export type TrainingBackendSetting = (typeof TRAINING_BACKEND_SETTINGS)[number];
-/** A backend a run can train on. */
-export type TrainingBackend = Exclude<TrainingBackendSetting, 'auto'>;
-/** Backends that run in the desktop app's hidden compute window rather than in the engine worker. */
-export const COMPUTE_WINDOW_BACKENDS = ['webgpu', 'webgl'] as const;
+import {
+  COMPUTE_WINDOW_BACKENDS,
+  TRAINING_BACKEND_SETTINGS,
+  TRAINING_BACKENDS,
+  type TrainingBackend,
+  type TrainingBackendSetting,
+} from '../../../shared/contract/train';
 
 /** What the hidden compute window found (see `compute-service.ts`'s `probe`). */
 export interface GpuProbe {
@@ -41,7 +40,8 @@ export interface BackendChoice {
   reason: string;
 }
 
-const AUTO_ORDER: readonly TrainingBackend[] = ['webgpu', 'webgl', 'tensorflow', 'wasm'];
+/** What `auto` tries, best first: every backend but the slow `cpu` reference. */
+const AUTO_ORDER: readonly TrainingBackend[] = TRAINING_BACKENDS.filter((b) => b !== 'cpu');
 
 /** True for renderer strings of software rasterisers (SwiftShader, llvmpipe, softpipe, Microsoft Basic Render). */
 export function isSoftwareRenderer(renderer: string): boolean {

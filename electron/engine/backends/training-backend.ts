@@ -8,12 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  chooseTrainingBackend,
-  parseBackendSetting,
-  type BackendChoice,
-  type TrainingBackendSetting,
-} from './backend-choice';
+import { chooseTrainingBackend, parseBackendSetting, type BackendChoice } from './backend-choice';
+import type { TrainingBackendSetting } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { readSettings } from '../settings/settings';
 import type { PromptLearner, PromptLearnerOptions, PromptTokenizer } from '../train/prompt-learner';

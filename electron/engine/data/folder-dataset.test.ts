@@ -25,6 +25,7 @@ describe('readFolderDataset', () => {
     touch('ds', 'golden_retriever', '.DS_Store');
     touch('ds', 'golden_retriever', 'labels.txt');
     touch('ds', 'Tabby-cat', 'x.jpeg');
+    touch('ds', 'Tabby-cat', 'y.HEIC');
     touch('ds', 'empty_class', 'readme.md');
     touch('ds', '.cache', 'y.jpg');
     touch('ds', 'loose.jpg');
@@ -32,7 +33,11 @@ describe('readFolderDataset', () => {
     const root = join(tmp.path, 'ds');
     expect(ds.root).toBe(root);
     expect(ds.classes).toEqual([
-      { name: 'Tabby-cat', prompt: 'Tabby cat', files: [join(root, 'Tabby-cat', 'x.jpeg')] },
+      {
+        name: 'Tabby-cat',
+        prompt: 'Tabby cat',
+        files: [join(root, 'Tabby-cat', 'x.jpeg'), join(root, 'Tabby-cat', 'y.HEIC')],
+      },
       {
         name: 'golden_retriever',
         prompt: 'golden retriever',

@@ -12,6 +12,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { isImageFile } from '../../../shared/image-files';
 import { AppError } from '../../../shared/result';
 
 /** A dataset of class folders. */
@@ -20,9 +21,6 @@ export interface FolderDataset {
   classes: { name: string; prompt: string; files: string[] }[];
   skipped: { path: string; reason: string }[];
 }
-
-/** Extensions the image pipeline decodes. */
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 
 /** The prompt text of a class folder name: `_` and `-` become spaces, runs of spaces collapse. */
 export function classPrompt(folderName: string): string {
@@ -57,7 +55,7 @@ async function collect(
     else if (kind === 'dir') await collect(path, files, skipped, seen);
     else if (kind === 'broken') skipped.push({ path, reason: 'broken symbolic link' });
     else if (kind !== 'file') skipped.push({ path, reason: 'not a regular file' });
-    else if (!IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    else if (!isImageFile(e.name))
       skipped.push({ path, reason: `not an image file (${extname(e.name) || 'no extension'})` });
     else files.push(path);
   }

@@ -7,48 +7,17 @@
  * job killed at any moment therefore keeps every finished batch, and the next run asks the cache
  * first and computes only what is missing. Re-running on an unchanged dataset computes nothing.
  * A changed model has a different id, so it misses the cache instead of reading stale vectors.
+ * The embeddings themselves come from the engine's one features pipeline (`embedAll` in features.ts, with
+ * the store and without the memory cache), the same code that serves project runs.
  */
 import type { EmbedProgress, EmbedReport } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import type { Db } from '../store/db';
-import { putEmbeddings, missingEmbeddings } from '../store/embeddings-repo';
+import { embeddingStore, missingEmbeddings } from '../store/embeddings-repo';
 import { finishJob, startJob, updateJob } from '../store/jobs-repo';
 import { projectRow } from '../store/projects-repo';
 import { stmt } from '../store/statements';
-
-/** A crop (fractions x0, y0, x1, y1 of the oriented image) and a flip: the CLIP runtime's `ViewTransform`. */
-export interface ViewTransform {
-  crop?: [number, number, number, number];
-  flip?: boolean;
-}
-
-/** What this job needs from the CLIP runtime's `ClipModel` (structural, so any implementation fits). */
-export interface ImageEmbedder {
-  info: { id: string; dir?: string; textModelPath?: string; visionModelPath?: string };
-  embedImages(
-    inputs: { path?: string; view?: ViewTransform }[],
-    opts?: { batchSize?: number; signal?: AbortSignal },
-  ): Promise<{ embeddings: (Float32Array | null)[]; errors: { index: number; path: string; reason: string }[] }>;
-}
-
-/**
- * The view a view id names: `center` (the plain preprocessed image), `flip`, or
- * `crop:x0,y0,x1,y1` with an optional `:flip` suffix (fractions of the oriented image).
- */
-export function viewFromId(viewId: string): ViewTransform | undefined {
-  if (viewId === 'center') return undefined;
-  if (viewId === 'flip') return { flip: true };
-  const m = /^crop:([\d.]+),([\d.]+),([\d.]+),([\d.]+)(:flip)?$/.exec(viewId);
-  if (!m) throw new AppError('bad_args', `Unknown view id "${viewId}" (use center, flip or crop:x0,y0,x1,y1[:flip]).`);
-  const crop = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
-  return m[5] ? { crop, flip: true } : { crop };
-}
-
-/** The view id of a view (inverse of {@link viewFromId}; crop fractions rounded to 6 decimals). */
-export function viewIdOf(view: ViewTransform | undefined): string {
-  if (!view?.crop) return view?.flip ? 'flip' : 'center';
-  return `crop:${view.crop.map((x) => Number(x.toFixed(6))).join(',')}${view.flip ? ':flip' : ''}`;
-}
+import { embedAll, viewFromId, type EmbeddingStore, type EmbedRequest, type ImageEmbedder } from './features';
 
 /** Options of {@link embedProject}. */
 export interface EmbedOptions {
@@ -60,8 +29,8 @@ export interface EmbedOptions {
   signal: AbortSignal;
 }
 
-/** Computes the missing embeddings of a project's usable images (not excluded, not missing). */
-export async function embedProject(db: Db, opts: EmbedOptions): Promise<EmbedReport> {
+/** Step 1: the project's usable images (not excluded, not missing) and, per view, those the store lacks. */
+function planProjectEmbedding(db: Db, opts: EmbedOptions): { report: EmbedReport; todo: EmbedRequest[] } {
   const project = projectRow(db, opts.projectId);
   const modelId = opts.embedder.info.id;
   const images = stmt(
@@ -72,56 +41,70 @@ export async function embedProject(db: Db, opts: EmbedOptions): Promise<EmbedRep
   const hashes = [...byHash.keys()];
   const total = hashes.length * opts.views.length;
   const report: EmbedReport = { jobId: 0, modelId, views: [...opts.views], total, cached: 0, computed: 0, failed: [] };
-  const todo: { sha256: string; viewId: string }[] = [];
+  const todo: EmbedRequest[] = [];
   for (const viewId of opts.views) {
-    viewFromId(viewId);
+    const view = viewFromId(viewId);
     const missing = missingEmbeddings(db, hashes, modelId, viewId);
     report.cached += hashes.length - missing.length;
-    for (const sha256 of missing) todo.push({ sha256, viewId });
+    for (const sha256 of missing) todo.push({ path: byHash.get(sha256) ?? '', sha256, ...(view ? { view } : {}) });
   }
-  report.jobId = startJob(db, project.id, 'embed', { modelId, views: opts.views, total, cached: report.cached });
-  const progress = () =>
-    opts.progress?.({ done: report.cached + report.computed + report.failed.length, total, cached: report.cached });
-  progress();
-  try {
-    for (let start = 0; start < todo.length; start += opts.batchSize) {
-      opts.signal.throwIfAborted();
-      const batch = todo.slice(start, start + opts.batchSize);
-      const inputs = batch.map((t) => {
-        const view = viewFromId(t.viewId);
-        return { path: byHash.get(t.sha256) ?? '', ...(view ? { view } : {}) };
-      });
-      const out = await opts.embedder.embedImages(inputs, { batchSize: opts.batchSize, signal: opts.signal });
-      const byView = new Map<string, { sha256: string; vec: Float32Array }[]>();
-      batch.forEach((t, i) => {
-        const vec = out.embeddings[i];
-        if (!vec) return;
-        let rows = byView.get(t.viewId);
-        if (!rows) byView.set(t.viewId, (rows = []));
-        rows.push({ sha256: t.sha256, vec });
-      });
+  return { report, todo };
+}
+
+/** The store as the job writes it: each batch and the job's counters in one transaction. */
+function jobStore(db: Db, report: EmbedReport): EmbeddingStore {
+  const store = embeddingStore(db);
+  const detail = () => ({
+    modelId: report.modelId,
+    views: report.views,
+    total: report.total,
+    cached: report.cached,
+    computed: report.computed,
+  });
+  return {
+    get: (modelId, keys) => store.get(modelId, keys),
+    put: (modelId, rows) =>
       db.transaction(() => {
-        for (const [viewId, rows] of byView) putEmbeddings(db, rows, modelId, viewId);
-        updateJob(db, report.jobId, {
-          modelId,
-          views: opts.views,
-          total,
-          cached: report.cached,
-          computed: report.computed,
-        });
-      })();
-      for (const rows of byView.values()) report.computed += rows.length;
-      for (const e of out.errors) report.failed.push({ path: e.path, reason: e.reason });
-      progress();
-    }
-    finishJob(db, report.jobId, 'done', {
-      modelId,
-      views: opts.views,
-      total,
+        store.put(modelId, rows);
+        report.computed += rows.length;
+        updateJob(db, report.jobId, detail());
+      })(),
+  };
+}
+
+/** Step 2: embeds the missing images batch by batch through the features pipeline; see [Note: resumable embedding]. */
+async function embedBatches(db: Db, opts: EmbedOptions, report: EmbedReport, todo: EmbedRequest[]): Promise<void> {
+  const store = jobStore(db, report);
+  const progress = () =>
+    opts.progress?.({
+      done: report.cached + report.computed + report.failed.length,
+      total: report.total,
       cached: report.cached,
-      computed: report.computed,
-      failed: report.failed.length,
     });
+  progress();
+  for (let start = 0; start < todo.length; start += opts.batchSize) {
+    opts.signal.throwIfAborted();
+    const batch = todo.slice(start, start + opts.batchSize);
+    const out = await embedAll(opts.embedder, batch, {
+      cache: null,
+      store,
+      batchSize: opts.batchSize,
+      signal: opts.signal,
+    });
+    report.failed.push(...out.errors);
+    progress();
+  }
+}
+
+/** Computes the missing embeddings of a project's usable images (not excluded, not missing). */
+export async function embedProject(db: Db, opts: EmbedOptions): Promise<EmbedReport> {
+  const { report, todo } = planProjectEmbedding(db, opts);
+  const { modelId, views, total } = report;
+  report.jobId = startJob(db, opts.projectId, 'embed', { modelId, views, total, cached: report.cached });
+  try {
+    await embedBatches(db, opts, report, todo);
+    const { cached, computed } = report;
+    finishJob(db, report.jobId, 'done', { modelId, views, total, cached, computed, failed: report.failed.length });
     return report;
   } catch (e) {
     const cancelled = opts.signal.aborted;

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { openClipModel } from '../clip/clip-model';
-import type { ImageEmbedder, ViewTransform } from './embed-project';
+import type { ViewTransform } from '../clip/preprocess';
+import type { ImageEmbedder } from './features';
 
 type Loader = (modelDir: string) => Promise<ImageEmbedder>;
 

@@ -1,6 +1,7 @@
 /**
- * @file Image features for a learning run: computed once with ONNX Runtime, reused, with cached augmented views
- * (engine, plain Node).
+ * @file The one image-features pipeline of the engine: every image embedding (folder runs, project runs, the
+ * project embedding job, compare, predict, export) is computed here once with ONNX Runtime, through the memory cache
+ * and the store's embedding cache, with cached augmented views (engine, plain Node).
  *
  * [Note: cached views] The image encoder is frozen, so the features of an augmented view never change: instead of a
  * fresh random crop per step (the reference code), each training image gets a fixed number of random views (random
@@ -12,23 +13,22 @@
  * [Note: persistent features] Project runs also pass the store's embedding cache (an {@link EmbeddingStore}) and the
  * images' content hashes: what the memory cache lacks is looked up by (sha256, model id, view id), the same keys the
  * embedding job writes (`viewIdOf`), and what is computed is written back chunk by chunk, so a re-run on an unchanged
- * project computes no image embeddings even in a fresh process, and a killed run keeps what it had computed.
+ * project computes no image embeddings even in a fresh process, and a killed run keeps what it had computed. The
+ * project embedding job (embed-project.ts) fills the same store through {@link embedAll}, so both write one key per
+ * (sha256, model id, view id) from one code path.
  */
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { AppError } from '../../../shared/result';
-import { viewIdOf } from './embed-project';
+import type { ViewTransform } from '../clip/preprocess';
 import type { Rng } from '../train/splits';
 
-/** A crop (fractions x0, y0, x1, y1 of the oriented image) and a flip: the same shape as the CLIP runtime's. */
-export interface ViewTransform {
-  crop?: [number, number, number, number];
-  flip?: boolean;
-}
-
-/** What this file needs from the CLIP runtime's `ClipModel` (structural, so any implementation fits). */
+/**
+ * What the pipeline needs from the CLIP runtime's `ClipModel` (structural, so any implementation fits: the embedding
+ * job's fake encoder, see [Note: embedder seam]). The optional file fields let a job record which model it used.
+ */
 export interface ImageEmbedder {
-  info: { id: string };
+  info: { id: string; dir?: string; textModelPath?: string; visionModelPath?: string };
   embedImages(
     inputs: { path?: string; view?: ViewTransform }[],
     opts?: { batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
@@ -50,6 +50,25 @@ export interface EmbeddingStore {
 
 /** Images embedded per call when results are written to the persistent cache (what a kill can lose at most). */
 export const PERSIST_CHUNK = 64;
+
+/**
+ * The view a view id names: `center` (the plain preprocessed image), `flip`, or `crop:x0,y0,x1,y1` with an optional
+ * `:flip` suffix (fractions of the oriented image).
+ */
+export function viewFromId(viewId: string): ViewTransform | undefined {
+  if (viewId === 'center') return undefined;
+  if (viewId === 'flip') return { flip: true };
+  const m = /^crop:([\d.]+),([\d.]+),([\d.]+),([\d.]+)(:flip)?$/.exec(viewId);
+  if (!m) throw new AppError('bad_args', `Unknown view id "${viewId}" (use center, flip or crop:x0,y0,x1,y1[:flip]).`);
+  const crop = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
+  return m[5] ? { crop, flip: true } : { crop };
+}
+
+/** The view id of a view (inverse of {@link viewFromId}; crop fractions rounded to 6 decimals). */
+export function viewIdOf(view: ViewTransform | undefined): string {
+  if (!view?.crop) return view?.flip ? 'flip' : 'center';
+  return `crop:${view.crop.map((x) => Number(x.toFixed(6))).join(',')}${view.flip ? ':flip' : ''}`;
+}
 
 /** L2-normalised copy of `v`. */
 export function normalised(v: Float32Array): Float32Array {
@@ -138,8 +157,7 @@ export class FeatureCache {
 
   /** The cache key of one request. */
   static key(modelId: string, path: string, mtimeMs: number, size: number, view?: ViewTransform): string {
-    const v = view ? `${view.crop?.map((x) => x.toFixed(6)).join(',') ?? 'full'}|${view.flip ? 'f' : ''}` : 'plain';
-    return `${modelId}\n${path}\n${mtimeMs}\n${size}\n${v}`;
+    return `${modelId}\n${path}\n${mtimeMs}\n${size}\n${viewIdOf(view)}`;
   }
 
   get(key: string): Float32Array | undefined {
@@ -170,57 +188,87 @@ export interface EmbedAllResult {
   cached: number;
 }
 
-/** Embeds every request, reusing the memory cache and the optional store; returns L2-normalised features. */
-export async function embedAll(
-  model: ImageEmbedder,
-  requests: readonly EmbedRequest[],
-  opts: {
-    signal?: AbortSignal;
-    onProgress?: (done: number, total: number) => void;
-    cache?: FeatureCache;
-    store?: EmbeddingStore;
-    batchSize?: number;
-  } = {},
-): Promise<EmbedAllResult> {
-  const cache = opts.cache ?? featureCache;
+/** Options of {@link embedAll}. */
+export interface EmbedAllOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** The memory cache (the process's {@link featureCache} when omitted; null: none, as the embedding job uses). */
+  cache?: FeatureCache | null;
+  /** The persistent cache, for requests that carry a content hash (see [Note: persistent features]). */
+  store?: EmbeddingStore;
+  batchSize?: number;
+}
+
+/** What the caches hold for a list of requests: raw vectors (null where missing) and the memory keys. */
+interface Lookup {
+  keys: (string | null)[];
+  raw: (Float32Array | null)[];
+  /** Indices of the requests no cache could serve, in request order. */
+  todo: number[];
+}
+
+/** The store key of a request, or null without a content hash. */
+function storeKey(r: EmbedRequest): { sha256: string; viewId: string } | null {
+  return r.sha256 ? { sha256: r.sha256, viewId: viewIdOf(r.view) } : null;
+}
+
+/** Memory keys by file path, mtime and size (an unreadable file gets a key that never matches a real one). */
+async function memoryKeys(modelId: string, requests: readonly EmbedRequest[]): Promise<string[]> {
   const stats = new Map<string, { mtimeMs: number; size: number }>();
   for (const r of requests) {
     if (stats.has(r.path)) continue;
-    try {
-      const s = await stat(r.path);
-      stats.set(r.path, { mtimeMs: s.mtimeMs, size: s.size });
-    } catch {
-      stats.set(r.path, { mtimeMs: -1, size: -1 });
-    }
+    const s = await stat(r.path).catch(() => null);
+    stats.set(r.path, s ? { mtimeMs: s.mtimeMs, size: s.size } : { mtimeMs: -1, size: -1 });
   }
-  const keys = requests.map((r) => {
+  return requests.map((r) => {
     const s = stats.get(r.path) ?? { mtimeMs: -1, size: -1 };
-    return FeatureCache.key(model.info.id, r.path, s.mtimeMs, s.size, r.view);
+    return FeatureCache.key(modelId, r.path, s.mtimeMs, s.size, r.view);
   });
-  const features: (Float32Array | null)[] = keys.map((k) => cache.get(k) ?? null);
-  const storeKey = (r: EmbedRequest) => (r.sha256 ? { sha256: r.sha256, viewId: viewIdOf(r.view) } : null);
-  if (opts.store) {
-    const ask = features.flatMap((f, i) => (!f && requests[i]?.sha256 ? [i] : []));
-    const got = opts.store.get(
-      model.info.id,
+}
+
+/** Step 1 of {@link embedAll}: serve what the memory cache, then the store, already hold. */
+async function lookUp(
+  modelId: string,
+  requests: readonly EmbedRequest[],
+  cache: FeatureCache | null,
+  store: EmbeddingStore | undefined,
+): Promise<Lookup> {
+  const keys: (string | null)[] = cache ? await memoryKeys(modelId, requests) : requests.map(() => null);
+  const raw = keys.map((k) => (k !== null ? (cache?.get(k) ?? null) : null));
+  if (store) {
+    const ask = raw.flatMap((f, i) => (!f && requests[i]?.sha256 ? [i] : []));
+    const got = store.get(
+      modelId,
       ask.map((i) => storeKey(requests[i] as EmbedRequest) as { sha256: string; viewId: string }),
     );
     ask.forEach((i, j) => {
       const v = got[j];
-      if (v) {
-        features[i] = v;
-        cache.set(keys[i] as string, v);
-      }
+      if (!v) return;
+      raw[i] = v;
+      const k = keys[i];
+      if (k) cache?.set(k, v);
     });
   }
-  const todo = features.flatMap((f, i) => (f ? [] : [i]));
-  const cached = requests.length - todo.length;
-  cache.hits += cached;
-  cache.misses += todo.length;
+  return { keys, raw, todo: raw.flatMap((f, i) => (f ? [] : [i])) };
+}
+
+/**
+ * Step 2 of {@link embedAll}: embeds what no cache held, chunk by chunk; each chunk goes to the memory cache and the
+ * store as soon as it is computed (see [Note: persistent features]).
+ */
+async function computeMissing(
+  model: ImageEmbedder,
+  requests: readonly EmbedRequest[],
+  found: Lookup,
+  cache: FeatureCache | null,
+  opts: EmbedAllOptions,
+): Promise<{ path: string; reason: string }[]> {
   const errors: { path: string; reason: string }[] = [];
-  const chunk = opts.store ? PERSIST_CHUNK : Math.max(1, todo.length);
-  for (let start = 0; start < todo.length; start += chunk) {
-    const part = todo.slice(start, start + chunk);
+  const cached = requests.length - found.todo.length;
+  const chunk = opts.store ? PERSIST_CHUNK : Math.max(1, found.todo.length);
+  for (let start = 0; start < found.todo.length; start += chunk) {
+    opts.signal?.throwIfAborted();
+    const part = found.todo.slice(start, start + chunk);
     const inputs = part.map((i) => {
       const r = requests[i] as EmbedRequest;
       return r.view ? { path: r.path, view: r.view } : { path: r.path };
@@ -234,18 +282,39 @@ export async function embedAll(
     res.embeddings.forEach((e, j) => {
       const i = part[j] as number;
       if (!e) return;
-      cache.set(keys[i] as string, e);
-      features[i] = e;
-      const k = storeKey(requests[i] as EmbedRequest);
-      if (k) rows.push({ ...k, vec: e });
+      const k = found.keys[i];
+      if (k) cache?.set(k, e);
+      found.raw[i] = e;
+      const sk = storeKey(requests[i] as EmbedRequest);
+      if (sk) rows.push({ ...sk, vec: e });
     });
     if (opts.store && rows.length > 0) opts.store.put(model.info.id, rows);
     for (const err of res.errors) errors.push({ path: err.path, reason: err.reason });
   }
+  return errors;
+}
+
+/**
+ * Embeds every request through the memory cache and the optional store, computing only what neither holds; returns
+ * L2-normalised features (the caches keep raw vectors).
+ */
+export async function embedAll(
+  model: ImageEmbedder,
+  requests: readonly EmbedRequest[],
+  opts: EmbedAllOptions = {},
+): Promise<EmbedAllResult> {
+  const cache = opts.cache === undefined ? featureCache : opts.cache;
+  const found = await lookUp(model.info.id, requests, cache, opts.store);
+  const cached = requests.length - found.todo.length;
+  if (cache) {
+    cache.hits += cached;
+    cache.misses += found.todo.length;
+  }
+  const errors = await computeMissing(model, requests, found, cache, opts);
   return {
-    features: features.map((f) => (f ? normalised(f) : null)),
+    features: found.raw.map((f) => (f ? normalised(f) : null)),
     errors,
-    computed: todo.length,
+    computed: found.todo.length,
     cached,
   };
 }

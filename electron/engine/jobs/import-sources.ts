@@ -14,23 +14,9 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { UNASSIGNED_CLASS } from '../../../shared/contract/projects';
+import { isImageFile } from '../../../shared/image-files';
 import { AppError } from '../../../shared/result';
 import { ZipArchive, type ZipEntry } from '../formats/zip-archive';
-
-/** Extensions treated as images (sharp decides whether each one really is). */
-export const IMAGE_EXTENSIONS = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.webp',
-  '.gif',
-  '.tif',
-  '.tiff',
-  '.avif',
-  '.bmp',
-  '.heic',
-  '.heif',
-]);
 
 /** Largest image file (or CSV listing) read from disk: far above any photo, far below what fills memory. */
 export const MAX_SOURCE_FILE_BYTES = 1024 * 2 ** 20;
@@ -70,7 +56,7 @@ export interface ScanResult {
 export function skipReason(name: string): string | null {
   if (name.startsWith('.') || name === '__MACOSX' || name === 'Thumbs.db' || name === 'desktop.ini')
     return 'hidden or system file';
-  if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) return `not an image (${extname(name) || 'no extension'})`;
+  if (!isImageFile(name)) return `not an image (${extname(name) || 'no extension'})`;
   return null;
 }
 

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { classColour, JOB_STATUSES, projectDescription, projectName, SPLITS } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import { describeIssues, issuePath, quoted } from '../../../shared/describe-input';
-import { IMAGE_EXTENSIONS } from './import-sources';
+import { IMAGE_EXTENSIONS } from '../../../shared/image-files';
 
 /** Format tag and version of project files. */
 export const PROJECT_FILE_FORMAT = { format: 'coop-studio-project', version: 1 } as const;

@@ -9,9 +9,9 @@
 import sharp from 'sharp';
 import { METHOD_LABELS, type CompareResult } from '../../../shared/contract/methods';
 import { csvLine } from '../../../shared/csv';
+import { escapeXml, svgHead, svgTitle } from './svg';
 
 const pct = (x: number) => (x * 100).toFixed(1);
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const COLORS = ['#7f7f7f', '#8c564b', '#e377c2', '#1f77b4', '#ff7f0e', '#d62728', '#2ca02c', '#9467bd'];
 
 /** The shot counts the table holds, ascending (fewer than asked for when a small dataset stepped them down). */
@@ -86,9 +86,8 @@ export function compareSvg(r: Pick<CompareResult, 'table' | 'settings'>, title: 
   const span = Math.max(0.1, yMax - yMin);
   const y = (a: number) => m.t + (1 - (Math.min(1, Math.max(0, a)) - yMin) / span) * ph;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${m.l + pw / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    svgHead(W, H),
+    svgTitle(m.l + pw / 2, title),
     `<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`,
   ];
   // Grid lines every 5 or 10 points, so the labels are round numbers.
@@ -120,7 +119,7 @@ export function compareSvg(r: Pick<CompareResult, 'table' | 'settings'>, title: 
     const ly = m.t + 12 + i * 20;
     parts.push(
       `<line x1="${m.l + pw + 14}" y1="${ly - 4}" x2="${m.l + pw + 38}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${m.l + pw + 44}" y="${ly}">${esc(METHOD_LABELS[method])}</text>`,
+      `<text x="${m.l + pw + 44}" y="${ly}">${escapeXml(METHOD_LABELS[method])}</text>`,
     );
   });
   parts.push('</svg>');

@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import type { EpochPoint } from '../train/trainer';
+import { svgHead, svgTitle } from './svg';
 
 /** Options of {@link curveSvg}. */
 export interface CurveOptions {
@@ -15,8 +16,6 @@ export interface CurveOptions {
   width?: number;
   height?: number;
 }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The chart as an SVG document. */
 export function curveSvg(curve: readonly EpochPoint[], opts: CurveOptions): string {
@@ -35,11 +34,7 @@ export function curveSvg(curve: readonly EpochPoint[], opts: CurveOptions): stri
       .filter((p) => pick(p) !== null && Number.isFinite(pick(p)))
       .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.epoch).toFixed(1)},${y(pick(p) as number).toFixed(1)}`)
       .join(' ');
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
-  ];
+  const parts: string[] = [svgHead(W, H), svgTitle(W / 2, opts.title)];
   for (let i = 0; i <= 10; i += 2) {
     const y = yAcc(i / 10);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="#e5e5e5"/>`);

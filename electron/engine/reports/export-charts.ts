@@ -3,10 +3,7 @@
  * the zero-shot prompt's (engine, plain Node; sharp rasterises them, see [Note: curve chart]).
  */
 import type { ClassificationReport } from '../../../shared/contract/train';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const SVG_HEAD = (w: number, h: number) =>
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">\n<rect width="${w}" height="${h}" fill="#ffffff"/>`;
+import { escapeXml, svgHead, svgTitle } from './svg';
 
 /** Confusion matrix (rows: true class, columns: predicted), each row shaded by its share of the row's images. */
 export function confusionSvg(report: ClassificationReport, title: string): string {
@@ -18,15 +15,15 @@ export function confusionSvg(report: ClassificationReport, title: string): strin
   const W = left + c * cell + 40;
   const H = top + c * cell + 130;
   const parts = [
-    SVG_HEAD(W, H),
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    svgHead(W, H),
+    svgTitle(W / 2, title),
     `<text x="${left + (c * cell) / 2}" y="${top + c * cell + 110}" text-anchor="middle">predicted class</text>`,
     `<text x="14" y="${top - 10}">true class</text>`,
   ];
   report.confusion.forEach((row, i) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
     parts.push(
-      `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end">${esc(names[i] ?? String(i))}</text>`,
+      `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end">${escapeXml(names[i] ?? String(i))}</text>`,
     );
     row.forEach((n, j) => {
       const share = n / total;
@@ -40,7 +37,7 @@ export function confusionSvg(report: ClassificationReport, title: string): strin
   });
   names.forEach((n, j) =>
     parts.push(
-      `<text transform="translate(${left + j * cell + cell / 2 + 4} ${top + c * cell + 8}) rotate(60)">${esc(n)}</text>`,
+      `<text transform="translate(${left + j * cell + cell / 2 + 4} ${top + c * cell + 8}) rotate(60)">${escapeXml(n)}</text>`,
     ),
   );
   parts.push('</svg>');
@@ -61,10 +58,7 @@ export function perClassSvg(
   const W = left + names.length * band + 40;
   const H = top + ph + 130;
   const y = (a: number) => top + (1 - a) * ph;
-  const parts = [
-    SVG_HEAD(Math.max(W, 420), H),
-    `<text x="${Math.max(W, 420) / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
-  ];
+  const parts = [svgHead(Math.max(W, 420), H), svgTitle(Math.max(W, 420) / 2, title)];
   for (let i = 0; i <= 10; i += 2)
     parts.push(
       `<line x1="${left}" y1="${y(i / 10)}" x2="${left + names.length * band}" y2="${y(i / 10)}" stroke="#eee"/>`,
@@ -79,7 +73,7 @@ export function perClassSvg(
       parts.push(`<rect x="${x0 + 4}" y="${y(zs)}" width="${bw}" height="${top + ph - y(zs)}" fill="#aaaaaa"/>`);
     if (lr !== null)
       parts.push(`<rect x="${x0 + 4 + bw}" y="${y(lr)}" width="${bw}" height="${top + ph - y(lr)}" fill="#2ca02c"/>`);
-    parts.push(`<text transform="translate(${x0 + band / 2} ${top + ph + 10}) rotate(60)">${esc(n)}</text>`);
+    parts.push(`<text transform="translate(${x0 + band / 2} ${top + ph + 10}) rotate(60)">${escapeXml(n)}</text>`);
   });
   parts.push(
     `<rect x="${left}" y="${H - 24}" width="14" height="10" fill="#aaaaaa"/><text x="${left + 20}" y="${H - 15}">zero-shot prompt</text>`,

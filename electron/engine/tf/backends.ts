@@ -15,13 +15,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { dirname, join } from 'node:path';
+import type { EngineBackend } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { relaxedSimdSupported } from './wasm-kernels';
 
-/** Backends the Node engine knows about, in order of preference. */
-export const NODE_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
-/** A backend name of the Node engine. */
-export type NodeBackend = (typeof NODE_BACKENDS)[number];
+/** A backend name of the Node engine (see [Note: one list of training backends] in shared/contract/train.ts). */
+export type NodeBackend = EngineBackend;
 
 const require = createRequire(import.meta.url);
 let tfjsNodeTried = false;

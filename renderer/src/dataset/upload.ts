@@ -5,6 +5,7 @@
  * See [Note: web uploads] in electron/hosts/server/file-routes.ts: each file is PUT to `/upload/<session>/<relative path>`
  * keeping its class folders, and the reply names the session folder on the engine's disk.
  */
+import { isImportableFile } from '../../../shared/image-files';
 import type { Result } from '../../../shared/result';
 import { serverAuthHeaders } from '../app/client';
 
@@ -20,8 +21,6 @@ export interface UploadProgress {
   total: number;
   bytes: number;
 }
-
-const IMAGE_OR_ARCHIVE = /\.(jpe?g|png|webp|gif|bmp|tiff?|avif|zip|csv)$/i;
 
 /** A new upload session id (the file route accepts 8-64 of [A-Za-z0-9_-]). */
 export function newSessionId(): string {
@@ -55,13 +54,13 @@ export async function filesFromDrop(dt: DataTransfer): Promise<PickedFile[]> {
     .filter((e): e is FileSystemEntry => e !== null);
   const out: PickedFile[] = [];
   for (const e of entries) await walk(e, out);
-  return out.filter((f) => IMAGE_OR_ARCHIVE.test(f.path) && !f.path.split('/').some((p) => p.startsWith('.')));
+  return out.filter((f) => isImportableFile(f.path) && !f.path.split('/').some((p) => p.startsWith('.')));
 }
 
 /** Files of an `<input type=file>` (with `webkitdirectory` their relative paths keep the folders). */
 export function filesFromInput(list: FileList): PickedFile[] {
   return Array.from(list, (file) => ({ file, path: file.webkitRelativePath || file.name })).filter(
-    (f) => IMAGE_OR_ARCHIVE.test(f.path) && !f.path.split('/').some((p) => p.startsWith('.')),
+    (f) => isImportableFile(f.path) && !f.path.split('/').some((p) => p.startsWith('.')),
   );
 }
 

@@ -8,6 +8,7 @@ import type { InstalledModel, ProjectDetail } from '../../../shared/contract';
 import {
   DEFAULT_AUG_VIEWS,
   defaultEpochs,
+  N_CTX_DEFAULT,
   type EpochPoint,
   type LearnProgress,
   type LearnResult,
@@ -65,7 +66,7 @@ export class LearnController {
     model: '',
     shots: 16,
     seed: 1,
-    nCtx: 16,
+    nCtx: N_CTX_DEFAULT,
     csc: false,
     position: 'end',
     ctxInit: '',

@@ -15,7 +15,7 @@ import {
   type MethodsProgress,
   type PredictResult,
 } from '../../../../shared/contract/methods';
-import { KGCOOP_LAMBDA, TRAIN_BACKENDS } from '../../../../shared/contract/train';
+import { KGCOOP_LAMBDA, N_CTX_DEFAULT, N_CTX_MAX, TRAIN_BACKENDS } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { formatCompareTable } from '../../../engine/reports/compare-report';
 import {
@@ -157,7 +157,12 @@ export const compareCommand: CommandSpec = {
       description: 'Cached augmented views per training image (Tip-Adapter-F, CoOp, KgCoOp, CoCoOp).',
       defaultText: '0',
     },
-    'n-ctx': { type: 'string', valueName: 'M', description: 'CoOp/KgCoOp context vectors.', defaultText: '16' },
+    'n-ctx': {
+      type: 'string',
+      valueName: 'M',
+      description: `CoOp/KgCoOp context vectors (1-${N_CTX_MAX}).`,
+      defaultText: String(N_CTX_DEFAULT),
+    },
     'kg-lambda': {
       type: 'string',
       valueName: 'X',
@@ -205,7 +210,7 @@ export const compareCommand: CommandSpec = {
       ...(template ? { template } : {}),
       ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
       augViews: int(ctx, 'aug-views', 0),
-      nCtx: int(ctx, 'n-ctx', 16),
+      nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),
       ...(lambda !== undefined ? { kgLambda: lambda } : {}),
       ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
       ...(backend ? { backend } : {}),

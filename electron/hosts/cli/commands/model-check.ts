@@ -31,7 +31,7 @@ export const checkModelCommand: CommandSpec = {
     backend: {
       type: 'string',
       valueName: 'NAME',
-      description: 'tfjs backend: wasm, tensorflow or cpu.',
+      description: `tfjs backend: ${TRAIN_BACKENDS.join(', ')}.`,
       defaultText: 'tensorflow when installed, else wasm',
     },
   },

@@ -14,6 +14,8 @@ import {
   KGCOOP_LAMBDA,
   LEARN_METHODS,
   MIN_CLASSES_PER_THREAD,
+  N_CTX_DEFAULT,
+  N_CTX_MAX,
   THREAD_SPLITS,
   TRAIN_BACKENDS,
 } from '../../../../shared/contract/train';
@@ -247,7 +249,12 @@ export const learnCommand: CommandSpec = {
     project: PROJECT_OPT,
     test: { type: 'string', valueName: 'DIR', description: 'Separate test folder with the same class folders.' },
     shots: { type: 'string', valueName: 'K', description: 'Training images per class.', defaultText: '16' },
-    'n-ctx': { type: 'string', valueName: 'M', description: 'Number of context vectors.', defaultText: '16' },
+    'n-ctx': {
+      type: 'string',
+      valueName: 'M',
+      description: `Number of context vectors (1-${N_CTX_MAX}).`,
+      defaultText: String(N_CTX_DEFAULT),
+    },
     csc: { type: 'boolean', description: 'Class-specific context (one context per class).' },
     position: {
       type: 'string',
@@ -301,7 +308,7 @@ export const learnCommand: CommandSpec = {
       ...(kgLambda !== undefined ? { kgLambda } : {}),
       ...(test ? { test } : {}),
       shots: int(ctx, 'shots', 16),
-      nCtx: int(ctx, 'n-ctx', 16),
+      nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),
       csc: ctx.values['csc'] === true,
       ...(position ? { position } : {}),
       ...(ctxInit ? { ctxInit } : {}),
