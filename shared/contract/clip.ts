@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { job, op } from './define';
+import { oneDataSource, templateArg } from './train';
 
 const modelArgs = {
   /** Model folder or installed model id; the active model when omitted. */
@@ -108,15 +109,10 @@ export const clipOps = {
         data: z.string().min(1).optional(),
         /** A project of the store: its classes' prompt texts and every usable image (the Learn screen's estimate). */
         project: z.number().int().positive().optional(),
-        template: z
-          .string()
-          .default('a photo of a {}.')
-          .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
+        template: templateArg,
         batchSize: z.number().int().min(1).max(512).optional(),
       })
-      .refine((a) => (a.data === undefined) !== (a.project === undefined), {
-        message: 'Give either a dataset folder (data) or a project id (project).',
-      }),
+      .superRefine(oneDataSource),
     'Zero-shot accuracy of a folder-per-class dataset or a project with one prompt template (logit scale * cosine).',
   ),
 };

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { CLASS_POSITIONS, TRAIN_BACKENDS, ZERO_SHOT_TEMPLATE } from './train';
+import { CLASS_POSITIONS, templateArg, TRAIN_BACKENDS, ZERO_SHOT_TEMPLATE } from './train';
 
 /** What a sweep varies. */
 export const SWEEP_KINDS = ['context-length', 'init', 'layout', 'backbone', 'label-noise'] as const;
@@ -63,11 +63,6 @@ const seedsArg = z
   .max(20)
   .default([...DEFAULT_EXPERIMENT_SEEDS]);
 const shotsArg = z.number().int().min(1).max(10_000).default(DEFAULT_EXPERIMENT_SHOTS);
-/** A hand-written prompt template (a `{}` where the class name goes), the zero-shot one by default. */
-export const templateArg = z
-  .string()
-  .default(ZERO_SHOT_TEMPLATE)
-  .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.');
 /** The inputs every experiment shares. */
 const experimentBase = {
   /** Model folder or installed model id; the active model when omitted (see [Note: one model resolver]). */

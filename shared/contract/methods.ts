@@ -7,40 +7,143 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { KGCOOP_LAMBDA, nCtxArg, oneDataSourceWithTest, seedArg, TRAIN_BACKENDS, type RunNote } from './train';
+import {
+  KGCOOP_LAMBDA,
+  nCtxArg,
+  oneDataSourceWithTest,
+  seedArg,
+  templateArg,
+  TRAIN_BACKENDS,
+  type RunNote,
+} from './train';
 
 /**
- * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
- * linear probe, Tip-Adapter, Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (expensive: batch 1, one text-encoder pass per
- * image; the job estimates its time before the bulk of it runs).
+ * What the UI, the CLI help and the compare job know about a few-shot method.
+ *
+ * [Note: methods registry] A method is declared once: its metadata here (id, label, cost hint, whether it trains on
+ * the cached views, whether it needs tfjs), in the order of the compare table, and its engine side (`run`) in the map
+ * of electron/engine/methods/registry.ts, keyed by the same ids (a missing or extra entry fails `tsc`, and a test
+ * checks both ways). The compare job looks methods up there; the CLI help and the Compare panel list them from here.
+ * Adding a method is one file under electron/engine/methods/ plus one entry in each of the two maps.
  */
-export const COMPARE_METHODS = [
-  'zs',
-  'ensemble',
-  'ensemble7',
-  'linear',
-  'tip',
-  'tipf',
-  'coop',
-  'kgcoop',
-  'cocoop',
-] as const;
+export interface MethodInfo {
+  id: string;
+  /** Human name (table rows, chart legends, the Compare panel). */
+  label: string;
+  /** What one run costs, in a few words (shown next to the method's choice and in the CLI help). */
+  cost: string;
+  /**
+   * Chosen when no method is given: training-free or closed-form, cheap enough for every shot count and seed (the
+   * 7-template ensemble is cheap too but adds little next to the 80, so it is not chosen by default).
+   */
+  byDefault: boolean;
+  /** Trains on the cached augmented views of the training shots (`augViews`). */
+  needsViews: boolean;
+  /** Trains with tfjs (the job activates a tfjs backend for it). */
+  needsTfjs: boolean;
+}
+
+/** Every few-shot method of `compare`, in table order (see [Note: methods registry]). */
+export const METHOD_INFOS = [
+  {
+    id: 'zs',
+    label: 'Zero-shot',
+    cost: 'one template per class, no training.',
+    byDefault: true,
+    needsViews: false,
+    needsTfjs: false,
+  },
+  {
+    id: 'ensemble',
+    label: 'Ensemble (80)',
+    cost: "CLIP's 80 templates per class, no training.",
+    byDefault: true,
+    needsViews: false,
+    needsTfjs: false,
+  },
+  {
+    id: 'ensemble7',
+    label: 'Ensemble (7)',
+    cost: 'a 7-template subset per class, no training.',
+    byDefault: false,
+    needsViews: false,
+    needsTfjs: false,
+  },
+  {
+    id: 'linear',
+    label: 'Linear probe',
+    cost: 'logistic regression on the image features (seconds).',
+    byDefault: true,
+    needsViews: false,
+    needsTfjs: false,
+  },
+  {
+    id: 'tip',
+    label: 'Tip-Adapter',
+    cost: 'a cache of the training features, no training.',
+    byDefault: true,
+    needsViews: false,
+    needsTfjs: false,
+  },
+  {
+    id: 'tipf',
+    label: 'Tip-Adapter-F',
+    cost: 'trains a small adapter per run (seconds).',
+    byDefault: false,
+    needsViews: true,
+    needsTfjs: false,
+  },
+  {
+    id: 'clip-adapter',
+    label: 'CLIP-Adapter',
+    cost: 'trains a residual MLP on the image features per run (seconds to a minute on CPU).',
+    byDefault: false,
+    needsViews: true,
+    needsTfjs: true,
+  },
+  {
+    id: 'coop',
+    label: 'CoOp',
+    cost: 'trains a prompt per shot count and seed (minutes each on CPU).',
+    byDefault: false,
+    needsViews: true,
+    needsTfjs: true,
+  },
+  {
+    id: 'kgcoop',
+    label: 'KgCoOp',
+    cost: 'about the cost of CoOp per run.',
+    byDefault: false,
+    needsViews: true,
+    needsTfjs: true,
+  },
+  {
+    id: 'cocoop',
+    label: 'CoCoOp',
+    cost: 'about 3.6x CoOp per run (batch 1, the text encoder runs for every image).',
+    byDefault: false,
+    needsViews: true,
+    needsTfjs: true,
+  },
+] as const satisfies readonly MethodInfo[];
 /** One method id. */
-export type CompareMethod = (typeof COMPARE_METHODS)[number];
-/** The training-free or closed-form methods: cheap enough for every shot count and seed. */
-export const CHEAP_METHODS: readonly CompareMethod[] = ['zs', 'ensemble', 'linear', 'tip'];
+export type CompareMethod = (typeof METHOD_INFOS)[number]['id'];
+/**
+ * Method ids of `compare`: zero-shot (one template), prompt ensembles (CLIP's 80 templates, the 7-template subset),
+ * linear probe, Tip-Adapter, Tip-Adapter-F, CLIP-Adapter, CoOp, KgCoOp and CoCoOp (expensive: batch 1, one
+ * text-encoder pass per image; the job estimates its time before the bulk of it runs).
+ */
+export const COMPARE_METHODS: readonly CompareMethod[] = METHOD_INFOS.map((m) => m.id);
+/** The metadata of every method by id. */
+export const METHODS = Object.fromEntries(METHOD_INFOS.map((m) => [m.id, m])) as Readonly<
+  Record<CompareMethod, MethodInfo & { id: CompareMethod }>
+>;
+/** The methods chosen by default: training-free or closed-form, cheap enough for every shot count and seed. */
+export const CHEAP_METHODS: readonly CompareMethod[] = COMPARE_METHODS.filter((m) => METHODS[m].byDefault);
 /** Human names of the methods. */
-export const METHOD_LABELS: Record<CompareMethod, string> = {
-  zs: 'Zero-shot',
-  ensemble: 'Ensemble (80)',
-  ensemble7: 'Ensemble (7)',
-  linear: 'Linear probe',
-  tip: 'Tip-Adapter',
-  tipf: 'Tip-Adapter-F',
-  coop: 'CoOp',
-  kgcoop: 'KgCoOp',
-  cocoop: 'CoCoOp',
-};
+export const METHOD_LABELS = Object.fromEntries(METHOD_INFOS.map((m) => [m.id, m.label])) as Readonly<
+  Record<CompareMethod, string>
+>;
 
 /** Arguments of `compare`: exactly one data source, a dataset folder (`data`) or a stored project (`project`). */
 export const compareArgs = z
@@ -60,10 +163,7 @@ export const compareArgs = z
     shots: z.array(z.number().int().min(1).max(10_000)).min(1).default([1, 2, 4, 8, 16]),
     seeds: z.array(seedArg).min(1).default([1, 2, 3]),
     /** The zero-shot template (also the hand-written prompt of CoOp's epoch 0 and of KgCoOp's guidance). */
-    template: z
-      .string()
-      .default('a photo of a {}.')
-      .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
+    template: templateArg,
     /**
      * Cached augmented views per training image for Tip-Adapter-F, CoOp, KgCoOp and CoCoOp (0 = the plain image, so
      * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
@@ -180,10 +280,7 @@ export const predictArgs = z.object({
   context: z.string().min(1).optional(),
   /** Class prompt texts: for zero-shot (required without a context), or new classes for a unified context. */
   classes: z.array(z.string().min(1)).min(1).optional(),
-  template: z
-    .string()
-    .default('a photo of a {}.')
-    .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.'),
+  template: templateArg,
   images: z.array(z.string().min(1)).min(1),
   top: z.number().int().min(1).max(1000).default(5),
   backend: z.enum(TRAIN_BACKENDS).optional(),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { templateArg } from './experiments';
+import { templateArg } from './train';
 import { TRAIN_BACKENDS } from './train';
 
 /** The largest overlay side `similarityMap` draws (pixels). */

@@ -75,6 +75,11 @@ export function minTestImages(n: number): number {
 
 /** The hand-written prompt of the zero-shot baseline. */
 export const ZERO_SHOT_TEMPLATE = 'a photo of a {}.';
+/** A prompt template argument: `{}` marks where the class name goes; the zero-shot baseline's when omitted. */
+export const templateArg = z
+  .string()
+  .default(ZERO_SHOT_TEMPLATE)
+  .refine((t) => t.includes('{}'), 'The template must contain {} where the class name goes.');
 
 /**
  * KgCoOp's default weight lambda of its knowledge-guided term `lambda * (1 - mean_c cos(w_c, w_c^clip))`.

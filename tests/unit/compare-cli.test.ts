@@ -3,7 +3,7 @@
  * sample task (accuracies are not asserted: the demo model is retrained from time to time).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CompareResult, PredictResult } from '../../shared/contract/methods';
@@ -53,6 +53,35 @@ describe('coop-studio compare, predict, export', () => {
     expect(lines.some((l) => /method\s+1 shot\s+4 shots/.test(l))).toBe(true);
     expect(lines.some((l) => /^Ensemble \(7\)\s+\d+\.\d ± \d+\.\d\s+\d+\.\d ± \d+\.\d/.test(l))).toBe(true);
     expect(r.stderr).toContain('Embedding the images');
+  }, 120_000);
+
+  it('compare shows CLIP-Adapter, added through the methods registry, in the table, CSV, JSON and chart', () => {
+    const out = join(dataDir.path, 'clip-adapter');
+    const r = cli(
+      'compare',
+      '--data',
+      task,
+      '--methods',
+      'zs,clip-adapter',
+      '--shots',
+      '1,2',
+      '--seeds',
+      '1',
+      '--out',
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').some((l) => /^CLIP-Adapter\s+\d+\.\d ± \d+\.\d\s+\d+\.\d ± \d+\.\d/.test(l))).toBe(
+      true,
+    );
+    const csv = readFileSync(join(out, 'compare.csv'), 'utf8');
+    expect(csv.split('\n').filter((l) => l.startsWith('clip-adapter,'))).toHaveLength(2 + 2);
+    const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8')) as CompareResult;
+    const rows = json.rows.filter((x) => x.method === 'clip-adapter');
+    expect(rows.map((x) => x.chosen['ratio'])).toEqual([0.2, 0.2]);
+    expect(readFileSync(join(out, 'compare.svg'), 'utf8')).toContain('CLIP-Adapter');
+    const help = cli('compare', '--help');
+    expect(help.stdout).toMatch(/clip-adapter\s+CLIP-Adapter: trains a residual MLP/);
   }, 120_000);
 
   it('predict --json gives top-k zero-shot probabilities; bad arguments are clear errors', () => {

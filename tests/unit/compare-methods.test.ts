@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CompareProgress, CompareResult } from '../../shared/contract/methods';
+import { COMPARE_METHODS, type CompareProgress, type CompareResult } from '../../shared/contract/methods';
 import { unwrap } from '../../shared/result';
 import { meanStd } from '../../electron/engine/train/metrics';
 import { releaseTextEncoderCache } from '../../electron/engine/train/text-encoder';
@@ -41,7 +41,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const ALL = ['zs', 'ensemble', 'ensemble7', 'linear', 'tip', 'tipf', 'coop', 'kgcoop', 'cocoop'] as const;
+const ALL = COMPARE_METHODS;
 const base = { model, data: dataDir, test: testDir, backend: 'cpu' as const, augViews: 1, epochs: 2, nCtx: 4 };
 
 describe('compare', () => {

@@ -1,14 +1,15 @@
 /**
- * @file `compare`: every few-shot method on the same cached features, splits and seeds, as one job (engine worker,
- * plain Node).
+ * @file `compare`: every few-shot method on the same cached features, splits and seeds, as one job in steps (plan,
+ * embed, encode the prompts, run the methods, summarise, save) (engine worker, plain Node).
  *
  * [Note: compare protocol] For each shot count K and seed s, the split is the one `learn` takes with K shots and seed s
  * (small datasets and pinned images included, see [Note: compare splits]), so a CoOp row of `compare` and a
- * `learn --shots K --seed s` run train and test on the same images. Image features are
- * embedded once for the whole sweep (the plain centre crop of every image, plus the seeded augmented views of the
- * training shots for Tip-Adapter-F, CoOp and KgCoOp), through the engine's feature cache. Class text features are
- * computed once. Every hyper-parameter (linear probe C, Tip-Adapter alpha/beta) is searched on the split's validation
- * images; test images are only scored. The table is the mean and sample standard deviation over seeds.
+ * `learn --shots K --seed s` run train and test on the same images. Image features are embedded once for the whole sweep (the plain centre crop of every image, plus the seeded augmented views of the
+ * training shots for the methods that train on views), through the engine's features pipeline (a project's images
+ * also through the store's embedding cache). Class text features are computed once. Every hyper-parameter (linear
+ * probe C, Tip-Adapter alpha/beta, CLIP-Adapter's learning rate and epoch) is searched on the split's validation
+ * images; test images are only scored. The table is the mean and sample standard deviation over seeds. Each method is
+ * looked up in the methods registry (methods/registry.ts, see [Note: methods registry]).
  *
  * [Note: compare views] By default (`augViews` 0) the trained methods see the plain centre-cropped training images,
  * the very features the linear probe and Tip-Adapter fit, so the table compares methods and nothing else. Measured
@@ -16,13 +17,10 @@
  * (the lead's `learn` numbers exactly) but 72.9 ± 17.5 % with 2 random-resized-crop views (scale 0.08-1 of a 48 px
  * image changes the pattern's scale), so views are an option here, not the default.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
-import { defaultEpochs } from '../../../shared/contract/train';
 import {
-  type CompareCell,
+  METHODS,
   type CompareMethod,
   type CompareProgress,
   type CompareResult,
@@ -30,32 +28,209 @@ import {
   type compareArgs,
 } from '../../../shared/contract/methods';
 import { AppError } from '../../../shared/result';
-import { readFolderDataset } from '../data/folder-dataset';
-import { loadRunSource, testFilesByClass, type RunSource } from './run-source';
-import { sweepSplits } from './compare-splits';
-import { openModel } from '../models/open-model';
-import { useBackend } from '../tf/backends';
+import type { ClipModel } from '../clip/clip-model';
+import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { engineBackendFromSetting } from '../backends/training-backend';
-import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
+import { embedAll, trainingViews, type EmbedAllResult, type EmbedRequest } from '../features/features';
+import { classWeights } from '../methods/ensemble';
+import type { FewShotFeatures, LabelledFeatures } from '../methods/evaluate';
+import { normalizeRows, stack, type Matrix } from '../methods/matrix';
+import { METHOD_RUNNERS, type CompareSetup } from '../methods/registry';
+import { fillTemplate } from '../methods/templates';
+import { openModel } from '../models/open-model';
+import { storeDb } from '../store/db';
+import { embeddingStore } from '../store/embeddings-repo';
+import { useBackend } from '../tf/backends';
 import { Rng, type SplitItem } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
-import { compareCsv, comparePng, compareSvg, formatCompareTable } from '../reports/compare-report';
-import { runCocoopMethod, runPromptMethod } from '../methods/coop-method';
-import { classWeights, evaluateWeights } from '../methods/ensemble';
-import type { FewShotFeatures, LabelledFeatures, MethodOutcome } from '../methods/evaluate';
-import { meanStd } from '../train/metrics';
-import { linearProbe } from '../methods/linear-probe';
-import { normalizeRows, stack, type Matrix } from '../methods/matrix';
-import { CLIP_7_TEMPLATES, CLIP_80_TEMPLATES, fillTemplate } from '../methods/templates';
-import { tipAdapter, tipAdapterF } from '../methods/tip-adapter';
+import { CompareEstimator } from './compare-estimate';
+import { summariseCompare, writeCompareFiles } from './compare-output';
+import { sweepSplits, type SweepPlan, type SweepSplit } from './compare-splits';
+import { loadRunSource, testFilesByClass, type RunSource } from './run-source';
 
 type CompareArgs = z.output<typeof compareArgs>;
+type Progress = JobContext<CompareProgress>['progress'];
 
-const TRAINED: readonly CompareMethod[] = ['tipf', 'coop', 'kgcoop', 'cocoop'];
-const PROMPT_METHODS: readonly CompareMethod[] = ['coop', 'kgcoop'];
-const TF_METHODS: readonly CompareMethod[] = ['coop', 'kgcoop', 'cocoop'];
 const now = () => performance.now();
 
+/** What the sweep runs on, known before any image is embedded. */
+interface ComparePlan {
+  methods: CompareMethod[];
+  shotsList: number[];
+  seeds: number[];
+  model: ClipModel;
+  /** The classes with the names people know them by (see [Note: class display names]) and a project's pins. */
+  ds: CompareSource;
+  /** Content hashes of a project's images (for the store's embedding cache); empty for a folder. */
+  hashes: RunSource['images'];
+  testDs: FolderDataset | null;
+  testFiles: string[][] | undefined;
+  /** The tfjs backend when a chosen method needs tfjs, else null. */
+  backend: string | null;
+  classNames: string[];
+  prompts: string[];
+  /** The sweep's splits, what was skipped and why, and what was decided for the user (see [Note: compare splits]). */
+  sweep: SweepPlan;
+  splits: SweepSplit[];
+  warnings: string[];
+}
+
+/** The dataset as `compare` reads it: a folder's classes (labelled by folder name) or a project's. */
+type CompareSource = Pick<RunSource, 'root' | 'classes'> & { images?: RunSource['images'] };
+
+/** Reads the dataset: a folder, or a project read like one (its usable classes, prompts as edited, its pins). */
+async function readSource(args: CompareArgs, dataDir: string): Promise<CompareSource> {
+  if (args.project !== undefined) return loadRunSource({ project: args.project }, dataDir);
+  const f = await readFolderDataset(args.data ?? '');
+  return { root: f.root, classes: f.classes.map((c) => ({ ...c, label: c.name })) };
+}
+
+/** Every split of the sweep, up front (see [Note: compare splits]); no split at all is an error that says why. */
+function planSplits(plan: Pick<ComparePlan, 'ds' | 'testFiles' | 'shotsList' | 'seeds' | 'warnings'>, pinned: boolean) {
+  const { ds, testFiles } = plan;
+  const sweep = sweepSplits(ds.classes, { shotsList: plan.shotsList, seeds: plan.seeds, testFiles, pinned });
+  for (const shots of sweep.shots) {
+    const small = ds.classes.filter((c) => c.files.length < shots + Math.min(shots, 4) + 1).map((c) => c.label);
+    if (small.length > 0 && testFiles)
+      plan.warnings.push(
+        `${shots} shots: ${small.join(', ')} ${small.length > 1 ? 'have' : 'has'} too few images for a full split; those classes train on what there is.`,
+      );
+  }
+  if (sweep.splits.length === 0)
+    throw new AppError(
+      'invalid_data',
+      `No shot count leaves images for testing: ${sweep.skipped.map((s) => s.shots).join(', ')}.`,
+      undefined,
+      {
+        reason: 'no_test_images',
+        facts: {
+          shots: plan.shotsList,
+          perClass: ds.classes.map((c) => ({ name: c.label, images: c.files.length })),
+        },
+      },
+    );
+  return sweep;
+}
+
+/** Step 1: the model, the dataset and every split of the sweep. */
+async function planCompare(args: CompareArgs, dataDir: string, progress: Progress): Promise<ComparePlan> {
+  progress({ kind: 'phase', message: 'Reading the model and the dataset' });
+  const model = await openModel(dataDir, args.model);
+  const ds = await readSource(args, dataDir);
+  const source = args.project !== undefined ? `Project ${args.project}` : (args.data ?? '');
+  if (ds.classes.length < 2)
+    throw new AppError('invalid_data', `${source} needs at least two classes with images; found ${ds.classes.length}.`);
+  const testDs = args.test ? await readFolderDataset(args.test) : null;
+  const methods = [...new Set(args.methods)];
+  const plan: ComparePlan = {
+    methods,
+    shotsList: [...new Set(args.shots)].sort((a, b) => a - b),
+    seeds: [...new Set(args.seeds)],
+    model,
+    ds,
+    hashes: ds.images ?? new Map(),
+    testDs,
+    testFiles: testDs ? testFilesByClass(ds, testDs) : undefined,
+    // The caller's backend, else the training-backend setting (the UI sends none: the engine reads its own settings).
+    backend: methods.some((m) => METHODS[m].needsTfjs)
+      ? await useBackend(args.backend ?? engineBackendFromSetting(dataDir))
+      : null,
+    classNames: ds.classes.map((c) => c.label),
+    prompts: ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt),
+    sweep: { splits: [], described: [], shots: [], skipped: [], notes: [], splitNote: '' },
+    splits: [],
+    warnings: [],
+  };
+  plan.sweep = planSplits(plan, args.project !== undefined);
+  plan.splits = plan.sweep.splits;
+  return plan;
+}
+
+/** The image features of the sweep: every image's plain feature, and each split's training views in order. */
+interface SweepFeatures {
+  plain: Map<string, Float32Array>;
+  /** Per split (same order as the plan's), per training image, the features of its views (none: use the plain). */
+  views: Float32Array[][][];
+  emb: EmbedAllResult;
+  seconds: number;
+}
+
+/** Step 2: embeds every image once, plus the seeded training views when a chosen method trains on views. */
+async function embedSweep(
+  plan: ComparePlan,
+  args: CompareArgs,
+  { progress, signal }: JobContext<CompareProgress>,
+  dataDir: string,
+): Promise<SweepFeatures> {
+  progress({ kind: 'phase', message: 'Embedding the images with ONNX Runtime' });
+  const t0 = now();
+  const withHash = (path: string, view?: EmbedRequest['view']): EmbedRequest => {
+    const sha256 = plan.hashes.get(path)?.sha256;
+    return { path, ...(sha256 ? { sha256 } : {}), ...(view ? { view } : {}) };
+  };
+  const allPaths = [...new Set([...plan.ds.classes.flatMap((c) => c.files), ...(plan.testFiles ?? []).flat()])];
+  const requests = allPaths.map((p) => withHash(p));
+  const viewCounts: number[][] = [];
+  const needViews = plan.methods.some((m) => METHODS[m].needsViews) && args.augViews > 0;
+  for (const s of needViews ? plan.splits : []) {
+    // The same stream `learn` uses for its views, so a compare CoOp row sees the views a `learn` run would.
+    const paths = s.split.train.map((t) => t.path);
+    const v = await trainingViews(paths, args.augViews, new Rng(s.seed).fork('views'));
+    viewCounts.push(v.map((views) => views.filter((x) => x !== undefined).length));
+    paths.forEach((p, i) => {
+      for (const view of v[i] ?? []) if (view) requests.push(withHash(p, view));
+    });
+  }
+  const emb = await embedAll(plan.model, requests, {
+    signal,
+    ...(plan.hashes.size > 0 && dataDir ? { store: embeddingStore(storeDb(dataDir)) } : {}),
+    onProgress: (done, total) => progress({ kind: 'features', done, total }),
+  });
+  const plain = new Map<string, Float32Array>();
+  allPaths.forEach((p, i) => {
+    const f = emb.features[i];
+    if (f) plain.set(p, f);
+  });
+  let cursor = allPaths.length;
+  const views = viewCounts.map((counts) =>
+    counts.map((n) => emb.features.slice(cursor, (cursor += n)).filter((f): f is Float32Array => !!f)),
+  );
+  for (const e of emb.errors) plan.warnings.push(`Skipped ${e.path}: ${e.reason}`);
+  return { plain, views, emb, seconds: (now() - t0) / 1000 };
+}
+
+/** Step 3: the class prompts' text features and the template weights the chosen methods read, encoded once. */
+async function encodePrompts(
+  plan: ComparePlan,
+  args: CompareArgs,
+  { progress, signal }: JobContext<CompareProgress>,
+): Promise<{ setup: CompareSetup; zeroShotWeights: Matrix; seconds: number }> {
+  progress({ kind: 'phase', message: 'Encoding the class prompts' });
+  const t0 = now();
+  const zeroShotText = await plan.model.embedText(plan.prompts.map((p) => fillTemplate(args.template, p)));
+  const weights = new Map<readonly string[], Promise<Matrix>>();
+  const setup: CompareSetup = {
+    model: plan.model,
+    backend: plan.backend ?? 'cpu',
+    prompts: plan.prompts,
+    zeroShotText,
+    settings: args,
+    ...(signal ? { signal } : {}),
+    templateWeights(templates) {
+      let w = weights.get(templates);
+      if (!w) weights.set(templates, (w = classWeights((t) => plan.model.embedText(t), plan.prompts, templates)));
+      return w;
+    },
+  };
+  for (const m of plan.methods) {
+    const templates = METHOD_RUNNERS[m].templates;
+    if (templates) await setup.templateWeights(templates);
+  }
+  throwIfCancelled(signal);
+  return { setup, zeroShotWeights: normalizeRows(stack(zeroShotText)), seconds: (now() - t0) / 1000 };
+}
+
+/** The features of `items` with their labels (images without a feature left out). */
 function labelled(
   items: readonly SplitItem[],
   feats: ReadonlyMap<string, Float32Array>,
@@ -73,235 +248,77 @@ function labelled(
   return { features: rows.length ? stack(rows) : { rows: 0, cols: dim, data: new Float32Array(0) }, labels };
 }
 
-/** CoOp's optimiser steps of one run (batch 32, the last incomplete batch dropped; see the trainer). */
-function coopSteps(trainImages: number, epochs: number): number {
-  return (trainImages >= 32 ? Math.floor(trainImages / 32) : 1) * epochs;
+/** What every method sees on one split (see [Note: one split for all methods]), and the training views. */
+function splitData(
+  s: SweepSplit,
+  views: Float32Array[][] | undefined,
+  feats: SweepFeatures,
+  plan: ComparePlan,
+  zeroShotWeights: Matrix,
+): { data: FewShotFeatures; trainImages: TrainImage[] } {
+  const dim = plan.model.info.config.projectionDim;
+  const trainImages: TrainImage[] = [];
+  s.split.train.forEach((t, i) => {
+    const own = views?.[i] ?? [];
+    const p = feats.plain.get(t.path);
+    const all = own.length > 0 ? own : p ? [p] : [];
+    if (all.length > 0) trainImages.push({ label: t.label, views: all });
+  });
+  const train = labelled(s.split.train, feats.plain, dim);
+  const augmented: LabelledFeatures = {
+    features: stack(trainImages.flatMap((t) => t.views)),
+    labels: trainImages.flatMap((t) => t.views.map(() => t.label)),
+  };
+  const data: FewShotFeatures = {
+    numClasses: plan.classNames.length,
+    classNames: plan.classNames,
+    zeroShotWeights,
+    train,
+    trainAugmented: augmented.labels.length ? augmented : train,
+    val: labelled(s.split.val, feats.plain, dim),
+    test: labelled(s.split.test, feats.plain, dim),
+    logitScale: plan.model.info.logitScale,
+  };
+  return { data, trainImages };
 }
 
-/** Runs `compare`: see [Note: compare protocol]. */
-export async function runCompare(
-  args: CompareArgs,
+/** Step 4: every chosen method on every split, looked up in the registry; a progress row after each. */
+async function runMethods(
+  plan: ComparePlan,
+  feats: SweepFeatures,
+  text: { setup: CompareSetup; zeroShotWeights: Matrix },
   { progress, signal }: JobContext<CompareProgress>,
-  dataDir: string,
-): Promise<CompareResult> {
-  const t0 = now();
-  const methods = [...new Set(args.methods)];
-  const shotsList = [...new Set(args.shots)].sort((a, b) => a - b);
-  const seeds = [...new Set(args.seeds)];
-  progress({ kind: 'phase', message: 'Reading the model and the dataset' });
-  const model = await openModel(dataDir, args.model);
-  // A project reads like a folder (its usable classes, prompts as edited); only the FolderDataset fields are used.
-  // Classes with the names people know them by (see [Note: class display names]) and a project's pins.
-  const ds: Pick<RunSource, 'root' | 'classes'> =
-    args.project !== undefined
-      ? await loadRunSource({ project: args.project }, dataDir)
-      : await readFolderDataset(args.data ?? '').then((f) => ({
-          root: f.root,
-          classes: f.classes.map((c) => ({ ...c, label: c.name })),
-        }));
-  const source = args.project !== undefined ? `Project ${args.project}` : (args.data ?? '');
-  if (ds.classes.length < 2)
-    throw new AppError('invalid_data', `${source} needs at least two classes with images; found ${ds.classes.length}.`);
-  const testDs = args.test ? await readFolderDataset(args.test) : null;
-  const testFiles = testDs ? testFilesByClass(ds, testDs) : undefined;
-  const classNames = ds.classes.map((c) => c.label);
-  const prompts = ds.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
-  const needViews = methods.some((m) => TRAINED.includes(m));
-  const needTf = methods.some((m) => TF_METHODS.includes(m));
-  // The caller's backend, else the training-backend setting (the UI sends none: the engine reads its own settings).
-  const backend = needTf
-    ? await useBackend(args.backend ?? (dataDir !== undefined ? engineBackendFromSetting(dataDir) : undefined))
-    : null;
-  const dim = model.info.config.projectionDim;
-  const warnings: string[] = [];
-
-  // Every split of the sweep, up front: the training views and the embedding work are known before any method runs.
-  const sweep = sweepSplits(ds.classes, { shotsList, seeds, testFiles, pinned: args.project !== undefined });
-  const { splits, skipped } = sweep;
-  for (const shots of sweep.shots) {
-    const small = ds.classes.filter((c) => c.files.length < shots + Math.min(shots, 4) + 1).map((c) => c.label);
-    if (small.length > 0 && testFiles)
-      warnings.push(
-        `${shots} shots: ${small.join(', ')} ${small.length > 1 ? 'have' : 'has'} too few images for a full split; those classes train on what there is.`,
-      );
-  }
-  if (splits.length === 0)
-    throw new AppError(
-      'invalid_data',
-      `No shot count leaves images for testing: ${skipped.map((s) => s.shots).join(', ')}.`,
-      undefined,
-      {
-        reason: 'no_test_images',
-        facts: { shots: shotsList, perClass: ds.classes.map((c) => ({ name: c.label, images: c.files.length })) },
-      },
-    );
-
-  progress({ kind: 'phase', message: 'Embedding the images with ONNX Runtime' });
-  const tFeat = now();
-  const views = new Map<string, Awaited<ReturnType<typeof trainingViews>>>();
-  const requests: EmbedRequest[] = [];
-  const allPaths = [...new Set([...ds.classes.flatMap((c) => c.files), ...(testFiles ?? []).flat()])];
-  for (const path of allPaths) requests.push({ path });
-  if (needViews && args.augViews > 0) {
-    for (const s of splits) {
-      // The same stream `learn` uses for its views, so a compare CoOp row sees the views a `learn` run would.
-      const v = await trainingViews(
-        s.split.train.map((t) => t.path),
-        args.augViews,
-        new Rng(s.seed).fork('views'),
-      );
-      views.set(`${s.shots}/${s.seed}`, v);
-      s.split.train.forEach((t, i) => {
-        for (const view of v[i] ?? []) if (view) requests.push({ path: t.path, view });
-      });
-    }
-  }
-  const emb = await embedAll(model, requests, {
-    signal,
-    onProgress: (done, total) => progress({ kind: 'features', done, total }),
-  });
-  const plain = new Map<string, Float32Array>();
-  allPaths.forEach((p, i) => {
-    const f = emb.features[i];
-    if (f) plain.set(p, f);
-  });
-  const viewFeats = emb.features.slice(allPaths.length);
-  for (const e of emb.errors) warnings.push(`Skipped ${e.path}: ${e.reason}`);
-
-  progress({ kind: 'phase', message: 'Encoding the class prompts' });
-  const zeroShotText = await model.embedText(prompts.map((p) => fillTemplate(args.template, p)));
-  const zeroShotWeights = normalizeRows(stack(zeroShotText));
-  const weightsOf = new Map<CompareMethod, Matrix>([['zs', zeroShotWeights]]);
-  const embed = (texts: string[]) => model.embedText(texts);
-  if (methods.includes('ensemble')) weightsOf.set('ensemble', await classWeights(embed, prompts, CLIP_80_TEMPLATES));
-  if (methods.includes('ensemble7')) weightsOf.set('ensemble7', await classWeights(embed, prompts, CLIP_7_TEMPLATES));
-  const featuresS = (now() - tFeat) / 1000;
-  throwIfCancelled(signal);
-
+): Promise<CompareRow[]> {
   const rows: CompareRow[] = [];
-  const total = splits.length * methods.length;
-  let viewCursor = 0;
-  let coopMsPerStep: number | null = null;
-  let cocoopEstimated = false;
-  let cocoopMark: { at: number; done: number } | null = null;
-  const remainingCoopSteps = (from: number) =>
-    splits
-      .slice(from)
-      .reduce(
-        (a, s) =>
-          a +
-          methods.filter((m) => PROMPT_METHODS.includes(m)).length *
-            coopSteps(s.split.train.length, args.epochs ?? defaultEpochs(s.shots)),
-        0,
-      );
-  if (needTf)
-    progress({
-      kind: 'estimate',
-      seconds: NaN,
-      message: `CoOp/KgCoOp: ${remainingCoopSteps(0)} optimiser steps in all; the time estimate follows the first run.`,
-    });
-  for (const [si, s] of splits.entries()) {
-    const { split, shots, seed } = s;
-    const train = labelled(split.train, plain, dim);
-    const v = views.get(`${shots}/${seed}`);
-    const trainImages: TrainImage[] = [];
-    const augRows: Float32Array[] = [];
-    const augLabels: number[] = [];
-    split.train.forEach((t, i) => {
-      const own = (v?.[i] ?? []).map(() => viewFeats[viewCursor++]).filter((f): f is Float32Array => !!f);
-      const p = plain.get(t.path);
-      const all = own.length > 0 ? own : p ? [p] : [];
-      if (all.length === 0) return;
-      trainImages.push({ label: t.label, views: all });
-      for (const f of all) {
-        augRows.push(f);
-        augLabels.push(t.label);
-      }
-    });
-    const data: FewShotFeatures = {
-      numClasses: classNames.length,
-      classNames,
-      zeroShotWeights,
-      train,
-      trainAugmented: augRows.length ? { features: stack(augRows), labels: augLabels } : train,
-      val: labelled(split.val, plain, dim),
-      test: labelled(split.test, plain, dim),
-      logitScale: model.info.logitScale,
-    };
-    for (const method of methods) {
+  const total = plan.splits.length * plan.methods.length;
+  const sizes = plan.splits.map((s) => ({
+    shots: s.shots,
+    train: s.split.train.length,
+    val: s.split.val.length,
+    test: s.split.test.length,
+  }));
+  const chosen = plan.methods.map((id) => ({ id, entry: METHOD_RUNNERS[id] }));
+  const estimator = new CompareEstimator(chosen, sizes, text.setup.settings, (seconds, message) =>
+    progress({ kind: 'estimate', seconds, message }),
+  );
+  estimator.announce();
+  for (const [si, s] of plan.splits.entries()) {
+    const { data, trainImages } = splitData(s, feats.views[si], feats, plan, text.zeroShotWeights);
+    for (const { id: method, entry } of chosen) {
       throwIfCancelled(signal);
       const tm = now();
-      let out: MethodOutcome;
-      if (method === 'zs' || method === 'ensemble' || method === 'ensemble7')
-        out = evaluateWeights(method, data, weightsOf.get(method) ?? zeroShotWeights);
-      else if (method === 'linear') out = linearProbe(data);
-      else if (method === 'tip') out = tipAdapter(data);
-      else if (method === 'tipf') {
-        const rng = new Rng(seed).fork('tipf');
-        out = tipAdapterF(data, { epochs: args.tipfEpochs, random: () => rng.next() });
-      } else if (method === 'cocoop') {
-        out = await runCocoopMethod(data, {
-          model,
-          backend: backend ?? 'cpu',
-          prompts,
-          zeroShotText,
-          trainImages,
-          epochs: args.cocoopEpochs,
-          seed,
-          signal,
-          onStep: (done, stepsTotal, meanPerStep) => {
-            // The first steps pay for kernel set-up (measured: an estimate from them was 2-4x too long), so time the
-            // steps between the 10th and the 30th (or the run's last), then estimate every CoCoOp run left.
-            if (cocoopEstimated) return;
-            if (done === 10) cocoopMark = { at: now(), done };
-            const last = Math.min(30, stepsTotal);
-            if (done < last) return;
-            cocoopEstimated = true;
-            const perStep =
-              cocoopMark && done > cocoopMark.done
-                ? (now() - cocoopMark.at) / 1000 / (done - cocoopMark.done)
-                : meanPerStep;
-            const rest = splits.slice(si);
-            const trainSteps = rest.reduce((a, x) => a + x.split.train.length * args.cocoopEpochs, 0);
-            // Evaluation is one forward pass per image, about a third of a training step (forward + backward).
-            const evalPasses = rest.reduce((a, x) => a + x.split.val.length + x.split.test.length, 0);
-            const seconds = (trainSteps + evalPasses / 3) * perStep;
-            const message = `CoCoOp is expensive (batch 1: the text encoder runs on every class prompt for every image): about ${seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.round(seconds / 60)} min`} for ${trainSteps} training steps at ${(perStep * 1000).toFixed(0)} ms and ${evalPasses} evaluated images.`;
-            warnings.push(message);
-            progress({ kind: 'estimate', seconds, message });
-          },
-        });
-      } else {
-        const epochs = args.epochs ?? defaultEpochs(shots);
-        out = await runPromptMethod(data, {
-          method,
-          model,
-          backend: backend ?? 'cpu',
-          prompts,
-          zeroShotText,
-          trainImages,
-          epochs,
-          nCtx: args.nCtx,
-          kgLambda: args.kgLambda,
-          seed,
-          signal,
-          onEpoch: (epoch, epochs) => progress({ kind: 'epoch', method, shots, seed, epoch, epochs }),
-        });
-        const steps = coopSteps(trainImages.length, epochs);
-        if (coopMsPerStep === null && steps > 0 && remainingCoopSteps(si) - steps > 0) {
-          coopMsPerStep = (now() - tm) / steps;
-          const left = remainingCoopSteps(si) - steps;
-          progress({
-            kind: 'estimate',
-            seconds: (left * coopMsPerStep) / 1000,
-            message: `CoOp/KgCoOp: ${coopMsPerStep.toFixed(1)} ms per step, about ${Math.ceil((left * coopMsPerStep) / 60_000)} min for the remaining ${left} steps.`,
-          });
-        }
-      }
+      const out = await entry.run(data, {
+        setup: text.setup,
+        shots: s.shots,
+        seed: s.seed,
+        trainImages,
+        onEpoch: (epoch, epochs) => progress({ kind: 'epoch', method, shots: s.shots, seed: s.seed, epoch, epochs }),
+        onStep: estimator.forRun(method, entry, si),
+      });
       const row: CompareRow = {
         method,
-        shots,
-        seed,
+        shots: s.shots,
+        seed: s.seed,
         valAccuracy: out.val.accuracy,
         testAccuracy: out.test.accuracy,
         perClass: out.test.perClass.map((c) => c.accuracy),
@@ -313,66 +330,26 @@ export async function runCompare(
       await new Promise<void>((r) => setImmediate(r));
     }
   }
+  return rows;
+}
 
-  const table: CompareCell[] = [];
-  for (const method of methods)
-    for (const shots of sweep.shots) {
-      const acc = rows.filter((r) => r.method === method && r.shots === shots).map((r) => r.testAccuracy);
-      if (acc.length > 0) table.push({ method, shots, ...meanStd(acc), seeds: acc.length });
-    }
-  const result: CompareResult = {
-    model: { id: model.info.id, dir: model.info.dir },
-    data: {
-      root: ds.root,
-      test: testDs?.root ?? null,
-      classes: classNames,
-      folders: ds.classes.map((c) => c.name),
-      prompts,
-    },
-    settings: {
-      methods,
-      shots: shotsList,
-      seeds,
-      template: args.template,
-      augViews: args.augViews,
-      epochs: args.epochs ?? null,
-      nCtx: args.nCtx,
-      kgLambda: args.kgLambda,
-      tipfEpochs: args.tipfEpochs,
-      cocoopEpochs: args.cocoopEpochs,
-    },
-    backend,
-    table,
-    rows,
-    skipped,
-    splits: sweep.described,
-    splitNote: sweep.splitNote,
-    notes: sweep.notes,
-    warnings,
-    timings: {
-      featuresS,
-      totalS: (now() - t0) / 1000,
-      imagesEmbedded: emb.computed,
-      imagesFromCache: emb.cached,
-    },
-    files: [],
-  };
-  if (args.out) {
-    const dir = resolve(args.out);
-    await mkdir(dir, { recursive: true });
-    const title = `Few-shot methods on ${basename(ds.root)} (${seeds.length} seed${seeds.length > 1 ? 's' : ''})`;
-    const files: [string, string | Buffer][] = [
-      ['compare.csv', compareCsv(result)],
-      ['compare-table.txt', formatCompareTable(result).join('\n') + '\n'],
-      ['compare.svg', compareSvg(result, title)],
-      ['compare.png', await comparePng(result, title)],
-    ];
-    for (const [name, body] of files) {
-      await writeFile(join(dir, name), body);
-      result.files.push(join(dir, name));
-    }
-    result.files.push(join(dir, 'compare.json'));
-    await writeFile(join(dir, 'compare.json'), JSON.stringify(result, null, 2));
-  }
+/** Runs `compare`: see [Note: compare protocol]. */
+export async function runCompare(
+  args: CompareArgs,
+  job: JobContext<CompareProgress>,
+  dataDir: string,
+): Promise<CompareResult> {
+  const t0 = now();
+  const plan = await planCompare(args, dataDir, job.progress);
+  const feats = await embedSweep(plan, args, job, dataDir);
+  const text = await encodePrompts(plan, args, job);
+  const rows = await runMethods(plan, feats, text, job);
+  const result = summariseCompare(plan, args, rows, {
+    backend: plan.backend,
+    featuresS: feats.seconds + text.seconds,
+    totalS: (now() - t0) / 1000,
+    emb: feats.emb,
+  });
+  if (args.out) result.files = await writeCompareFiles(result, args.out);
   return result;
 }

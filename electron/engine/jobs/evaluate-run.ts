@@ -24,6 +24,7 @@ import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, toFeatureSet } from './run-source';
 import type { SplitItem } from '../train/splits';
 import { throwIfCancelled } from '../train/trainer';
+import { fillTemplate } from '../methods/templates';
 import { textEncoderFor } from '../train/text-encoder';
 
 type EvaluateArgs = z.output<typeof evaluateArgs>;
@@ -84,7 +85,7 @@ export async function runEvaluate(
   );
   const dim = model.info.config.projectionDim;
   const set = toFeatureSet(items, emb.features, dim);
-  const zsText = await model.embedText(prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
+  const zsText = await model.embedText(prompts.map((p) => fillTemplate(ZERO_SHOT_TEMPLATE, p)));
   throwIfCancelled(signal);
   progress({ kind: 'phase', phase: 'text-encoder', message: 'Loading the text encoder' });
   const encoder = await textEncoderFor(model, backend);

@@ -8,6 +8,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { JobContext } from '../../../shared/contract/define';
 import type { ExportResult, MethodsProgress } from '../../../shared/contract/methods';
+import { ZERO_SHOT_TEMPLATE } from '../../../shared/contract/train';
 import { csvTable } from '../../../shared/csv';
 import { AppError } from '../../../shared/result';
 import { contextWeights } from './predict';
@@ -24,7 +25,7 @@ import { modelFor, readRunFolder, type ExportArgs, type RunFolder } from './run-
 async function exportFeatures(args: ExportArgs, dataDir: string, run: RunFolder, out: string): Promise<ExportResult> {
   const model = await modelFor(args, run, dataDir);
   const { classNames, prompts, weights } = await contextWeights(run.contextPath, model, args.backend);
-  const zs = normalizeRows(stack(await model.embedText(prompts.map((p) => fillTemplate('a photo of a {}.', p)))));
+  const zs = normalizeRows(stack(await model.embedText(prompts.map((p) => fillTemplate(ZERO_SHOT_TEMPLATE, p)))));
   const shape = [weights.rows, weights.cols];
   const files: [string, Uint8Array | string][] = [
     ['class_features.npy', encodeNpy(shape, weights.data)],
@@ -43,7 +44,7 @@ async function exportFeatures(args: ExportArgs, dataDir: string, run: RunFolder,
           model_id: model.info.id,
           normalized: 'true',
           logit_scale: String(model.info.logitScale),
-          zero_shot_template: 'a photo of a {}.',
+          zero_shot_template: ZERO_SHOT_TEMPLATE,
         },
       ),
     ],

@@ -32,6 +32,7 @@ import { prepareRunBackend, trainWhereChosen } from '../backends/training-backen
 import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../formats/context-file';
 import { curvePng } from '../reports/curve';
 import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
+import { fillTemplate } from '../methods/templates';
 import { PromptLearner } from '../train/prompt-learner';
 import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
 import { textEncoderFor } from '../train/text-encoder';
@@ -165,7 +166,7 @@ async function learnOn(run: {
   const evalFeats = emb.features.slice(trainReqs.length);
   const val = toFeatureSet(split.val, evalFeats.slice(0, split.val.length), dim);
   const test = toFeatureSet(split.test, evalFeats.slice(split.val.length), dim);
-  const zeroShotText = await model.embedText(prompts.map((p) => ZERO_SHOT_TEMPLATE.replace('{}', p)));
+  const zeroShotText = await model.embedText(prompts.map((p) => fillTemplate(ZERO_SHOT_TEMPLATE, p)));
   const featuresS = secs(tFeat);
   throwIfCancelled(signal);
 

@@ -47,6 +47,13 @@ export interface PromptMethodOptions extends PromptTrainingOptions {
   onEpoch?: (epoch: number, epochs: number) => void;
   /** Called with the trained learner before it is freed: to score other classes or other domains with it. */
   afterTraining?: (learner: PromptLearner) => Promise<void>;
+  /** After every optimiser step: steps done, of `total`. */
+  onStep?: (done: number, total: number) => void;
+}
+
+/** CoOp's optimiser steps of one run (batch 32, the last incomplete batch dropped; see [Note: batches]). */
+export function coopSteps(trainImages: number, epochs: number): number {
+  return (trainImages >= 32 ? Math.floor(trainImages / 32) : 1) * epochs;
 }
 
 /** The training loop's inputs from a compare's cached features (shared by the prompt methods). */
@@ -84,6 +91,8 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
   };
   const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, options);
   const train = trainData(data, o);
+  const total = coopSteps(o.trainImages.length, o.epochs);
+  let steps = 0;
   try {
     const r = await trainInEngine(
       o.backend,
@@ -98,7 +107,8 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
         ...(o.method === 'kgcoop' ? { kgLambda: o.kgLambda } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         onProgress: (e) => {
-          if (e.kind === 'epoch' && e.point.epoch > 0) o.onEpoch?.(e.point.epoch, e.epochs);
+          if (e.kind === 'step') o.onStep?.(++steps, total);
+          else if (e.point.epoch > 0) o.onEpoch?.(e.point.epoch, e.epochs);
         },
       },
     );
@@ -117,8 +127,8 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
 
 /** Options of {@link runCocoopMethod}. */
 export interface CocoopMethodOptions extends PromptTrainingOptions {
-  /** After every step: steps done, of `total`, and the seconds per step so far. */
-  onStep?: (done: number, total: number, secondsPerStep: number) => void;
+  /** After every step: steps done, of `total`. */
+  onStep?: (done: number, total: number) => void;
   /** Called with the trained learner before it is freed: to score other classes or other domains with it. */
   afterTraining?: (learner: CocoopLearner) => Promise<void>;
 }
@@ -138,7 +148,6 @@ export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOpti
   });
   const train = trainData(data, o);
   try {
-    const t0 = performance.now();
     let steps = 0;
     const r = await trainCocoop(train, learner, {
       epochs: o.epochs,
@@ -147,9 +156,7 @@ export async function runCocoopMethod(data: FewShotFeatures, o: CocoopMethodOpti
       backend: o.backend,
       ...(o.signal ? { signal: o.signal } : {}),
       onProgress: (e) => {
-        if (e.kind !== 'step') return;
-        steps++;
-        o.onStep?.(steps, o.trainImages.length * o.epochs, (performance.now() - t0) / 1000 / steps);
+        if (e.kind === 'step') o.onStep?.(++steps, o.trainImages.length * o.epochs);
       },
     });
     await o.afterTraining?.(learner);

@@ -1,52 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { classWeights, evaluateWeights } from './ensemble';
-import { score, type FewShotFeatures, type LabelledFeatures } from './evaluate';
+import { score } from './evaluate';
 import { minimize } from './lbfgs';
 import { fitLogisticRegression, linearLogits, linearProbe } from './linear-probe';
-import { normalizeRows, stack, type Matrix } from './matrix';
+import type { Matrix } from './matrix';
 import { CLIP_7_TEMPLATES, CLIP_80_TEMPLATES, fillTemplate } from './templates';
 import { tipAdapter, tipAdapterF } from './tip-adapter';
 import { mulberry32 } from '../train/splits';
-
-/** A Gaussian draw (Box-Muller) for synthetic feature clouds. */
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
-/**
- * Classes are clusters around random unit centres in D dimensions. The "hand-written prompt" weights
- * are the true centres mixed with a wrong class's centre, so zero-shot is clearly imperfect and the
- * few-shot methods have something to learn.
- */
-function world(seed: number, classes = 6, dim = 24, shots = 16, noise = 0.9): FewShotFeatures {
-  const r = mulberry32(seed);
-  const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, () => gauss(r)));
-  const sample = (perClass: number): LabelledFeatures => {
-    const rows: Float32Array[] = [];
-    const labels: number[] = [];
-    for (let c = 0; c < classes; c++) {
-      for (let i = 0; i < perClass; i++) {
-        rows.push(Float32Array.from(centres[c]!, (v) => v + noise * gauss(r)));
-        labels.push(c);
-      }
-    }
-    return { features: normalizeRows(stack(rows)), labels };
-  };
-  const textRows = centres.map((c, i) =>
-    Float32Array.from(c, (v, j) => 0.45 * v + 0.55 * centres[(i + 1) % classes]![j]!),
-  );
-  return {
-    numClasses: classes,
-    zeroShotWeights: normalizeRows(stack(textRows)),
-    train: sample(shots),
-    val: sample(4),
-    test: sample(60),
-    logitScale: 100,
-  };
-}
+import { fewShotWorld } from '../../../tests/helpers/few-shot-world';
 
 describe('few-shot methods on synthetic features', () => {
-  const data = world(1);
+  const data = fewShotWorld(1);
   const zs = evaluateWeights('zs', data, data.zeroShotWeights);
 
   it('builds a world where zero-shot is imperfect but better than chance', () => {

@@ -5,9 +5,6 @@
  * `CLIP_7_TEMPLATES` the 7-template subset that Tip-Adapter and CoOp's follow-ups use. `{}` is the class name.
  */
 
-/** The default hand-written template (CoOp's zero-shot baseline). */
-export const DEFAULT_TEMPLATE = 'a photo of a {}.';
-
 /** CLIP's 80 ImageNet templates. */
 export const CLIP_80_TEMPLATES: readonly string[] = [
   'a bad photo of a {}.',

@@ -12,7 +12,18 @@ import { csvLine } from '../../../shared/csv';
 import { escapeXml, svgHead, svgTitle } from './svg';
 
 const pct = (x: number) => (x * 100).toFixed(1);
-const COLORS = ['#7f7f7f', '#8c564b', '#e377c2', '#1f77b4', '#ff7f0e', '#d62728', '#2ca02c', '#9467bd'];
+const COLORS = [
+  '#7f7f7f',
+  '#8c564b',
+  '#e377c2',
+  '#1f77b4',
+  '#ff7f0e',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#17becf',
+  '#bcbd22',
+];
 
 /** The shot counts the table holds, ascending (fewer than asked for when a small dataset stepped them down). */
 function tableShots(r: Pick<CompareResult, 'table'>): number[] {

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { ClipProgress } from '../../../../shared/contract/clip';
+import { ZERO_SHOT_TEMPLATE } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { int, MODEL_OPT, modelOpt, str, type CommandContext, type CommandSpec, type OptionSpec } from '../command';
 
@@ -169,7 +170,7 @@ export const zeroShotCommand: CommandSpec = {
       type: 'string',
       valueName: 'TEXT',
       description: 'Prompt template; {} is replaced by the class name.',
-      defaultText: '"a photo of a {}."',
+      defaultText: `"${ZERO_SHOT_TEMPLATE}"`,
     },
     'batch-size': BATCH_OPTION,
   },

@@ -5,8 +5,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  CHEAP_METHODS,
   COMPARE_METHODS,
   EXPORT_FORMATS,
+  METHOD_INFOS,
   METHOD_LABELS,
   type CompareMethod,
   type CompareProgress,
@@ -15,7 +17,13 @@ import {
   type MethodsProgress,
   type PredictResult,
 } from '../../../../shared/contract/methods';
-import { KGCOOP_LAMBDA, N_CTX_DEFAULT, N_CTX_MAX, TRAIN_BACKENDS } from '../../../../shared/contract/train';
+import {
+  KGCOOP_LAMBDA,
+  N_CTX_DEFAULT,
+  N_CTX_MAX,
+  TRAIN_BACKENDS,
+  ZERO_SHOT_TEMPLATE,
+} from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { formatCompareTable } from '../../../engine/reports/compare-report';
 import {
@@ -134,8 +142,8 @@ export const compareCommand: CommandSpec = {
     methods: {
       type: 'string',
       valueName: 'LIST',
-      description: `Methods: ${COMPARE_METHODS.join(', ')}.`,
-      defaultText: 'zs,ensemble,linear,tip',
+      description: 'Comma-separated method ids (the list below).',
+      defaultText: CHEAP_METHODS.join(','),
     },
     shots: { type: 'string', valueName: 'LIST', description: 'Shot counts.', defaultText: '1,2,4,8,16' },
     seeds: { type: 'string', valueName: 'LIST', description: 'Seeds of the splits.', defaultText: '1,2,3' },
@@ -143,7 +151,7 @@ export const compareCommand: CommandSpec = {
       type: 'string',
       valueName: 'TEXT',
       description: 'Zero-shot template.',
-      defaultText: 'a photo of a {}.',
+      defaultText: ZERO_SHOT_TEMPLATE,
     },
     epochs: {
       type: 'string',
@@ -154,7 +162,9 @@ export const compareCommand: CommandSpec = {
     'aug-views': {
       type: 'string',
       valueName: 'N',
-      description: 'Cached augmented views per training image (Tip-Adapter-F, CoOp, KgCoOp, CoCoOp).',
+      description: `Cached augmented views per training image (${METHOD_INFOS.filter((m) => m.needsViews)
+        .map((m) => m.label)
+        .join(', ')}).`,
       defaultText: '0',
     },
     'n-ctx': {
@@ -184,8 +194,9 @@ export const compareCommand: CommandSpec = {
     },
   },
   details:
-    'Example: coop-studio compare --data ./flowers --methods zs,ensemble,linear,tip,tipf,coop,kgcoop --shots 1,2,4,8,16 --seeds 1,2,3 --json\n' +
-    "Hyper-parameters (linear probe C, Tip-Adapter alpha and beta) are chosen on each split's validation images, never on test. CoOp and KgCoOp train for minutes per run on a CPU: the job prints an estimate after the first one.",
+    `Methods:\n${METHOD_INFOS.map((m) => `  ${m.id.padEnd(14)} ${m.label}: ${m.cost}`).join('\n')}\n\n` +
+    'Example: coop-studio compare --data ./flowers --methods zs,ensemble,linear,tip,tipf,clip-adapter,coop,kgcoop --shots 1,2,4,8,16 --seeds 1,2,3 --json\n' +
+    "Hyper-parameters (linear probe C, Tip-Adapter alpha and beta, CLIP-Adapter's learning rate and epoch) are chosen on each split's validation images, never on test. CoOp and KgCoOp train for minutes per run on a CPU: the job prints an estimate after their first steps.",
   async run(ctx) {
     const source = await dataSource(ctx, 'compare');
     const lambda = nonNegative(ctx, 'kg-lambda') ?? nonNegative(ctx, 'lambda');
@@ -254,7 +265,7 @@ export const predictCommand: CommandSpec = {
       type: 'string',
       valueName: 'TEXT',
       description: 'Zero-shot template.',
-      defaultText: 'a photo of a {}.',
+      defaultText: ZERO_SHOT_TEMPLATE,
     },
     top: { type: 'string', valueName: 'K', description: 'How many classes to show per image.', defaultText: '5' },
     backend: BACKEND_OPT,

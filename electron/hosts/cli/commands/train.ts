@@ -18,6 +18,7 @@ import {
   N_CTX_MAX,
   THREAD_SPLITS,
   TRAIN_BACKENDS,
+  ZERO_SHOT_TEMPLATE,
 } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
 import { resourcesDir } from '../../../engine/settings/paths';
@@ -74,7 +75,9 @@ function learnReporter(ctx: CommandContext): { update(e: LearnProgress): void; d
       else {
         const p = e.point;
         const head =
-          p.epoch === 0 ? '  zero-shot ("a photo of a {}.")' : `  epoch ${String(p.epoch).padStart(3)}/${e.epochs}`;
+          p.epoch === 0
+            ? `  zero-shot ("${ZERO_SHOT_TEMPLATE}")`
+            : `  epoch ${String(p.epoch).padStart(3)}/${e.epochs}`;
         const line = `${head}: loss ${p.trainLoss.toFixed(4)} train ${pct(p.trainAccuracy)} val ${pct(p.valAccuracy)} test ${pct(p.testAccuracy)}${p.epoch > 0 ? ` ETA ${formatEta(e.etaS)}` : ''}`;
         // Every epoch on a pipe would flood logs for 200 epochs: print the first ones, every tenth and the last.
         if (tty || p.epoch <= 2 || p.epoch % 10 === 0 || p.epoch === e.epochs) permanent(line);
