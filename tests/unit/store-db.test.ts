@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blobToFloats, floatsToBlob } from '../../electron/engine/store/blob';
-import { closeStoreDb, openDatabase, migrationHash, storeDb } from '../../electron/engine/store/db';
+import { closeStoreDb, openDatabase, migrationHash, storeDb, type Db } from '../../electron/engine/store/db';
 import { startJob } from '../../electron/engine/store/jobs-repo';
 import { MIGRATIONS } from '../../electron/engine/store/migrations';
 import { createProject } from '../../electron/engine/store/projects-repo';
@@ -99,6 +99,50 @@ describe('openDatabase', () => {
     const db = openDatabase(file, next);
     expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(version);
     db.close();
+  });
+
+  it('runs a data migration once, inside the migration transaction, and rolls it all back on error', () => {
+    const file = dbFile();
+    const db0 = openDatabase(file);
+    const projectId = createProject(db0, 'Old name', '', null).id;
+    db0.close();
+    const version = MIGRATIONS.length + 1;
+    const calls: boolean[] = [];
+    const rename = {
+      version,
+      name: `000${version}-data`,
+      sql: 'ALTER TABLE projects ADD COLUMN slug TEXT;',
+      up: (db: Db) => {
+        calls.push(db.inTransaction);
+        db.prepare(`UPDATE projects SET slug = lower(replace(name, ' ', '-'))`).run();
+      },
+    };
+    // A failing data migration leaves no trace: no column, no record, rows as they were.
+    const failing = {
+      ...rename,
+      up: (db: Db) => {
+        rename.up(db);
+        throw new Error('bad row');
+      },
+    };
+    expect(() => openDatabase(file, [...MIGRATIONS, failing])).toThrow('bad row');
+    const after = openDatabase(file);
+    expect(after.prepare('SELECT name FROM pragma_table_info(?) WHERE name = ?').get('projects', 'slug')).toBe(
+      undefined,
+    );
+    expect((after.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(version - 1);
+    after.close();
+    calls.length = 0;
+    const db1 = openDatabase(file, [...MIGRATIONS, rename]);
+    expect(db1.prepare('SELECT slug FROM projects WHERE id = ?').get(projectId)).toEqual({ slug: 'old-name' });
+    db1.prepare(`UPDATE projects SET slug = 'kept'`).run();
+    db1.close();
+    expect(calls).toEqual([true]);
+    openDatabase(file, [...MIGRATIONS, rename]).close();
+    const db2 = openDatabase(file, [...MIGRATIONS, rename]);
+    expect(db2.prepare('SELECT slug FROM projects').get()).toEqual({ slug: 'kept' });
+    db2.close();
+    expect(calls).toEqual([true]);
   });
 
   it('marks jobs and runs left running by a dead process as interrupted', () => {

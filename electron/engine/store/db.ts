@@ -87,6 +87,8 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): 
     const todo = pendingMigrations(db, migrations);
     for (const m of todo) {
       db.exec(m.sql);
+      // The data step commits with the SQL and the record, or not at all (see [Note: data migrations]).
+      m.up?.(db);
       record.run(m.version, m.name, migrationHash(m.sql), Date.now());
     }
     return todo.length;
