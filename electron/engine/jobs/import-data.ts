@@ -82,170 +82,236 @@ function reasonOf(e: unknown): string {
   return msg.split('\n')[0] ?? msg;
 }
 
-/** Imports images into a project; see [Note: import pipeline] and [Note: import layouts]. */
-export async function importData(db: Db, opts: ImportOptions): Promise<ImportReport> {
-  const started = Date.now();
-  const project = projectRow(db, opts.projectId);
-  const copyDir = project.copyDir;
-  const copyAll = opts.copy ?? copyDir !== null;
-  const imagesDir = copyDir ?? join(opts.dataDir, 'projects', String(project.id), 'images');
-  // A web upload session is imported item by item, as the desktop imports a drop (see [Note: upload sessions]).
-  const sources = expandUploadSessions(opts.sources, opts.dataDir);
-  const jobId = startJob(db, project.id, 'import', { sources: opts.sources });
-  const report: RawImportReport = {
-    jobId,
-    projectId: project.id,
-    scanned: 0,
-    imported: 0,
-    skipped: 0,
-    failed: 0,
-    duplicates: 0,
-    total: 0,
-    classesCreated: [],
-    skippedFiles: [],
-    failedFiles: [],
-    duplicateFiles: [],
-    durationMs: 0,
-  };
-  const counters = (): ImportProgress => ({
-    scanned: report.scanned,
-    imported: report.imported,
-    skipped: report.skipped,
-    failed: report.failed,
-    duplicates: report.duplicates,
-    total: report.total,
-  });
-  let lastProgress = 0;
-  const emit = (force = false) => {
-    const now = Date.now();
-    if (!force && now - lastProgress < 100) return;
-    lastProgress = now;
-    opts.progress?.(counters());
-  };
+/** A decoded image waiting for the next batch, with the files written for it (deleted if it is never recorded). */
+interface PendingImage {
+  className: string;
+  image: Omit<NewImage, 'classId'>;
+  written: string[];
+}
 
-  /** Decoded images waiting for the next batch, with the files written for them (deleted if they are never recorded). */
-  const pending: { className: string; image: Omit<NewImage, 'classId'>; written: string[] }[] = [];
-  const seen = new Map<string, string>();
+/** What probing an image gives: its oriented size, its format and its thumbnail. */
+interface Probed {
+  width: number;
+  height: number;
+  format: string;
+  thumbnail: string | null;
+  written: string[];
+}
+
+/** One import job's state and steps: scan, then workers (read, probe, copy), batched writes, and the end. */
+class ImportRun {
+  readonly report: RawImportReport;
+  /** The sources with each web upload session expanded item by item (see [Note: upload sessions]). */
+  private readonly sources: string[];
+  private readonly started = Date.now();
+  private readonly projectId: number;
+  private readonly copyAll: boolean;
+  private readonly imagesDir: string;
+  private readonly pending: PendingImage[] = [];
+  private readonly seen = new Map<string, string>();
   /** Files written for images that will never be recorded (a batch that failed to commit). */
-  const unrecorded: string[] = [];
-  let lastFlush = Date.now();
-  const flush = () => {
-    if (pending.length === 0) return;
-    const batch = pending.splice(0, pending.length);
+  private readonly unrecorded: string[] = [];
+  private lastFlush = Date.now();
+  private lastProgress = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: ImportOptions,
+  ) {
+    const project = projectRow(db, opts.projectId);
+    this.projectId = project.id;
+    this.copyAll = opts.copy ?? project.copyDir !== null;
+    this.imagesDir = project.copyDir ?? join(opts.dataDir, 'projects', String(project.id), 'images');
+    // A web upload session is imported item by item, as the desktop imports a drop (see [Note: upload sessions]).
+    this.sources = expandUploadSessions(opts.sources, opts.dataDir);
+    const jobId = startJob(db, project.id, 'import', { sources: opts.sources });
+    this.report = {
+      jobId,
+      projectId: project.id,
+      scanned: 0,
+      imported: 0,
+      skipped: 0,
+      failed: 0,
+      duplicates: 0,
+      total: 0,
+      classesCreated: [],
+      skippedFiles: [],
+      failedFiles: [],
+      duplicateFiles: [],
+      durationMs: 0,
+    };
+  }
+
+  private counters(): ImportProgress {
+    const r = this.report;
+    return {
+      scanned: r.scanned,
+      imported: r.imported,
+      skipped: r.skipped,
+      failed: r.failed,
+      duplicates: r.duplicates,
+      total: r.total,
+    };
+  }
+
+  emit(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 100) return;
+    this.lastProgress = now;
+    this.opts.progress?.(this.counters());
+  }
+
+  /** Records the pending images in one transaction, with the job's counters. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const { db, report } = this;
+    const batch = this.pending.splice(0, this.pending.length);
     try {
       const recorded = db.transaction(() => {
         const created: string[] = [];
         let imported = 0;
         for (const { className, image } of batch) {
-          const cls = ensureClass(db, project.id, className);
+          const cls = ensureClass(db, this.projectId, className);
           if (cls.created) created.push(className);
-          if (insertImage(db, project.id, { ...image, classId: cls.id }) !== null) imported++;
+          if (insertImage(db, this.projectId, { ...image, classId: cls.id }) !== null) imported++;
         }
-        touchProject(db, project.id);
-        updateJob(db, jobId, { sources: opts.sources, ...counters(), imported: report.imported + imported });
+        touchProject(db, this.projectId);
+        updateJob(db, report.jobId, {
+          sources: this.opts.sources,
+          ...this.counters(),
+          imported: report.imported + imported,
+        });
         return { created, imported };
       })();
       report.classesCreated.push(...recorded.created);
       report.imported += recorded.imported;
     } catch (e) {
-      unrecorded.push(...batch.flatMap((b) => b.written));
+      this.unrecorded.push(...batch.flatMap((b) => b.written));
       throw e;
     }
-    lastFlush = Date.now();
-  };
+    this.lastFlush = Date.now();
+  }
 
-  const processOne = async (c: Candidate) => {
+  private fail(c: Candidate, reason: string): void {
+    this.report.failed++;
+    this.report.failedFiles.push({ path: c.origin, reason });
+  }
+
+  /** The candidate's bytes, or null after recording why it cannot be imported (unreadable, empty, a duplicate). */
+  private async read(c: Candidate): Promise<{ data: Uint8Array; sha256: string } | null> {
     let data: Uint8Array;
     try {
       data = await c.read();
     } catch (e) {
-      report.failed++;
       // A zip entry's error already names the entry and says why (see [Note: hostile archives]).
-      const reason = e instanceof AppError ? e.message : `cannot read the file: ${reasonOf(e)}`;
-      report.failedFiles.push({ path: c.origin, reason });
-      return;
+      this.fail(c, e instanceof AppError ? e.message : `cannot read the file: ${reasonOf(e)}`);
+      return null;
     }
     if (data.byteLength === 0) {
-      report.failed++;
-      report.failedFiles.push({ path: c.origin, reason: 'empty file (0 bytes)' });
-      return;
+      this.fail(c, 'empty file (0 bytes)');
+      return null;
     }
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const earlier = seen.get(sha256) ?? imageByHash(db, project.id, sha256)?.origin;
+    const earlier = this.seen.get(sha256) ?? imageByHash(this.db, this.projectId, sha256)?.origin;
     if (earlier !== undefined) {
-      report.duplicates++;
-      report.duplicateFiles.push({ path: c.origin, sameAs: earlier });
-      return;
+      this.report.duplicates++;
+      this.report.duplicateFiles.push({ path: c.origin, sameAs: earlier });
+      return null;
     }
-    seen.set(sha256, c.origin);
-    let width: number;
-    let height: number;
-    let format: string;
-    let thumbnail: string | null = null;
-    const written: string[] = [];
+    this.seen.set(sha256, c.origin);
+    return { data, sha256 };
+  }
+
+  /** Probes the image and writes its thumbnail (the full-decode check); throws on an unreadable image. */
+  private async probe(data: Uint8Array, sha256: string): Promise<Probed> {
+    const meta = await sharp(data).metadata();
+    if (!meta.width || !meta.height) throw new Error('no image dimensions');
+    // EXIF orientations 5-8 swap width and height; the app shows and embeds the oriented image.
+    const swap = (meta.orientation ?? 1) >= 5;
+    const probed: Probed = {
+      width: swap ? meta.height : meta.width,
+      height: swap ? meta.width : meta.height,
+      format: meta.format,
+      thumbnail: null,
+      written: [],
+    };
+    if (this.opts.thumbnails !== false) {
+      const file = thumbnailPath(this.opts.dataDir, sha256);
+      if (!existsSync(file)) {
+        const webp = await sharp(data, { failOn: 'error' })
+          .rotate()
+          .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+          .webp({ quality: 70 })
+          .toBuffer();
+        await mkdir(join(this.opts.dataDir, 'thumbs', sha256.slice(0, 2)), { recursive: true });
+        await writeAtomic(file, webp);
+        probed.written.push(file);
+      }
+      probed.thumbnail = file;
+    }
+    return probed;
+  }
+
+  /** Copies the image into the project when asked (zip entries always): its path in the project. */
+  private async copy(c: Candidate, data: Uint8Array, sha256: string, written: string[]): Promise<string | null> {
+    if (!this.copyAll && c.path !== null) return null;
+    const path = join(this.imagesDir, `${sha256}${c.ext}`);
     try {
-      const meta = await sharp(data).metadata();
-      if (!meta.width || !meta.height) throw new Error('no image dimensions');
-      // EXIF orientations 5-8 swap width and height; the app shows and embeds the oriented image.
-      const swap = (meta.orientation ?? 1) >= 5;
-      width = swap ? meta.height : meta.width;
-      height = swap ? meta.width : meta.height;
-      format = meta.format;
-      if (opts.thumbnails !== false) {
-        const file = thumbnailPath(opts.dataDir, sha256);
-        if (!existsSync(file)) {
-          const webp = await sharp(data, { failOn: 'error' })
-            .rotate()
-            .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
-            .webp({ quality: 70 })
-            .toBuffer();
-          await mkdir(join(opts.dataDir, 'thumbs', sha256.slice(0, 2)), { recursive: true });
-          await writeAtomic(file, webp);
-          written.push(file);
-        }
-        thumbnail = file;
+      await mkdir(this.imagesDir, { recursive: true });
+      if (!existsSync(path)) {
+        await writeAtomic(path, data);
+        written.push(path);
       }
     } catch (e) {
-      seen.delete(sha256);
+      this.seen.delete(sha256);
+      await discard(written);
+      throw e;
+    }
+    return path;
+  }
+
+  /** Reads, probes and (when asked) copies one candidate, and queues it for the next batch. */
+  async processOne(c: Candidate): Promise<void> {
+    const got = await this.read(c);
+    if (!got) return;
+    const { data, sha256 } = got;
+    let probed: Probed;
+    try {
+      probed = await this.probe(data, sha256);
+    } catch (e) {
+      this.seen.delete(sha256);
       if (folderFailure(e)) throw e;
-      report.failed++;
       // A decode failure is described from the file itself (see [Note: image problems]); a system error as it is.
       const why = (e as NodeJS.ErrnoException).code === undefined ? imageProblem(data, e) : reasonOf(e);
-      report.failedFiles.push({ path: c.origin, reason: `unreadable image: ${why}` });
+      this.fail(c, `unreadable image: ${why}`);
       return;
     }
-    let path = c.path;
-    let copied = false;
-    if (copyAll || path === null) {
-      path = join(imagesDir, `${sha256}${c.ext}`);
-      try {
-        await mkdir(imagesDir, { recursive: true });
-        if (!existsSync(path)) {
-          await writeAtomic(path, data);
-          written.push(path);
-        }
-      } catch (e) {
-        seen.delete(sha256);
-        await discard(written);
-        throw e;
-      }
-      copied = true;
-    }
-    pending.push({
+    const { written, ...image } = probed;
+    const copied = await this.copy(c, data, sha256, written);
+    this.pending.push({
       className: c.className,
-      image: { path, origin: c.origin, sha256, bytes: data.byteLength, width, height, format, thumbnail, copied },
+      image: {
+        path: copied ?? c.path ?? '',
+        origin: c.origin,
+        sha256,
+        bytes: data.byteLength,
+        ...image,
+        copied: copied !== null,
+      },
       written,
     });
-    if (pending.length >= 100 || Date.now() - lastFlush > 250) flush();
-  };
+    if (this.pending.length >= 100 || Date.now() - this.lastFlush > 250) this.flush();
+  }
 
-  try {
-    const scan = await scanSources(sources, opts.signal);
+  /** Scans the sources and runs the workers over every candidate; settles them all before it returns or throws. */
+  async run(): Promise<void> {
+    const { opts, report } = this;
+    const scan = await scanSources(this.sources, opts.signal);
     report.skipped = scan.skipped.length;
     report.skippedFiles = scan.skipped;
     report.total = scan.candidates.length + scan.skipped.length;
     report.scanned = scan.skipped.length;
-    emit(true);
+    this.emit(true);
     let next = 0;
     let stopped = false;
     const worker = async () => {
@@ -254,9 +320,9 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
           opts.signal.throwIfAborted();
           const c = stopped ? undefined : scan.candidates[next++];
           if (!c) return;
-          await processOne(c);
+          await this.processOne(c);
           report.scanned++;
-          emit();
+          this.emit();
         }
       } catch (e) {
         // One worker's failure (a full disk) stops the others at their next file.
@@ -268,42 +334,61 @@ export async function importData(db: Db, opts: ImportOptions): Promise<ImportRep
     const settled = await Promise.allSettled(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
-    flush();
-    report.durationMs = Date.now() - started;
-    finishJob(db, jobId, 'done', { sources: opts.sources, ...counters() });
-    emit(true);
-    return userReport(report, sources, opts.dataDir);
-  } catch (e) {
+  }
+
+  /** Records the last batch and ends the job as done. */
+  finish(): ImportReport {
+    this.flush();
+    this.report.durationMs = Date.now() - this.started;
+    finishJob(this.db, this.report.jobId, 'done', { sources: this.opts.sources, ...this.counters() });
+    this.emit(true);
+    return userReport(this.report, this.sources, this.opts.dataDir);
+  }
+
+  /** Ends the job after a cancel or an error, keeping what was decoded; returns the error to throw. */
+  async abandon(e: unknown): Promise<unknown> {
+    const { report } = this;
     // Whatever was decoded before a cancel or an error is valid: keep it, if there is room to record it.
     let error = e;
     try {
-      flush();
+      this.flush();
     } catch (flushError) {
       if (!folderFailure(error)) error = flushError;
     }
-    await discard(unrecorded);
-    const cancelled = opts.signal.aborted;
+    await discard(this.unrecorded);
+    const cancelled = this.opts.signal.aborted;
     const folder = folderFailure(error) ? toAppError(error) : null;
     const reason = folder ? folder.message : reasonOf(error);
     try {
       finishJob(
-        db,
-        jobId,
+        this.db,
+        report.jobId,
         cancelled ? 'cancelled' : 'failed',
-        { sources: opts.sources, ...counters() },
+        { sources: this.opts.sources, ...this.counters() },
         cancelled ? undefined : reason,
       );
     } catch {
       // Not even room for that: the job stays `running` under this live engine, and once it exits the next engine
       // marks it interrupted (see [Note: job owners]).
     }
-    if (cancelled) throw new AppError('cancelled', 'The import was cancelled; the images imported so far were kept.');
+    if (cancelled) return new AppError('cancelled', 'The import was cancelled; the images imported so far were kept.');
     if (folder)
-      throw new AppError(
+      return new AppError(
         folder.code,
         `${folder.message} The import stopped: ${report.imported} images were imported and kept.`,
         folder.detail,
       );
-    throw error;
+    return error;
+  }
+}
+
+/** Imports images into a project; see [Note: import pipeline] and [Note: import layouts]. */
+export async function importData(db: Db, opts: ImportOptions): Promise<ImportReport> {
+  const run = new ImportRun(db, opts);
+  try {
+    await run.run();
+    return run.finish();
+  } catch (e) {
+    throw await run.abandon(e);
   }
 }

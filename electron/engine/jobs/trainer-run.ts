@@ -1,13 +1,12 @@
 /**
- * @file A whole learning run from a folder or a project: dataset, split, features, zero-shot, CoOp, outputs, and
- * the run's record in the store (engine worker, plain Node).
+ * @file A whole learning run from a folder or a project, in steps: plan (dataset, split), embed (features, zero-shot
+ * prompts), train (CoOp where the backend choice says), save (learn-save.ts: context, curve, the run's record in
+ * the store) (engine worker, plain Node).
  *
  * This is the glue between the CLIP runtime (ONNX Runtime image/text encoders, tokenizer, datasets), the
  * differentiable text encoder and prompt learner, and the pure training loop of `trainer.ts`. Evaluation of a saved
  * context lives in `evaluate-run.ts`.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
@@ -16,30 +15,28 @@ import {
   ZERO_SHOT_TEMPLATE,
   type LearnProgress,
   type LearnResult,
-  type SplitSummary,
+  type RunNote,
   type learnArgs,
 } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
-import { readFolderDataset } from '../data/folder-dataset';
-import { appVersion } from '../settings/paths';
+import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { RunRecorder } from '../store/run-recorder';
 import type { BackendChoice } from '../backends/backend-choice';
 import { prepareRunBackend, trainWhereChosen } from '../backends/training-backend';
-import { writeContextFile, CONTEXT_FORMAT_VERSION, type ContextMetadata } from '../formats/context-file';
-import { curvePng } from '../reports/curve';
-import { embedAll, trainingViews, type EmbedRequest } from '../features/features';
+import { embedAll, trainingViews, type EmbedAllResult, type EmbedRequest } from '../features/features';
 import { fillTemplate } from '../methods/templates';
 import { PromptLearner } from '../train/prompt-learner';
+import { noTestImages, splitRows, testPredictions } from './learn-outputs';
+import { saveLearn } from './learn-save';
 import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
 import { textEncoderFor } from '../train/text-encoder';
-import { Rng } from '../train/splits';
 import { planShots, shotNotes } from '../train/shot-plan';
-import { throwIfCancelled, type TrainImage } from '../train/trainer';
-import { noTestImages, runFolderName, sha256File, splitRows, testPredictions } from './learn-outputs';
+import { Rng, type FewShotSplit } from '../train/splits';
+import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
 
 type LearnArgs = z.output<typeof learnArgs>;
 
@@ -91,8 +88,8 @@ export async function runLearn(
   }
 }
 
-/** The part of a run after its dataset and model are known. */
-async function learnOn(run: {
+/** A learning run once its dataset and model are known (what every step reads). */
+interface LearnRun {
   args: LearnArgs;
   env: { dataDir: string; log(message: string): void };
   job: JobContext<LearnProgress>;
@@ -104,15 +101,41 @@ async function learnOn(run: {
   src: RunSource;
   prompts: string[];
   recorder: RunRecorder | null;
-}): Promise<LearnResult> {
-  const { args, model, src, prompts, recorder, backend, choice, engineBackend, tStart } = run;
-  const { progress, signal } = run.job;
-  const phase = (p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
-    progress({ kind: 'phase', phase: p, message });
+}
+
+/** Step 1's output: the separate test folder, the split (and the shots it has), its notes, how long loading took. */
+interface LearnPlan {
+  testDs: FolderDataset | null;
+  /** The class names as people know them (see [Note: class display names]). */
+  classNames: string[];
+  split: FewShotSplit;
+  /** The shots of the split (fewer than asked on a small dataset, see [Note: small datasets]). */
+  shots: number;
+  notes: RunNote[];
+  loadS: number;
+}
+
+/** Step 2's output: the features of the split's images and of the class prompts. */
+interface LearnFeatures {
+  train: TrainImage[];
+  val: FeatureSet & { items: FewShotSplit['val'] };
+  test: FeatureSet & { items: FewShotSplit['test'] };
+  zeroShotText: Float32Array[];
+  skipped: { path: string; reason: string }[];
+  emb: EmbedAllResult;
+  featuresS: number;
+}
+
+const phase = (run: LearnRun, p: Extract<LearnProgress, { kind: 'phase' }>['phase'], message: string) =>
+  run.job.progress({ kind: 'phase', phase: p, message });
+
+/** Step 1: the split of the run (small datasets, a separate test folder, pinned images), recorded for a project. */
+async function planLearn(run: LearnRun): Promise<LearnPlan> {
+  const { args, src, recorder } = run;
   const testDs = args.test ? await readFolderDataset(args.test) : null;
   // Reports name the classes as people know them (see [Note: class display names]).
   const classNames = src.classes.map((c) => c.label);
-  const plan = planShots(
+  const shotPlan = planShots(
     src.classes.map((c) => c.files),
     {
       shots: args.shots,
@@ -121,26 +144,31 @@ async function learnOn(run: {
       ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
     },
   );
-  const split = plan.split;
-  const shots = plan.shots;
+  const { split, shots } = shotPlan;
   if (split.test.length === 0) throw noTestImages(src, shots, testDs !== null);
   const notes = shotNotes(
-    plan,
+    shotPlan,
     classNames,
     src.classes.map((c) => c.files.length),
   );
   for (const n of notes) run.env.log(`learn: ${n.message}`);
   recorder?.start(splitRows(split, src), shots);
-  const loadS = secs(tStart);
-  throwIfCancelled(signal);
+  const plan = { testDs, classNames, split, shots, notes, loadS: secs(run.tStart) };
+  throwIfCancelled(run.job.signal);
+  return plan;
+}
 
-  phase('features', 'Embedding the images with ONNX Runtime');
+/** Step 2: embeds the training views and the evaluation images (see [Note: cached views]) and the class prompts. */
+async function embedLearn(run: LearnRun, plan: LearnPlan): Promise<LearnFeatures> {
+  const { args, src, model } = run;
+  const { split } = plan;
+  const { progress, signal } = run.job;
+  phase(run, 'features', 'Embedding the images with ONNX Runtime');
   const tFeat = now();
-  const rng = new Rng(args.seed);
   const views = await trainingViews(
     split.train.map((t) => t.path),
     args.augViews,
-    rng.fork('views'),
+    new Rng(args.seed).fork('views'),
   );
   const withHash = (path: string): EmbedRequest => {
     const sha256 = src.images.get(path)?.sha256;
@@ -155,7 +183,6 @@ async function learnOn(run: {
     ...(src.project ? { store: embeddingStore(storeDb(run.env.dataDir)) } : {}),
     onProgress: (done, total) => progress({ kind: 'features', done, total }),
   });
-  const skipped = [...src.skipped, ...(testDs?.skipped ?? []), ...emb.errors];
   const dim = model.info.config.projectionDim;
   const train: TrainImage[] = [];
   let k = 0;
@@ -164,16 +191,26 @@ async function learnOn(run: {
     if (vs.length > 0) train.push({ label: t.label, views: vs });
   });
   const evalFeats = emb.features.slice(trainReqs.length);
-  const val = toFeatureSet(split.val, evalFeats.slice(0, split.val.length), dim);
-  const test = toFeatureSet(split.test, evalFeats.slice(split.val.length), dim);
-  const zeroShotText = await model.embedText(prompts.map((p) => fillTemplate(ZERO_SHOT_TEMPLATE, p)));
-  const featuresS = secs(tFeat);
+  const feats: LearnFeatures = {
+    train,
+    val: toFeatureSet(split.val, evalFeats.slice(0, split.val.length), dim),
+    test: toFeatureSet(split.test, evalFeats.slice(split.val.length), dim),
+    zeroShotText: await model.embedText(run.prompts.map((p) => fillTemplate(ZERO_SHOT_TEMPLATE, p))),
+    skipped: [...src.skipped, ...(plan.testDs?.skipped ?? []), ...emb.errors],
+    emb,
+    featuresS: secs(tFeat),
+  };
   throwIfCancelled(signal);
+  return feats;
+}
 
-  phase('text-encoder', 'Loading the text encoder for training (verified against ONNX Runtime)');
+/** Step 3a: the verified text encoder and the prompt learner of the run's options. */
+async function makeLearner(run: LearnRun) {
+  const { args, model } = run;
+  phase(run, 'text-encoder', 'Loading the text encoder for training (verified against ONNX Runtime)');
   const tEnc = now();
-  const encoder = await textEncoderFor(model, engineBackend);
-  const learnerOptions = {
+  const encoder = await textEncoderFor(model, run.engineBackend);
+  const options = {
     nCtx: args.nCtx,
     csc: args.csc,
     position: args.position,
@@ -181,171 +218,73 @@ async function learnOn(run: {
     seed: args.seed,
     path: args.path,
   };
-  const learner = new PromptLearner(encoder, model.tokenizer, prompts, learnerOptions);
-  const textEncoderS = secs(tEnc);
+  const learner = new PromptLearner(encoder, model.tokenizer, run.prompts, options);
+  return { learner, heads: encoder.heads, options, textEncoderS: secs(tEnc) };
+}
+
+/** Step 3b: trains where the backend choice says (see [Note: training backend choice]); the test predictions. */
+async function trainLearn(
+  run: LearnRun,
+  plan: LearnPlan,
+  feats: LearnFeatures,
+  made: Awaited<ReturnType<typeof makeLearner>>,
+) {
+  const { args, model, recorder, backend } = run;
+  const { learner } = made;
+  const epochs = args.epochs ?? defaultEpochs(plan.shots);
+  const kgLambda = args.method === 'kgcoop' ? (args.kgLambda ?? KGCOOP_LAMBDA) : null;
+  phase(
+    run,
+    'train',
+    `Learning ${learner.nCtx} context vectors${kgLambda !== null ? ` with KgCoOp (lambda ${kgLambda})` : ''} for ${epochs} epochs on ${backend}`,
+  );
+  const source = {
+    modelDir: model.info.dir,
+    heads: made.heads,
+    tokenizer: model.tokenizer,
+    prompts: run.prompts,
+    options: made.options,
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    split: args.split,
+  };
+  const dim = model.info.config.projectionDim;
+  const { train, val, test, zeroShotText } = feats;
+  const data = { classNames: plan.classNames, dim, train, val, test, zeroShotText };
+  const result = await trainWhereChosen(run.choice, source, data, learner, {
+    epochs,
+    seed: args.seed,
+    batchSize: args.batchSize,
+    logitScale: model.info.logitScale,
+    ...(kgLambda !== null ? { kgLambda } : {}),
+    backend,
+    signal: run.job.signal,
+    onProgress: (e) => {
+      if (e.kind === 'step') recorder?.step();
+      else recorder?.epoch(e.point);
+      run.job.progress(e);
+    },
+  });
+  const predictions = testPredictions(learner, feats.test, dim, model.info.logitScale, run.src);
+  return { result, predictions, epochs, kgLambda };
+}
+
+/** Runs `learn` on a known dataset and model: plan, embed, train, save (see the steps). */
+async function learnOn(run: LearnRun): Promise<LearnResult> {
+  const plan = await planLearn(run);
+  const feats = await embedLearn(run, plan);
+  const made = await makeLearner(run);
   try {
-    const epochs = args.epochs ?? defaultEpochs(shots);
-    const kgLambda = args.method === 'kgcoop' ? (args.kgLambda ?? KGCOOP_LAMBDA) : null;
-    phase(
-      'train',
-      `Learning ${learner.nCtx} context vectors${kgLambda !== null ? ` with KgCoOp (lambda ${kgLambda})` : ''} for ${epochs} epochs on ${backend}`,
-    );
-    const source = {
-      modelDir: model.info.dir,
-      heads: encoder.heads,
-      tokenizer: model.tokenizer,
-      prompts,
-      options: learnerOptions,
-      ...(args.threads !== undefined ? { threads: args.threads } : {}),
-      split: args.split,
-    };
-    const result = await trainWhereChosen(
-      choice,
-      source,
-      { classNames, dim, train, val, test, zeroShotText },
-      learner,
-      {
-        epochs,
-        seed: args.seed,
-        batchSize: args.batchSize,
-        logitScale: model.info.logitScale,
-        ...(kgLambda !== null ? { kgLambda } : {}),
-        backend,
-        signal,
-        onProgress: (e) => {
-          if (e.kind === 'step') recorder?.step();
-          else recorder?.epoch(e.point);
-          progress(e);
-        },
-      },
-    );
-    const predictions = testPredictions(learner, test, dim, model.info.logitScale, src);
-    phase('save', 'Saving the context and the curve');
-    const outDir = resolve(
-      args.out ??
-        (src.project && recorder
-          ? join(
-              run.env.dataDir,
-              'projects',
-              String(src.project.id),
-              'runs',
-              runFolderName(src.title, args.seed, recorder.runId),
-            )
-          : join(run.env.dataDir, 'runs', runFolderName(src.title, args.seed))),
-    );
-    await mkdir(outDir, { recursive: true });
-    const nearestTokens = learner.nearestTokens(5);
-    const ctxData = Float32Array.from((await learner.ctx.data()) as Float32Array);
-    const contextPath = join(outDir, 'context.safetensors');
-    const curvePath = join(outDir, 'curve.png');
-    const files = await Promise.all(
-      [model.info.textModelPath, model.info.visionModelPath].map(async (p) => ({
-        path: p.startsWith(model.info.dir) ? p.slice(model.info.dir.length + 1) : p,
-        ...(await sha256File(p)),
-      })),
-    );
-    const meta: ContextMetadata = {
-      formatVersion: CONTEXT_FORMAT_VERSION,
-      method: args.method,
-      ...(kgLambda !== null ? { kgLambda } : {}),
-      model: { id: model.info.id, dir: model.info.dir, files },
-      tokenizer: {
-        kind: 'clip-bpe',
-        vocabSize: model.tokenizer.vocabSize,
-        contextLength: model.tokenizer.contextLength,
-      },
-      classNames: src.classes.map((c) => c.name),
-      classLabels: classNames,
-      prompts,
-      nCtx: learner.nCtx,
-      csc: args.csc,
-      position: args.position,
-      init: args.ctxInit ?? 'random N(0, 0.02^2)',
-      seed: args.seed,
-      shots,
-      epochs,
-      augViews: args.augViews,
-      backend,
-      metrics: {
-        zeroShotTestAccuracy: result.zeroShot.test.accuracy,
-        testAccuracy: result.test.accuracy,
-        valAccuracy: result.val?.accuracy ?? null,
-        finalTrainLoss: result.curve[result.curve.length - 1]?.trainLoss ?? null,
-      },
-      appVersion: appVersion(),
-      nearestTokens,
-      createdAt: new Date().toISOString(),
-    };
-    await writeContextFile(contextPath, { ctx: ctxData, shape: learner.ctx.shape, meta });
-    await writeFile(
-      curvePath,
-      await curvePng(result.curve, {
-        title: `${args.method === 'kgcoop' ? 'KgCoOp' : 'CoOp'} on ${basename(resolve(src.title))}: ${shots} shots, seed ${args.seed}, ${backend}`,
-      }),
-    );
-    const summary = (name: string, i: number): SplitSummary => ({
-      name,
-      folder: src.classes[i]?.name ?? name,
-      prompt: prompts[i] ?? name,
-      train: split.train.filter((t) => t.label === i).length,
-      val: split.val.filter((t) => t.label === i).length,
-      test: split.test.filter((t) => t.label === i).length,
+    const trained = await trainLearn(run, plan, feats, made);
+    phase(run, 'save', 'Saving the context and the curve');
+    return await saveLearn({
+      ...run,
+      ...plan,
+      ...feats,
+      ...trained,
+      learner: made.learner,
+      textEncoderS: made.textEncoderS,
     });
-    const out: LearnResult = {
-      project: src.project && recorder ? { ...src.project, runId: recorder.runId } : null,
-      model: { id: model.info.id, dir: model.info.dir },
-      data: { root: src.root, test: testDs?.root ?? null, classes: classNames.map(summary), skipped },
-      settings: {
-        method: args.method,
-        kgLambda,
-        shots,
-        requestedShots: args.shots,
-        seed: args.seed,
-        nCtx: learner.nCtx,
-        csc: args.csc,
-        position: args.position,
-        ctxInit: args.ctxInit ?? null,
-        epochs,
-        augViews: args.augViews,
-        batchSize: args.batchSize,
-        path: args.path,
-      },
-      backend,
-      notes,
-      zeroShot: {
-        template: ZERO_SHOT_TEMPLATE,
-        test: result.zeroShot.test,
-        valAccuracy: result.zeroShot.val?.accuracy ?? null,
-      },
-      curve: result.curve,
-      test: result.test,
-      predictions,
-      valAccuracy: result.val?.accuracy ?? null,
-      nearestTokens,
-      timings: {
-        loadS,
-        featuresS,
-        imagesEmbedded: emb.computed,
-        imagesFromCache: emb.cached,
-        textEncoderS,
-        trainS: result.trainSeconds,
-        steps: result.steps,
-        msPerStep: result.msPerStep,
-        threads: result.threads,
-        split: result.split,
-        totalS: secs(tStart),
-      },
-      contextPath,
-      curvePath,
-      outDir,
-    };
-    await writeFile(join(outDir, 'result.json'), JSON.stringify(out, null, 2));
-    recorder?.finish(
-      { name: 'ctx', shape: learner.ctx.shape, data: ctxData, meta: { ...meta, path: contextPath } },
-      out,
-    );
-    return out;
   } finally {
-    learner.dispose();
+    made.learner.dispose();
   }
 }
