@@ -58,6 +58,147 @@ export function resolveUrl(endpoint: string, repo: string, revision: string, pat
   return `${endpoint.replace(/\/+$/, '')}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(path)}`;
 }
 
+/** One download in progress: the request, where it works, and how it reports. */
+interface DownloadJob {
+  dataDir: string;
+  req: DownloadRequest;
+  id: string;
+  endpoint: string;
+  work: string;
+  modelDir: string;
+  ctx: { progress(e: DownloadProgress): void; signal: AbortSignal };
+  tuning: DownloadTuning;
+}
+
+/** A remote file of the variant. */
+interface Remote {
+  path: string;
+  remote: RemoteFile;
+}
+
+const NO_FILE_PROGRESS = { fileBytes: 0, fileTotal: 0, bytesPerSecond: 0, etaSeconds: null };
+
+/** Phase `resolve`: HEAD every file of the variant; a required file that is missing stops the download. */
+async function resolveRemotes(job: DownloadJob): Promise<Remote[]> {
+  const { req, endpoint, ctx } = job;
+  const wanted = variantFiles(req.variant);
+  const remotes: Remote[] = [];
+  for (const [i, f] of wanted.entries()) {
+    ctx.progress({
+      phase: 'resolve',
+      file: f.path,
+      fileIndex: i,
+      fileCount: wanted.length,
+      bytes: 0,
+      total: 0,
+      ...NO_FILE_PROGRESS,
+    });
+    const url = resolveUrl(endpoint, req.repo, req.revision, f.path);
+    const remote = await probeFile(url, ctx.signal);
+    if (remote) remotes.push({ path: f.path, remote });
+    else if (f.required)
+      throw new AppError(
+        'not_found',
+        `${req.repo}@${req.revision} has no ${f.path} at ${endpoint} (the ${req.variant} variant may not exist).`,
+      );
+  }
+  return remotes;
+}
+
+/** Downloads one file (or takes it as verified by an earlier run), resumable; see [Note: resumable download]. */
+async function downloadOne(
+  job: DownloadJob,
+  remotes: readonly Remote[],
+  i: number,
+  state: { meter: Meter; verified: Record<string, VerifiedRecord> },
+): Promise<ManifestFile> {
+  const { ctx, tuning } = job;
+  const { path, remote } = remotes[i] as Remote;
+  const { meter, verified } = state;
+  const dest = join(job.modelDir, path);
+  const fileTotal = remote.size ?? 0;
+  const done = verified[path];
+  const event = (fileBytes: number, extra: Partial<DownloadProgress> = {}): DownloadProgress => ({
+    phase: 'download',
+    file: path,
+    fileIndex: i,
+    fileCount: remotes.length,
+    fileBytes,
+    fileTotal,
+    ...meter.snapshot(),
+    ...extra,
+  });
+  if (done && existsSync(dest) && done.etag === remote.etag && done.bytes === (remote.size ?? done.bytes)) {
+    meter.addResumed(done.bytes);
+    ctx.progress(event(done.bytes, { resumedFrom: done.bytes }));
+    return { path, bytes: done.bytes, sha256: done.sha256 };
+  }
+  let fileBytes = 0;
+  ctx.progress(event(0));
+  const result = await downloadFile({
+    remote,
+    dest,
+    signal: ctx.signal,
+    ...(tuning.maxRetries !== undefined ? { maxRetries: tuning.maxRetries } : {}),
+    ...(tuning.retryDelayMs !== undefined ? { retryDelayMs: tuning.retryDelayMs } : {}),
+    onResume(from) {
+      meter.rewindFile(fileBytes, from);
+      fileBytes = from;
+      ctx.progress(event(from, { resumedFrom: from }));
+    },
+    onBytes(now, delta) {
+      if (now < fileBytes + delta) meter.rewindFile(fileBytes, now - delta);
+      fileBytes = now;
+      if (meter.transferred(delta)) ctx.progress(event(now));
+    },
+  });
+  meter.rewindFile(fileBytes, result.bytes);
+  verified[path] = { bytes: result.bytes, sha256: result.sha256, etag: remote.etag };
+  await writeFile(join(job.work, 'files.json'), JSON.stringify(verified));
+  ctx.progress(event(result.bytes));
+  return { path, ...result };
+}
+
+/** Phase `download`: every file in turn, after checking the disk can hold what is left. */
+async function downloadAll(job: DownloadJob, remotes: readonly Remote[], total: number): Promise<ManifestFile[]> {
+  const verified = await readVerified(job.work);
+  await assertFreeSpace(job.work, total - Object.values(verified).reduce((sum, v) => sum + v.bytes, 0));
+  const state = { meter: new Meter(total, job.tuning.progressIntervalMs ?? 100), verified };
+  const files: ManifestFile[] = [];
+  for (let i = 0; i < remotes.length; i++) files.push(await downloadOne(job, remotes, i, state));
+  return files;
+}
+
+/** Phases `validate` and `install`: the files must make a model (see [Note: validate before install]), then one rename. */
+async function validateAndInstall(job: DownloadJob, files: ManifestFile[], total: number): Promise<void> {
+  const { req, ctx } = job;
+  const last = { file: null, fileIndex: files.length, fileCount: files.length, ...NO_FILE_PROGRESS };
+  ctx.progress({ phase: 'validate', ...last, bytes: total, total });
+  try {
+    await validateModelFolder(job.modelDir, req.variant);
+  } catch (e) {
+    // The files passed their checks but do not make a model: nothing worth resuming.
+    await rm(job.work, { recursive: true, force: true });
+    throw e;
+  }
+  ctx.signal.throwIfAborted();
+  ctx.progress({ phase: 'install', ...last, bytes: total, total });
+  await writeManifest(job.modelDir, {
+    schema: 1,
+    id: job.id,
+    source: 'download',
+    repo: req.repo,
+    revision: req.revision,
+    variant: req.variant,
+    origin: job.endpoint,
+    path: null,
+    files,
+    installedAt: new Date().toISOString(),
+  });
+  await commitInstall(job.dataDir, job.modelDir, job.id, req.force);
+  await rm(job.work, { recursive: true, force: true });
+}
+
 /** Downloads and installs a model variant; resolves with the installed model. */
 export async function downloadModel(
   dataDir: string,
@@ -65,119 +206,18 @@ export async function downloadModel(
   ctx: { progress(e: DownloadProgress): void; signal: AbortSignal },
   tuning: DownloadTuning = {},
 ): Promise<InstalledModel> {
-  const { signal } = ctx;
   const id = downloadId(req.repo, req.revision, req.variant);
   assertInstallable(dataDir, id, req.force);
   const { endpoint } = resolveEndpoint(dataDir, req.endpoint);
   const work = join(stagingRoot(dataDir), id);
-  const modelDir = join(work, 'model');
-  await mkdir(modelDir, { recursive: true });
+  const job: DownloadJob = { req, id, endpoint, work, modelDir: join(work, 'model'), ctx, tuning, dataDir };
+  await mkdir(job.modelDir, { recursive: true });
   const release = await acquireLock(work, id);
   try {
-    // resolve
-    const wanted = variantFiles(req.variant);
-    const remotes: { path: string; remote: RemoteFile }[] = [];
-    const base = { fileBytes: 0, fileTotal: 0, bytesPerSecond: 0, etaSeconds: null };
-    for (const [i, f] of wanted.entries()) {
-      ctx.progress({
-        phase: 'resolve',
-        file: f.path,
-        fileIndex: i,
-        fileCount: wanted.length,
-        bytes: 0,
-        total: 0,
-        ...base,
-      });
-      const url = resolveUrl(endpoint, req.repo, req.revision, f.path);
-      const remote = await probeFile(url, signal);
-      if (remote) remotes.push({ path: f.path, remote });
-      else if (f.required)
-        throw new AppError(
-          'not_found',
-          `${req.repo}@${req.revision} has no ${f.path} at ${endpoint} (the ${req.variant} variant may not exist).`,
-        );
-    }
+    const remotes = await resolveRemotes(job);
     const total = remotes.reduce((sum, r) => sum + (r.remote.size ?? 0), 0);
-
-    // download
-    const verified = await readVerified(work);
-    await assertFreeSpace(work, total - Object.values(verified).reduce((sum, v) => sum + v.bytes, 0));
-    const meter = new Meter(total, tuning.progressIntervalMs ?? 100);
-    const files: ManifestFile[] = [];
-    for (const [i, { path, remote }] of remotes.entries()) {
-      const dest = join(modelDir, path);
-      const fileTotal = remote.size ?? 0;
-      const done = verified[path];
-      const event = (fileBytes: number, extra: Partial<DownloadProgress> = {}): DownloadProgress => ({
-        phase: 'download',
-        file: path,
-        fileIndex: i,
-        fileCount: remotes.length,
-        fileBytes,
-        fileTotal,
-        ...meter.snapshot(),
-        ...extra,
-      });
-      if (done && existsSync(dest) && done.etag === remote.etag && done.bytes === (remote.size ?? done.bytes)) {
-        meter.addResumed(done.bytes);
-        files.push({ path, bytes: done.bytes, sha256: done.sha256 });
-        ctx.progress(event(done.bytes, { resumedFrom: done.bytes }));
-        continue;
-      }
-      let fileBytes = 0;
-      ctx.progress(event(0));
-      const result = await downloadFile({
-        remote,
-        dest,
-        signal,
-        ...(tuning.maxRetries !== undefined ? { maxRetries: tuning.maxRetries } : {}),
-        ...(tuning.retryDelayMs !== undefined ? { retryDelayMs: tuning.retryDelayMs } : {}),
-        onResume(from) {
-          meter.rewindFile(fileBytes, from);
-          fileBytes = from;
-          ctx.progress(event(from, { resumedFrom: from }));
-        },
-        onBytes(now, delta) {
-          if (now < fileBytes + delta) meter.rewindFile(fileBytes, now - delta);
-          fileBytes = now;
-          if (meter.transferred(delta)) ctx.progress(event(now));
-        },
-      });
-      meter.rewindFile(fileBytes, result.bytes);
-      verified[path] = { bytes: result.bytes, sha256: result.sha256, etag: remote.etag };
-      await writeFile(join(work, 'files.json'), JSON.stringify(verified));
-      files.push({ path, ...result });
-      ctx.progress(event(result.bytes));
-    }
-
-    // validate
-    const last = { file: null, fileIndex: remotes.length, fileCount: remotes.length, ...base };
-    ctx.progress({ phase: 'validate', ...last, bytes: total, total });
-    try {
-      await validateModelFolder(modelDir, req.variant);
-    } catch (e) {
-      // The files passed their checks but do not make a model: nothing worth resuming.
-      await rm(work, { recursive: true, force: true });
-      throw e;
-    }
-    signal.throwIfAborted();
-
-    // install
-    ctx.progress({ phase: 'install', ...last, bytes: total, total });
-    await writeManifest(modelDir, {
-      schema: 1,
-      id,
-      source: 'download',
-      repo: req.repo,
-      revision: req.revision,
-      variant: req.variant,
-      origin: endpoint,
-      path: null,
-      files,
-      installedAt: new Date().toISOString(),
-    });
-    await commitInstall(dataDir, modelDir, id, req.force);
-    await rm(work, { recursive: true, force: true });
+    const files = await downloadAll(job, remotes, total);
+    await validateAndInstall(job, files, total);
   } finally {
     await release();
   }

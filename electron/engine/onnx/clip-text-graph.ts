@@ -217,19 +217,9 @@ function orderQkv(
     : ([lins[0], lins[1], lins[2]] as [LinearWeights, LinearWeights, LinearWeights]);
 }
 
-/** Extracts the text transformer's weights from a decoded text_model.onnx; `heads` comes from config.json. */
-export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number } = {}): ClipTextWeights {
-  const graph = model.graph;
-  if (!graph) throw new GraphMatchError('The file has no graph.');
+/** The token-embedding lookup table [vocab, width] and the positional table [context, width] of the graph. */
+function embeddingTables(graph: NonNullable<OnnxModel['graph']>, g: GraphIndex) {
   const nodes = graph.node ?? [];
-  const quantized = nodes.find((n) => QUANTIZED_OPS.has(n.opType ?? ''));
-  if (quantized) {
-    throw new GraphMatchError(
-      `This text model is int8-quantized (${quantized.opType ?? ''} nodes), which the trainer cannot differentiate: use the fp32 file for training (onnx/text_model.onnx; fp16 also works).`,
-    );
-  }
-  const g = new GraphIndex(nodes, graph.initializer ?? []);
-
   const tokenGather = nodes.find((n) => {
     const d = dimsOf(g.init(n.input?.[0]));
     return n.opType === 'Gather' && d.length === 2 && (d[0] ?? 0) > 1000;
@@ -249,8 +239,11 @@ export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number
     );
   });
   if (!posT) throw new GraphMatchError('No positional-embedding table [context, width] found.');
-  const contextLength = dimsOf(posT).at(-2) ?? 0;
+  return { tokenT, posT, vocabSize, width, contextLength: dimsOf(posT).at(-2) ?? 0 };
+}
 
+/** The layer norms (fused or decomposed) and linear layers of the graph, in graph order. */
+function graphEvents(nodes: readonly OnnxNode[], g: GraphIndex, width: number): Event[] {
   const events: Event[] = [];
   for (const n of nodes) {
     if (n.opType === 'LayerNormalization') {
@@ -271,8 +264,35 @@ export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number
       if (lin) events.push({ kind: 'linear', node: n, lin });
     }
   }
+  return events;
+}
 
-  const layers: TextLayerWeights[] = [];
+/** One transformer layer from its events: ln1, the attention projections, ln2, the MLP. */
+function layerOf(g: GraphIndex, l: number, width: number, ev: { ln1: Event; att: Event[]; ln2: Event; mlp: Event[] }) {
+  const { ln1, att, ln2, mlp } = ev;
+  if (ln1.kind !== 'ln' || ln2.kind !== 'ln') throw new GraphMatchError('Layer norm expected.');
+  const linears = (es: Event[]) =>
+    es.map((e) => (e.kind === 'linear' ? e.lin : null)).filter((x): x is LinearWeights => x !== null);
+  const attLin = linears(att);
+  let q: LinearWeights, k: LinearWeights, v: LinearWeights, out: LinearWeights;
+  if (attLin.length === 4) {
+    [q, k, v] = orderQkv(
+      g,
+      att.slice(0, 3).map((e) => e.node),
+      attLin.slice(0, 3),
+    );
+    out = attLin[3] as LinearWeights;
+  } else if (attLin.length === 2 && attLin[0]?.outDim === 3 * width) {
+    [q, k, v] = splitColumns(attLin[0], 3) as [LinearWeights, LinearWeights, LinearWeights];
+    out = attLin[1] as LinearWeights;
+  } else throw new GraphMatchError(`Layer ${l}: expected q/k/v/out projections, found ${attLin.length} linear layers.`);
+  const [fc1, fc2, ...extra] = linears(mlp);
+  if (!fc1 || !fc2 || extra.length > 0) throw new GraphMatchError(`Layer ${l}: expected fc1 and fc2.`);
+  return { ln1: ln1.ln, q, k, v, out, ln2: ln2.ln, fc1, fc2 };
+}
+
+/** The layers, the final layer norm and the projection, read from the events in order. */
+function layersOf(g: GraphIndex, events: readonly Event[], width: number) {
   let i = 0;
   const take = (kind: Event['kind']): Event => {
     const e = events[i++];
@@ -289,35 +309,32 @@ export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number
   const nLayers = (lnCount - 1) / 2;
   if (!Number.isInteger(nLayers) || nLayers < 1)
     throw new GraphMatchError(`Found ${lnCount} layer norms; expected 2 per layer + 1.`);
-  for (let l = 0; l < nLayers; l++) {
-    const ln1 = take('ln');
-    const att = linearsUntilLn();
-    const ln2 = take('ln');
-    const mlp = linearsUntilLn();
-    if (ln1.kind !== 'ln' || ln2.kind !== 'ln') throw new GraphMatchError('Layer norm expected.');
-    const attLin = att.map((e) => (e.kind === 'linear' ? e.lin : null)).filter((x): x is LinearWeights => x !== null);
-    let q: LinearWeights, k: LinearWeights, v: LinearWeights, out: LinearWeights;
-    if (attLin.length === 4) {
-      [q, k, v] = orderQkv(
-        g,
-        att.slice(0, 3).map((e) => e.node),
-        attLin.slice(0, 3),
-      );
-      out = attLin[3] as LinearWeights;
-    } else if (attLin.length === 2 && attLin[0]?.outDim === 3 * width) {
-      [q, k, v] = splitColumns(attLin[0], 3) as [LinearWeights, LinearWeights, LinearWeights];
-      out = attLin[1] as LinearWeights;
-    } else
-      throw new GraphMatchError(`Layer ${l}: expected q/k/v/out projections, found ${attLin.length} linear layers.`);
-    const mlpLin = mlp.map((e) => (e.kind === 'linear' ? e.lin : null)).filter((x): x is LinearWeights => x !== null);
-    const [fc1, fc2] = mlpLin;
-    if (mlpLin.length !== 2 || !fc1 || !fc2) throw new GraphMatchError(`Layer ${l}: expected fc1 and fc2.`);
-    layers.push({ ln1: ln1.ln, q, k, v, out, ln2: ln2.ln, fc1, fc2 });
-  }
+  const layers: TextLayerWeights[] = [];
+  for (let l = 0; l < nLayers; l++)
+    layers.push(
+      layerOf(g, l, width, { ln1: take('ln'), att: linearsUntilLn(), ln2: take('ln'), mlp: linearsUntilLn() }),
+    );
   const finalLn = take('ln');
   const proj = events[i];
   if (finalLn.kind !== 'ln' || proj?.kind !== 'linear')
     throw new GraphMatchError('No final layer norm + text projection found.');
+  return { layers, finalLn: finalLn.ln, projection: proj.lin };
+}
+
+/** Extracts the text transformer's weights from a decoded text_model.onnx; `heads` comes from config.json. */
+export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number } = {}): ClipTextWeights {
+  const graph = model.graph;
+  if (!graph) throw new GraphMatchError('The file has no graph.');
+  const nodes = graph.node ?? [];
+  const quantized = nodes.find((n) => QUANTIZED_OPS.has(n.opType ?? ''));
+  if (quantized) {
+    throw new GraphMatchError(
+      `This text model is int8-quantized (${quantized.opType ?? ''} nodes), which the trainer cannot differentiate: use the fp32 file for training (onnx/text_model.onnx; fp16 also works).`,
+    );
+  }
+  const g = new GraphIndex(nodes, graph.initializer ?? []);
+  const { tokenT, posT, vocabSize, width, contextLength } = embeddingTables(graph, g);
+  const { layers, finalLn, projection } = layersOf(g, graphEvents(nodes, g, width), width);
   const heads = hints.heads ?? Math.max(1, Math.round(width / 64));
   if (width % heads !== 0) throw new GraphMatchError(`Width ${width} is not divisible by ${heads} heads.`);
   return {
@@ -325,12 +342,12 @@ export function extractClipTextWeights(model: OnnxModel, hints: { heads?: number
     width,
     contextLength,
     heads,
-    projectionDim: proj.lin.outDim,
+    projectionDim: projection.outDim,
     activation: nodes.some((n) => n.opType === 'Erf') ? 'gelu' : 'quick_gelu',
     tokenEmbedding: tensorToFloat32(tokenT),
     positionalEmbedding: tensorToFloat32(posT),
     layers,
-    finalLn: finalLn.ln,
-    projection: proj.lin,
+    finalLn,
+    projection,
   };
 }
