@@ -10,7 +10,7 @@ import { job } from './define';
 import {
   KGCOOP_LAMBDA,
   nCtxArg,
-  oneDataSourceWithTest,
+  oneDataSource,
   seedArg,
   templateArg,
   TRAIN_BACKENDS,
@@ -183,7 +183,7 @@ export const compareArgs = z
     /** Folder to write compare.json, compare.csv and the accuracy-vs-shots chart (SVG and PNG) into. */
     out: z.string().min(1).optional(),
   })
-  .superRefine(oneDataSourceWithTest);
+  .superRefine(oneDataSource);
 
 /** One method on one (shots, seed) split. */
 export interface CompareRow {

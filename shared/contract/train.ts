@@ -138,39 +138,42 @@ export type LearnProgress =
   | TrainProgress;
 
 /**
- * Refinement of `learn` and `evaluate`: exactly one data source, a folder (`data`) or a stored project (`project`).
+ * What is wrong with a run's data source, or null: none given, both a folder and a project, or a separate test
+ * folder with a project. The one rule behind the contract's refinements and the CLI's flag messages.
  *
  * [Note: data source] A folder run reads class folders and records nothing in the store; a project run reads the
  * project's classes (prompt text as edited, excluded and missing images left out) and its images' content hashes,
  * so the persistent embedding cache is used, and records the run (curve, split, context, report) in the store.
  */
-export function oneDataSource(
-  v: { data?: string | undefined; project?: number | undefined },
-  ctx: z.RefinementCtx,
-): void {
-  if ((v.data === undefined) === (v.project === undefined))
-    ctx.addIssue({
-      code: 'custom',
-      path: v.data === undefined ? ['data'] : ['project'],
-      message:
-        v.data === undefined
-          ? 'give the data source: a dataset folder (data) or a project id (project)'
-          : 'give either a dataset folder (data) or a project id (project), not both',
-    });
+export function dataSourceProblem(v: {
+  data?: unknown;
+  project?: unknown;
+  test?: unknown;
+}): 'no_source' | 'two_sources' | 'test_with_project' | null {
+  if ((v.data === undefined) === (v.project === undefined)) return v.data === undefined ? 'no_source' : 'two_sources';
+  return v.project !== undefined && v.test !== undefined ? 'test_with_project' : null;
 }
 
-/** {@link oneDataSource}, and a separate test folder (`test`) only with a dataset folder, never with a project. */
-export function oneDataSourceWithTest(
+const DATA_SOURCE_ISSUES = {
+  no_source: { path: ['data'], message: 'give the data source: a dataset folder (data) or a project id (project)' },
+  two_sources: {
+    path: ['project'],
+    message: 'give either a dataset folder (data) or a project id (project), not both',
+  },
+  test_with_project: {
+    path: ['test'],
+    message: 'a separate test folder goes with a dataset folder (data), not with a project',
+  },
+} as const;
+
+/** Refinement of every operation that reads a dataset: exactly one data source (see {@link dataSourceProblem}). */
+export function oneDataSource(
   v: { data?: string | undefined; project?: number | undefined; test?: string | undefined },
   ctx: z.RefinementCtx,
 ): void {
-  oneDataSource(v, ctx);
-  if (v.project !== undefined && v.test !== undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['test'],
-      message: 'a separate test folder goes with a dataset folder (data), not with a project',
-    });
+  const problem = dataSourceProblem(v);
+  if (problem)
+    ctx.addIssue({ code: 'custom', ...DATA_SOURCE_ISSUES[problem], path: [...DATA_SOURCE_ISSUES[problem].path] });
 }
 
 const projectIdArg = z.number().int().positive();
@@ -226,7 +229,7 @@ export const learnArgs = z
     kgLambda: z.number().min(0).max(1000).optional(),
   })
   .superRefine((v, ctx) => {
-    oneDataSourceWithTest(v, ctx);
+    oneDataSource(v, ctx);
     if (v.kgLambda !== undefined && v.method !== 'kgcoop')
       ctx.addIssue({ code: 'custom', path: ['kgLambda'], message: 'kgLambda goes with method kgcoop' });
   });

@@ -208,8 +208,6 @@ export const compareCommand: CommandSpec = {
     const out = pathOpt(ctx, 'out');
     const template = str(ctx, 'template');
     const backend = backendOf(ctx);
-    if (test && 'project' in source)
-      throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const args = {
       ...source,
       ...(model ? { model } : {}),

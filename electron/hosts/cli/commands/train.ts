@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { EvaluateResult, LearnProgress, LearnResult } from '../../../../shared/contract/train';
 import {
   CLASS_POSITIONS,
+  dataSourceProblem,
   DEFAULT_AUG_VIEWS,
   KGCOOP_LAMBDA,
   LEARN_METHODS,
@@ -126,21 +127,26 @@ export const PROJECT_OPT: OptionSpec = {
     'Project (id or exact name, see `coop-studio project list`): learn on its classes and images (this or --data).',
 };
 
-/** `--data DIR` or `--project ID|NAME`, exactly one (see [Note: data source]); starts the engine for a project. */
+/**
+ * `--data DIR` or `--project ID|NAME`, exactly one, and `--test DIR` only with `--data`: the contract's rule
+ * (`dataSourceProblem`, see [Note: data source]) phrased with the CLI's flags; starts the engine for a project.
+ */
 export async function dataSource(
   ctx: CommandContext,
   command: string,
 ): Promise<{ data: string } | { project: number }> {
   const data = pathOpt(ctx, 'data');
-  const hasProject = str(ctx, 'project') !== undefined;
-  if (data && hasProject) throw new AppError('bad_args', 'Give --data DIR or --project ID|NAME, not both.');
-  if (hasProject) return { project: (await resolveProject(await ctx.engine(), ctx)).id };
-  if (!data)
+  const project = str(ctx, 'project');
+  const problem = dataSourceProblem({ data, project, test: pathOpt(ctx, 'test') });
+  if (problem === 'two_sources') throw new AppError('bad_args', 'Give --data DIR or --project ID|NAME, not both.');
+  if (problem === 'no_source')
     throw new AppError(
       'bad_args',
       `--data DIR or --project ID|NAME is required. See \`coop-studio ${command} --help\`.`,
     );
-  return { data };
+  if (problem === 'test_with_project')
+    throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
+  return project !== undefined ? { project: (await resolveProject(await ctx.engine(), ctx)).id } : { data: data ?? '' };
 }
 
 /** Prints the summary of a learning run. */
@@ -298,8 +304,6 @@ export const learnCommand: CommandSpec = {
     'The JSON summary holds the zero-shot and CoOp test accuracies (fractions), the per-epoch curve, per-class results, timings and the context path.',
   async run(ctx) {
     const test = pathOpt(ctx, 'test');
-    if (test && str(ctx, 'project') !== undefined)
-      throw new AppError('bad_args', '--test DIR goes with --data DIR, not with --project.');
     const position = oneOf(ctx, 'position', CLASS_POSITIONS);
     const ctxInit = str(ctx, 'ctx-init');
     const kgLambda = nonNegative(ctx, 'kg-lambda');
