@@ -51,17 +51,23 @@ function requests(): EmbedRequest[] {
   });
 }
 
+/** The project embedding job over the test project, in batches of 4. */
+function embedJob(embedder: ImageEmbedder, views: readonly string[], progress?: (p: { done: number }) => void) {
+  return embedProject(db, {
+    projectId,
+    embedder,
+    views,
+    batchSize: 4,
+    signal: new AbortController().signal,
+    ...(progress ? { progress } : {}),
+  });
+}
+
 describe('one features pipeline', () => {
   it('the embedding job fills the store keys a project run reads: the run computes nothing', async () => {
     const calls = { count: 0 };
     const embedder = fakeEmbedder({ id: 'm', calls });
-    const report = await embedProject(db, {
-      projectId,
-      embedder,
-      views: VIEWS,
-      batchSize: 4,
-      signal: new AbortController().signal,
-    });
+    const report = await embedJob(embedder, VIEWS);
     expect(report).toMatchObject({ total: 12, computed: 12, cached: 0, failed: [] });
     expect(calls.count).toBe(12);
     const keys = db.prepare('SELECT DISTINCT view_id AS v FROM embeddings ORDER BY v').all() as { v: string }[];
@@ -79,13 +85,7 @@ describe('one features pipeline', () => {
     const embedder = fakeEmbedder({ id: 'm', calls });
     const run = await embedAll(embedder, requests(), { cache: new FeatureCache(), store: embeddingStore(db) });
     expect(run).toMatchObject({ computed: 12, cached: 0 });
-    const report = await embedProject(db, {
-      projectId,
-      embedder,
-      views: VIEWS,
-      batchSize: 4,
-      signal: new AbortController().signal,
-    });
+    const report = await embedJob(embedder, VIEWS);
     expect(report).toMatchObject({ total: 12, computed: 0, cached: 12 });
     expect(calls.count).toBe(12);
   });
@@ -94,14 +94,7 @@ describe('one features pipeline', () => {
     const before = featureCache.size;
     const seen: number[] = [];
     const job = (embedder: ImageEmbedder, progress?: (p: { done: number }) => void) =>
-      embedProject(db, {
-        projectId,
-        embedder,
-        views: ['center'],
-        batchSize: 4,
-        signal: new AbortController().signal,
-        ...(progress ? { progress } : {}),
-      });
+      embedJob(embedder, ['center'], progress);
     await job(fakeEmbedder({ id: 'm' }), (p) => seen.push(p.done));
     expect(seen).toEqual([0, 4, 6]);
     const done = db.prepare(`SELECT detail_json AS d FROM jobs WHERE kind = 'embed'`).get() as { d: string };
