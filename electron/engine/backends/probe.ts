@@ -5,32 +5,38 @@
 import { availableParallelism } from 'node:os';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendStatus } from '../../../shared/contract';
+import { TRAIN_BACKENDS, type EngineBackend } from '../../../shared/contract/train';
 import { tfjsNodeAvailable, tfjsNodeError, useBackend } from '../tf/backends';
 import { computeLink } from './compute-link';
 
 /** Checks which backends can be initialised, without leaving any other than the current one active. */
 export async function probeBackends(): Promise<BackendStatus[]> {
   const statuses: BackendStatus[] = await gpuStatuses();
-  const hasNode = tfjsNodeAvailable();
-  statuses.push({
-    name: 'tensorflow',
-    available: hasNode,
-    note: hasNode ? 'tfjs-node (native TensorFlow)' : `optional accelerator not installed (${tfjsNodeError() ?? ''})`,
-  });
-  for (const name of ['wasm', 'cpu'] as const) {
-    try {
-      await useBackend(name);
-      const note =
-        name === 'wasm'
-          ? // tfjs-wasm loads its single-threaded build under Node (tfjs issue 3830), whatever was requested.
-            `WebAssembly, ${getThreadsCount()} thread(s) in use (${availableParallelism()} cores)`
-          : 'plain JavaScript reference (slow)';
-      statuses.push({ name, available: true, note });
-    } catch (e) {
-      statuses.push({ name, available: false, note: e instanceof Error ? e.message : String(e) });
-    }
-  }
+  for (const name of TRAIN_BACKENDS) statuses.push(await engineStatus(name));
   return statuses;
+}
+
+/** One backend of this process: tfjs-node by whether it loaded, the others by initialising them. */
+async function engineStatus(name: EngineBackend): Promise<BackendStatus> {
+  if (name === 'tensorflow') {
+    const hasNode = tfjsNodeAvailable();
+    return {
+      name,
+      available: hasNode,
+      note: hasNode ? 'tfjs-node (native TensorFlow)' : `optional accelerator not installed (${tfjsNodeError() ?? ''})`,
+    };
+  }
+  try {
+    await useBackend(name);
+    const note =
+      name === 'wasm'
+        ? // tfjs-wasm loads its single-threaded build under Node (tfjs issue 3830), whatever was requested.
+          `WebAssembly, ${getThreadsCount()} thread(s) in use (${availableParallelism()} cores)`
+        : 'plain JavaScript reference (slow)';
+    return { name, available: true, note };
+  } catch (e) {
+    return { name, available: false, note: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 /** WebGPU and WebGL as the compute window found them, or why there is no window. */
