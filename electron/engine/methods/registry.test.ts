@@ -1,6 +1,8 @@
 /**
  * @file The methods registry: the contract's metadata and the engine's runners name the same methods (Node).
  */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   CHEAP_METHODS,
@@ -11,7 +13,8 @@ import {
   METHODS,
   type CompareMethod,
 } from '../../../shared/contract/methods';
-import { METHOD_RUNNERS } from './registry';
+import { fewShotWorld } from '../../../tests/helpers/few-shot-world';
+import { METHOD_RUNNERS, type CompareSetup, type MethodRun } from './registry';
 
 describe('methods registry', () => {
   it('has an engine entry for every method of the contract, and no other', () => {
@@ -46,5 +49,28 @@ describe('methods registry', () => {
     // CoOp at 16 shots: 2 steps of 32 images per epoch, 200 epochs, plus a third of a step per epoch to score.
     expect(METHOD_RUNNERS.coop.steps?.(split, settings)).toBeCloseTo(2 * 200 + 200 / 3, 9);
     expect(METHOD_RUNNERS.cocoop.steps?.(split, settings)).toBeCloseTo(64 * 10 + 108 / 3, 9);
+  });
+
+  it('hands the job’s cancel signal to CLIP-Adapter, which stops inside its training loop', async () => {
+    await tf.setBackend('cpu');
+    const controller = new AbortController();
+    const setup = { signal: controller.signal } as Partial<CompareSetup> as CompareSetup;
+    let epochs = 0;
+    const run: MethodRun = {
+      setup,
+      shots: 4,
+      seed: 1,
+      trainImages: [],
+      onEpoch: () => {
+        if (++epochs === 2) controller.abort();
+      },
+      onStep: () => {},
+    };
+    const before = tf.memory().numTensors;
+    await expect(METHOD_RUNNERS['clip-adapter'].run(fewShotWorld(1, 4, 16, 4), run)).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+    expect(epochs).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -124,7 +124,13 @@ export const METHOD_RUNNERS: { readonly [M in CompareMethod]: MethodEntry } = {
     },
   },
   'clip-adapter': {
-    run: async (data, r) => clipAdapter(data, { epochs: defaultEpochs(r.shots), seed: r.seed, onEpoch: r.onEpoch }),
+    run: async (data, r) =>
+      clipAdapter(data, {
+        epochs: defaultEpochs(r.shots),
+        seed: r.seed,
+        ...(r.setup.signal ? { signal: r.setup.signal } : {}),
+        onEpoch: r.onEpoch,
+      }),
   },
   coop: promptMethod('coop'),
   kgcoop: promptMethod('kgcoop'),
