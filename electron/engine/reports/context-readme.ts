@@ -13,8 +13,13 @@ import type { ContextMetadata } from '../formats/context-file';
 
 const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
 
-/** The README text for a context file named `fileName`. */
+/** The README text for a context file named `fileName`: what the file holds, then how to use it from Python. */
 export function contextReadme(meta: ContextMetadata, fileName: string, shape: number[]): string {
+  return `${readmeHeader(meta, fileName, shape)}${pythonSection(fileName)}`;
+}
+
+/** What the file is: its tensor, its metadata as a table, and which model it works with. */
+function readmeHeader(meta: ContextMetadata, fileName: string, shape: number[]): string {
   const testAcc = meta.metrics['testAccuracy'];
   const zsAcc = meta.metrics['zeroShotTestAccuracy'];
   return `# Learned prompt context (CoOp Studio)
@@ -39,7 +44,12 @@ its metadata in the header's \`__metadata__\` map (JSON strings for the structur
 
 The context only works with the model it was learned with (the vectors live in that model's token-embedding space).
 ${meta.csc ? '' : 'A unified context can be applied to new class names: pass any list of names to `class_features` below.\n'}
-## Use it from Python with Hugging Face CLIP
+`;
+}
+
+/** The Python snippet that rebuilds the prompts with Hugging Face CLIP (see [Note: context README]). */
+function pythonSection(fileName: string): string {
+  return `## Use it from Python with Hugging Face CLIP
 
 \`\`\`python
 # pip install torch transformers safetensors pillow
