@@ -192,6 +192,40 @@ export interface CocoopResult {
 }
 
 /**
+ * One SGD step of CoCoOp on one cached view (batch 1): the loss and the predicted class of that view before the
+ * update. Frees every tensor it made.
+ */
+async function cocoopStep(
+  learner: CocoopLearner,
+  sgds: Sgd[],
+  image: { view: Float32Array; label: number; dim: number },
+  lr: number,
+  scale: number,
+  classes: number,
+): Promise<{ loss: number; pred: number }> {
+  const x = tf.tensor2d(image.view, [1, image.dim]);
+  const y = tf.tensor1d([image.label], 'int32');
+  let pred = -1;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = tf.mul(tf.matMul(x, l2normRows(learner.featuresFor(x)), false, true), scale) as tf.Tensor2D;
+    const am = tf.argMax(logits, 1);
+    pred = am.dataSync()[0] ?? -1;
+    am.dispose();
+    return crossEntropy(logits, y, classes);
+  }, learner.params);
+  const loss = (await value.data())[0] ?? NaN;
+  value.dispose();
+  learner.params.forEach((p, k) => {
+    const g = grads[p.name];
+    if (g) sgds[k]!.step(g, lr);
+  });
+  tf.dispose(Object.values(grads));
+  x.dispose();
+  y.dispose();
+  return { loss, pred };
+}
+
+/**
  * Trains CoCoOp on cached features (see [Note: CoCoOp]): one image per step (a random cached view of it), SGD on the
  * context and the meta-net; evaluates the last epoch on validation and test. Frees every tensor it made.
  */
@@ -216,25 +250,8 @@ export async function trainCocoop(data: TrainData, learner: CocoopLearner, opts:
         throwIfCancelled(opts.signal);
         const img = data.train[i]!;
         const view = img.views[rng.int(0, img.views.length - 1)]!;
-        const x = tf.tensor2d(view, [1, data.dim]);
-        const y = tf.tensor1d([img.label], 'int32');
-        let pred = -1;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = tf.mul(tf.matMul(x, l2normRows(learner.featuresFor(x)), false, true), scale) as tf.Tensor2D;
-          const am = tf.argMax(logits, 1);
-          pred = am.dataSync()[0] ?? -1;
-          am.dispose();
-          return crossEntropy(logits, y, c);
-        }, learner.params);
-        lossSum += (await value.data())[0] ?? NaN;
-        value.dispose();
-        learner.params.forEach((p, k) => {
-          const g = grads[p.name];
-          if (g) sgds[k]!.step(g, lr);
-        });
-        tf.dispose(Object.values(grads));
-        x.dispose();
-        y.dispose();
+        const { loss, pred } = await cocoopStep(learner, sgds, { view, label: img.label, dim: data.dim }, lr, scale, c);
+        lossSum += loss;
         if (pred === img.label) correct++;
         steps++;
         const perStep = (performance.now() - t0) / 1000 / steps;
