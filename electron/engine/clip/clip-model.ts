@@ -23,6 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/result';
 import { loadModelFolder, type ClipModelInfo } from './model-folder';
 import { decodeRgb, normalizeInto, resizeAndCrop, type ViewTransform } from './preprocess';
+import { floatToHalf, halfToFloat } from './half-float';
 import { ClipTokenizer } from './tokenizer';
 
 /** An image to embed: a path, or bytes, with an optional augmentation view. */
@@ -105,51 +106,6 @@ function rows(t: ort.Tensor, count: number): Float32Array[] {
   return Array.from({ length: count }, (_, i) => data.slice(i * dim, (i + 1) * dim));
 }
 
-function halfToFloat(h: Uint16Array): Float32Array {
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) {
-    const x = h[i] ?? 0;
-    const sign = x & 0x8000 ? -1 : 1;
-    const exp = (x >> 10) & 0x1f;
-    const frac = x & 0x3ff;
-    out[i] =
-      exp === 0
-        ? sign * 2 ** -14 * (frac / 1024)
-        : exp === 31
-          ? frac
-            ? NaN
-            : sign * Infinity
-          : sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
-}
-
-function floatToHalf(f: Float32Array): Uint16Array {
-  const out = new Uint16Array(f.length);
-  const fv = new Float32Array(1);
-  const iv = new Uint32Array(fv.buffer);
-  for (let i = 0; i < f.length; i++) {
-    fv[0] = f[i] ?? 0;
-    const x = iv[0] ?? 0;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    let mant = x & 0x7fffff;
-    if (exp >= 31) out[i] = sign | 0x7c00;
-    else if (exp <= 0) {
-      if (exp < -10) out[i] = sign;
-      else {
-        mant |= 0x800000;
-        const shift = 14 - exp;
-        out[i] = sign | ((mant + (1 << (shift - 1))) >> shift);
-      }
-    } else {
-      // Round to nearest; a carry out of the mantissa correctly bumps the exponent.
-      out[i] = sign | (((exp << 10) | (mant >> 13)) + ((mant >> 12) & 1));
-    }
-  }
-  return out;
-}
-
 const cache = new Map<string, Promise<ClipModel>>();
 
 /** Opens (or returns the cached) CLIP model of a folder; throws `invalid_model` for a bad folder. */
@@ -175,7 +131,8 @@ export async function closeClipModels(): Promise<void> {
   for (const p of all) await (await p.catch(() => null))?.release();
 }
 
-async function createModel(info: ClipModelInfo, forced: string | undefined, forget: () => void): Promise<ClipModel> {
+/** The folder's tokenizer, refused when it has ids that the text encoder's token table lacks. */
+async function openTokenizer(info: ClipModelInfo): Promise<ClipTokenizer> {
   const tokenizer = await ClipTokenizer.fromModelDir(info.dir, info.config.text.contextLength);
   // An id the text encoder's token table does not have would fail (or read garbage) at the first prompt.
   if (tokenizer.vocabSize > info.config.text.vocabSize)
@@ -183,6 +140,14 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
       'invalid_model',
       `The tokenizer in ${info.dir} has token ids up to ${tokenizer.vocabSize - 1}, but config.json's text vocab_size is ${info.config.text.vocabSize}: the tokenizer belongs to another model.`,
     );
+  return tokenizer;
+}
+
+/** Both encoders' sessions on the first provider that opens them, best first (see [Note: ORT sessions]). */
+async function openSessions(
+  info: ClipModelInfo,
+  forced: string | undefined,
+): Promise<{ textSession: ort.InferenceSession; visionSession: ort.InferenceSession; provider: string }> {
   const candidates = forced ? [forced] : preferredProviders();
   let text: ort.InferenceSession | undefined;
   let vision: ort.InferenceSession | undefined;
@@ -205,46 +170,37 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
       forced && !failures.some((f) => f.startsWith('cpu')) ? 'unsupported' : 'invalid_model',
       `ONNX Runtime could not open the model in ${info.dir} (${failures.join('; ')}).`,
     );
-  const textSession = text;
-  const visionSession = vision;
+  return { textSession: text, visionSession: vision, provider };
+}
+
+/** One run at a time per session: concurrent runs would split the same cores and only add memory. */
+function sessionQueues(): <T>(which: 'text' | 'vision', fn: () => Promise<T>) => Promise<T> {
+  const queues: Record<'text' | 'vision', Promise<unknown>> = { text: Promise.resolve(), vision: Promise.resolve() };
+  return <T>(which: 'text' | 'vision', fn: () => Promise<T>): Promise<T> => {
+    const next = queues[which].then(fn, fn);
+    queues[which] = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/** The model's encoders on ORT with their queues and the embedding functions over them. */
+async function createModel(info: ClipModelInfo, forced: string | undefined, forget: () => void): Promise<ClipModel> {
+  const tokenizer = await openTokenizer(info);
+  const { textSession, visionSession, provider } = await openSessions(info, forced);
   const ctx = info.config.text.contextLength;
   const visionHalf = visionSession.inputMetadata.some(
     (m) => m.name === 'pixel_values' && m.isTensor && m.type === 'float16',
   );
   const imageSize = 3 * info.preprocess.cropHeight * info.preprocess.cropWidth;
 
-  // One run at a time per session: concurrent runs would split the same cores and only add memory.
-  let textQueue: Promise<unknown> = Promise.resolve();
-  let visionQueue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(which: 'text' | 'vision', fn: () => Promise<T>): Promise<T> => {
-    const prev = which === 'text' ? textQueue : visionQueue;
-    const next = prev.then(fn, fn);
-    if (which === 'text') textQueue = next.catch(() => undefined);
-    else visionQueue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = sessionQueues();
 
   async function embedTokenIds(ids: number[][]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let start = 0; start < ids.length; start += TEXT_BATCH) {
       const chunk = ids.slice(start, start + TEXT_BATCH);
       const n = chunk.length;
-      const idData = new BigInt64Array(n * ctx);
-      const mask = new BigInt64Array(n * ctx);
-      chunk.forEach((row, i) => {
-        if (row.length > ctx)
-          throw new AppError('bad_args', `A token row has ${row.length} ids; the model takes at most ${ctx}.`);
-        // Pad by id with the tokenizer's pad id (see [Note: pad by id]). The mask covers SOT up to the
-        // first EOT, where the encoder pools; with its causal mask nothing after that position matters.
-        const end = firstEot(row, tokenizer.eotId);
-        for (let j = 0; j < ctx; j++) {
-          const id = row[j];
-          idData[i * ctx + j] = BigInt(id ?? tokenizer.padId);
-          if (id !== undefined && j <= end) mask[i * ctx + j] = 1n;
-        }
-      });
-      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', idData, [n, ctx]) };
-      if (info.textHasAttentionMask) feeds['attention_mask'] = new ort.Tensor('int64', mask, [n, ctx]);
+      const feeds = tokenFeeds(chunk, ctx, tokenizer, info.textHasAttentionMask);
       const result = await serial('text', () => textSession.run(feeds, ['text_embeds']));
       const t = result['text_embeds'];
       if (!t) throw new AppError('invalid_model', 'The text encoder returned no text_embeds.');
@@ -253,14 +209,17 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     return out;
   }
 
-  async function embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+  /** The vision graph's `pixel_values` for `count` preprocessed images (float16 when the graph takes that). */
+  const pixelInput = (pixels: Float32Array, count: number): ort.Tensor => {
     if (pixels.length !== count * imageSize)
       throw new AppError('bad_args', `Expected ${count} images of ${imageSize} values, got ${pixels.length} values.`);
-    if (count === 0) return [];
     const dims = [count, 3, info.preprocess.cropHeight, info.preprocess.cropWidth];
-    const input = visionHalf
-      ? new ort.Tensor('float16', floatToHalf(pixels), dims)
-      : new ort.Tensor('float32', pixels, dims);
+    return visionHalf ? new ort.Tensor('float16', floatToHalf(pixels), dims) : new ort.Tensor('float32', pixels, dims);
+  };
+
+  async function embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    const input = pixelInput(pixels, count);
+    if (count === 0) return [];
     const result = await serial('vision', () => visionSession.run({ pixel_values: input }, ['image_embeds']));
     const t = result['image_embeds'];
     if (!t) throw new AppError('invalid_model', 'The vision encoder returned no image_embeds.');
@@ -272,18 +231,8 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     count: number,
     outputs: string[],
   ): Promise<Record<string, VisionOutput>> {
-    if (pixels.length !== count * imageSize)
-      throw new AppError('bad_args', `Expected ${count} images of ${imageSize} values, got ${pixels.length} values.`);
-    const missing = outputs.filter((o) => !visionSession.outputNames.includes(o));
-    if (missing.length > 0)
-      throw new AppError(
-        'invalid_model',
-        `The vision encoder of ${info.dir} has no ${missing.join(', ')} output (it has ${visionSession.outputNames.join(', ')}).`,
-      );
-    const dims = [count, 3, info.preprocess.cropHeight, info.preprocess.cropWidth];
-    const input = visionHalf
-      ? new ort.Tensor('float16', floatToHalf(pixels), dims)
-      : new ort.Tensor('float32', pixels, dims);
+    const input = pixelInput(pixels, count);
+    checkVisionOutputs(visionSession, outputs, info.dir);
     const result = await serial('vision', () => visionSession.run({ pixel_values: input }, outputs));
     const out: Record<string, VisionOutput> = {};
     for (const name of outputs) {
@@ -294,67 +243,13 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     return out;
   }
 
-  async function embedImages(inputs: ImageInput[], opts: EmbedImagesOptions = {}): Promise<ImageEmbedResult> {
-    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_IMAGE_BATCH));
-    const embeddings: (Float32Array | null)[] = new Array<Float32Array | null>(inputs.length).fill(null);
-    const errors: ImageEmbedResult['errors'] = [];
-    const nameOf = (inp: ImageInput, i: number) =>
-      typeof inp === 'string' ? inp : (inp.path ?? `image #${i + 1} (${inp.data?.length ?? 0} bytes)`);
-    const prepare = (start: number) => {
-      const slice = inputs.slice(start, start + batchSize);
-      const pixels = new Float32Array(slice.length * imageSize);
-      return Promise.all(
-        slice.map(async (inp, j) => {
-          const index = start + j;
-          try {
-            const src = typeof inp === 'string' ? inp : (inp.data ?? inp.path);
-            if (src === undefined) throw new AppError('invalid_image', 'neither a path nor image bytes were given');
-            const rgb = await decodeRgb(src, typeof inp === 'string' ? undefined : inp.view);
-            cancelled(opts.signal);
-            normalizeInto(resizeAndCrop(rgb, info.preprocess), info.preprocess, pixels, j * imageSize);
-            return true;
-          } catch (e) {
-            if (opts.signal?.aborted) return false;
-            errors.push({ index, path: nameOf(inp, index), reason: e instanceof Error ? e.message : String(e) });
-            return false;
-          }
-        }),
-      ).then((ok) => ({ start, ok, pixels }));
-    };
-    let next: ReturnType<typeof prepare> | null = inputs.length > 0 ? prepare(0) : null;
-    let done = 0;
-    opts.onProgress?.(0, inputs.length);
-    while (next) {
-      const batch = await next;
-      cancelled(opts.signal);
-      const following = batch.start + batchSize;
-      next = following < inputs.length ? prepare(following) : null;
-      const good = batch.ok.flatMap((ok, j) => (ok ? [j] : []));
-      if (good.length > 0) {
-        let pixels = batch.pixels;
-        if (good.length < batch.ok.length) {
-          pixels = new Float32Array(good.length * imageSize);
-          good.forEach((j, k) => pixels.set(batch.pixels.subarray(j * imageSize, (j + 1) * imageSize), k * imageSize));
-        }
-        const embs = await embedPixels(pixels, good.length);
-        good.forEach((j, k) => {
-          embeddings[batch.start + j] = embs[k] ?? null;
-        });
-      }
-      done += batch.ok.length;
-      opts.onProgress?.(done, inputs.length);
-    }
-    errors.sort((a, b) => a.index - b.index);
-    return { embeddings, errors };
-  }
-
   return {
     info,
     tokenizer,
     provider,
     embedText: async (texts) => embedTokenIds(texts.map((t) => tokenizer.encode(t))),
     embedTokenIds,
-    embedImages,
+    embedImages: (inputs, opts) => embedInBatches(inputs, opts ?? {}, info.preprocess, embedPixels),
     embedPixels,
     runVision,
     visionOutputs: [...visionSession.outputNames],
@@ -364,6 +259,104 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
       await visionSession.release();
     },
   };
+}
+
+/** Refuses vision outputs the graph does not have, naming those it has. */
+function checkVisionOutputs(session: ort.InferenceSession, outputs: string[], dir: string): void {
+  const missing = outputs.filter((o) => !session.outputNames.includes(o));
+  if (missing.length > 0)
+    throw new AppError(
+      'invalid_model',
+      `The vision encoder of ${dir} has no ${missing.join(', ')} output (it has ${session.outputNames.join(', ')}).`,
+    );
+}
+
+/** Decodes and preprocesses batch k+1 while ORT embeds batch k (see [Note: image pipeline]); bad images give errors. */
+async function embedInBatches(
+  inputs: ImageInput[],
+  opts: EmbedImagesOptions,
+  preprocess: ClipModelInfo['preprocess'],
+  embedPixels: ClipModel['embedPixels'],
+): Promise<ImageEmbedResult> {
+  const imageSize = 3 * preprocess.cropHeight * preprocess.cropWidth;
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_IMAGE_BATCH));
+  const embeddings: (Float32Array | null)[] = new Array<Float32Array | null>(inputs.length).fill(null);
+  const errors: ImageEmbedResult['errors'] = [];
+  const nameOf = (inp: ImageInput, i: number) =>
+    typeof inp === 'string' ? inp : (inp.path ?? `image #${i + 1} (${inp.data?.length ?? 0} bytes)`);
+  const prepare = (start: number) => {
+    const slice = inputs.slice(start, start + batchSize);
+    const pixels = new Float32Array(slice.length * imageSize);
+    return Promise.all(
+      slice.map(async (inp, j) => {
+        const index = start + j;
+        try {
+          const src = typeof inp === 'string' ? inp : (inp.data ?? inp.path);
+          if (src === undefined) throw new AppError('invalid_image', 'neither a path nor image bytes were given');
+          const rgb = await decodeRgb(src, typeof inp === 'string' ? undefined : inp.view);
+          cancelled(opts.signal);
+          normalizeInto(resizeAndCrop(rgb, preprocess), preprocess, pixels, j * imageSize);
+          return true;
+        } catch (e) {
+          if (opts.signal?.aborted) return false;
+          errors.push({ index, path: nameOf(inp, index), reason: e instanceof Error ? e.message : String(e) });
+          return false;
+        }
+      }),
+    ).then((ok) => ({ start, ok, pixels }));
+  };
+  let next: ReturnType<typeof prepare> | null = inputs.length > 0 ? prepare(0) : null;
+  let done = 0;
+  opts.onProgress?.(0, inputs.length);
+  while (next) {
+    const batch = await next;
+    cancelled(opts.signal);
+    const following = batch.start + batchSize;
+    next = following < inputs.length ? prepare(following) : null;
+    const good = batch.ok.flatMap((ok, j) => (ok ? [j] : []));
+    if (good.length > 0) {
+      let pixels = batch.pixels;
+      if (good.length < batch.ok.length) {
+        pixels = new Float32Array(good.length * imageSize);
+        good.forEach((j, k) => pixels.set(batch.pixels.subarray(j * imageSize, (j + 1) * imageSize), k * imageSize));
+      }
+      const embs = await embedPixels(pixels, good.length);
+      good.forEach((j, k) => {
+        embeddings[batch.start + j] = embs[k] ?? null;
+      });
+    }
+    done += batch.ok.length;
+    opts.onProgress?.(done, inputs.length);
+  }
+  errors.sort((a, b) => a.index - b.index);
+  return { embeddings, errors };
+}
+
+/** The text encoder's inputs for token rows: ids padded to `ctx`, and the attention mask when the graph takes one. */
+function tokenFeeds(
+  chunk: number[][],
+  ctx: number,
+  tokenizer: ClipTokenizer,
+  withMask: boolean,
+): Record<string, ort.Tensor> {
+  const n = chunk.length;
+  const idData = new BigInt64Array(n * ctx);
+  const mask = new BigInt64Array(n * ctx);
+  chunk.forEach((row, i) => {
+    if (row.length > ctx)
+      throw new AppError('bad_args', `A token row has ${row.length} ids; the model takes at most ${ctx}.`);
+    // Pad by id with the tokenizer's pad id (see [Note: pad by id]). The mask covers SOT up to the
+    // first EOT, where the encoder pools; with its causal mask nothing after that position matters.
+    const end = firstEot(row, tokenizer.eotId);
+    for (let j = 0; j < ctx; j++) {
+      const id = row[j];
+      idData[i * ctx + j] = BigInt(id ?? tokenizer.padId);
+      if (id !== undefined && j <= end) mask[i * ctx + j] = 1n;
+    }
+  });
+  const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', idData, [n, ctx]) };
+  if (withMask) feeds['attention_mask'] = new ort.Tensor('int64', mask, [n, ctx]);
+  return feeds;
 }
 
 /** Index of the first EOT of a row (the pooling position), or its last index when it has none. */
