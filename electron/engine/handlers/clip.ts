@@ -32,6 +32,39 @@ async function open(
 
 const toArray = (v: Float32Array, normalize: boolean): number[] => Array.from(normalize ? l2normalize(v) : v);
 
+/**
+ * Counts each image as correct or not under the zero-shot classifier (the class whose normalised text feature gives
+ * the highest logit) into its class's row, then sets every class's accuracy. Unreadable images (null) count nowhere.
+ */
+function tallyZeroShot(
+  classes: ZeroShotClass[],
+  files: readonly { label: number }[],
+  embeddings: readonly (Float32Array | null)[],
+  textFeats: readonly Float32Array[],
+  scale: number,
+): void {
+  embeddings.forEach((emb, i) => {
+    const item = files[i];
+    const cls = item ? classes[item.label] : undefined;
+    if (!emb || !item || !cls) return;
+    const img = l2normalize(emb);
+    let best = -1;
+    let bestLogit = -Infinity;
+    textFeats.forEach((t, k) => {
+      let d = 0;
+      for (let j = 0; j < t.length; j++) d += (t[j] ?? 0) * (img[j] ?? 0);
+      const logit = scale * d;
+      if (logit > bestLogit) {
+        bestLogit = logit;
+        best = k;
+      }
+    });
+    cls.total++;
+    if (best === item.label) cls.correct++;
+  });
+  for (const c of classes) c.accuracy = c.total > 0 ? c.correct / c.total : 0;
+}
+
 /** Handlers for {@link clipOps}. */
 export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
   return {
@@ -95,26 +128,7 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
         accuracy: 0,
       }));
       const scale = model.info.logitScale;
-      r.embeddings.forEach((emb, i) => {
-        const item = files[i];
-        const cls = item ? classes[item.label] : undefined;
-        if (!emb || !item || !cls) return;
-        const img = l2normalize(emb);
-        let best = -1;
-        let bestLogit = -Infinity;
-        textFeats.forEach((t, k) => {
-          let d = 0;
-          for (let j = 0; j < t.length; j++) d += (t[j] ?? 0) * (img[j] ?? 0);
-          const logit = scale * d;
-          if (logit > bestLogit) {
-            bestLogit = logit;
-            best = k;
-          }
-        });
-        cls.total++;
-        if (best === item.label) cls.correct++;
-      });
-      for (const c of classes) c.accuracy = c.total > 0 ? c.correct / c.total : 0;
+      tallyZeroShot(classes, files, r.embeddings, textFeats, scale);
       const correct = classes.reduce((n, c) => n + c.correct, 0);
       const total = classes.reduce((n, c) => n + c.total, 0);
       return {
