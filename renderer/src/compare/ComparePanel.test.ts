@@ -1,0 +1,43 @@
+/**
+ * @file The Compare panel lists the methods registry: one checkbox per method of the contract with its cost hint,
+ * CLIP-Adapter among them, and a checked method reaches the engine's `compare` and the table (renderer tests).
+ */
+import { screen, within } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { METHOD_INFOS } from '../../../shared/contract/methods';
+import { FakeEngine } from '../testing/fake-engine';
+import { FakeProject } from '../testing/fake-project';
+import { compareResult } from '../testing/fixtures';
+import { renderWithStudio } from '../testing/harness';
+import ComparePanel from './ComparePanel.svelte';
+
+async function openPanel() {
+  const project = new FakeProject('Pets', [
+    { folderName: 'cats', images: 5 },
+    { folderName: 'dogs', images: 5 },
+  ]);
+  const engine = new FakeEngine(project.handlers());
+  engine.on('compare', async (args) => compareResult(args.methods));
+  const rendered = await renderWithStudio(ComparePanel, { engine, setup: (s) => s.projects.open(project.id) });
+  return { engine, ...rendered };
+}
+
+describe('the Compare panel', () => {
+  it('offers every method of the registry, in its order, each with its cost hint', async () => {
+    await openPanel();
+    const items = within(screen.getByRole('group', { name: 'Methods' })).getAllByRole('listitem');
+    expect(items.map((li) => li.querySelector('label')?.textContent?.trim())).toEqual(METHOD_INFOS.map((m) => m.label));
+    METHOD_INFOS.forEach((m, i) => expect(items[i]?.querySelector('.cost')?.textContent).toBe(m.cost));
+    expect((screen.getByLabelText('CLIP-Adapter') as HTMLInputElement).checked).toBe(false);
+  });
+
+  it('runs CLIP-Adapter when it is checked and shows it in the table', async () => {
+    const { engine, user } = await openPanel();
+    await user.click(screen.getByLabelText('CLIP-Adapter'));
+    await user.click(screen.getByRole('button', { name: 'Compare methods' }));
+    await vi.waitFor(() => expect(engine.argsOf('compare')).toHaveLength(1));
+    expect(engine.argsOf('compare')[0]?.methods).toContain('clip-adapter');
+    const table = await screen.findByRole('table', { name: 'Comparison table' });
+    expect(within(table).getByRole('rowheader', { name: 'CLIP-Adapter' })).toBeTruthy();
+  });
+});
