@@ -20,6 +20,7 @@ import type {
   SweepResult,
 } from './contract/experiments';
 import { csvLine } from './csv';
+import { escapeXml } from './markup';
 
 /** The per-run rows of an experiment as columns and values. */
 export interface ReportRows {
@@ -45,8 +46,6 @@ export interface ExperimentReport {
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);
-const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const COLORS = ['#1f77b4', '#7f7f7f', '#2ca02c', '#ff7f0e', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
 
 /** The report of a result (see [Note: one report, two writers]). */
@@ -227,9 +226,9 @@ export function experimentSvg(t: ExperimentTable): string {
   const H = m.t + ph + m.b;
   const y = (a: number) => m.t + (1 - Math.min(1, Math.max(0, a))) * ph;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12" role="img" aria-label="${esc(t.title)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12" role="img" aria-label="${escapeXml(t.title)}">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${m.l + pw / 2}" y="26" text-anchor="middle" font-size="15" font-weight="bold">${esc(t.title)}</text>`,
+    `<text x="${m.l + pw / 2}" y="26" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(t.title)}</text>`,
   ];
   for (let i = 0; i <= 10; i += 2)
     parts.push(
@@ -238,8 +237,8 @@ export function experimentSvg(t: ExperimentTable): string {
     );
   parts.push(
     `<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`,
-    `<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(t.metric)} (mean ± std)</text>`,
-    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(t.groupAxis)}</text>`,
+    `<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(t.metric)} (mean ± std)</text>`,
+    `<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(t.groupAxis)}</text>`,
   );
   const slot = pw / Math.max(1, t.groups.length);
   t.groups.forEach((g, gi) => {
@@ -256,7 +255,7 @@ export function experimentSvg(t: ExperimentTable): string {
           y(c.mean),
           bar - 2,
           m.t + ph - y(c.mean),
-          `<title>${esc(`${g}, ${s}: ${pct(c.mean)} ± ${pct(c.std)} %`)}</title>`,
+          `<title>${escapeXml(`${g}, ${s}: ${pct(c.mean)} ± ${pct(c.std)} %`)}</title>`,
         ),
         `<line x1="${cx}" y1="${y(c.mean - c.std).toFixed(1)}" x2="${cx}" y2="${y(c.mean + c.std).toFixed(1)}" stroke="#222"/>`,
         `<line x1="${(x + bar / 2 - 4).toFixed(1)}" y1="${y(c.mean + c.std).toFixed(1)}" x2="${(x + bar / 2 + 4).toFixed(1)}" y2="${y(c.mean + c.std).toFixed(1)}" stroke="#222"/>`,
@@ -264,11 +263,14 @@ export function experimentSvg(t: ExperimentTable): string {
       );
     });
     const lx = m.l + gi * slot + slot / 2;
-    parts.push(`<text transform="translate(${lx.toFixed(1)} ${m.t + ph + 14}) rotate(30)">${esc(g)}</text>`);
+    parts.push(`<text transform="translate(${lx.toFixed(1)} ${m.t + ph + 14}) rotate(30)">${escapeXml(g)}</text>`);
   });
   t.series.forEach((s, si) => {
     const ly = m.t + 12 + si * 20;
-    parts.push(seriesBar(si, m.l + pw + 16, ly - 12, 16, 14), `<text x="${m.l + pw + 36}" y="${ly}">${esc(s)}</text>`);
+    parts.push(
+      seriesBar(si, m.l + pw + 16, ly - 12, 16, 14),
+      `<text x="${m.l + pw + 36}" y="${ly}">${escapeXml(s)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -278,7 +280,7 @@ function keyValueRows(obj: object): string {
   return Object.entries(obj)
     .map(([k, v]) => {
       const text = Array.isArray(v) ? v.join(', ') : v === null || v === undefined ? '-' : String(v);
-      return `<tr><th scope="row">${esc(k)}</th><td>${esc(text)}</td></tr>`;
+      return `<tr><th scope="row">${escapeXml(k)}</th><td>${escapeXml(text)}</td></tr>`;
     })
     .join('\n');
 }
@@ -286,21 +288,21 @@ function keyValueRows(obj: object): string {
 /** The self-contained HTML page (see [Note: experiment report]). */
 export function experimentHtml(r: ReportedResult, runs: ReportRows): string {
   const t = r.table;
-  const head = `<tr><th scope="col">${esc(t.groupAxis)}</th>${t.series.map((s) => `<th scope="col">${esc(s)}</th>`).join('')}</tr>`;
+  const head = `<tr><th scope="col">${escapeXml(t.groupAxis)}</th>${t.series.map((s) => `<th scope="col">${escapeXml(s)}</th>`).join('')}</tr>`;
   const body = t.groups
     .map((g) => {
       const cells = t.series.map((s) => {
         const c = t.cells.find((x) => x.group === g && x.series === s);
         return `<td>${c ? `${pct(c.mean)} ± ${pct(c.std)}` : '-'}</td>`;
       });
-      return `<tr><th scope="row">${esc(g)}</th>${cells.join('')}</tr>`;
+      return `<tr><th scope="row">${escapeXml(g)}</th>${cells.join('')}</tr>`;
     })
     .join('\n');
   const split = r.split.perSeed
     .map((s) => `<tr><td>${s.seed}</td><td>${s.train}</td><td>${s.val}</td><td>${s.test}</td></tr>`)
     .join('\n');
   const runRows = runs.rows
-    .map((row) => `<tr>${row.map((v) => `<td>${esc(v === null ? '-' : String(v))}</td>`).join('')}</tr>`)
+    .map((row) => `<tr>${row.map((v) => `<td>${escapeXml(v === null ? '-' : String(v))}</td>`).join('')}</tr>`)
     .join('\n');
   const models = r.models.map((m) => `${m.id} (${m.dir})`).join('; ');
   return `<!doctype html>
@@ -308,7 +310,7 @@ export function experimentHtml(r: ReportedResult, runs: ReportRows): string {
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${esc(t.title)}</title>
+<title>${escapeXml(t.title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -320,9 +322,9 @@ figure { margin: 1em 0; overflow-x: auto; }
 </style>
 </head>
 <body>
-<h1>${esc(t.title)}</h1>
-<p>${esc(t.metric)} in percent, mean ± sample standard deviation over seeds ${esc(r.seeds.join(', '))}, on ${esc(r.data.root)} (${r.data.classes.length} classes) with ${esc(models)}.</p>
-${r.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
+<h1>${escapeXml(t.title)}</h1>
+<p>${escapeXml(t.metric)} in percent, mean ± sample standard deviation over seeds ${escapeXml(r.seeds.join(', '))}, on ${escapeXml(r.data.root)} (${r.data.classes.length} classes) with ${escapeXml(models)}.</p>
+${r.notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join('\n')}
 <h2>Result</h2>
 <table>
 ${head}
@@ -336,24 +338,24 @@ ${experimentSvg(t)}
 ${keyValueRows(r.settings)}
 </table>
 <h2>Split</h2>
-<p>${esc(r.split.rule)}</p>
+<p>${escapeXml(r.split.rule)}</p>
 <table>
 <tr><th scope="col">seed</th><th scope="col">train</th><th scope="col">validation</th><th scope="col">test</th></tr>
 ${split}
 </table>
-<p>Classes: ${esc(r.data.classes.join(', '))}</p>
+<p>Classes: ${escapeXml(r.data.classes.join(', '))}</p>
 <h2>Reproduce</h2>
-<pre>${esc(r.command)}</pre>
+<pre>${escapeXml(r.command)}</pre>
 <h2>Environment</h2>
 <table>
 ${keyValueRows(r.environment)}
 </table>
 <h2>Runs</h2>
 <table>
-<tr>${runs.columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>
+<tr>${runs.columns.map((c) => `<th scope="col">${escapeXml(c)}</th>`).join('')}</tr>
 ${runRows}
 </table>
-${r.warnings.length ? `<h2>Warnings</h2>\n<ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
+${r.warnings.length ? `<h2>Warnings</h2>\n<ul>${r.warnings.map((w) => `<li>${escapeXml(w)}</li>`).join('')}</ul>` : ''}
 </body>
 </html>
 `;

@@ -9,7 +9,8 @@
 import sharp from 'sharp';
 import { METHOD_LABELS, type CompareResult } from '../../../shared/contract/methods';
 import { csvLine } from '../../../shared/csv';
-import { escapeXml, svgHead, svgTitle } from './svg';
+import { escapeXml } from '../../../shared/markup';
+import { svgHead, svgTitle } from './svg';
 
 const pct = (x: number) => (x * 100).toFixed(1);
 const COLORS = [

@@ -3,7 +3,8 @@
  * the zero-shot prompt's (engine, plain Node; sharp rasterises them, see [Note: curve chart]).
  */
 import type { ClassificationReport } from '../../../shared/contract/train';
-import { escapeXml, svgHead, svgTitle } from './svg';
+import { escapeXml } from '../../../shared/markup';
+import { svgHead, svgTitle } from './svg';
 
 /** Confusion matrix (rows: true class, columns: predicted), each row shaded by its share of the row's images. */
 export function confusionSvg(report: ClassificationReport, title: string): string {

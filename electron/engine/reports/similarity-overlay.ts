@@ -10,6 +10,7 @@
  */
 import sharp from 'sharp';
 import { heatColour } from '../../../shared/heat-colour';
+import { escapeXml } from '../../../shared/markup';
 
 /** An RGB image (8-bit, interleaved). */
 export interface Rgb {
@@ -57,8 +58,6 @@ export async function overlayPng(
     .toBuffer();
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
 /** Overlays side by side with a caption above each and the scale below (PNG). */
 export async function sideBySidePng(
   panels: { caption: string; png: Buffer }[],
@@ -77,10 +76,10 @@ export async function sideBySidePng(
   }).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">
 <rect width="${width}" height="${height}" fill="#ffffff"/>
-${panels.map((p, i) => `<text x="${gap + i * (size + gap) + size / 2}" y="${top - 12}" text-anchor="middle">${esc(p.caption)}</text>`).join('\n')}
+${panels.map((p, i) => `<text x="${gap + i * (size + gap) + size / 2}" y="${top - 12}" text-anchor="middle">${escapeXml(p.caption)}</text>`).join('\n')}
 ${bar}
 <text x="${gap + 11 * 16 + 8}" y="${top + size + 19}">cosine ${scale.min.toFixed(3)} to ${scale.max.toFixed(3)}</text>
-<text x="${gap}" y="${top + size + 42}" font-size="10" fill="#555">${esc(note)}</text>
+<text x="${gap}" y="${top + size + 42}" font-size="10" fill="#555">${escapeXml(note)}</text>
 </svg>`;
   return sharp(Buffer.from(svg))
     .composite(panels.map((p, i) => ({ input: p.png, left: gap + i * (size + gap), top })))

@@ -1,12 +1,8 @@
 /**
- * @file The pieces every hand-written SVG chart of the engine shares: text escaping, the document head and the title
- * (engine, plain Node; see [Note: curve chart]).
+ * @file The pieces every hand-written SVG chart of the engine shares: the document head and the title, its text escaped
+ * by shared/markup.ts (engine, plain Node; see [Note: curve chart]).
  */
-
-/** Text escaped for an SVG text node or attribute value. */
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+import { escapeXml } from '../../../shared/markup';
 
 /** The opening `<svg>` of a `w` x `h` chart and its white background (two lines). */
 export function svgHead(w: number, h: number): string {
