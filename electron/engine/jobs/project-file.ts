@@ -165,6 +165,19 @@ function unique<T>(items: readonly T[], key: (t: T) => string, what: (k: string)
  * names, so references to missing entries are caught here too. Throws `invalid_data` or `unsupported`.
  */
 export function parseProjectFile(bytes: Uint8Array, file: string, entries: ReadonlySet<string>): ProjectFile {
+  const raw = readProjectJson(bytes, file);
+  const parsed = projectFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw invalid(file, describeIssues(parsed.error.issues, 'project.json'));
+  }
+  const doc = parsed.data;
+  checkUnique(doc, file);
+  checkReferences(doc, file, entries);
+  return doc;
+}
+
+/** Step 1: the document as JSON, refused early when it is not this app's format or is from a newer version. */
+function readProjectJson(bytes: Uint8Array, file: string): unknown {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -183,11 +196,11 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
       'unsupported',
       `${basename(file)} was written by a newer version of the app (project file version ${head.version}; this app reads ${PROJECT_FILE_FORMAT.version}).`,
     );
-  const parsed = projectFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw invalid(file, describeIssues(parsed.error.issues, 'project.json'));
-  }
-  const doc = parsed.data;
+  return raw;
+}
+
+/** Step 2: no id, name or (run, step) given twice. */
+function checkUnique(doc: ProjectFile, file: string): void {
   unique(
     doc.classes,
     (c) => String(c.id),
@@ -224,6 +237,10 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
     () => 'a run lists one image twice',
     file,
   );
+}
+
+/** Step 3: every class, run and archive entry the rows name exists, and every image file is named as an image. */
+function checkReferences(doc: ProjectFile, file: string, entries: ReadonlySet<string>): void {
   const classIds = new Set(doc.classes.map((c) => c.id));
   const runIds = new Set(doc.runs.map((r) => r.id));
   for (const [i, img] of doc.images.entries()) {
@@ -247,5 +264,4 @@ export function parseProjectFile(bytes: Uint8Array, file: string, entries: Reado
   for (const [i, c] of doc.contexts.entries())
     if (!entries.has(c.file))
       throw invalid(file, `${where(['contexts', i, 'file'])} names ${quoted(c.file)}, which the file does not hold`);
-  return doc;
 }
