@@ -41,11 +41,12 @@ import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
 import { useBackend } from '../tf/backends';
-import { Rng, type SplitItem } from '../train/splits';
+import { Rng } from '../train/splits';
 import { throwIfCancelled, type TrainImage } from '../train/trainer';
 import { CompareEstimator } from './compare-estimate';
 import { summariseCompare, writeCompareFiles } from './compare-output';
 import { sweepSplits, type SweepPlan, type SweepSplit } from './compare-splits';
+import { labelledFeatures } from './experiment-data';
 import { loadRunSource, testFilesByClass, type RunSource } from './run-source';
 
 type CompareArgs = z.output<typeof compareArgs>;
@@ -230,24 +231,6 @@ async function encodePrompts(
   return { setup, zeroShotWeights: normalizeRows(stack(zeroShotText)), seconds: (now() - t0) / 1000 };
 }
 
-/** The features of `items` with their labels (images without a feature left out). */
-function labelled(
-  items: readonly SplitItem[],
-  feats: ReadonlyMap<string, Float32Array>,
-  dim: number,
-): LabelledFeatures {
-  const rows: Float32Array[] = [];
-  const labels: number[] = [];
-  for (const it of items) {
-    const f = feats.get(it.path);
-    if (f) {
-      rows.push(f);
-      labels.push(it.label);
-    }
-  }
-  return { features: rows.length ? stack(rows) : { rows: 0, cols: dim, data: new Float32Array(0) }, labels };
-}
-
 /** What every method sees on one split (see [Note: one split for all methods]), and the training views. */
 function splitData(
   s: SweepSplit,
@@ -264,7 +247,7 @@ function splitData(
     const all = own.length > 0 ? own : p ? [p] : [];
     if (all.length > 0) trainImages.push({ label: t.label, views: all });
   });
-  const train = labelled(s.split.train, feats.plain, dim);
+  const train = labelledFeatures(s.split.train, feats.plain, dim);
   const augmented: LabelledFeatures = {
     features: stack(trainImages.flatMap((t) => t.views)),
     labels: trainImages.flatMap((t) => t.views.map(() => t.label)),
@@ -275,8 +258,8 @@ function splitData(
     zeroShotWeights,
     train,
     trainAugmented: augmented.labels.length ? augmented : train,
-    val: labelled(s.split.val, feats.plain, dim),
-    test: labelled(s.split.test, feats.plain, dim),
+    val: labelledFeatures(s.split.val, feats.plain, dim),
+    test: labelledFeatures(s.split.test, feats.plain, dim),
     logitScale: plan.model.info.logitScale,
   };
   return { data, trainImages };
