@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { baseToNewArgs, domainShiftArgs, SweepCell, sweepArgs, SweepKind, SweepMethod } from './experiments';
 import { EXPERIMENT_METHOD_LABELS } from './experiments';
+import { COCOOP_EPOCHS_DEFAULT, KGCOOP_LAMBDA, N_CTX_DEFAULT } from './train';
 
 type SweepArgs = z.output<typeof sweepArgs>;
 type BaseToNewArgs = z.output<typeof baseToNewArgs>;
@@ -133,7 +134,7 @@ function common(a: {
 
 function context(a: { nCtx: number; csc: boolean; position: string; ctxInit?: string | undefined }): string[] {
   const parts: string[] = [];
-  if (a.nCtx !== 16) parts.push('--n-ctx', String(a.nCtx));
+  if (a.nCtx !== N_CTX_DEFAULT) parts.push('--n-ctx', String(a.nCtx));
   if (a.csc) parts.push('--csc');
   if (a.position !== 'end') parts.push('--position', a.position);
   if (a.ctxInit !== undefined) parts.push('--ctx-init', quote(a.ctxInit));
@@ -154,10 +155,10 @@ export function sweepCommand(a: SweepArgs): string {
 /** `coop-studio base-to-new ...` for these arguments. */
 export function baseToNewCommand(a: BaseToNewArgs): string {
   const parts = ['coop-studio', 'base-to-new', ...common(a), '--methods', a.methods.join(',')];
-  if (a.nCtx !== 16) parts.push('--n-ctx', String(a.nCtx));
+  if (a.nCtx !== N_CTX_DEFAULT) parts.push('--n-ctx', String(a.nCtx));
   if (a.baseClasses) parts.push('--base', quote(a.baseClasses.join(',')));
-  if (a.kgLambda !== 8) parts.push('--lambda', String(a.kgLambda));
-  if (a.cocoopEpochs !== 10) parts.push('--cocoop-epochs', String(a.cocoopEpochs));
+  if (a.kgLambda !== KGCOOP_LAMBDA) parts.push('--lambda', String(a.kgLambda));
+  if (a.cocoopEpochs !== COCOOP_EPOCHS_DEFAULT) parts.push('--cocoop-epochs', String(a.cocoopEpochs));
   return parts.join(' ');
 }
 
@@ -165,7 +166,7 @@ export function baseToNewCommand(a: BaseToNewArgs): string {
 export function domainShiftCommand(a: DomainShiftArgs): string {
   const parts = ['coop-studio', 'domain-shift', ...common(a), ...context(a), '--methods', a.methods.join(',')];
   parts.push('--targets', quote(a.targets.join(',')));
-  if (a.kgLambda !== 8) parts.push('--lambda', String(a.kgLambda));
-  if (a.cocoopEpochs !== 10) parts.push('--cocoop-epochs', String(a.cocoopEpochs));
+  if (a.kgLambda !== KGCOOP_LAMBDA) parts.push('--lambda', String(a.kgLambda));
+  if (a.cocoopEpochs !== COCOOP_EPOCHS_DEFAULT) parts.push('--cocoop-epochs', String(a.cocoopEpochs));
   return parts.join(' ');
 }

@@ -9,7 +9,17 @@
  */
 import { z } from 'zod';
 import { job } from './define';
-import { CLASS_POSITIONS, templateArg, TRAIN_BACKENDS, ZERO_SHOT_TEMPLATE } from './train';
+import {
+  CLASS_POSITIONS,
+  cocoopEpochsArg,
+  kgLambdaArg,
+  N_CTX_MAX,
+  nCtxArg,
+  oneDataSource,
+  seedArg,
+  templateArg,
+  TRAIN_BACKENDS,
+} from './train';
 
 /** What a sweep varies. */
 export const SWEEP_KINDS = ['context-length', 'init', 'layout', 'backbone', 'label-noise'] as const;
@@ -52,13 +62,8 @@ export const EXPERIMENT_METHOD_LABELS: Record<SweepMethod | GeneralizationMethod
   cocoop: 'CoCoOp',
 };
 
-const seedSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
 const seedsArg = z
-  .array(seedSchema)
+  .array(seedArg)
   .min(1)
   .max(20)
   .default([...DEFAULT_EXPERIMENT_SEEDS]);
@@ -87,23 +92,11 @@ const experimentBase = {
 };
 /** CoOp's context settings, as `learn` takes them. */
 const contextBase = {
-  nCtx: z.number().int().min(1).max(64).default(16),
+  nCtx: nCtxArg,
   csc: z.boolean().default(false),
   position: z.enum(CLASS_POSITIONS).default('end'),
   ctxInit: z.string().min(1).optional(),
 };
-
-function oneSource(v: { data?: string | undefined; project?: number | undefined }, ctx: z.RefinementCtx): void {
-  if ((v.data === undefined) === (v.project === undefined))
-    ctx.addIssue({
-      code: 'custom',
-      path: v.data === undefined ? ['data'] : ['project'],
-      message:
-        v.data === undefined
-          ? 'give the data source: a dataset folder (data) or a project id (project)'
-          : 'give either a dataset folder (data) or a project id (project), not both',
-    });
-}
 
 /** Arguments of `sweep`. */
 export const sweepArgs = z
@@ -117,7 +110,7 @@ export const sweepArgs = z
     models: z.array(z.string().min(1)).min(1).max(32).optional(),
     /** Context-length sweep: the values of M. */
     contextLengths: z
-      .array(z.number().int().min(1).max(64))
+      .array(z.number().int().min(1).max(N_CTX_MAX))
       .min(1)
       .max(16)
       .default([...DEFAULT_CONTEXT_LENGTHS]),
@@ -131,9 +124,7 @@ export const sweepArgs = z
       .default([...DEFAULT_NOISE_RATES]),
   })
   .superRefine((v, ctx) => {
-    oneSource(v, ctx);
-    if (v.project !== undefined && v.test !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['test'], message: 'a separate test folder goes with data, not project' });
+    oneDataSource(v, ctx);
     if (v.models !== undefined && v.kind !== 'backbone')
       ctx.addIssue({ code: 'custom', path: ['models'], message: 'models go with the backbone sweep; use model' });
   });
@@ -149,10 +140,10 @@ export const baseToNewArgs = z
       .default([...GENERALIZATION_METHODS]),
     /** An explicit choice of base classes (folder names); the others are new. Default: the first half in label order. */
     baseClasses: z.array(z.string().min(1)).min(1).optional(),
-    kgLambda: z.number().min(0).max(1000).default(8),
-    cocoopEpochs: z.number().int().min(0).max(1000).default(10),
+    kgLambda: kgLambdaArg,
+    cocoopEpochs: cocoopEpochsArg,
   })
-  .superRefine(oneSource);
+  .superRefine(oneDataSource);
 
 /** Arguments of `domainShift`. */
 export const domainShiftArgs = z
@@ -165,10 +156,10 @@ export const domainShiftArgs = z
       .array(z.enum(GENERALIZATION_METHODS))
       .min(1)
       .default([...DEFAULT_SHIFT_METHODS]),
-    kgLambda: z.number().min(0).max(1000).default(8),
-    cocoopEpochs: z.number().int().min(0).max(1000).default(10),
+    kgLambda: kgLambdaArg,
+    cocoopEpochs: cocoopEpochsArg,
   })
-  .superRefine(oneSource);
+  .superRefine(oneDataSource);
 
 /** One number summarised over seeds. */
 export interface MeanStd {

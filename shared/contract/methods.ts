@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { job } from './define';
 import {
-  KGCOOP_LAMBDA,
+  cocoopEpochsArg,
+  kgLambdaArg,
   nCtxArg,
   oneDataSource,
   seedArg,
@@ -169,14 +170,13 @@ export const compareArgs = z
      * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
      */
     augViews: z.number().int().min(0).max(64).default(0),
-    /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (1: 50, 2-4: 100, 8+: 200). */
+    /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (`defaultEpochs`). */
     epochs: z.number().int().min(0).max(10_000).optional(),
     nCtx: nCtxArg,
     /** KgCoOp's lambda (see [Note: KgCoOp weight] in shared/contract/train.ts). */
-    kgLambda: z.number().min(0).max(1000).default(KGCOOP_LAMBDA),
+    kgLambda: kgLambdaArg,
     tipfEpochs: z.number().int().min(0).max(1000).default(20),
-    /** CoCoOp epochs (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
-    cocoopEpochs: z.number().int().min(0).max(1000).default(10),
+    cocoopEpochs: cocoopEpochsArg,
     backend: z.enum(TRAIN_BACKENDS).optional(),
     /** Prompt text per class folder name, overriding the folder-derived text. */
     prompts: z.record(z.string(), z.string().min(1)).optional(),

@@ -61,6 +61,8 @@ export function defaultEpochs(shots: number): number {
   if (shots < 8) return 100;
   return 200;
 }
+/** {@link defaultEpochs} in words, for help texts (shared/contract/rules.test.ts checks that they agree). */
+export const DEFAULT_EPOCHS_TEXT = '1 shot: 50, 2-7: 100, 8+: 200';
 /** The shot counts `learn` and `compare` fall back to when a dataset is too small for the one asked for (the paper's). */
 export const SHOT_STEPS = [16, 8, 4, 2, 1] as const;
 /** The fewest usable images a class needs to be learned and tested: one to learn from, one to validate, one to test. */
@@ -91,6 +93,14 @@ export const templateArg = z
  * weight). The term is now the code's `1 - mean cos`, so lambda means what it means there, and 8 is its default.
  */
 export const KGCOOP_LAMBDA = 8;
+/** The range of KgCoOp's lambda. */
+const kgLambdaRange = z.number().min(0).max(1000);
+/** The `kgLambda` argument of the operations that run KgCoOp beside other methods (compare, the experiments). */
+export const kgLambdaArg = kgLambdaRange.default(KGCOOP_LAMBDA);
+/** CoCoOp's epochs when none is given (the paper: 10; batch 1, M = 4 initialised from "a photo of a"). */
+export const COCOOP_EPOCHS_DEFAULT = 10;
+/** The `cocoopEpochs` argument of every operation that trains CoCoOp. */
+export const cocoopEpochsArg = z.number().int().min(0).max(1000).default(COCOOP_EPOCHS_DEFAULT);
 /** The prompt-learning methods `learn` runs: CoOp, or KgCoOp (CoOp plus the knowledge-guided term). */
 export const LEARN_METHODS = ['coop', 'kgcoop'] as const;
 /** One of {@link LEARN_METHODS}. */
@@ -226,7 +236,7 @@ export const learnArgs = z
     /** CoOp, or KgCoOp (see [Note: KgCoOp weight]). */
     method: z.enum(LEARN_METHODS).default('coop'),
     /** KgCoOp's lambda (method `kgcoop` only); {@link KGCOOP_LAMBDA} when omitted. */
-    kgLambda: z.number().min(0).max(1000).optional(),
+    kgLambda: kgLambdaRange.optional(),
   })
   .superRefine((v, ctx) => {
     oneDataSource(v, ctx);

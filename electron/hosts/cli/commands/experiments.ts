@@ -12,6 +12,9 @@ import {
   GENERALIZATION_METHODS,
   SWEEP_KINDS,
   ZERO_SHOT_TEMPLATE,
+  DEFAULT_EPOCHS_TEXT,
+  N_CTX_DEFAULT,
+  N_CTX_MAX,
   type ExperimentCommon,
   type ExperimentProgress,
   type GeneralizationMethod,
@@ -32,7 +35,7 @@ import {
   type CommandSpec,
   type OptionSpec,
 } from '../command';
-import { backendOf, intList, withCancel } from './methods';
+import { backendOf, intList, KG_COCOOP_OPTIONS, kgCocoopArgs, withCancel } from './methods';
 import { dataSource, PROJECT_OPT } from './train';
 
 /** A comma-separated list option, trimmed, empty items dropped. */
@@ -92,7 +95,7 @@ const EXPERIMENT_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'N',
     description: 'CoOp/KgCoOp epochs.',
-    defaultText: '1 shot: 50, 2-4: 100, 8+: 200',
+    defaultText: DEFAULT_EPOCHS_TEXT,
   },
   'aug-views': {
     type: 'string',
@@ -116,7 +119,12 @@ const EXPERIMENT_OPTIONS: Record<string, OptionSpec> = {
 
 /** CoOp's context options, as `learn` has them. */
 const CONTEXT_OPTIONS: Record<string, OptionSpec> = {
-  'n-ctx': { type: 'string', valueName: 'M', description: 'Context vectors.', defaultText: '16' },
+  'n-ctx': {
+    type: 'string',
+    valueName: 'M',
+    description: `Context vectors (1-${N_CTX_MAX}).`,
+    defaultText: String(N_CTX_DEFAULT),
+  },
   csc: { type: 'boolean', description: 'Class-specific context.' },
   position: {
     type: 'string',
@@ -150,7 +158,7 @@ function contextArgs(ctx: CommandContext) {
   const position = oneOf(ctx, 'position', CLASS_POSITIONS);
   const ctxInit = str(ctx, 'ctx-init');
   return {
-    nCtx: int(ctx, 'n-ctx', 16),
+    nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),
     csc: ctx.values['csc'] === true,
     ...(position ? { position } : {}),
     ...(ctxInit ? { ctxInit } : {}),
@@ -295,28 +303,19 @@ export const baseToNewCommand: CommandSpec = {
       description: 'Base classes (folder names); the others are new.',
       defaultText: 'the first half in label order, rounded up',
     },
-    lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
-    'cocoop-epochs': {
-      type: 'string',
-      valueName: 'N',
-      description: 'CoCoOp epochs (batch 1: expensive).',
-      defaultText: '10',
-    },
+    ...KG_COCOOP_OPTIONS,
   },
   details: 'Example: coop-studio base-to-new --data ./flowers --seeds 1,2,3 --out ./b2n',
   async run(ctx) {
     const methods = methodsOf(ctx);
     const base = list(ctx, 'base');
-    const lambda = str(ctx, 'lambda');
-    if (lambda !== undefined && !(Number(lambda) >= 0))
-      throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
+    const kgCocoop = kgCocoopArgs(ctx);
     const args = {
       ...(await commonArgs(ctx, 'base-to-new')),
-      nCtx: int(ctx, 'n-ctx', 16),
+      nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),
       ...(methods ? { methods } : {}),
       ...(base ? { baseClasses: base } : {}),
-      ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
-      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
+      ...kgCocoop,
     };
     const r = await runExperiment(ctx, 'baseToNew', args);
     printCommon(ctx, r);
@@ -348,8 +347,7 @@ export const domainShiftCommand: CommandSpec = {
       description: `Methods: ${GENERALIZATION_METHODS.join(', ')}.`,
       defaultText: DEFAULT_SHIFT_METHODS.join(','),
     },
-    lambda: { type: 'string', valueName: 'X', description: "KgCoOp's lambda.", defaultText: '8' },
-    'cocoop-epochs': { type: 'string', valueName: 'N', description: 'CoCoOp epochs.', defaultText: '10' },
+    ...KG_COCOOP_OPTIONS,
   },
   details:
     'Example: coop-studio domain-shift --data resources/samples/backgrounds --targets resources/samples/backgrounds-sketch,resources/samples/backgrounds-noisy',
@@ -358,16 +356,13 @@ export const domainShiftCommand: CommandSpec = {
     if (!targets?.length)
       throw new AppError('bad_args', '--targets DIR[,DIR...] is required. See `coop-studio domain-shift --help`.');
     const methods = methodsOf(ctx);
-    const lambda = str(ctx, 'lambda');
-    if (lambda !== undefined && !(Number(lambda) >= 0))
-      throw new AppError('bad_args', `--lambda must be a number >= 0, got "${lambda}".`);
+    const kgCocoop = kgCocoopArgs(ctx);
     const args = {
       ...(await commonArgs(ctx, 'domain-shift')),
       ...contextArgs(ctx),
       targets,
       ...(methods ? { methods } : {}),
-      ...(lambda !== undefined ? { kgLambda: Number(lambda) } : {}),
-      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
+      ...kgCocoop,
     };
     const r = await runExperiment(ctx, 'domainShift', args);
     printCommon(ctx, r);

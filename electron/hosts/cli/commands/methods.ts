@@ -18,6 +18,8 @@ import {
   type PredictResult,
 } from '../../../../shared/contract/methods';
 import {
+  COCOOP_EPOCHS_DEFAULT,
+  DEFAULT_EPOCHS_TEXT,
   KGCOOP_LAMBDA,
   N_CTX_DEFAULT,
   N_CTX_MAX,
@@ -53,6 +55,34 @@ export function backendOf(ctx: CommandContext): (typeof TRAIN_BACKENDS)[number] 
   if (!(TRAIN_BACKENDS as readonly string[]).includes(v))
     throw new AppError('bad_args', `--backend must be one of ${TRAIN_BACKENDS.join(', ')}, got "${v}".`);
   return v as (typeof TRAIN_BACKENDS)[number];
+}
+
+/** KgCoOp's and CoCoOp's options, shared by `compare` and the generalization experiments. */
+export const KG_COCOOP_OPTIONS: Record<'kg-lambda' | 'lambda' | 'cocoop-epochs', OptionSpec> = {
+  'kg-lambda': {
+    type: 'string',
+    valueName: 'X',
+    description: "KgCoOp's weight of 1 - cos(learned, hand-written class features), as in the official code.",
+    defaultText: String(KGCOOP_LAMBDA),
+  },
+  lambda: { type: 'string', valueName: 'X', description: 'The same as --kg-lambda (older name).' },
+  'cocoop-epochs': {
+    type: 'string',
+    valueName: 'N',
+    description: 'CoCoOp epochs (batch 1: expensive).',
+    defaultText: String(COCOOP_EPOCHS_DEFAULT),
+  },
+};
+
+/** `--kg-lambda` (or `--lambda`) and `--cocoop-epochs` as arguments; absent flags leave the contract's defaults. */
+export function kgCocoopArgs(ctx: CommandContext): { kgLambda?: number; cocoopEpochs?: number } {
+  const kgLambda = nonNegative(ctx, 'kg-lambda') ?? nonNegative(ctx, 'lambda');
+  return {
+    ...(kgLambda !== undefined ? { kgLambda } : {}),
+    ...(str(ctx, 'cocoop-epochs') !== undefined
+      ? { cocoopEpochs: int(ctx, 'cocoop-epochs', COCOOP_EPOCHS_DEFAULT) }
+      : {}),
+  };
 }
 
 /** A comma-separated list of whole numbers >= 0. */
@@ -157,7 +187,7 @@ export const compareCommand: CommandSpec = {
       type: 'string',
       valueName: 'N',
       description: 'CoOp/KgCoOp epochs.',
-      defaultText: '1 shot: 50, 2-4: 100, 8+: 200',
+      defaultText: DEFAULT_EPOCHS_TEXT,
     },
     'aug-views': {
       type: 'string',
@@ -173,18 +203,10 @@ export const compareCommand: CommandSpec = {
       description: `CoOp/KgCoOp context vectors (1-${N_CTX_MAX}).`,
       defaultText: String(N_CTX_DEFAULT),
     },
-    'kg-lambda': {
-      type: 'string',
-      valueName: 'X',
-      description: "KgCoOp's weight of 1 - cos(learned, hand-written class features), as in the official code.",
-      defaultText: String(KGCOOP_LAMBDA),
-    },
-    lambda: { type: 'string', valueName: 'X', description: 'The same as --kg-lambda (older name).' },
+    ...KG_COCOOP_OPTIONS,
     'cocoop-epochs': {
-      type: 'string',
-      valueName: 'N',
+      ...KG_COCOOP_OPTIONS['cocoop-epochs'],
       description: 'CoCoOp epochs (batch 1: expensive; an estimate is printed after its first steps).',
-      defaultText: '10',
     },
     backend: BACKEND_OPT,
     out: {
@@ -199,7 +221,7 @@ export const compareCommand: CommandSpec = {
     "Hyper-parameters (linear probe C, Tip-Adapter alpha and beta, CLIP-Adapter's learning rate and epoch) are chosen on each split's validation images, never on test. CoOp and KgCoOp train for minutes per run on a CPU: the job prints an estimate after their first steps.",
   async run(ctx) {
     const source = await dataSource(ctx, 'compare');
-    const lambda = nonNegative(ctx, 'kg-lambda') ?? nonNegative(ctx, 'lambda');
+    const kgCocoop = kgCocoopArgs(ctx);
     const methods = methodList(ctx);
     const shots = intList(ctx, 'shots');
     const seeds = intList(ctx, 'seeds');
@@ -220,8 +242,7 @@ export const compareCommand: CommandSpec = {
       ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
       augViews: int(ctx, 'aug-views', 0),
       nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),
-      ...(lambda !== undefined ? { kgLambda: lambda } : {}),
-      ...(str(ctx, 'cocoop-epochs') !== undefined ? { cocoopEpochs: int(ctx, 'cocoop-epochs', 10) } : {}),
+      ...kgCocoop,
       ...(backend ? { backend } : {}),
     };
     const engine = await ctx.engine();
