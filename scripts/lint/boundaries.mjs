@@ -3,8 +3,8 @@
 // [Note: folder boundaries] Every source folder is a zone; a zone may import itself, `shared/` and the zones listed
 // for it below, nothing else. The table is checked to be acyclic when the config loads, so no two folders can ever
 // import each other (directly or round a loop). Layers, bottom to top: runtime folders of the engine (settings,
-// formats, data, onnx, tf, clip, store) -> models, train (tfjs math) -> backends, features, methods, reports -> jobs
-// -> handlers -> the engine's root (dispatcher, worker entry). Hosts (CLI, web server, engine host), the desktop app
+// formats, data, onnx, tf, clip, store; onnx and clip read formats' 16-bit floats) -> models, train (tfjs math) ->
+// backends, features, methods, reports -> jobs -> handlers -> the engine's root (dispatcher, worker entry). Hosts (CLI, web server, engine host), the desktop app
 // and the compute page sit beside the engine and reach into it only where listed. Test files (`*.test.ts`) may import
 // anything; `tests/`, `bench/` and `scripts/` are not zones.
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -17,9 +17,9 @@ export const ZONES = {
   [`${E}/settings`]: [],
   [`${E}/formats`]: [],
   [`${E}/data`]: [],
-  [`${E}/onnx`]: [],
+  [`${E}/onnx`]: [`${E}/formats`],
   [`${E}/tf`]: [],
-  [`${E}/clip`]: [],
+  [`${E}/clip`]: [`${E}/formats`],
   [`${E}/store`]: [],
   [`${E}/models`]: [`${E}/clip`, `${E}/settings`],
   [`${E}/train`]: [`${E}/clip`, `${E}/onnx`, `${E}/settings`, `${E}/tf`],

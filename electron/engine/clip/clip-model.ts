@@ -21,9 +21,9 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/result';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/half-float';
 import { loadModelFolder, type ClipModelInfo } from './model-folder';
 import { decodeRgb, normalizeInto, resizeAndCrop, type ViewTransform } from './preprocess';
-import { floatToHalf, halfToFloat } from './half-float';
 import { ClipTokenizer } from './tokenizer';
 
 /** An image to embed: a path, or bytes, with an optional augmentation view. */
@@ -100,7 +100,7 @@ async function createSession(path: string, provider: string): Promise<ort.Infere
 function rows(t: ort.Tensor, count: number): Float32Array[] {
   let data: Float32Array;
   if (t.type === 'float32') data = t.data as Float32Array;
-  else if (t.type === 'float16') data = halfToFloat(t.data as Uint16Array);
+  else if (t.type === 'float16') data = float16ToFloat32(t.data as Uint16Array);
   else throw new AppError('invalid_model', `The encoder returned ${t.type} embeddings; expected float32 or float16.`);
   const dim = data.length / count;
   return Array.from({ length: count }, (_, i) => data.slice(i * dim, (i + 1) * dim));
@@ -214,7 +214,9 @@ async function createModel(info: ClipModelInfo, forced: string | undefined, forg
     if (pixels.length !== count * imageSize)
       throw new AppError('bad_args', `Expected ${count} images of ${imageSize} values, got ${pixels.length} values.`);
     const dims = [count, 3, info.preprocess.cropHeight, info.preprocess.cropWidth];
-    return visionHalf ? new ort.Tensor('float16', floatToHalf(pixels), dims) : new ort.Tensor('float32', pixels, dims);
+    return visionHalf
+      ? new ort.Tensor('float16', float32ToFloat16(pixels), dims)
+      : new ort.Tensor('float32', pixels, dims);
   };
 
   async function embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {

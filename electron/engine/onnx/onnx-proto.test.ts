@@ -7,15 +7,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { fixtureModelDirs } from '../../../tests/helpers/fixtures';
-import {
-  bfloat16ToFloat32,
-  decodeModel,
-  encodeModel,
-  float16ToFloat32,
-  OnnxDataType,
-  outputToFloat32,
-  tensorToFloat32,
-} from './onnx-proto';
+import { bfloat16ToFloat32, float16ToFloat32 } from '../formats/half-float';
+import { decodeModel, encodeModel, OnnxDataType, outputToFloat32, tensorToFloat32 } from './onnx-proto';
 
 const modelDir = fixtureModelDirs()[0] ?? '';
 

@@ -10,6 +10,7 @@
  * byte fields stay views into the input buffer (a 250 MB raw_data is never copied on decode).
  */
 import protobuf from 'protobufjs';
+import { bfloat16ToFloat32, float16ToFloat32 } from '../formats/half-float';
 
 /** ONNX TensorProto.DataType values used by the app. */
 export const OnnxDataType = {
@@ -248,28 +249,6 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
 export function encodeModel(model: OnnxModel): Uint8Array {
   const type = modelProto();
   return type.encode(type.fromObject(model)).finish();
-}
-
-/** Decodes IEEE 754 half-precision floats. */
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i] ?? 0;
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return out;
-}
-
-/** Decodes bfloat16 (the upper 16 bits of an IEEE 754 single). */
-export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
-  const wide = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) wide[i] = (bits[i] ?? 0) << 16;
-  return new Float32Array(wide.buffer);
 }
 
 /**
