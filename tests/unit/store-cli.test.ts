@@ -93,9 +93,10 @@ describe('learn and eval on a project from the CLI', () => {
     json('project', 'import-data', '--project', 'Insects', 'ds');
     const r = json<LearnResult>('learn', '--project', 'Insects', ...RUN);
     expect(r.project).toMatchObject({ name: 'Insects' });
-    expect(r.data.classes.map((c) => [c.name, c.prompt, c.train, c.val, c.test])).toEqual([
-      ['ant', 'ant', 2, 2, 5],
-      ['bee_hive', 'bee hive', 2, 2, 5],
+    // `name` is the class name people see (the prompt's words), `folder` the folder it came from.
+    expect(r.data.classes.map((c) => [c.name, c.folder, c.prompt, c.train, c.val, c.test])).toEqual([
+      ['ant', 'ant', 'ant', 2, 2, 5],
+      ['bee hive', 'bee_hive', 'bee hive', 2, 2, 5],
     ]);
     const runId = String(r.project?.runId);
     const human = cli('project', 'run', runId);

@@ -236,5 +236,15 @@ export async function scanSources(sources: readonly string[], signal: AbortSigna
         result,
       );
   }
-  return result;
+  return { ...result, candidates: firstOfEachPath(result.candidates) };
+}
+
+/**
+ * The first candidate of each file: a dropped list names images that are dropped beside it too, and the list's labels
+ * must win whichever worker reaches the file first (sources are ordered so lists come first; see [Note: upload
+ * sessions]).
+ */
+function firstOfEachPath(candidates: readonly Candidate[]): Candidate[] {
+  const seen = new Set<string>();
+  return candidates.filter((c) => c.path === null || (!seen.has(c.path) && Boolean(seen.add(c.path))));
 }
