@@ -24,16 +24,18 @@ describe.skipIf(process.platform === 'win32')('FIFOs and devices named like imag
     mkdirSync(dir);
     await writeImage(join(dir, 'good.png'), 1);
     execFileSync('mkfifo', [join(dir, 'pipe.png')]);
+    // A second FIFO for the loose source: a file named twice is one candidate (the first naming wins).
+    execFileSync('mkfifo', [join(dir, 'loose-pipe.png')]);
     symlinkSync('/dev/zero', join(dir, 'zero.png'));
     const csv = join(tmp.path, 'list.csv');
     writeFileSync(csv, 'path,label\nds/good.png,cats\nds/pipe.png,cats\nds/zero.png,cats\n');
     const projectId = unwrap(await engine.client.call('projectCreate', { name: 'p' })).id;
     const report = unwrap(
-      await engine.client.call('projectImportData', { projectId, sources: [csv, join(dir, 'pipe.png')] }),
+      await engine.client.call('projectImportData', { projectId, sources: [csv, join(dir, 'loose-pipe.png')] }),
     );
     expect(report.imported).toBe(1);
     expect(report.failedFiles.map((f) => f.path).sort()).toEqual(
-      [join(dir, 'pipe.png'), join(dir, 'pipe.png'), join(dir, 'zero.png')].sort(),
+      [join(dir, 'pipe.png'), join(dir, 'loose-pipe.png'), join(dir, 'zero.png')].sort(),
     );
     for (const f of report.failedFiles) expect(f.reason).toMatch(/not a regular file/);
   }, 20_000);
