@@ -173,9 +173,9 @@ export class ProjectsController {
     await this.load();
   }
 
-  /** The open project's classes as the engine returned them after an edit. */
-  setClasses(classes: ClassInfo[]): void {
-    if (this.current) this.current = { ...this.current, classList: classes };
+  /** The open project's classes, and what Undo would undo, as the engine returned them after an edit. */
+  setClasses(classes: ClassInfo[], undo: string | null): void {
+    if (this.current) this.current = { ...this.current, classList: classes, undo };
   }
 
   /** Renames a project; returns whether it worked. */
