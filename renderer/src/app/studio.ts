@@ -55,7 +55,7 @@ export class Studio {
   ) {
     this.doctor = new DoctorController(engine);
     this.settings = new SettingsController(engine);
-    this.projects = new ProjectsController(engine);
+    this.projects = new ProjectsController(engine, platform);
     this.classes = new ClassEditor(engine, this.projects);
     this.dataset = new DatasetController(engine, platform, this.projects, this.classes);
     this.learn = new LearnController(engine, this.projects, this.nav);

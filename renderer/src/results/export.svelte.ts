@@ -1,8 +1,11 @@
 /**
- * @file State of the Export dialog: the format, the folder (see [Note: export location] in ExportDialog.svelte), the
- * running export and the files it wrote (renderer).
+ * @file State of the Export dialog: the format, the download (a browser download in web mode, the save dialog in the
+ * desktop app), the folder (see [Note: export location] in ExportDialog.svelte), the running export and the files it
+ * wrote (renderer).
  */
 import type { EngineClient } from '../../../shared/client';
+import type { OpArgs } from '../../../shared/contract';
+import type { PreparedDownload } from '../../../shared/contract/downloads';
 import type { EXPORT_FORMATS, ExportResult } from '../../../shared/contract/methods';
 import type { LearnResult } from '../../../shared/contract/train';
 import { valueOr } from '../app/errors.svelte';
@@ -26,6 +29,10 @@ export class ExportController {
   phase = $state('');
   busy = $state(false);
   done = $state<ExportResult | null>(null);
+  /** The last download prepared, and where the desktop app saved it (null in web mode or when cancelled). */
+  prepared = $state<{ download: PreparedDownload; saved: string | null } | null>(null);
+  /** Whether "Copy path" copied it. */
+  copied = $state(false);
   private abort: AbortController | null = null;
 
   constructor(
@@ -77,6 +84,39 @@ export class ExportController {
     }
   }
 
+  /**
+   * Exports `run` in the chosen format as one file and hands it to the user (see `Platform.saveDownload`): several
+   * files come as one zip named after the project and the run.
+   */
+  async download(run: LearnResult): Promise<void> {
+    this.busy = true;
+    this.done = null;
+    this.prepared = null;
+    this.copied = false;
+    this.abort = new AbortController();
+    try {
+      const d = await prepareAndSave(
+        this.engine,
+        this.platform,
+        { kind: 'run', run: run.outDir, format: this.format, model: run.model.dir },
+        (text) => (this.phase = text),
+        this.abort.signal,
+      );
+      if (d) this.prepared = d;
+    } finally {
+      this.busy = false;
+      this.phase = '';
+      this.abort = null;
+    }
+  }
+
+  /** Copies the prepared file's path on the engine's disk ("copy path"). */
+  async copyPath(): Promise<void> {
+    const path = this.prepared?.download.path;
+    if (!path) return;
+    this.copied = await copyText(path);
+  }
+
   /** Reveals the first written file in the OS file manager (desktop app). */
   async showInFolder(): Promise<void> {
     const first = this.done?.files[0];
@@ -87,4 +127,36 @@ export class ExportController {
   cancel(): void {
     this.abort?.abort();
   }
+}
+
+/** Puts `text` on the clipboard; false where the page may not (the path stays on screen to select). */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Prepares a download (`prepareDownload`) and hands it to the user; resolves with it and where the desktop app saved
+ * it, or undefined after an error (funnelled) or a cancel.
+ */
+export async function prepareAndSave(
+  engine: EngineClient,
+  platform: Platform,
+  args: OpArgs<'prepareDownload'>,
+  onPhase: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<{ download: PreparedDownload; saved: string | null } | undefined> {
+  const d = valueOr(
+    await engine.call('prepareDownload', args, {
+      onProgress: (p) => onPhase(p.kind === 'phase' ? p.message : `${p.done} / ${p.total} images`),
+      ...(signal ? { signal } : {}),
+    }),
+  );
+  if (!d) return undefined;
+  const saved = valueOr(await platform.saveDownload(d));
+  return saved ? { download: d, saved: saved.saved } : undefined;
 }
