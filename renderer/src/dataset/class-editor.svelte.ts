@@ -9,6 +9,7 @@
  */
 import type { EngineClient } from '../../../shared/client';
 import type { ClassEdit, ClassInfo, ImageInfo } from '../../../shared/contract';
+import { UPLOADS_FOLDER } from '../../../shared/files';
 import { toasts, valueOr } from '../app/errors.svelte';
 import type { ProjectsController } from '../projects/projects.svelte';
 
@@ -22,9 +23,25 @@ export interface PendingEdit {
   edit: ClassEdit;
 }
 
-/** The file name of an image (the last part of its path). */
-export function fileName(img: Pick<ImageInfo, 'path'>): string {
-  return img.path.split(/[\\/]/).pop() ?? img.path;
+/**
+ * An image's file name as the user knows it: the last part of where it came from (`origin`: the dropped file, or
+ * `archive.zip:folder/a.png` for a zip entry), not of the copy the project keeps under its content hash.
+ */
+export function fileName(img: Pick<ImageInfo, 'path'> & Partial<Pick<ImageInfo, 'origin'>>): string {
+  const from = img.origin || img.path;
+  const last = from.split(/[\\/]/).pop() ?? from;
+  const entry = /^[^:]*\.zip:(.+)$/i.exec(last);
+  return entry?.[1] ?? last;
+}
+
+/**
+ * Where an image came from, in the user's terms: its origin, less the engine's upload folder for a web upload
+ * (`colours.zip:red_thing/0.png` rather than `<data folder>/uploads/<session>/colours.zip:red_thing/0.png`).
+ */
+export function originName(img: Pick<ImageInfo, 'path' | 'origin'>): string {
+  const from = img.origin || img.path;
+  const m = new RegExp(`[\\\\/]${UPLOADS_FOLDER}[\\\\/][\\w-]+[\\\\/](.+)$`).exec(from);
+  return m?.[1] ?? from;
 }
 
 /** A folder name for a new class called `name`: letters, digits, `_` and `-`, not one of `taken`. */

@@ -4,7 +4,7 @@ import { Studio } from '../app/studio';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { errorToasts, fakePlatform, resetToasts } from '../testing/harness';
-import { classNameProblem, folderNameFor } from './class-editor.svelte';
+import { classNameProblem, fileName, folderNameFor, originName } from './class-editor.svelte';
 
 async function setup() {
   const project = new FakeProject('Pets', [
@@ -126,5 +126,21 @@ describe('ClassEditor', () => {
   it('has nothing to undo on a fresh project', async () => {
     const { classes } = await setup();
     expect(classes.undoLabel).toBeNull();
+  });
+});
+
+describe('image names', () => {
+  const img = (path: string, origin: string) => ({ path, origin });
+  it("names an image by where it came from, not by the project's copy", () => {
+    const copy = '/data/projects/1/images/bfe048e9.png';
+    expect(fileName(img(copy, '/data/uploads/ab12cd34/colours.zip:red_thing/0.png'))).toBe('0.png');
+    expect(fileName(img(copy, '/photos/ds.zip:a.png'))).toBe('a.png');
+    expect(fileName(img('C:\\photos\\cat 1.jpg', 'C:\\photos\\cat 1.jpg'))).toBe('cat 1.jpg');
+    expect(fileName(img(copy, ''))).toBe('bfe048e9.png');
+    expect(originName(img(copy, '/data/uploads/ab12cd34/colours.zip:red_thing/0.png'))).toBe(
+      'colours.zip:red_thing/0.png',
+    );
+    expect(originName(img(copy, 'C:\\data\\uploads\\ab12cd34\\Shapes\\circle\\a.png'))).toBe('Shapes\\circle\\a.png');
+    expect(originName(img(copy, '/photos/a.png'))).toBe('/photos/a.png');
   });
 });
