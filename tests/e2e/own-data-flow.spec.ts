@@ -204,17 +204,17 @@ describe('the flow a new user walks with their own data (web mode)', () => {
       const tried: { path: string; answer: string }[] = [];
       await step(page, 'try images: the renamed name in Try it', async () => {
         // Three different file names, so that each answer on screen is told from the one before.
-      for (const path of [files['red_thing']![19]!, files['blue_thing']![18]!, files['yellow_thing']![17]!]) {
-        await page.getByLabel('Image to try').setInputFiles(path);
-        const result = page.getByLabel('Try it result');
-        const name = path.split('/').pop() ?? '';
-        await until(
-          page,
-          `Try it on ${name}`,
-          async () => (await result.getByRole('img', { name, exact: true }).count()) === 1,
-          120_000,
-        );
-        const answer = ((await result.locator('dt:has-text("Learned prompt") + dd').textContent()) ?? '').trim();
+        for (const path of [files['red_thing']![19]!, files['blue_thing']![18]!, files['yellow_thing']![17]!]) {
+          await page.getByLabel('Image to try').setInputFiles(path);
+          const result = page.getByLabel('Try it result');
+          const name = path.split('/').pop() ?? '';
+          await until(
+            page,
+            `Try it on ${name}`,
+            async () => (await result.getByRole('img', { name, exact: true }).count()) === 1,
+            120_000,
+          );
+          const answer = ((await result.locator('dt:has-text("Learned prompt") + dd').textContent()) ?? '').trim();
           tried.push({ path, answer });
           expect(await result.getByRole('table', { name: 'Class probabilities' }).textContent()).toContain(RENAMED);
         }

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { METHOD_INFOS } from '../../../shared/contract/methods';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
-import { compareResult } from '../testing/fixtures';
+import { compareResult, learnResult } from '../testing/fixtures';
 import { renderWithStudio } from '../testing/harness';
 import ComparePanel from './ComparePanel.svelte';
 
@@ -39,5 +39,42 @@ describe('the Compare panel', () => {
     expect(engine.argsOf('compare')[0]?.methods).toContain('clip-adapter');
     const table = await screen.findByRole('table', { name: 'Comparison table' });
     expect(within(table).getByRole('rowheader', { name: 'CLIP-Adapter' })).toBeTruthy();
+  });
+});
+
+describe('the Compare methods card', () => {
+  it("says where its numbers come from, and why CoOp's can differ from the run on Results", async () => {
+    const project = new FakeProject('Pets', [
+      { folderName: 'cats', images: 5 },
+      { folderName: 'dogs', images: 5 },
+    ]);
+    const engine = new FakeEngine({
+      ...project.handlers(),
+      compare: async () => ({
+        ...compareResult(['zs', 'coop']),
+        settings: { ...compareResult(['zs', 'coop']).settings, seeds: [2, 3] },
+      }),
+    });
+    const { user, studio } = await renderWithStudio(ComparePanel, {
+      engine,
+      setup: async (s) => {
+        await s.projects.open(1);
+        s.learn.result = learnResult();
+      },
+    });
+    await user.click(screen.getByRole('button', { name: 'Compare methods' }));
+    const where = await screen.findByLabelText('Where the numbers come from');
+    expect(where.textContent).toContain('Each shot count and seed is its own split of the data (seed 1).');
+    expect(where.textContent?.replace(/\s+/g, ' ')).toContain(
+      "The run on Results (run 3) learned with 2 shots, seed 1 and 2 epochs; here CoOp's 2-shot number is the mean over seeds 2, 3 with CoOp's epochs for the shots, none of them the seed of that run.",
+    );
+    const splits = within(where).getByRole('table', { name: 'Splits' });
+    expect(
+      within(splits)
+        .getAllByRole('row')
+        .slice(1)
+        .map((r) => r.textContent),
+    ).toEqual(['11224', '21424']);
+    expect(studio.compare.result?.splits).toHaveLength(2);
   });
 });
