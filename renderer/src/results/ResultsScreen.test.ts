@@ -94,7 +94,7 @@ describe('the Results screen', () => {
     const { user, file } = await openResults();
     const main = document.body;
     expect(within(screen.getByRole('list', { name: 'Per-class accuracy' })).getByText('checkerboard')).toBeTruthy();
-    const matrix = screen.getByRole('table', { name: 'Confusion matrix' });
+    const matrix = screen.getByRole('grid', { name: 'Confusion matrix' });
     expect(within(matrix).getAllByText('spots').length).toBeGreaterThan(0);
     expect(within(matrix).getByRole('button', { name: '1 spots images predicted as checkerboard' })).toBeTruthy();
     const mistakes = screen.getByRole('list', { name: 'Misclassified images' });
@@ -134,7 +134,7 @@ describe('the Results screen', () => {
     await vi.waitFor(() => expect(screen.getByLabelText('Run shown').textContent).toContain('Earlier run: run 4'));
     expect(engine.argsOf('projectRun')).toContainEqual({ runId: 4 });
     expect(studio.runs.shownRunId).toBe(4);
-    expect(screen.getByRole('status').textContent).toContain('Showing an earlier run: run 4.');
+    expect(screen.getByText(/^Showing an earlier run: run 4\./).getAttribute('role')).toBe('status');
 
     await user.click(within(table).getByRole('checkbox', { name: 'Overlay the curve of run 5 on the learning curve' }));
     expect(studio.runs.overlay.map((o) => o.label)).toEqual(['Run 5 (CoOp · 8 shots · seed 5)']);
