@@ -129,7 +129,7 @@ describe('the flow a new user walks with their own data (web mode)', () => {
       });
 
       await step(page, 'rename a class', async () => {
-        const input = page.getByLabel('Class name red_thing');
+        const input = page.getByLabel('Class name red thing', { exact: true });
         await input.fill(RENAMED);
         await input.press('Enter');
         await page.getByRole('button', { name: `Undo rename class "red thing" to "${RENAMED}"` }).waitFor();
@@ -156,11 +156,11 @@ describe('the flow a new user walks with their own data (web mode)', () => {
           await dialog.getByRole('button', { name: 'Close' }).click();
           await dialog.waitFor({ state: 'hidden' });
         }
-        const added = classRows.filter({ has: page.getByLabel(`Class name ${ADDED}`) });
+        const added = classRows.filter({ has: page.getByLabel(`Class name ${ADDED}`, { exact: true }) });
         expect(await added.textContent()).toContain('2 images');
-        expect(await classRows.filter({ has: page.getByLabel('Class name green_thing') }).textContent()).toContain(
-          `${PER_CLASS - 2} images`,
-        );
+        expect(
+          await classRows.filter({ has: page.getByLabel('Class name green thing', { exact: true }) }).textContent(),
+        ).toContain(`${PER_CLASS - 2} images`);
       });
 
       const learnOnce = async (name: string) =>
@@ -186,7 +186,7 @@ describe('the flow a new user walks with their own data (web mode)', () => {
         expect(perClass).toContain(RENAMED);
         expect(perClass).toContain(ADDED);
         expect(perClass).not.toMatch(/red.thing/);
-        const matrix = page.getByRole('table', { name: 'Confusion matrix' });
+        const matrix = page.getByRole('grid', { name: 'Confusion matrix' });
         expect(await matrix.textContent()).toContain(RENAMED);
         expect(await matrix.textContent()).not.toMatch(/red.thing/);
         // A cell of the renamed class opens its test images, named as renamed.
