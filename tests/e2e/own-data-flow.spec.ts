@@ -21,6 +21,7 @@ import { decodeSafetensors } from '../../electron/engine/formats/tensor-files';
 import { decodeModel } from '../../electron/engine/onnx/onnx-proto';
 import { demoModelDir } from '../../electron/engine/settings/paths';
 import { writeColourDataset } from '../helpers/colour-images';
+import { checkPage } from './axe';
 import { screenshot, screenTitle, step, until, useStudio } from './harness';
 
 /** Five colour classes any CLIP-like encoder can tell apart, 20 images each (made by the test, never a fixture). */
@@ -89,6 +90,12 @@ async function download(page: Page, format: RegExp): Promise<{ download: Downloa
   return { download: d, path };
 }
 
+/** Fails on serious or critical axe violations of what is on screen now (the new cards and dialogs of issue 14). */
+async function noSeriousViolations(page: Page, where: string): Promise<void> {
+  const bad = (await checkPage(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad, `axe on ${where}: ${bad.map((v) => `${v.id} (${v.targets.join(', ')})`).join('; ')}`).toEqual([]);
+}
+
 /** The files of a download: the zip's entries, or the one file itself. */
 function filesOf(path: string, name: string): Record<string, Uint8Array> {
   const bytes = new Uint8Array(readFileSync(path));
@@ -152,7 +159,10 @@ describe('the flow a new user walks with their own data (web mode)', () => {
           await dialog.getByLabel('Move to class').selectOption({ label: ADDED });
           await dialog.getByRole('button', { name: 'Move image' }).click();
           await page.getByRole('button', { name: `Undo move 1 image to "${ADDED}"` }).waitFor();
-          if (n === 1) await screenshot(page, 'own-data-02-preview', { fullPage: false });
+          if (n === 1) {
+            await screenshot(page, 'own-data-02-preview', { fullPage: false });
+            await noSeriousViolations(page, 'the image preview');
+          }
           await dialog.getByRole('button', { name: 'Close' }).click();
           await dialog.waitFor({ state: 'hidden' });
         }
@@ -239,6 +249,7 @@ describe('the flow a new user walks with their own data (web mode)', () => {
         await runs
           .getByRole('checkbox', { name: `Overlay the curve of run ${firstRun + 1} on the learning curve` })
           .check();
+        await noSeriousViolations(page, 'Results with its runs');
         for (const size of SIZES) {
           await page.setViewportSize(size);
           await screenshot(page, `own-data-03-results-${size.width}`, { fullPage: false });
@@ -282,6 +293,7 @@ describe('the flow a new user walks with their own data (web mode)', () => {
         const dialog = page.getByRole('dialog', { name: 'Export' });
         expect(await dialog.getByText(`Downloaded ${d.suggestedFilename()}`).count()).toBe(1);
         expect(await dialog.getByRole('button', { name: 'Copy path' }).count()).toBe(1);
+        await noSeriousViolations(page, 'the Export dialog after a download');
       });
 
       await step(page, 'download the ONNX classifier and run it in plain onnxruntime-node', async () => {
