@@ -4,7 +4,8 @@
  */
 import { screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import { METHOD_INFOS } from '../../../shared/contract/methods';
+import { COMPARE_METHODS, METHOD_INFOS, METHOD_LABELS, type CompareMethod } from '../../../shared/contract/methods';
+import { SERIES_COUNT } from '../ui/chart-theme';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { compareResult, learnResult } from '../testing/fixtures';
@@ -76,5 +77,43 @@ describe('the Compare methods card', () => {
         .map((r) => r.textContent),
     ).toEqual(['11224', '21424']);
     expect(studio.compare.result?.splits).toHaveLength(2);
+  });
+
+  it('draws every method of the registry in its own colour, marker and dash, the same in every comparison', async () => {
+    const project = new FakeProject('Pets', [
+      { folderName: 'cats', images: 5 },
+      { folderName: 'dogs', images: 5 },
+    ]);
+    let methods: CompareMethod[] = [...COMPARE_METHODS];
+    const engine = new FakeEngine({ ...project.handlers(), compare: async () => compareResult(methods) });
+    const { user } = await renderWithStudio(ComparePanel, { engine, setup: (s) => s.projects.open(1) });
+    expect(SERIES_COUNT).toBeGreaterThanOrEqual(COMPARE_METHODS.length);
+    const styles = async () => {
+      await user.click(screen.getByRole('button', { name: 'Compare methods' }));
+      const chart = await screen.findByRole('img', { name: 'Accuracy vs shots' });
+      await vi.waitFor(() => expect(chart.querySelectorAll('path.line')).toHaveLength(methods.length));
+      const legend = within(screen.getByRole('list', { name: 'Chart legend' })).getAllByRole('listitem');
+      return new Map(
+        legend.map((li) => {
+          const key = li.querySelector('svg.key') as SVGElement;
+          const line = key.querySelector('path.line')?.getAttribute('stroke-dasharray') ?? 'solid';
+          const shape =
+            key
+              .querySelector('path.marker')
+              ?.getAttribute('d')
+              ?.replace(/[\d.]+/g, '#') ?? '';
+          return [li.textContent?.trim() ?? '', `${key.style.color}|${line}|${shape}`];
+        }),
+      );
+    };
+    const all = await styles();
+    expect(all.size).toBe(COMPARE_METHODS.length);
+    expect(new Set(all.values()).size).toBe(COMPARE_METHODS.length);
+    expect(new Set([...all.values()].map((v) => v.split('|')[0])).size).toBe(COMPARE_METHODS.length);
+    // A comparison of fewer methods keeps each method's style.
+    methods = ['cocoop', 'zs'];
+    const some = await styles();
+    expect(some.get(METHOD_LABELS.cocoop)).toBe(all.get(METHOD_LABELS.cocoop));
+    expect(some.get(METHOD_LABELS.zs)).toBe(all.get(METHOD_LABELS.zs));
   });
 });

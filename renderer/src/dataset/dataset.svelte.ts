@@ -4,7 +4,7 @@
  */
 import type { EngineClient } from '../../../shared/client';
 import type { ClassInfo, ImageInfo, ImportProgress, ImportReport, ProjectDetail } from '../../../shared/contract';
-import type { Result } from '../../../shared/result';
+import type { AppErrorData, Result } from '../../../shared/result';
 import { showError, toasts, valueOr } from '../app/errors.svelte';
 import type { Platform } from '../app/platform';
 import type { ProjectsController } from '../projects/projects.svelte';
@@ -23,6 +23,11 @@ export class DatasetController {
   upload = $state<UploadProgress | null>(null);
   importing = $state<ImportProgress | null>(null);
   lastImport = $state<ImportReport | null>(null);
+  /**
+   * Why the last upload or import failed, in plain words, shown in the drop card until the next one (see [Note: errors
+   * stay on screen] in learn/learn.svelte.ts).
+   */
+  importError = $state<string | null>(null);
   /** The class whose images are shown in the gallery (one at a time). */
   expanded = $state<number | null>(null);
   private abort: AbortController | null = null;
@@ -101,11 +106,15 @@ export class DatasetController {
     const p = this.projects.current;
     if (!p) return undefined;
     this.abort = new AbortController();
+    this.importError = null;
     this.importing = { scanned: 0, imported: 0, skipped: 0, failed: 0, duplicates: 0, total: 0 };
     try {
       const r = await call(p.id, { onProgress: (e) => (this.importing = e), signal: this.abort.signal });
-      const report = valueOr(r);
-      if (!report) return undefined;
+      if (!r.ok) {
+        this.failed(r.error);
+        return undefined;
+      }
+      const report = r.value;
       this.lastImport = report;
       if (report.warning) toasts.push('warning', 'Nothing was imported', report.warning.message, 10_000);
       else
@@ -126,15 +135,18 @@ export class DatasetController {
   /** Web mode: streams the files to the engine, then imports the uploaded folder. */
   async uploadAndImport(files: PickedFile[]): Promise<ImportReport | undefined> {
     if (files.length === 0) {
-      showError({ code: 'invalid_data', message: 'No images were found in what you dropped.' });
+      this.importError =
+        'No images were found in what you dropped: drop image files, folders of them, a .zip or a .csv.';
       return undefined;
     }
     this.abort = new AbortController();
+    this.importError = null;
     this.upload = { done: 0, total: files.length, bytes: 0 };
     let folder: string | undefined;
     try {
       const r = await uploadFiles(files, (u) => (this.upload = u), this.abort.signal);
-      folder = valueOr(r)?.folder;
+      if (r.ok) folder = r.value.folder;
+      else this.failed(r.error);
     } finally {
       this.upload = null;
       this.abort = null;
@@ -176,6 +188,14 @@ export class DatasetController {
     const files = await filesFromDrop(dt);
     const name = (path: string) => path.split('/').pop() ?? path;
     await this.uploadAndImport(files.map((f) => ({ file: f.file, path: `${c.folderName}/${name(f.path)}` })));
+  }
+
+  /** Keeps a failed upload or import on screen; a cancel is said once, as news. */
+  private failed(error: AppErrorData): void {
+    if (error.code === 'cancelled') {
+      this.importError = null;
+      showError(error);
+    } else this.importError = error.message;
   }
 
   /** Cancels the running upload or import. */

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImportProgress, ImportReport } from '../../../shared/contract';
+import { AppError } from '../../../shared/result';
 import { Studio } from '../app/studio';
 import { toasts } from '../app/errors.svelte';
 import { FakeEngine } from '../testing/fake-engine';
@@ -89,8 +90,26 @@ describe('DatasetController', () => {
     const { studio, engine } = setup();
     await studio.projects.open(1);
     await studio.dataset.uploadAndImport([]);
-    expect(errorToasts()).toEqual(['No images were found in what you dropped.']);
+    // Kept in the drop card, not only in a toast that goes.
+    expect(studio.dataset.importError).toBe(
+      'No images were found in what you dropped: drop image files, folders of them, a .zip or a .csv.',
+    );
+    expect(errorToasts()).toEqual([]);
     expect(engine.argsOf('projectImportData')).toEqual([]);
+  });
+
+  it("keeps a failed import's reason on screen until the next import", async () => {
+    const { studio, engine } = setup();
+    engine.on('projectImportData', async () => {
+      throw new AppError('not_found', 'The folder /photos/pets does not exist.');
+    });
+    await studio.projects.open(1);
+    expect(await studio.dataset.importSources(['/photos/pets'])).toBeUndefined();
+    expect(studio.dataset.importError).toBe('The folder /photos/pets does not exist.');
+    expect(errorToasts()).toEqual([]);
+    engine.on('projectImportData', async () => importReport());
+    await studio.dataset.importSources(['/photos/pets']);
+    expect(studio.dataset.importError).toBeNull();
   });
 
   it('shows one class gallery at a time', () => {

@@ -68,7 +68,8 @@ export class ProjectsController {
   async exportProject(p: ProjectSummary): Promise<void> {
     this.exporting = p.id;
     try {
-      const d = await prepareAndSave(this.engine, this.platform, { kind: 'project', projectId: p.id }, () => undefined);
+      const r = await prepareAndSave(this.engine, this.platform, { kind: 'project', projectId: p.id }, () => undefined);
+      const d = valueOr(r);
       if (!d) return;
       this.exported = { projectId: p.id, fileName: d.download.fileName, path: d.download.path, saved: d.saved };
       if (this.platform.transport !== 'electron' || d.saved)

@@ -4,7 +4,8 @@ import type { PreparedDownload } from '../../../shared/contract/downloads';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { learnResult } from '../testing/fixtures';
-import { fakePlatform, renderWithStudio, resetToasts } from '../testing/harness';
+import { AppError } from '../../../shared/result';
+import { errorToasts, fakePlatform, renderWithStudio, resetToasts } from '../testing/harness';
 import ProjectsScreen from '../projects/ProjectsScreen.svelte';
 import ExportDialog from './ExportDialog.svelte';
 
@@ -70,6 +71,23 @@ describe('exports reach the user', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Copy path' }));
     expect(writeText).toHaveBeenCalledWith(`/data/ready-downloads/${'c'.repeat(32)}/Pets-run3-onnx.zip`);
     expect(await within(dialog).findByRole('button', { name: 'Path copied' })).toBeTruthy();
+  });
+
+  it("keeps a failed export in the dialog, in the engine's words", async () => {
+    const engine = engineWithDownloads();
+    engine.on('prepareDownload', async () => {
+      throw new AppError('invalid_data', 'The run folder /runs/3 has no context file.');
+    });
+    const { user } = await renderWithStudio(ExportDialog, {
+      engine,
+      props: { open: true, result: learnResult(), onclose: () => {} },
+    });
+    const dialog = screen.getByRole('dialog', { name: 'Export' });
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+    expect((await within(dialog).findByRole('alert')).textContent).toBe(
+      'The export failed: The run folder /runs/3 has no context file.',
+    );
+    expect(errorToasts()).toEqual([]);
   });
 
   it('desktop app: Save as… asks where with the save dialog, and says where it went', async () => {

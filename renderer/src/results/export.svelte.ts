@@ -8,6 +8,7 @@ import type { OpArgs } from '../../../shared/contract';
 import type { PreparedDownload } from '../../../shared/contract/downloads';
 import type { EXPORT_FORMATS, ExportResult } from '../../../shared/contract/methods';
 import type { LearnResult } from '../../../shared/contract/train';
+import type { AppErrorData, Result } from '../../../shared/result';
 import { valueOr } from '../app/errors.svelte';
 import type { Platform } from '../app/platform';
 
@@ -33,6 +34,8 @@ export class ExportController {
   prepared = $state<{ download: PreparedDownload; saved: string | null } | null>(null);
   /** Whether "Copy path" copied it. */
   copied = $state(false);
+  /** Why the last export failed, in the engine's words: kept in the dialog (see [Note: errors stay on screen]). */
+  error = $state<string | null>(null);
   private abort: AbortController | null = null;
 
   constructor(
@@ -64,19 +67,20 @@ export class ExportController {
   async run(run: LearnResult): Promise<void> {
     this.busy = true;
     this.done = null;
+    this.prepared = null;
+    this.error = null;
     this.abort = new AbortController();
     try {
-      const v = valueOr(
-        await this.engine.call(
-          'exportRun',
-          { run: run.outDir, format: this.format, out: this.folder.trim(), model: run.model.dir },
-          {
-            onProgress: (p) => (this.phase = p.kind === 'phase' ? p.message : `${p.done} / ${p.total} images`),
-            signal: this.abort.signal,
-          },
-        ),
+      const r = await this.engine.call(
+        'exportRun',
+        { run: run.outDir, format: this.format, out: this.folder.trim(), model: run.model.dir },
+        {
+          onProgress: (p) => (this.phase = p.kind === 'phase' ? p.message : `${p.done} / ${p.total} images`),
+          signal: this.abort.signal,
+        },
       );
-      if (v) this.done = v;
+      if (r.ok) this.done = r.value;
+      else this.failed(r.error);
     } finally {
       this.busy = false;
       this.phase = '';
@@ -92,22 +96,29 @@ export class ExportController {
     this.busy = true;
     this.done = null;
     this.prepared = null;
+    this.error = null;
     this.copied = false;
     this.abort = new AbortController();
     try {
-      const d = await prepareAndSave(
+      const r = await prepareAndSave(
         this.engine,
         this.platform,
         { kind: 'run', run: run.outDir, format: this.format, model: run.model.dir },
         (text) => (this.phase = text),
         this.abort.signal,
       );
-      if (d) this.prepared = d;
+      if (r.ok) this.prepared = r.value;
+      else this.failed(r.error);
     } finally {
       this.busy = false;
       this.phase = '';
       this.abort = null;
     }
+  }
+
+  /** Keeps a failure in the dialog; a cancel (the dialog was closed) says nothing. */
+  private failed(error: AppErrorData): void {
+    this.error = error.code === 'cancelled' ? null : error.message;
   }
 
   /** Copies the prepared file's path on the engine's disk ("copy path"). */
@@ -141,7 +152,7 @@ export async function copyText(text: string): Promise<boolean> {
 
 /**
  * Prepares a download (`prepareDownload`) and hands it to the user; resolves with it and where the desktop app saved
- * it, or undefined after an error (funnelled) or a cancel.
+ * it, or with the error (the caller shows it where the user asked: see [Note: errors stay on screen]).
  */
 export async function prepareAndSave(
   engine: EngineClient,
@@ -149,14 +160,12 @@ export async function prepareAndSave(
   args: OpArgs<'prepareDownload'>,
   onPhase: (text: string) => void,
   signal?: AbortSignal,
-): Promise<{ download: PreparedDownload; saved: string | null } | undefined> {
-  const d = valueOr(
-    await engine.call('prepareDownload', args, {
-      onProgress: (p) => onPhase(p.kind === 'phase' ? p.message : `${p.done} / ${p.total} images`),
-      ...(signal ? { signal } : {}),
-    }),
-  );
-  if (!d) return undefined;
-  const saved = valueOr(await platform.saveDownload(d));
-  return saved ? { download: d, saved: saved.saved } : undefined;
+): Promise<Result<{ download: PreparedDownload; saved: string | null }>> {
+  const d = await engine.call('prepareDownload', args, {
+    onProgress: (p) => onPhase(p.kind === 'phase' ? p.message : `${p.done} / ${p.total} images`),
+    ...(signal ? { signal } : {}),
+  });
+  if (!d.ok) return d;
+  const saved = await platform.saveDownload(d.value);
+  return saved.ok ? { ok: true, value: { download: d.value, saved: saved.value.saved } } : saved;
 }
