@@ -232,4 +232,44 @@ describe('the class editor on the Dataset screen', () => {
     studio.learn.options.shots = 2;
     await vi.waitFor(() => expect(card.textContent).not.toContain('instead of'));
   });
+
+  it('shows an import of nothing as a warning, with the skipped files by the names the user dropped', async () => {
+    const { engine, studio } = await openDataset();
+    const issue = (i: number) => ({
+      path: `/srv/data/uploads/ab12cd34/shapes.zip:circle/${i}.txt`,
+      name: `shapes.zip:circle/${i}.txt`,
+      problem: 'not_an_image' as const,
+      reason: 'not an image',
+      detail: 'Input buffer has corrupt header',
+    });
+    engine.on('projectImportData', async () => ({
+      jobId: 1,
+      projectId: 1,
+      scanned: 7,
+      imported: 0,
+      skipped: 7,
+      failed: 0,
+      duplicates: 0,
+      total: 7,
+      classesCreated: [],
+      skippedFiles: Array.from({ length: 7 }, (_, i) => issue(i)),
+      failedFiles: [],
+      duplicateFiles: [],
+      warning: { code: 'nothing_imported', why: 'no_images', message: 'No image was found in what you added.' },
+      durationMs: 1,
+    }));
+    await studio.dataset.importSources(['/srv/data/uploads/ab12cd34']);
+    const card = await screen.findByRole('region', { name: 'Nothing was imported' });
+    expect(card.textContent).toContain('No image was found in what you added.');
+    const first = within(card).getByRole('list', { name: 'Files not imported' });
+    expect(
+      within(first)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual([0, 1, 2, 3, 4].map((i) => `shapes.zip:circle/${i}.txt: not an image`));
+    expect(card.textContent).toContain('Show all 7');
+    // Never the engine's path or a library's message.
+    expect(card.textContent).not.toMatch(/\/srv\/data|corrupt header/);
+    expect(screen.queryByText(/Import finished/)).toBeNull();
+  });
 });

@@ -150,4 +150,38 @@ describe('the Learn screen', () => {
     expect(zs.textContent).toContain('25.0% on the 2 validation images (epoch 0)');
     expect(zs.textContent).toContain('50.0% on the 4 test images (as on Results)');
   });
+
+  it('says before the run when it will take fewer shots than asked', async () => {
+    const { engine, studio } = await openLearn();
+    engine.on('projectReadiness', async ({ projectId, shots }) => ({
+      projectId,
+      requestedShots: shots,
+      shots: 8,
+      seed: 1,
+      epochs: 200,
+      minImagesPerClass: 3,
+      classes: [],
+      unassigned: 0,
+      canLearn: true,
+      ready: true,
+      notes: [
+        {
+          code: 'shots_capped',
+          message: `8 shots per class instead of ${shots}: "cats" has 20 usable images.`,
+          requested: shots,
+          used: 8,
+          smallestClass: 'cats',
+          smallestImages: 20,
+        },
+      ],
+      problems: [],
+    }));
+    studio.learn.options.shots = 15;
+    const run = screen.getByRole('region', { name: /^Prompt learning on/ });
+    await vi.waitFor(() =>
+      expect(within(run).getByRole('note').textContent).toBe(
+        '8 shots per class instead of 15: "cats" has 20 usable images.',
+      ),
+    );
+  });
 });
