@@ -327,6 +327,8 @@ describe('studio flow in web mode', () => {
       expect(await table.locator('tbody td').first().textContent()).toMatch(/\d+\.\d ± \d+\.\d/);
       const chart = card.getByRole('img', { name: 'Accuracy vs shots' });
       expect(await chart.locator('path.line').count()).toBe(chosen);
+      // The chart keeps a readable size: not a thumbnail beside the table (issue 14, item 9).
+      expect((await chart.boundingBox())?.width ?? 0).toBeGreaterThan(500);
       await screenshot(page, 'flow-09-compare');
     });
 
