@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   await host.start();
   registerIpc(
     ports,
-    desktopHandlers(() => mainWindow),
+    desktopHandlers(() => mainWindow, data),
     trust,
   );
   installMenu(() => mainWindow);

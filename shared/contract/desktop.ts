@@ -32,6 +32,14 @@ export const desktopOps = {
     z.object({ title: z.string().max(200).default('Save'), defaultName: z.string().max(255).default('') }),
     'Native dialog to choose where to save a file.',
   ),
+  saveDownload: op<{ path: string | null }>()(
+    z.object({
+      /** The URL path `prepareDownload` answered (`/download/<id>/<name>`): only a prepared download can be saved. */
+      url: z.string().min(1).max(400),
+      title: z.string().max(200).default('Save'),
+    }),
+    'Native save dialog for a prepared download, then a copy of it where the user chose (null when cancelled).',
+  ),
   openExternal: op<{ opened: boolean }>()(
     z.object({ url: z.string().url() }),
     'Open an allow-listed URL in the system browser.',

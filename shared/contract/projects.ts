@@ -156,6 +156,8 @@ export interface JobRecord {
 /** Everything `project show` prints. */
 export interface ProjectDetail extends ProjectSummary {
   classList: ClassInfo[];
+  /** What Undo would undo, in words ("rename class \"cat\" to \"kitten\""); null when there is nothing to undo. */
+  undo: string | null;
   splits: Record<Split, number>;
   missing: number;
   runs: RunSummary[];
@@ -316,6 +318,12 @@ export const classEditSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('move'), imageIds: z.array(z.number().int()).min(1), toClassId: z.number().int() }),
   z.object({ kind: z.literal('exclude'), imageIds: z.array(z.number().int()).min(1), excluded: z.boolean() }),
   z.object({ kind: z.literal('colour'), classId: z.number().int(), colour: classColour }),
+  /** A new, empty class (filled by moving images into it or by a drop). */
+  z.object({
+    kind: z.literal('create'),
+    folderName: z.string().trim().min(1).max(200),
+    prompt: z.string().trim().min(1).max(300).optional(),
+  }),
 ]);
 /** One class-editing operation. */
 export type ClassEdit = z.infer<typeof classEditSchema>;
@@ -357,13 +365,13 @@ export const projectsOps = {
     }),
     'Import images: folders of class folders, class folders, loose images, .zip, or a CSV of path,label.',
   ),
-  projectEditClasses: op<{ classes: ClassInfo[] }>()(
+  projectEditClasses: op<{ classes: ClassInfo[]; undo: string | null }>()(
     z.object({ projectId, edit: classEditSchema }),
-    'Edit classes: rename, merge, split out, delete, reorder, move or exclude images (undoable).',
+    'Edit classes: create, rename, merge, split out, delete, reorder, move or exclude images (undoable); answers the classes and what Undo would now undo.',
   ),
-  projectUndo: op<{ undone: string | null; classes: ClassInfo[] }>()(
+  projectUndo: op<{ undone: string | null; classes: ClassInfo[]; undo: string | null }>()(
     z.object({ projectId }),
-    'Undo the last class edit of a project.',
+    'Undo the last class edit of a project; answers what it undid and what Undo would undo next.',
   ),
   projectEmbed: job<EmbedReport, EmbedProgress>()(
     z.object({

@@ -279,8 +279,19 @@ describe('studio flow in web mode', () => {
     });
 
     await step(page, 'the run comes back after a reload', async () => {
+      // A reload keeps the place (issue 14, item 14): the Results screen of the open project, read from the store.
       await page.reload();
+      await until(
+        page,
+        'the stored run on Results after the reload',
+        async () => (await page.getByLabel('Test accuracy').count()) > 0,
+        30_000,
+      );
+      expect(await screenTitle(page)).toBe('Results');
+      expect(percent(await page.getByLabel('Test accuracy').textContent())).toBe(accuracies.test);
+      expect(percent(await page.getByLabel('Zero-shot accuracy').textContent())).toBe(accuracies.zeroShot);
       // The projects list reads the stored run: its model, its accuracy as the best, when it ran.
+      await page.getByRole('button', { name: 'Projects', exact: true }).click();
       const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: PROJECT });
       await until(
         page,
@@ -300,7 +311,6 @@ describe('studio flow in web mode', () => {
         30_000,
       );
       expect(percent(await page.getByLabel('Test accuracy').textContent())).toBe(accuracies.test);
-      expect(percent(await page.getByLabel('Zero-shot accuracy').textContent())).toBe(accuracies.zeroShot);
     });
 
     await step(page, 'compare the cheap methods', async () => {
@@ -317,6 +327,8 @@ describe('studio flow in web mode', () => {
       expect(await table.locator('tbody td').first().textContent()).toMatch(/\d+\.\d ± \d+\.\d/);
       const chart = card.getByRole('img', { name: 'Accuracy vs shots' });
       expect(await chart.locator('path.line').count()).toBe(chosen);
+      // The chart keeps a readable size: not a thumbnail beside the table (issue 14, item 9).
+      expect((await chart.boundingBox())?.width ?? 0).toBeGreaterThan(500);
       await screenshot(page, 'flow-09-compare');
     });
 

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClassEdit } from '../../shared/contract/projects';
-import { editClasses, undoClassEdit } from '../../electron/engine/store/class-edit';
+import { editClasses, nextUndo, undoClassEdit } from '../../electron/engine/store/class-edit';
 import { openDatabase, type Db } from '../../electron/engine/store/db';
 import {
   createProject,
@@ -113,6 +113,13 @@ describe('class editing', () => {
         },
       ],
       [
+        { kind: 'create', folderName: 'hamster', prompt: 'golden hamster' },
+        (db) => {
+          const c = listClasses(db, projectId).find((x) => x.folderName === 'hamster');
+          expect(c).toMatchObject({ prompt: 'golden hamster', images: 0, excluded: 0 });
+        },
+      ],
+      [
         { kind: 'colour', classId: g, colour: '#123456' },
         (db) => {
           expect(listClasses(db, projectId).find((x) => x.id === g)?.colour).toBe('#123456');
@@ -174,5 +181,47 @@ describe('class editing', () => {
     ]);
     expect(ds.classes[1]?.hashes).toHaveLength(2);
     expect(ds.skipped).toEqual([{ path: '/x/golden_retriever/0.png', reason: 'excluded by the user' }]);
+  });
+
+  it('says what Undo will undo, naming the classes as they were before the edit', () => {
+    const { db, projectId, cls, imgs } = setup();
+    const t = cls['tabby-cat'] ?? 0;
+    const p = cls['parrot'] ?? 0;
+    expect(nextUndo(db, projectId)).toBeNull();
+    const labels: [ClassEdit, string][] = [
+      [{ kind: 'rename', classId: t, prompt: ' kitten ' }, 'rename class "tabby cat" to "kitten"'],
+      [{ kind: 'create', folderName: 'hamster' }, 'add class "hamster"'],
+      [{ kind: 'move', imageIds: imgs.slice(0, 2), toClassId: p }, 'move 2 images to "parrot"'],
+      [{ kind: 'exclude', imageIds: imgs.slice(0, 1), excluded: true }, 'exclude 1 image'],
+      [{ kind: 'merge', from: [p], into: t }, 'merge "parrot" into "kitten"'],
+      [{ kind: 'delete', classId: t }, 'delete class "kitten"'],
+    ];
+    for (const [edit, label] of labels) {
+      editClasses(db, projectId, edit);
+      expect(nextUndo(db, projectId)).toBe(label);
+    }
+    for (const [, label] of [...labels].reverse()) expect(undoClassEdit(db, projectId)).toBe(label);
+    expect(nextUndo(db, projectId)).toBeNull();
+  });
+
+  it('refuses empty names and names another class already has (any case), and existing folders', () => {
+    const { db, projectId, cls } = setup();
+    const before = state(db, projectId);
+    const t = cls['tabby-cat'] ?? 0;
+    expect(() => editClasses(db, projectId, { kind: 'rename', classId: t, prompt: '   ' })).toThrow(/cannot be empty/);
+    expect(() => editClasses(db, projectId, { kind: 'rename', classId: t, prompt: ' Parrot ' })).toThrow(
+      /already called "Parrot"/,
+    );
+    expect(() => editClasses(db, projectId, { kind: 'create', folderName: 'x', prompt: 'GOLDEN retriever' })).toThrow(
+      /already called/,
+    );
+    expect(() => editClasses(db, projectId, { kind: 'create', folderName: 'parrot', prompt: 'macaw' })).toThrow(
+      /folder name "parrot" already exists/,
+    );
+    // Renaming a class to its own name in another case is not a clash.
+    editClasses(db, projectId, { kind: 'rename', classId: t, prompt: 'Tabby Cat' });
+    undoClassEdit(db, projectId);
+    expect(state(db, projectId)).toEqual(before);
+    expect(nextUndo(db, projectId)).toBeNull();
   });
 });

@@ -14,7 +14,7 @@ import { JoinableJobs } from '../jobs/joinable-jobs';
 import { checkFiles, relinkFolder } from '../jobs/missing-files';
 import { exportProject } from '../jobs/portable';
 import { importProjectFile } from '../jobs/project-import';
-import { editClasses, undoClassEdit } from '../store/class-edit';
+import { editClasses, nextUndo, undoClassEdit } from '../store/class-edit';
 import { storeDb } from '../store/db';
 import { recordModel } from '../store/embeddings-repo';
 import { listJobs } from '../store/jobs-repo';
@@ -69,6 +69,7 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
       return {
         ...summary,
         classList: listClasses(db(), projectId),
+        undo: nextUndo(db(), projectId),
         splits: splitCounts(db(), projectId),
         missing,
         runs: listRuns(db(), projectId),
@@ -88,12 +89,12 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectEditClasses({ projectId, edit }) {
       projectRow(db(), projectId);
       editClasses(db(), projectId, edit);
-      return { classes: listClasses(db(), projectId) };
+      return { classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
     },
     async projectUndo({ projectId }) {
       projectRow(db(), projectId);
       const undone = undoClassEdit(db(), projectId);
-      return { undone, classes: listClasses(db(), projectId) };
+      return { undone, classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
     },
     async projectEmbed({ projectId, modelDir, views, batchSize }, caller) {
       projectRow(db(), projectId);

@@ -53,25 +53,51 @@ function checkImages(db: Db, projectId: number, imageIds: number[]): void {
   }
 }
 
-function describe(edit: ClassEdit): string {
+/** A class's name for people (its prompt text), quoted, for undo labels. */
+function nameOf(db: Db, classId: number): string {
+  const r = stmt(db, 'SELECT prompt FROM classes WHERE id = ?').get(classId) as { prompt: string } | undefined;
+  return r ? `"${r.prompt}"` : `class ${classId}`;
+}
+
+const images = (n: number) => `${n} image${n === 1 ? '' : 's'}`;
+
+/**
+ * [Note: undo labels] The label of an edit says what Undo will undo in the user's words, naming the classes as they
+ * were before the edit ("merge \"birds\" into \"dogs\""), so the Undo button can say it before it is pressed.
+ */
+function describe(db: Db, edit: ClassEdit): string {
   switch (edit.kind) {
     case 'rename':
-      return `rename class to "${edit.prompt}"`;
+      return `rename class ${nameOf(db, edit.classId)} to "${edit.prompt.trim()}"`;
     case 'merge':
-      return `merge ${edit.from.length} class(es)`;
+      return `merge ${edit.from
+        .filter((id) => id !== edit.into)
+        .map((id) => nameOf(db, id))
+        .join(', ')} into ${nameOf(db, edit.into)}`;
     case 'split':
-      return `split ${edit.imageIds.length} image(s) into "${edit.folderName}"`;
+      return `split ${images(edit.imageIds.length)} of ${nameOf(db, edit.classId)} into "${edit.prompt ?? edit.folderName}"`;
     case 'delete':
-      return 'delete class';
+      return `delete class ${nameOf(db, edit.classId)}`;
     case 'reorder':
       return 'reorder classes';
     case 'move':
-      return `move ${edit.imageIds.length} image(s)`;
+      return `move ${images(edit.imageIds.length)} to ${nameOf(db, edit.toClassId)}`;
     case 'exclude':
-      return `${edit.excluded ? 'exclude' : 'include'} ${edit.imageIds.length} image(s)`;
+      return `${edit.excluded ? 'exclude' : 'include'} ${images(edit.imageIds.length)}`;
     case 'colour':
-      return 'change class colour';
+      return `change the colour of ${nameOf(db, edit.classId)}`;
+    case 'create':
+      return `add class "${edit.prompt ?? edit.folderName}"`;
   }
+}
+
+/** Refuses a class name (prompt text) another class of the project already has, whatever its case. */
+function checkNameFree(db: Db, projectId: number, name: string, except: number | null): void {
+  const clash = stmt(
+    db,
+    'SELECT id FROM classes WHERE project_id = ? AND lower(trim(prompt)) = lower(?) AND id IS NOT ?',
+  ).get(projectId, name.trim(), except) as { id: number } | undefined;
+  if (clash) throw new AppError('conflict', `Another class is already called "${name.trim()}".`);
 }
 
 function apply(db: Db, projectId: number, edit: ClassEdit): void {
@@ -79,8 +105,17 @@ function apply(db: Db, projectId: number, edit: ClassEdit): void {
   switch (edit.kind) {
     case 'rename':
       classOf(db, projectId, edit.classId);
+      if (!edit.prompt.trim()) throw new AppError('bad_args', 'A class name cannot be empty.');
+      checkNameFree(db, projectId, edit.prompt, edit.classId);
       stmt(db, 'UPDATE classes SET prompt = ? WHERE id = ?').run(edit.prompt.trim(), edit.classId);
       return;
+    case 'create': {
+      const prompt = edit.prompt ?? edit.folderName;
+      checkNameFree(db, projectId, prompt, null);
+      const { created } = ensureClass(db, projectId, edit.folderName, prompt);
+      if (!created) throw new AppError('conflict', `A class with folder name "${edit.folderName}" already exists.`);
+      return;
+    }
     case 'colour':
       classOf(db, projectId, edit.classId);
       stmt(db, 'UPDATE classes SET colour = ? WHERE id = ?').run(edit.colour, edit.classId);
@@ -138,10 +173,11 @@ function apply(db: Db, projectId: number, edit: ClassEdit): void {
 export function editClasses(db: Db, projectId: number, edit: ClassEdit): void {
   db.transaction(() => {
     const before = snapshot(db, projectId);
+    const label = describe(db, edit);
     apply(db, projectId, edit);
     stmt(db, 'INSERT INTO undo_log (project_id, label, inverse_json, at) VALUES (?, ?, ?, ?)').run(
       projectId,
-      describe(edit),
+      label,
       JSON.stringify(before),
       Date.now(),
     );
@@ -152,6 +188,13 @@ export function editClasses(db: Db, projectId: number, edit: ClassEdit): void {
     ).run(projectId, projectId);
     touchProject(db, projectId);
   })();
+}
+
+/** What Undo would undo next (see [Note: undo labels]); null when there is nothing to undo. */
+export function nextUndo(db: Db, projectId: number): string | null {
+  const last = stmt(db, 'SELECT label FROM undo_log WHERE project_id = ? ORDER BY id DESC LIMIT 1').get(projectId) as
+    { label: string } | undefined;
+  return last?.label ?? null;
 }
 
 /** Undoes the last class edit of a project; returns its label, or null when there is nothing to undo. */

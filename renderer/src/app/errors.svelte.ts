@@ -6,7 +6,8 @@ import type { AppErrorData, ErrorCode, Result } from '../../../shared/result';
 /** One toast on screen. */
 export interface Toast {
   id: number;
-  kind: 'error' | 'info';
+  /** An error, a warning (something the user should know went wrong without failing: an import of nothing), news. */
+  kind: 'error' | 'warning' | 'info';
   title: string;
   message: string;
 }

@@ -6,6 +6,7 @@
  * (over the preload) or the web page's (none of the desktop operations). Component and controller tests pass a fake.
  */
 import type { desktopOps } from '../../../shared/contract/desktop';
+import type { PreparedDownload } from '../../../shared/contract/downloads';
 import { thumbnailUrl } from '../../../shared/files';
 import type { MenuCommand, PreloadApi } from '../../../shared/preload-api';
 import type { Result } from '../../../shared/result';
@@ -30,6 +31,12 @@ export interface Platform {
   desktop<T>(op: DesktopOp, args: unknown): Promise<Result<T> | undefined>;
   /** The `src` of a thumbnail by content hash (the `coop:` protocol on the desktop, the server's route in web mode). */
   thumbnailSrc(hash: string): string;
+  /**
+   * Hands a prepared download to the user: the browser's download in web mode (resolves at once with `saved: null`),
+   * the native save dialog in the desktop app (`saved`: where it went, null when the user cancelled). See
+   * [Note: desktop downloads] in electron/desktop/desktop-handlers.ts.
+   */
+  saveDownload(d: PreparedDownload): Promise<Result<{ saved: string | null }>>;
   /** The real path of a dropped or chosen file on the engine's disk (desktop app); null in web mode. */
   pathForFile(file: File): string | null;
   onMenu(listener: (command: MenuCommand) => void): void;
@@ -42,6 +49,12 @@ export function desktopPlatform(api: PreloadApi): Platform {
     transport: 'electron',
     desktop: async <T>(op: DesktopOp, args: unknown) => (await api.desktop(op, args)) as Result<T>,
     thumbnailSrc: (hash) => thumbnailUrl(hash, 'electron'),
+    saveDownload: async (d) => {
+      const r = (await api.desktop('saveDownload', { url: d.url, title: `Save ${d.fileName}` })) as Result<{
+        path: string | null;
+      }>;
+      return r.ok ? { ok: true, value: { saved: r.value.path } } : r;
+    },
     pathForFile: (file) => api.pathForFile(file) || null,
     onMenu: (listener) => api.onMenu(listener),
     onEngineNotice: (listener) => api.onEngineNotice(listener),
@@ -57,6 +70,17 @@ export function webPlatform(token: string): Platform {
     transport: 'web',
     desktop: () => Promise.resolve(undefined),
     thumbnailSrc: (hash) => withTokenQuery(thumbnailUrl(hash, 'web'), token),
+    saveDownload: async (d) => {
+      // Same origin and an attachment: the browser saves it under `fileName` (the route checks the token).
+      const a = document.createElement('a');
+      a.href = withTokenQuery(d.url, token);
+      a.download = d.fileName;
+      a.rel = 'noopener';
+      document.body.append(a);
+      a.click();
+      a.remove();
+      return { ok: true, value: { saved: null } };
+    },
     pathForFile: () => null,
     onMenu: () => {},
     onEngineNotice: () => {},

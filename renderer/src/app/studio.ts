@@ -12,18 +12,22 @@ import { getContext } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
 import type { SampleDataset } from '../../../shared/contract';
 import { CompareController } from '../compare/compare.svelte';
+import { ClassEditor } from '../dataset/class-editor.svelte';
 import { DatasetController } from '../dataset/dataset.svelte';
+import { ReadinessController } from '../dataset/readiness.svelte';
 import { ExperimentsController } from '../experiments/experiments.svelte';
 import { LearnController } from '../learn/learn.svelte';
 import { ModelsController } from '../models/models.svelte';
 import { ProjectsController } from '../projects/projects.svelte';
 import { ResultsController } from '../results/results.svelte';
+import { RunHistoryController } from '../results/run-history.svelte';
 import { DoctorController } from '../settings/doctor.svelte';
 import { SimilarityController } from '../similarity/similarity.svelte';
 import { SettingsController } from '../settings/settings.svelte';
 import { showError } from './errors.svelte';
 import { Navigation } from './nav.svelte';
 import type { Platform } from './platform';
+import { Router } from './router.svelte';
 
 const STUDIO_KEY = Symbol('studio');
 
@@ -33,13 +37,17 @@ export class Studio {
   readonly doctor: DoctorController;
   readonly settings: SettingsController;
   readonly projects: ProjectsController;
+  readonly classes: ClassEditor;
   readonly dataset: DatasetController;
   readonly learn: LearnController;
+  readonly readiness: ReadinessController;
+  readonly runs: RunHistoryController;
   readonly results: ResultsController;
   readonly compare: CompareController;
   readonly experiments: ExperimentsController;
   readonly similarity: SimilarityController;
   readonly models: ModelsController;
+  readonly router: Router;
 
   constructor(
     readonly engine: EngineClient,
@@ -47,18 +55,23 @@ export class Studio {
   ) {
     this.doctor = new DoctorController(engine);
     this.settings = new SettingsController(engine);
-    this.projects = new ProjectsController(engine);
-    this.dataset = new DatasetController(engine, platform, this.projects);
+    this.projects = new ProjectsController(engine, platform);
+    this.classes = new ClassEditor(engine, this.projects);
+    this.dataset = new DatasetController(engine, platform, this.projects, this.classes);
     this.learn = new LearnController(engine, this.projects, this.nav);
-    this.results = new ResultsController(engine, platform, this.learn, this.projects);
+    this.readiness = new ReadinessController(engine, this.projects, this.learn);
+    this.runs = new RunHistoryController(engine, this.projects, this.learn);
+    this.results = new ResultsController(engine, platform, this.runs, this.projects);
     this.compare = new CompareController(engine, this.projects, this.learn);
     this.experiments = new ExperimentsController(engine, platform, this.projects, this.learn);
     this.similarity = new SimilarityController(engine);
     this.models = new ModelsController(engine, platform);
+    this.router = new Router(this, window);
   }
 
-  /** First loads, and the desktop app's menu commands and engine notices (absent in web mode). */
+  /** First loads, the page's URL (see [Note: routes]), and the desktop app's menu commands and engine notices. */
   start(): void {
+    void this.router.start();
     void this.doctor.load();
     void this.projects.load();
     void this.projects.loadSamples();

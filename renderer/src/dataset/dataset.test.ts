@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ImportProgress } from '../../../shared/contract';
+import type { ImportProgress, ImportReport } from '../../../shared/contract';
+import { AppError } from '../../../shared/result';
 import { Studio } from '../app/studio';
 import { toasts } from '../app/errors.svelte';
 import { FakeEngine } from '../testing/fake-engine';
@@ -51,7 +52,7 @@ describe('DatasetController', () => {
     expect(studio.dataset.importing).toBeNull();
     expect(studio.dataset.busy).toBe(false);
     expect(engine.argsOf('projectImportData')).toEqual([{ projectId: 1, sources: ['/photos/birds'] }]);
-    expect(toasts.items.map((t) => t.message)).toEqual(['2 images imported into 1 classes.']);
+    expect(toasts.items.map((t) => [t.kind, t.message])).toEqual([['info', '2 images imported into 1 classes.']]);
     expect(studio.projects.current?.classList.map((c) => c.prompt)).toEqual(['cats', 'dogs', 'birds']);
   });
 
@@ -89,50 +90,26 @@ describe('DatasetController', () => {
     const { studio, engine } = setup();
     await studio.projects.open(1);
     await studio.dataset.uploadAndImport([]);
-    expect(errorToasts()).toEqual(['No images were found in what you dropped.']);
+    // Kept in the drop card, not only in a toast that goes.
+    expect(studio.dataset.importError).toBe(
+      'No images were found in what you dropped: drop image files, folders of them, a .zip or a .csv.',
+    );
+    expect(errorToasts()).toEqual([]);
     expect(engine.argsOf('projectImportData')).toEqual([]);
   });
 
-  it('edits classes: a rename keeps the page, other edits reload the project', async () => {
+  it("keeps a failed import's reason on screen until the next import", async () => {
     const { studio, engine } = setup();
-    await studio.projects.open(1);
-    const shows = () => engine.argsOf('projectShow').length;
-    const c = studio.projects.current!.classList[0]!;
-    await studio.dataset.renameClass(c, ' kittens ');
-    expect(studio.projects.current?.classList[0]?.prompt).toBe('kittens');
-    expect(shows()).toBe(1);
-    await studio.dataset.renameClass(studio.projects.current!.classList[0]!, 'kittens');
-    expect(engine.argsOf('projectEditClasses')).toHaveLength(1);
-
-    const img = studio.dataset.images[2]![0]!;
-    await studio.dataset.toggleExcluded(img);
-    expect(engine.argsOf('projectEditClasses')[1]).toEqual({
-      projectId: 1,
-      edit: { kind: 'exclude', imageIds: [img.id], excluded: true },
+    engine.on('projectImportData', async () => {
+      throw new AppError('not_found', 'The folder /photos/pets does not exist.');
     });
-    expect(shows()).toBe(2);
-    expect(studio.projects.current?.classList[1]?.excluded).toBe(1);
-    expect(studio.dataset.smallClasses(3).map((x) => x.prompt)).toEqual(['dogs']);
-    // dogs: 3 images, 1 excluded, so 2 usable.
-    expect(studio.dataset.smallClasses(2)).toEqual([]);
-
-    await studio.dataset.undo();
-    expect(studio.projects.current?.classList[1]?.excluded).toBe(0);
-    expect(toasts.items.at(-1)?.message).toBe('Undid: exclude 1 image(s).');
-  });
-
-  it('merges into the class chosen in the list only', async () => {
-    const { studio, engine } = setup();
     await studio.projects.open(1);
-    const dogs = studio.projects.current!.classList[1]!;
-    await studio.dataset.merge(dogs);
-    expect(engine.argsOf('projectEditClasses')).toEqual([]);
-    studio.dataset.mergeInto[dogs.id] = '1';
-    await studio.dataset.merge(dogs);
-    expect(engine.argsOf('projectEditClasses')).toEqual([
-      { projectId: 1, edit: { kind: 'merge', from: [2], into: 1 } },
-    ]);
-    await vi.waitFor(() => expect(studio.projects.current?.classList).toHaveLength(1));
+    expect(await studio.dataset.importSources(['/photos/pets'])).toBeUndefined();
+    expect(studio.dataset.importError).toBe('The folder /photos/pets does not exist.');
+    expect(errorToasts()).toEqual([]);
+    engine.on('projectImportData', async () => importReport());
+    await studio.dataset.importSources(['/photos/pets']);
+    expect(studio.dataset.importError).toBeNull();
   });
 
   it('shows one class gallery at a time', () => {
@@ -143,4 +120,87 @@ describe('DatasetController', () => {
     studio.dataset.toggleExpanded(2);
     expect(studio.dataset.expanded).toBeNull();
   });
+
+  it('says an import of nothing as a warning, not a success, and keeps its report on screen', async () => {
+    const { studio, engine } = setup();
+    engine.on('projectImportData', async () => ({
+      ...importReport(),
+      skipped: 1,
+      skippedFiles: [
+        { path: '/srv/up/x/notes.txt', name: 'Shapes/notes.txt', problem: 'not_an_image', reason: 'not an image' },
+      ],
+      warning: { code: 'nothing_imported', why: 'no_images', message: 'No image was found in what you added.' },
+    }));
+    await studio.projects.open(1);
+    const report = await studio.dataset.importSources(['/srv/up/x']);
+    expect(report?.warning?.why).toBe('no_images');
+    expect(toasts.items.map((t) => [t.kind, t.title])).toEqual([['warning', 'Nothing was imported']]);
+    expect(studio.dataset.lastImport?.skippedFiles[0]?.name).toBe('Shapes/notes.txt');
+  });
+
+  it('files dropped on a class in web mode are uploaded under its folder, so the import files them there', async () => {
+    const { studio, engine } = setup();
+    const puts: string[] = [];
+    vi.stubGlobal('fetch', async (url: string) => {
+      puts.push(url);
+      return new Response(JSON.stringify({ ok: true, value: { folder: '/data/uploads/s1', bytes: 1 } }));
+    });
+    engine.on('projectImportData', async () => importReport());
+    try {
+      await studio.projects.open(1);
+      const dogs = studio.projects.current!.classList[1]!;
+      const file = new File(['x'], 'rex.png');
+      await studio.dataset.dropOnClass(dogs, { items: [], files: [file] } as unknown as DataTransfer);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatch(/^\/upload\/[0-9a-f]+\/dogs\/rex\.png$/);
+    expect(engine.argsOf('projectImportData')).toEqual([{ projectId: 1, sources: ['/data/uploads/s1'] }]);
+  });
+
+  it('files dropped on a class on the desktop are imported where they are, then moved into the class', async () => {
+    const file = new File(['x'], 'rex.png');
+    const { studio, engine, project } = setup(
+      fakePlatform({ transport: 'electron', paths: new Map([[file, '/photos/rex.png']]) }),
+    );
+    engine.on('projectImportData', async () => {
+      project.images.push({
+        ...project.images[0]!,
+        id: 99,
+        classId: null,
+        origin: '/photos/rex.png',
+        path: '/photos/rex.png',
+      });
+      return importReport();
+    });
+    await studio.projects.open(1);
+    const dogs = studio.projects.current!.classList[1]!;
+    await studio.dataset.dropOnClass(dogs, { items: [], files: [file] } as unknown as DataTransfer);
+    expect(engine.argsOf('projectImportData')).toEqual([{ projectId: 1, sources: ['/photos/rex.png'] }]);
+    expect(engine.argsOf('projectEditClasses')).toEqual([
+      { projectId: 1, edit: { kind: 'move', imageIds: [99], toClassId: dogs.id } },
+    ]);
+    expect(studio.projects.current?.classList[1]?.images).toBe(4);
+  });
 });
+
+/** An import report with nothing in it (tests override what they need). */
+function importReport(): ImportReport {
+  return {
+    jobId: 1,
+    projectId: 1,
+    scanned: 1,
+    imported: 1,
+    skipped: 0,
+    failed: 0,
+    duplicates: 0,
+    total: 1,
+    classesCreated: [],
+    skippedFiles: [],
+    failedFiles: [],
+    duplicateFiles: [],
+    warning: null,
+    durationMs: 1,
+  };
+}

@@ -47,21 +47,28 @@ async function walk(entry: FileSystemEntry, out: PickedFile[]): Promise<void> {
   }
 }
 
-/** Every file of a drop, folders walked recursively (web mode). */
+/** Whether a path names an image, an archive or a CSV outside hidden folders: what an upload sends. */
+function wanted(f: PickedFile): boolean {
+  return isImportableFile(f.path) && !f.path.split('/').some((p) => p.startsWith('.'));
+}
+
+/**
+ * Every file of a drop, folders walked recursively (web mode). A drop whose items give no entries (some browsers and
+ * drags from other pages or apps) falls back to its plain file list, as Try it reads it.
+ */
 export async function filesFromDrop(dt: DataTransfer): Promise<PickedFile[]> {
-  const entries = Array.from(dt.items)
-    .map((i) => i.webkitGetAsEntry())
+  const entries = Array.from(dt.items ?? [])
+    .map((i) => (typeof i.webkitGetAsEntry === 'function' ? i.webkitGetAsEntry() : null))
     .filter((e): e is FileSystemEntry => e !== null);
   const out: PickedFile[] = [];
+  if (entries.length === 0) for (const file of Array.from(dt.files ?? [])) out.push({ file, path: file.name });
   for (const e of entries) await walk(e, out);
-  return out.filter((f) => isImportableFile(f.path) && !f.path.split('/').some((p) => p.startsWith('.')));
+  return out.filter(wanted);
 }
 
 /** Files of an `<input type=file>` (with `webkitdirectory` their relative paths keep the folders). */
 export function filesFromInput(list: FileList): PickedFile[] {
-  return Array.from(list, (file) => ({ file, path: file.webkitRelativePath || file.name })).filter(
-    (f) => isImportableFile(f.path) && !f.path.split('/').some((p) => p.startsWith('.')),
-  );
+  return Array.from(list, (file) => ({ file, path: file.webkitRelativePath || file.name })).filter(wanted);
 }
 
 /**

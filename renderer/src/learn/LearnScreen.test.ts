@@ -1,5 +1,8 @@
-import { screen } from '@testing-library/svelte';
+import { screen, within } from '@testing-library/svelte';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppError } from '../../../shared/result';
+import type { LearnProgress } from '../../../shared/contract/train';
+import { epochPoint, learnResult } from '../testing/fixtures';
 import { defaultEpochs } from '../../../shared/contract/train';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
@@ -18,6 +21,27 @@ async function openLearn() {
   });
   const rendered = await renderWithStudio(LearnScreen, { engine, setup: (s) => s.projects.open(project.id) });
   return { ...rendered, engine };
+}
+
+/** A learn job that reports two epochs of 10 steps, then waits until it is cancelled. */
+function learnUntilCancelled(engine: FakeEngine) {
+  engine.on('learn', async (_args, { progress, signal }) => {
+    const step = {
+      kind: 'step',
+      epoch: 2,
+      epochs: 20,
+      step: 1,
+      stepsPerEpoch: 10,
+      loss: 0.5,
+      backend: 'wasm',
+      etaS: 2,
+    };
+    progress({ kind: 'epoch', point: epochPoint(0, 0.5), epochs: 20, backend: 'wasm', etaS: 4 } as LearnProgress);
+    progress({ kind: 'epoch', point: epochPoint(1, 0.6), epochs: 20, backend: 'wasm', etaS: 2 } as LearnProgress);
+    progress(step as LearnProgress);
+    await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    return learnResult();
+  });
 }
 
 describe('the Learn screen', () => {
@@ -81,5 +105,83 @@ describe('the Learn screen', () => {
   it('names its progress bar', async () => {
     await openLearn();
     expect(screen.getByRole('progressbar', { name: 'Training progress' })).toBeTruthy();
+  });
+
+  it('says Cancelled after Cancel: no full bar, no ETA, no See results', async () => {
+    const { user, engine, studio } = await openLearn();
+    learnUntilCancelled(engine);
+    await user.click(screen.getByRole('button', { name: 'Learn prompt' }));
+    await screen.findByText('ETA 2 s');
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
+    await vi.waitFor(() => expect(studio.learn.state).toBe('cancelled'));
+    const progress = screen.getByRole('progressbar', { name: 'Training progress' }).parentElement as HTMLElement;
+    expect(within(progress).getAllByText('Cancelled').length).toBeGreaterThan(0);
+    expect(progress.textContent).not.toContain('Finished');
+    expect(progress.textContent).not.toContain('ETA');
+    const bar = within(progress).getByRole('progressbar') as HTMLProgressElement;
+    expect(Number(bar.getAttribute('value'))).toBe(11);
+    expect(Number(bar.getAttribute('max'))).toBe(200);
+    expect(screen.queryByRole('button', { name: 'See results' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Learn prompt' })).toBeTruthy();
+  });
+
+  it("keeps a failed run's reason next to the Learn button, in plain words", async () => {
+    const { user, engine } = await openLearn();
+    engine.on('learn', async () => {
+      throw new AppError('invalid_data', 'No image is left for testing in "circle": add images to it.');
+    });
+    await user.click(screen.getByRole('button', { name: 'Learn prompt' }));
+    const alert = await screen.findByRole('alert', { name: 'Why learning stopped' });
+    expect(alert.textContent).toBe('No image is left for testing in "circle": add images to it.');
+    expect(screen.getByRole('progressbar', { name: 'Training progress' }).parentElement?.textContent).toContain(
+      'Failed',
+    );
+    expect(errorToasts()).toEqual([]);
+  });
+
+  it('says which images each zero-shot number is measured on', async () => {
+    const { studio } = await openLearn();
+    studio.learn.result = learnResult();
+    studio.learn.curve = learnResult().curve.map((p) => ({ ...p, valAccuracy: p.epoch === 0 ? 0.25 : null }));
+    studio.learn.state = 'done';
+    const zs = await screen.findByLabelText('Zero-shot accuracy');
+    await vi.waitFor(() => expect(zs.textContent).toContain('50.0% of all 40 usable images of the project'));
+    expect(zs.textContent).toContain('50.0% on the 4 training images (epoch 0 of the curve)');
+    expect(zs.textContent).toContain('25.0% on the 2 validation images (epoch 0)');
+    expect(zs.textContent).toContain('50.0% on the 4 test images (as on Results)');
+  });
+
+  it('says before the run when it will take fewer shots than asked', async () => {
+    const { engine, studio } = await openLearn();
+    engine.on('projectReadiness', async ({ projectId, shots }) => ({
+      projectId,
+      requestedShots: shots,
+      shots: 8,
+      seed: 1,
+      epochs: 200,
+      minImagesPerClass: 3,
+      classes: [],
+      unassigned: 0,
+      canLearn: true,
+      ready: true,
+      notes: [
+        {
+          code: 'shots_capped',
+          message: `8 shots per class instead of ${shots}: "cats" has 20 usable images.`,
+          requested: shots,
+          used: 8,
+          smallestClass: 'cats',
+          smallestImages: 20,
+        },
+      ],
+      problems: [],
+    }));
+    studio.learn.options.shots = 15;
+    const run = screen.getByRole('region', { name: /^Prompt learning on/ });
+    await vi.waitFor(() =>
+      expect(within(run).getByRole('note').textContent).toBe(
+        '8 shots per class instead of 15: "cats" has 20 usable images.',
+      ),
+    );
   });
 });

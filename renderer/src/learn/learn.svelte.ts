@@ -14,6 +14,7 @@ import {
   type LearnResult,
   learnArgs,
 } from '../../../shared/contract/train';
+import type { AppErrorData } from '../../../shared/result';
 import { showError, valueOr } from '../app/errors.svelte';
 import { fieldErrors } from '../app/field-errors';
 import type { Navigation } from '../app/nav.svelte';
@@ -53,6 +54,12 @@ export const OPTION_LABELS: Record<string, string> = {
   augViews: 'Augmented views',
 };
 
+/**
+ * Where the run on the Learn screen stands: none yet, running, finished, cancelled by the user, or failed (its error
+ * stays next to the Learn button: see [Note: errors stay on screen]).
+ */
+export type RunState = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
+
 /** How many earlier runs' curves can be overlaid. */
 const HISTORY_RUNS = 5;
 
@@ -76,6 +83,10 @@ export class LearnController {
   /** Installed models that can be used (the Model list). */
   models = $state<InstalledModel[]>([]);
   running = $state(false);
+  /** See {@link RunState}. */
+  state = $state<RunState>('idle');
+  /** Why the last run failed, in the engine's words (shown next to the Learn button until the next run). */
+  error = $state<AppErrorData | null>(null);
   phase = $state('');
   features = $state<{ done: number; total: number } | null>(null);
   step = $state<Extract<LearnProgress, { kind: 'step' }> | null>(null);
@@ -92,6 +103,7 @@ export class LearnController {
   private abort: AbortController | null = null;
   /** The project whose stored runs are shown (see [Note: runs come back]). */
   private shownProject: number | null = null;
+  private readonly finishedListeners: ((r: LearnResult) => void)[] = [];
 
   constructor(
     private readonly engine: EngineClient,
@@ -109,6 +121,8 @@ export class LearnController {
   private async restore(p: ProjectDetail): Promise<void> {
     if (p.id === this.shownProject || this.running) return;
     this.shownProject = p.id;
+    this.state = 'idle';
+    this.error = null;
     this.result = null;
     this.curve = [];
     this.history = [];
@@ -125,7 +139,13 @@ export class LearnController {
       this.curve = latest.curve;
       this.backend = latest.backend;
       this.epochs = latest.settings.epochs;
+      this.state = 'done';
     }
+  }
+
+  /** Calls `listener` with each run that finishes on this page. */
+  onFinished(listener: (r: LearnResult) => void): void {
+    this.finishedListeners.push(listener);
   }
 
   /** Loads the usable installed models and picks the active one when no model is chosen yet. */
@@ -223,20 +243,29 @@ export class LearnController {
     }
   };
 
-  /** Starts a run on the open project (see [Note: learn on the project]); shows Results when it finishes. */
+  /**
+   * Starts a run on the open project (see [Note: learn on the project]); shows Results when it finishes.
+   *
+   * [Note: errors stay on screen] A run that fails keeps its error next to the Learn button (`error`), in the engine's
+   * plain words, until the next run: a toast that vanishes after seconds is no place for "why did nothing happen".
+   * A cancelled run says "Cancelled" and keeps its partial curve, never "Finished".
+   */
   async start(): Promise<void> {
     const p = this.projects.current;
     if (!p || p.images === 0) {
-      showError({
+      this.state = 'failed';
+      this.error = {
         code: 'invalid_data',
         message: 'This project has no images yet: add a dataset on the Dataset screen.',
-      });
+      };
       return;
     }
     const args = this.args(p.id);
     this.errors = fieldErrors(learnArgs, args, OPTION_LABELS);
     if (Object.keys(this.errors).length > 0) return;
     this.running = true;
+    this.state = 'running';
+    this.error = null;
     this.curve = [];
     this.step = null;
     this.features = null;
@@ -244,17 +273,26 @@ export class LearnController {
     this.etaS = null;
     this.abort = new AbortController();
     try {
-      const r = valueOr(
-        await this.engine.call('learn', args, { onProgress: this.onProgress, signal: this.abort.signal }),
-      );
-      if (!r) return;
-      this.result = r;
-      this.curve = r.curve;
-      this.backend = r.backend;
+      const r = await this.engine.call('learn', args, {
+        onProgress: this.onProgress,
+        signal: this.abort.signal,
+      });
+      this.etaS = null;
+      if (!r.ok) {
+        this.state = r.error.code === 'cancelled' ? 'cancelled' : 'failed';
+        this.error = r.error.code === 'cancelled' ? null : r.error;
+        return;
+      }
+      const v = r.value;
+      this.state = 'done';
+      this.result = v;
+      this.curve = v.curve;
+      this.backend = v.backend;
       this.history = [
         ...this.history,
-        { label: runLabel(r, r.project?.runId ?? this.history.length + 1), curve: r.curve },
+        { label: runLabel(v, v.project?.runId ?? this.history.length + 1), curve: v.curve },
       ].slice(-HISTORY_RUNS);
+      for (const listener of this.finishedListeners) listener(v);
       this.nav.go('results');
       void this.projects.load();
     } finally {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LearnProgress } from '../../../shared/contract/train';
 import { Studio } from '../app/studio';
+import { AppError } from '../../../shared/result';
 import { toasts } from '../app/errors.svelte';
 import { FakeEngine } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
@@ -116,7 +117,29 @@ describe('LearnController', () => {
     await studio.projects.open(1);
     await studio.learn.start();
     expect(engine.argsOf('learn')).toEqual([]);
-    expect(errorToasts()).toEqual(['This project has no images yet: add a dataset on the Dataset screen.']);
+    // Kept next to the Learn button (see [Note: errors stay on screen]), not only in a toast that goes.
+    expect(studio.learn.state).toBe('failed');
+    expect(studio.learn.error?.message).toBe('This project has no images yet: add a dataset on the Dataset screen.');
+    expect(errorToasts()).toEqual([]);
+  });
+
+  it("keeps a failed run's error, in the engine's words, until the next run", async () => {
+    const { studio, engine } = studioWith();
+    engine.on('learn', async () => {
+      throw new AppError('invalid_data', 'No image is left for testing in "circle".');
+    });
+    await studio.projects.open(1);
+    await studio.learn.start();
+    expect(studio.learn.state).toBe('failed');
+    expect(studio.learn.error).toMatchObject({
+      code: 'invalid_data',
+      message: 'No image is left for testing in "circle".',
+    });
+    expect(studio.nav.current).toBe('projects');
+    engine.on('learn', async () => learnResult());
+    await studio.learn.start();
+    expect(studio.learn.state).toBe('done');
+    expect(studio.learn.error).toBeNull();
   });
 
   it('cancels a running job', async () => {
@@ -132,7 +155,9 @@ describe('LearnController', () => {
     await running;
     expect(studio.learn.running).toBe(false);
     expect(studio.learn.result).toBeNull();
-    expect(toasts.items.map((t) => t.title)).toEqual(['Cancelled']);
+    expect(studio.learn.state).toBe('cancelled');
+    expect(studio.learn.error).toBeNull();
+    expect(toasts.items).toEqual([]);
     expect(studio.nav.current).toBe('projects');
   });
 

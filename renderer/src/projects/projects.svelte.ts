@@ -5,8 +5,10 @@
 import type { EngineClient } from '../../../shared/client';
 import type { ClassInfo, ProjectDetail, ProjectSummary, SampleDataset } from '../../../shared/contract';
 import { projectName, sameProjectName } from '../../../shared/contract/projects';
-import { valueOr } from '../app/errors.svelte';
+import { toasts, valueOr } from '../app/errors.svelte';
 import { valueError } from '../app/field-errors';
+import type { Platform } from '../app/platform';
+import { prepareAndSave } from '../results/export.svelte';
 
 const RECENT_KEY = 'coop-studio-recent-projects';
 /** How many recently opened projects the sidebar offers. */
@@ -40,8 +42,6 @@ export class ProjectsController {
   current = $state<ProjectDetail | null>(null);
   /** Ids of the projects opened last, most recent first (this browser profile). */
   openedIds = $state<number[]>(recentIds());
-  /** Per project: its latest run and the best test accuracy of its finished runs (filled in after `load`). */
-  runFacts = $state<Record<number, RunFacts>>({});
   /** The New project form, and what is wrong with its name (shown next to the field). */
   draftName = $state('');
   creating = $state(false);
@@ -54,9 +54,35 @@ export class ProjectsController {
   samples = $state<SampleDataset[]>([]);
   /** The project the Delete dialog asks about. */
   toDelete = $state<ProjectSummary | null>(null);
+  /** The project being exported, and the last project export (its file's path, to copy). */
+  exporting = $state<number | null>(null);
+  exported = $state<{ projectId: number; fileName: string; path: string; saved: string | null } | null>(null);
   private readonly openListeners: OpenListener[] = [];
 
-  constructor(private readonly engine: EngineClient) {}
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly platform: Platform,
+  ) {}
+
+  /** Exports a project with its images as one .coopproj file, handed to the user as a download (or save dialog). */
+  async exportProject(p: ProjectSummary): Promise<void> {
+    this.exporting = p.id;
+    try {
+      const r = await prepareAndSave(this.engine, this.platform, { kind: 'project', projectId: p.id }, () => undefined);
+      const d = valueOr(r);
+      if (!d) return;
+      this.exported = { projectId: p.id, fileName: d.download.fileName, path: d.download.path, saved: d.saved };
+      if (this.platform.transport !== 'electron' || d.saved)
+        toasts.push(
+          'info',
+          'Project exported',
+          `${d.download.fileName}: ${d.saved ?? "see your browser's downloads"}.`,
+          6000,
+        );
+    } finally {
+      this.exporting = null;
+    }
+  }
 
   /** Projects, most recently changed first. */
   get recent(): ProjectSummary[] {
@@ -100,33 +126,24 @@ export class ProjectsController {
     const v = valueOr(await this.engine.call('projectList', {}));
     if (v) this.list = v.projects;
     this.loaded = true;
-    void this.loadRunFacts();
   }
 
-  /** Fills {@link runFacts} from the stored runs; failures leave a project's facts out (the list still works). */
-  private async loadRunFacts(): Promise<void> {
-    const facts = await Promise.all(
-      this.list.map(async (p): Promise<[number, RunFacts] | null> => {
-        const r = await this.engine.call('projectRuns', { projectId: p.id });
-        if (!r.ok) return null;
-        const runs = r.value.runs;
-        const accs = runs.flatMap((x) => (x.testAccuracy !== null ? [x.testAccuracy] : []));
-        // Runs record the model by content id; its folder name is what people know it by (demo-clip, ...).
-        const latest = runs.find((x) => x.status === 'done');
-        const detail = latest ? await this.engine.call('projectRun', { runId: latest.id }) : null;
-        const folder = detail?.ok ? detail.value.result?.model.dir.split(/[\\/]/).filter(Boolean).pop() : undefined;
-        return [
-          p.id,
-          {
-            runs: runs.length,
-            lastRunAt: runs[0]?.createdAt ?? null,
-            model: folder ?? runs[0]?.modelId ?? null,
-            best: accs.length ? Math.max(...accs) : null,
-          },
-        ];
-      }),
+  /**
+   * Per project: its runs, the latest, and its best run's accuracy and model (the folder people know it by, e.g.
+   * demo-clip), as the project summaries say them.
+   */
+  get runFacts(): Record<number, RunFacts> {
+    return Object.fromEntries(
+      this.list.map((p) => [
+        p.id,
+        {
+          runs: p.runCount,
+          lastRunAt: p.lastRunAt,
+          model: p.bestRun ? (p.bestRun.modelDir?.split(/[\\/]/).filter(Boolean).pop() ?? p.bestRun.modelId) : null,
+          best: p.bestRun?.testAccuracy ?? null,
+        },
+      ]),
     );
-    this.runFacts = Object.fromEntries(facts.filter((f) => f !== null));
   }
 
   /** Creates a project named `name` and opens it; returns whether it worked. */
@@ -173,9 +190,9 @@ export class ProjectsController {
     await this.load();
   }
 
-  /** The open project's classes as the engine returned them after an edit. */
-  setClasses(classes: ClassInfo[]): void {
-    if (this.current) this.current = { ...this.current, classList: classes };
+  /** The open project's classes, and what Undo would undo, as the engine returned them after an edit. */
+  setClasses(classes: ClassInfo[], undo: string | null): void {
+    if (this.current) this.current = { ...this.current, classList: classes, undo };
   }
 
   /** Renames a project; returns whether it worked. */

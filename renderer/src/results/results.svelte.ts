@@ -9,8 +9,8 @@ import type { LearnResult, TestPrediction } from '../../../shared/contract/train
 import { showError, valueOr } from '../app/errors.svelte';
 import type { Platform } from '../app/platform';
 import { uploadFiles } from '../dataset/upload';
-import type { LearnController } from '../learn/learn.svelte';
 import type { ProjectsController } from '../projects/projects.svelte';
+import type { RunHistoryController } from './run-history.svelte';
 
 /** Misclassified images shown at first and added by each "Show more". */
 export const MIS_PAGE = 60;
@@ -53,7 +53,7 @@ function byLabel(p: PredictResult | undefined, n: number): (number | null)[] {
   return out;
 }
 
-/** The Results screen of the run `learn.result`. */
+/** The Results screen of the run shown (`runs.shown`). */
 export class ResultsController {
   /** The confusion cell whose images are shown (null: dialog closed). */
   cell = $state<ConfusionCell | null>(null);
@@ -67,13 +67,13 @@ export class ResultsController {
   constructor(
     private readonly engine: EngineClient,
     private readonly platform: Platform,
-    private readonly learn: LearnController,
+    private readonly runs: RunHistoryController,
     private readonly projects: ProjectsController,
   ) {}
 
-  /** The run shown: the latest run of the open project. */
+  /** The run shown: the latest run of the open project, or the one opened from its runs (see [Note: the run shown]). */
   get result(): LearnResult | null {
-    return this.learn.result;
+    return this.runs.shown;
   }
 
   /** Test accuracy gain over zero-shot, in points. */

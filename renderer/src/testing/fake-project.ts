@@ -72,6 +72,7 @@ export class FakeProject {
         modelDir: null,
       },
       classList: this.classes.map((c) => ({ ...c })),
+      undo: this.nextUndo(),
       splits: { auto: this.images.length, train: 0, val: 0, test: 0 },
       missing: 0,
       runs: this.runs,
@@ -79,7 +80,7 @@ export class FakeProject {
     };
   }
 
-  /** Applies one class edit as the engine's store does (counts kept in step), recording it for undo. */
+  /** Applies one class edit as the engine's store does (counts kept in step, labels in its words), recording it for undo. */
   edit(edit: ClassEdit): void {
     const before: Snapshot = { classes: structuredClone(this.classes), images: structuredClone(this.images), what: '' };
     const cls = (id: number) => {
@@ -87,32 +88,68 @@ export class FakeProject {
       if (!c) throw new AppError('not_found', `Class ${id} does not exist.`);
       return c;
     };
+    const free = (name: string, except: number | null) => {
+      const n = name.trim().toLowerCase();
+      if (this.classes.some((c) => c.id !== except && c.prompt.trim().toLowerCase() === n))
+        throw new AppError('conflict', `Another class is already called "${name.trim()}".`);
+    };
+    const count = () => {
+      for (const c of this.classes) {
+        c.images = this.images.filter((img) => img.classId === c.id).length;
+        c.excluded = this.images.filter((img) => img.classId === c.id && img.excluded).length;
+      }
+    };
+    const n = (k: number) => `${k} image${k === 1 ? '' : 's'}`;
     if (edit.kind === 'rename') {
       const c = cls(edit.classId);
-      before.what = `rename ${c.prompt} to ${edit.prompt}`;
-      c.prompt = edit.prompt;
+      free(edit.prompt, c.id);
+      before.what = `rename class "${c.prompt}" to "${edit.prompt.trim()}"`;
+      c.prompt = edit.prompt.trim();
+    } else if (edit.kind === 'create') {
+      const prompt = edit.prompt ?? edit.folderName;
+      free(prompt, null);
+      if (this.classes.some((c) => c.folderName === edit.folderName))
+        throw new AppError('conflict', `A class with folder name "${edit.folderName}" already exists.`);
+      before.what = `add class "${prompt}"`;
+      const id = Math.max(0, ...this.classes.map((c) => c.id)) + 1;
+      this.classes.push({
+        id,
+        folderName: edit.folderName,
+        prompt,
+        order: this.classes.length,
+        colour: COLOURS[this.classes.length % COLOURS.length] ?? '#3a6ff7',
+        images: 0,
+        excluded: 0,
+      });
+    } else if (edit.kind === 'move') {
+      const to = cls(edit.toClassId);
+      before.what = `move ${n(edit.imageIds.length)} to "${to.prompt}"`;
+      for (const img of this.images) if (edit.imageIds.includes(img.id)) img.classId = to.id;
+      count();
     } else if (edit.kind === 'merge') {
       const into = cls(edit.into);
-      before.what = `merge into ${into.prompt}`;
+      before.what = `merge ${edit.from.map((id) => `"${cls(id).prompt}"`).join(', ')} into "${into.prompt}"`;
       for (const id of edit.from) {
-        const from = cls(id);
         for (const img of this.images) if (img.classId === id) img.classId = into.id;
-        into.images += from.images;
-        into.excluded += from.excluded;
         this.classes = this.classes.filter((x) => x.id !== id);
       }
+      count();
     } else if (edit.kind === 'delete') {
       const c = cls(edit.classId);
-      before.what = `delete ${c.prompt}`;
+      before.what = `delete class "${c.prompt}"`;
       this.classes = this.classes.filter((x) => x.id !== c.id);
-      this.images = this.images.filter((img) => img.classId !== c.id);
+      for (const img of this.images) if (img.classId === c.id) img.classId = null;
     } else if (edit.kind === 'exclude') {
-      before.what = `exclude ${edit.imageIds.length} image(s)`;
+      before.what = `${edit.excluded ? 'exclude' : 'include'} ${n(edit.imageIds.length)}`;
       for (const img of this.images) if (edit.imageIds.includes(img.id)) img.excluded = edit.excluded;
-      for (const c of this.classes)
-        c.excluded = this.images.filter((img) => img.classId === c.id && img.excluded).length;
+      count();
     } else throw new AppError('unsupported', `The fake project does not do "${edit.kind}" edits.`);
     this.undoStack.push(before);
+  }
+
+  /** What Undo would undo (the engine's `undo`). */
+  nextUndo(): string | null {
+    return this.undoStack.at(-1)?.what ?? null;
   }
 
   /** Undoes the last edit; returns what it undid (null when there was none). */
@@ -141,11 +178,12 @@ export class FakeProject {
       projectEditClasses: async ({ projectId, edit }) => {
         mine(projectId);
         this.edit(edit);
-        return { classes: this.classes.map((c) => ({ ...c })) };
+        return { classes: this.classes.map((c) => ({ ...c })), undo: this.nextUndo() };
       },
       projectUndo: async ({ projectId }) => {
         mine(projectId);
-        return { undone: this.undo(), classes: this.classes.map((c) => ({ ...c })) };
+        const undone = this.undo();
+        return { undone, classes: this.classes.map((c) => ({ ...c })), undo: this.nextUndo() };
       },
     };
   }

@@ -23,6 +23,7 @@ import { render, type RenderResult } from '@testing-library/svelte';
 import userEvent, { type UserEvent } from '@testing-library/user-event';
 import type { Component } from 'svelte';
 import type { EngineClient } from '../../../shared/client';
+import type { PreparedDownload } from '../../../shared/contract/downloads';
 import { thumbnailUrl } from '../../../shared/files';
 import type { Result } from '../../../shared/result';
 import { toasts } from '../app/errors.svelte';
@@ -34,11 +35,17 @@ import { FakeEngine } from './fake-engine';
 export function fakePlatform(
   options: {
     transport?: TransportKind;
+    /** Answers of desktop operations (recorded in `calls`); prepared downloads are recorded in `downloads`. */
     desktop?: Partial<Record<DesktopOp, (args: unknown) => unknown>>;
     paths?: Map<File, string>;
   } = {},
-): Platform & { calls: { op: DesktopOp; args: unknown }[]; notify(notice: EngineNotice): void } {
+): Platform & {
+  calls: { op: DesktopOp; args: unknown }[];
+  downloads: PreparedDownload[];
+  notify(notice: EngineNotice): void;
+} {
   const calls: { op: DesktopOp; args: unknown }[] = [];
+  const downloads: PreparedDownload[] = [];
   const notices: ((n: EngineNotice) => void)[] = [];
   const transport = options.transport ?? 'web';
   return {
@@ -52,6 +59,17 @@ export function fakePlatform(
       return { ok: true, value: handler(args) as T };
     },
     thumbnailSrc: (hash) => thumbnailUrl(hash, transport),
+    downloads,
+    async saveDownload(d) {
+      downloads.push(d);
+      if (transport !== 'electron') return { ok: true, value: { saved: null } };
+      const r = await this.desktop<{ path: string | null }>('saveDownload', {
+        url: d.url,
+        title: `Save ${d.fileName}`,
+      });
+      if (!r) return { ok: true, value: { saved: null } };
+      return r.ok ? { ok: true, value: { saved: r.value.path } } : r;
+    },
     pathForFile: (file) => options.paths?.get(file) ?? null,
     onMenu: () => {},
     onEngineNotice: (l) => notices.push(l),

@@ -9,8 +9,11 @@
  * apart without colour (WCAG 1.4.1): series i has marker `SERIES_MARKERS[i]` and dash `SERIES_DASHES[i]`.
  */
 
-/** How many series styles there are before they repeat (one per method of the registry). */
-export const SERIES_COUNT = 9;
+/**
+ * How many series styles there are before they repeat: one per method of the compare registry (a component test
+ * checks that it covers every method of shared/contract/methods.ts).
+ */
+export const SERIES_COUNT = 10;
 
 /** Chart.js point styles, one per series (the compare chart draws the same shapes in SVG). */
 export const SERIES_MARKERS = [
@@ -23,6 +26,7 @@ export const SERIES_MARKERS = [
   'rectRounded',
   'cross',
   'line',
+  'dash',
 ] as const;
 /** A series marker. */
 export type SeriesMarker = (typeof SERIES_MARKERS)[number];
@@ -38,6 +42,7 @@ export const SERIES_DASHES: readonly (readonly number[])[] = [
   [1, 4],
   [6, 2, 2, 2, 2, 2],
   [14, 6],
+  [3, 2, 8, 2],
 ];
 
 /** The colours a chart needs, from the current theme. */
@@ -60,7 +65,18 @@ const FALLBACK = {
   muted: '#5f6b7a',
   grid: '#d9dde3',
   surface: '#ffffff',
-  series: ['#2f62e8', '#b35c00', '#1f7a50', '#c53030', '#7b3fc4', '#0f7c8c', '#8a6d00', '#b8327a', '#5f6b7a'],
+  series: [
+    '#2f62e8',
+    '#b35c00',
+    '#1f7a50',
+    '#c53030',
+    '#7b3fc4',
+    '#0f7c8c',
+    '#8a6d00',
+    '#b8327a',
+    '#5f6b7a',
+    '#7a4b2a',
+  ],
 };
 
 /** The chart colours of the theme in force on `root` (see [Note: chart colours]). */
@@ -132,12 +148,15 @@ export function markerPath(marker: SeriesMarker, x: number, y: number, r: number
       return `M${f(x - r * 1.2)},${f(y)} L${f(x + r * 1.2)},${f(y)} M${f(x)},${f(y - r * 1.2)} L${f(x)},${f(y + r * 1.2)}`;
     case 'line':
       return `M${f(x - r * 1.3)},${f(y)} L${f(x + r * 1.3)},${f(y)}`;
+    case 'dash':
+      // A short bar with end ticks, so it reads apart from 'line' at any size.
+      return `M${f(x - r * 0.7)},${f(y)} L${f(x + r * 0.7)},${f(y)} M${f(x - r * 0.7)},${f(y - r * 0.6)} L${f(x - r * 0.7)},${f(y + r * 0.6)} M${f(x + r * 0.7)},${f(y - r * 0.6)} L${f(x + r * 0.7)},${f(y + r * 0.6)}`;
   }
 }
 
 /** Whether a marker is drawn as lines only (stroked, not filled). */
 export function markerIsStroke(marker: SeriesMarker): boolean {
-  return marker === 'crossRot' || marker === 'cross' || marker === 'line';
+  return marker === 'crossRot' || marker === 'cross' || marker === 'line' || marker === 'dash';
 }
 
 /** Calls `listener` whenever the theme changes (the Settings choice or the system's); returns the unsubscribe. */
