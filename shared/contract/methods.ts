@@ -15,7 +15,9 @@ import {
   seedArg,
   templateArg,
   TRAIN_BACKENDS,
+  TRAIN_SCHEDULES,
   type RunNote,
+  type TrainSchedule,
 } from './train';
 
 /**
@@ -170,7 +172,9 @@ export const compareArgs = z
      * every method trains on exactly the features the baselines see; see [Note: compare views] in methods/compare.ts).
      */
     augViews: z.number().int().min(0).max(64).default(0),
-    /** CoOp/KgCoOp epochs; CoOp's count for the shot number when omitted (`defaultEpochs`). */
+    /** CoOp/KgCoOp training schedule, as `learn`'s (see [Note: schedules] in ./schedule.ts); omitted: the default. */
+    schedule: z.enum(TRAIN_SCHEDULES).optional(),
+    /** CoOp/KgCoOp epochs; the schedule's count for the shot number when omitted (`scheduleEpochs`). */
     epochs: z.number().int().min(0).max(10_000).optional(),
     nCtx: nCtxArg,
     /** KgCoOp's lambda (see [Note: KgCoOp weight] in shared/contract/train.ts). */
@@ -236,6 +240,7 @@ export interface CompareResult {
     seeds: number[];
     template: string;
     augViews: number;
+    schedule: TrainSchedule;
     epochs: number | null;
     nCtx: number;
     kgLambda: number;

@@ -5,7 +5,10 @@
  * training, so a curve always starts from the zero-shot baseline.
  */
 import { z } from 'zod';
-import { job } from './define';
+import { job, op } from './define';
+import { MAX_BATCH, TRAIN_SCHEDULES, type ScheduleSettings, type TrainSchedule } from './schedule';
+
+export * from './schedule';
 
 /** CoOp's context length M when none is given (the paper's default). */
 export const N_CTX_DEFAULT = 16;
@@ -51,18 +54,6 @@ export const THREAD_SPLITS = ['classes', 'heads'] as const;
  * electron/engine/train/sharded-learner.ts): 10 classes already pay on two cores.
  */
 export const MIN_CLASSES_PER_THREAD = 5;
-/**
- * CoOp's epochs for a shot count, what `learn` and `compare` train when no epoch count is given and what the Learn
- * screen promises: the paper's table 1 -> 50, 2 and 4 -> 100, 8 and 16 -> 200; a count in between takes the next
- * lower row (5-7 shots: 100).
- */
-export function defaultEpochs(shots: number): number {
-  if (shots <= 1) return 50;
-  if (shots < 8) return 100;
-  return 200;
-}
-/** {@link defaultEpochs} in words, for help texts (shared/contract/rules.test.ts checks that they agree). */
-export const DEFAULT_EPOCHS_TEXT = '1 shot: 50, 2-7: 100, 8+: 200';
 /** The shot counts `learn` and `compare` fall back to when a dataset is too small for the one asked for (the paper's). */
 export const SHOT_STEPS = [16, 8, 4, 2, 1] as const;
 /** The fewest usable images a class needs to be learned and tested: one to learn from, one to validate, one to test. */
@@ -218,13 +209,16 @@ export const learnArgs = z
     position: z.enum(CLASS_POSITIONS).default('end'),
     /** Initialise the context from these words (M becomes their token count). */
     ctxInit: z.string().min(1).optional(),
-    /** Epochs; CoOp's count for the shot number when omitted (`defaultEpochs`). */
+    /** Training schedule (see [Note: schedules]); omitted: the default for the class count (`defaultSchedule`). */
+    schedule: z.enum(TRAIN_SCHEDULES).optional(),
+    /** Epochs; the schedule's count for the shot number when omitted (`scheduleEpochs`). */
     epochs: z.number().int().min(0).max(10_000).optional(),
     /** Cached augmented views per training image (0 = the plain image only). */
     augViews: z.number().int().min(0).max(256).default(DEFAULT_AUG_VIEWS),
     backend: z.enum(TRAIN_BACKENDS).optional(),
     path: z.enum(ENCODER_PATHS).default('optimised'),
-    batchSize: z.number().int().min(1).max(4096).default(32),
+    /** Images per step; the schedule's when omitted (paper: 32, fast: see [Note: schedules]). */
+    batchSize: z.number().int().min(1).max(MAX_BATCH).optional(),
     /** Threads that share the classes of a wasm training step (0 or absent: automatic, see defaultShardCount). */
     threads: z.number().int().min(0).max(64).optional(),
     /** How training threads share a step: each a range of classes (default), or each a slice of the heads. */
@@ -309,6 +303,10 @@ export interface LearnResult {
     augViews: number;
     batchSize: number;
     path: (typeof ENCODER_PATHS)[number];
+    /** The schedule the run used, and what it decided (see [Note: schedules]). */
+    schedule: TrainSchedule;
+    optimizer: ScheduleSettings['optimizer'];
+    lr: number;
   };
   backend: string;
   /** What the run decided for the user (fewer shots than asked, classes without test images). */
@@ -340,6 +338,34 @@ export interface LearnResult {
   outDir: string;
 }
 
+/**
+ * What `estimateLearn` expects a `learn` with the same arguments to take on this machine, before it starts.
+ *
+ * [Note: learn estimate] The engine plans the run exactly as `learn` would (split, views, which images the caches
+ * already hold), embeds a few of the images to time the image pipeline (they stay cached for the run), loads the text
+ * encoder (kept for the run) and times training steps of the real prompt learner on a few of the classes, then scales
+ * to the run: steps x time per step, one forward pass at the end, images left x time per image. A step's time grows
+ * linearly with the classes (fitted from two class counts) and splits across the run's shard threads.
+ */
+export interface LearnEstimate {
+  classes: number;
+  /** Training images of the split, and validation + test images. */
+  trainImages: number;
+  evalImages: number;
+  /** Images (and augmented views) the run has to embed, and those the caches already hold. */
+  toEmbed: number;
+  cached: number;
+  schedule: ScheduleSettings;
+  /** Threads the training steps will run on (wasm shard threads). */
+  threads: number;
+  msPerImage: number;
+  /** Null where the estimate cannot time a step (training in the desktop app's GPU window). */
+  msPerStep: number | null;
+  seconds: { features: number; train: number | null; total: number | null };
+  /** How the numbers were found, in one sentence. */
+  basis: string;
+}
+
 /** Arguments of `evaluate`. */
 export const evaluateArgs = z
   .object({
@@ -369,6 +395,10 @@ export const trainOps = {
   learn: job<LearnResult, LearnProgress>()(
     learnArgs,
     'Learn a prompt with CoOp on a folder dataset or a project (few-shot split, cached features, SGD) and save the context; project runs are recorded in the store.',
+  ),
+  estimateLearn: op<LearnEstimate>()(
+    learnArgs,
+    'Estimate how long `learn` with these arguments takes here (see [Note: learn estimate]); loads and times what the run will reuse.',
   ),
   evaluate: job<EvaluateResult, LearnProgress>()(
     evaluateArgs,

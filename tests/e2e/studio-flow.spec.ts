@@ -138,6 +138,23 @@ describe('studio flow in web mode', () => {
       await page.getByLabel('Epochs').fill(String(EPOCHS));
       // The app's default, 0: random crops of 48 px sample images hide the very patterns the task is about.
       expect(await page.getByLabel('Augmented views').inputValue()).toBe('0');
+      // The expected time before the click follows the schedule: 80 training images make 2 batches of 32 per epoch in
+      // the paper's schedule and one whole-set step in the fast one (the default).
+      expect(await page.getByLabel('Schedule').inputValue()).toBe('fast');
+      const expected = page.getByLabel('Expected time');
+      const says = (text: string) => async () => ((await expected.textContent()) ?? '').includes(text);
+      await until(page, `the estimate of ${EPOCHS} fast steps`, says(`${EPOCHS} steps of about`), 60_000);
+      expect((await expected.textContent()) ?? '').toMatch(/about \d+ (s|min)/);
+      // ... next to what the other schedule would take.
+      await until(page, 'the paper estimate beside it', says(`paper schedule: about`), 60_000);
+      expect(await page.getByLabel('If you switch').textContent()).toMatch(
+        new RegExp(`paper schedule: about \\d+ (s|min) \\(${2 * EPOCHS} steps\\)`),
+      );
+      await page.getByLabel('Schedule').selectOption('paper');
+      await until(page, `the estimate of ${2 * EPOCHS} paper steps`, says(`${2 * EPOCHS} steps of about`), 60_000);
+      await until(page, 'the fast estimate beside it', says(`fast schedule: about`), 60_000);
+      await page.getByLabel('Schedule').selectOption('fast');
+      await until(page, `the estimate of ${EPOCHS} fast steps again`, says(`${EPOCHS} steps of about`), 60_000);
       await screenshot(page, 'flow-03-learn');
     });
 
@@ -172,6 +189,7 @@ describe('studio flow in web mode', () => {
       const zeroShot = percent(await page.getByLabel('Zero-shot accuracy').textContent());
       accuracies = { test, zeroShot };
       expect(await page.getByRole('table', { name: 'Learning curve' }).locator('tbody tr').count()).toBe(EPOCHS + 1);
+      expect(await page.getByRole('main').textContent()).toContain('(fast schedule)');
       await screenshot(page, 'flow-05-results');
       await page.getByRole('main').evaluate((m) => m.scrollTo(0, 0));
       await page.evaluate(() => window.scrollTo(0, 0));

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { classificationReport, meanStd } from '../../electron/engine/train/metrics';
 import { COOP_SCHEDULE, learningRate } from '../../electron/engine/train/schedule';
 import { Sgd } from '../../electron/engine/train/sgd';
-import { defaultEpochs } from '../../shared/contract/train';
 import { fewShotSplit, Rng } from '../../electron/engine/train/splits';
 import { trainCoop, type TrainProgress } from '../../electron/engine/train/trainer';
+import { defaultEpochs } from '../../shared/contract/train';
 import { FakeLearner, syntheticData } from './train-fake-learner';
 
 beforeAll(async () => {

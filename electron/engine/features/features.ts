@@ -253,6 +253,19 @@ async function lookUp(
 }
 
 /**
+ * Which requests the memory cache (the process's {@link featureCache} when omitted) or the store already hold, as
+ * `embedAll` would find them; what `estimateLearn` counts as left to embed. A hit from the store is kept in memory.
+ */
+export async function whichCached(
+  modelId: string,
+  requests: readonly EmbedRequest[],
+  opts: { cache?: FeatureCache; store?: EmbeddingStore } = {},
+): Promise<boolean[]> {
+  const { raw } = await lookUp(modelId, requests, opts.cache ?? featureCache, opts.store);
+  return raw.map((f) => f !== null);
+}
+
+/**
  * Step 2 of {@link embedAll}: embeds what no cache held, chunk by chunk; each chunk goes to the memory cache and the
  * store as soon as it is computed (see [Note: persistent features]).
  */

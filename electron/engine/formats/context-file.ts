@@ -10,7 +10,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { CLASS_POSITIONS, LEARN_METHODS } from '../../../shared/contract/train';
+import { CLASS_POSITIONS, LEARN_METHODS, TRAIN_SCHEDULES } from '../../../shared/contract/train';
 import { AppError } from '../../../shared/result';
 import { describeIssues, quoted } from '../../../shared/describe-input';
 
@@ -57,6 +57,8 @@ const contextMetadataSchema = z.object({
   seed: int,
   shots: int.min(0),
   epochs: int.min(0),
+  /** The training schedule; absent in files written before schedules existed. */
+  schedule: z.enum(TRAIN_SCHEDULES).optional(),
   augViews: int.min(0),
   backend: z.string(),
   /** Final metrics, fractions in [0, 1]. */

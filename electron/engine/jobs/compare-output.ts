@@ -12,6 +12,7 @@ import type {
   CompareRow,
   compareArgs,
 } from '../../../shared/contract/methods';
+import { defaultSchedule } from '../../../shared/contract/train';
 import type { ClipModel } from '../clip/clip-model';
 import type { FolderDataset } from '../data/folder-dataset';
 import type { EmbedAllResult } from '../features/features';
@@ -67,6 +68,7 @@ export function summariseCompare(
       seeds: plan.seeds,
       template: args.template,
       augViews: args.augViews,
+      schedule: args.schedule ?? defaultSchedule(plan.classNames.length),
       epochs: args.epochs ?? null,
       nCtx: args.nCtx,
       kgLambda: args.kgLambda,

@@ -275,6 +275,7 @@ async function runMethods(
   const rows: CompareRow[] = [];
   const total = plan.splits.length * plan.methods.length;
   const sizes = plan.splits.map((s) => ({
+    classes: plan.classNames.length,
     shots: s.shots,
     train: s.split.train.length,
     val: s.split.val.length,

@@ -12,6 +12,7 @@ import {
   type SplitSummary,
   type TestPrediction,
   type learnArgs,
+  type ScheduleSettings,
 } from '../../../shared/contract/train';
 import type { ClipModel } from '../clip/clip-model';
 import type { FolderDataset } from '../data/folder-dataset';
@@ -50,6 +51,8 @@ export interface LearnOutcome {
   textEncoderS: number;
   learner: PromptLearner;
   epochs: number;
+  /** What the run's schedule decided (see [Note: schedules]). */
+  schedule: ScheduleSettings;
   /** KgCoOp's lambda, null for CoOp. */
   kgLambda: number | null;
   result: TrainResult & { threads: number; split: LearnResult['timings']['split'] };
@@ -100,6 +103,7 @@ async function contextMetadata(o: LearnOutcome, nearestTokens: LearnResult['near
     seed: args.seed,
     shots: o.shots,
     epochs: o.epochs,
+    schedule: o.schedule.schedule,
     augViews: args.augViews,
     backend: o.backend,
     metrics: {
@@ -144,8 +148,11 @@ function learnResult(
       ctxInit: args.ctxInit ?? null,
       epochs: o.epochs,
       augViews: args.augViews,
-      batchSize: args.batchSize,
+      batchSize: o.schedule.batchSize,
       path: args.path,
+      schedule: o.schedule.schedule,
+      optimizer: o.schedule.optimizer,
+      lr: o.schedule.lr,
     },
     backend: o.backend,
     notes: o.notes,

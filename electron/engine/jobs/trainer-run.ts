@@ -10,15 +10,14 @@
 import type { z } from 'zod';
 import type { JobContext } from '../../../shared/contract/define';
 import {
-  defaultEpochs,
   KGCOOP_LAMBDA,
+  resolveSchedule,
   ZERO_SHOT_TEMPLATE,
   type LearnProgress,
   type LearnResult,
   type RunNote,
   type learnArgs,
 } from '../../../shared/contract/train';
-import { AppError } from '../../../shared/result';
 import type { ClipModel } from '../clip/clip-model';
 import { readFolderDataset, type FolderDataset } from '../data/folder-dataset';
 import { openModel } from '../models/open-model';
@@ -27,15 +26,17 @@ import { embeddingStore } from '../store/embeddings-repo';
 import { RunRecorder } from '../store/run-recorder';
 import type { BackendChoice } from '../backends/backend-choice';
 import { prepareRunBackend, trainWhereChosen } from '../backends/training-backend';
-import { embedAll, trainingViews, type EmbedAllResult, type EmbedRequest } from '../features/features';
+import { embedAll, type EmbedAllResult } from '../features/features';
 import { fillTemplate } from '../methods/templates';
 import { PromptLearner } from '../train/prompt-learner';
-import { noTestImages, splitRows, testPredictions } from './learn-outputs';
+import { splitRows, testPredictions } from './learn-outputs';
 import { saveLearn } from './learn-save';
-import { loadRunSource, testFilesByClass, toFeatureSet, type RunSource } from './run-source';
+import { learnerOptionsOf, planRequests, planSplit, promptsOf, requireTwoClasses } from './run-plan';
+import { loadRunSource, toFeatureSet, type RunSource } from './run-source';
 import { textEncoderFor } from '../train/text-encoder';
-import { planShots, shotNotes } from '../train/shot-plan';
-import { Rng, type FewShotSplit } from '../train/splits';
+import { trainerSchedule } from '../train/schedule';
+import { shotNotes } from '../train/shot-plan';
+import type { FewShotSplit } from '../train/splits';
 import { throwIfCancelled, type FeatureSet, type TrainImage } from '../train/trainer';
 
 type LearnArgs = z.output<typeof learnArgs>;
@@ -55,17 +56,8 @@ export async function runLearn(
   const { choice, engineBackend } = await prepareRunBackend(env.dataDir, args.backend);
   const backend = choice.backend;
   const model = await openModel(env.dataDir, args.model);
-  const src = await loadRunSource(args, env.dataDir);
-  if (src.classes.length < 2)
-    throw new AppError(
-      'invalid_data',
-      src.project
-        ? `Project "${src.project.name}" needs at least two classes with usable images; found ${src.classes.length}.`
-        : `${src.root} needs at least two class folders with images; found ${src.classes.length}.`,
-      undefined,
-      { reason: 'too_few_classes', facts: { classes: src.classes.length } },
-    );
-  const prompts = src.classes.map((c) => args.prompts?.[c.name] ?? c.prompt);
+  const src = requireTwoClasses(await loadRunSource(args, env.dataDir));
+  const prompts = promptsOf(args, src);
   const recorder = src.project
     ? RunRecorder.create(storeDb(env.dataDir), {
         projectId: src.project.id,
@@ -135,17 +127,9 @@ async function planLearn(run: LearnRun): Promise<LearnPlan> {
   const testDs = args.test ? await readFolderDataset(args.test) : null;
   // Reports name the classes as people know them (see [Note: class display names]).
   const classNames = src.classes.map((c) => c.label);
-  const shotPlan = planShots(
-    src.classes.map((c) => c.files),
-    {
-      shots: args.shots,
-      seed: args.seed,
-      ...(testDs ? { testFiles: testFilesByClass(src, testDs) } : {}),
-      ...(src.project ? { pinned: src.classes.map((c) => c.pinned ?? {}) } : {}),
-    },
-  );
+  // The split `estimateLearn` plans too (jobs/run-plan.ts).
+  const shotPlan = planSplit(args, src, testDs);
   const { split, shots } = shotPlan;
-  if (split.test.length === 0) throw noTestImages(src, shots, testDs !== null);
   const notes = shotNotes(
     shotPlan,
     classNames,
@@ -165,19 +149,7 @@ async function embedLearn(run: LearnRun, plan: LearnPlan): Promise<LearnFeatures
   const { progress, signal } = run.job;
   phase(run, 'features', 'Embedding the images with ONNX Runtime');
   const tFeat = now();
-  const views = await trainingViews(
-    split.train.map((t) => t.path),
-    args.augViews,
-    new Rng(args.seed).fork('views'),
-  );
-  const withHash = (path: string): EmbedRequest => {
-    const sha256 = src.images.get(path)?.sha256;
-    return sha256 ? { path, sha256 } : { path };
-  };
-  const trainReqs: EmbedRequest[] = split.train.flatMap((t, i) =>
-    (views[i] ?? [undefined]).map((view) => (view ? { ...withHash(t.path), view } : withHash(t.path))),
-  );
-  const evalReqs: EmbedRequest[] = [...split.val, ...split.test].map((t) => withHash(t.path));
+  const { views, trainReqs, evalReqs } = await planRequests(args, src, split);
   const emb = await embedAll(model, [...trainReqs, ...evalReqs], {
     signal,
     ...(src.project ? { store: embeddingStore(storeDb(run.env.dataDir)) } : {}),
@@ -210,14 +182,7 @@ async function makeLearner(run: LearnRun) {
   phase(run, 'text-encoder', 'Loading the text encoder for training (verified against ONNX Runtime)');
   const tEnc = now();
   const encoder = await textEncoderFor(model, run.engineBackend);
-  const options = {
-    nCtx: args.nCtx,
-    csc: args.csc,
-    position: args.position,
-    ...(args.ctxInit ? { ctxInit: args.ctxInit } : {}),
-    seed: args.seed,
-    path: args.path,
-  };
+  const options = learnerOptionsOf(args);
   const learner = new PromptLearner(encoder, model.tokenizer, run.prompts, options);
   return { learner, heads: encoder.heads, options, textEncoderS: secs(tEnc) };
 }
@@ -231,12 +196,20 @@ async function trainLearn(
 ) {
   const { args, model, recorder, backend } = run;
   const { learner } = made;
-  const epochs = args.epochs ?? defaultEpochs(plan.shots);
+  const schedule = resolveSchedule({
+    schedule: args.schedule,
+    classes: plan.classNames.length,
+    shots: plan.shots,
+    trainImages: feats.train.length,
+    epochs: args.epochs,
+    batchSize: args.batchSize,
+  });
+  const { epochs } = schedule;
   const kgLambda = args.method === 'kgcoop' ? (args.kgLambda ?? KGCOOP_LAMBDA) : null;
   phase(
     run,
     'train',
-    `Learning ${learner.nCtx} context vectors${kgLambda !== null ? ` with KgCoOp (lambda ${kgLambda})` : ''} for ${epochs} epochs on ${backend}`,
+    `Learning ${learner.nCtx} context vectors${kgLambda !== null ? ` with KgCoOp (lambda ${kgLambda})` : ''} on ${backend}: ${schedule.schedule} schedule, ${epochs} epochs of ${schedule.stepsPerEpoch} step(s) of ${Math.min(schedule.batchSize, feats.train.length)} images`,
   );
   const source = {
     modelDir: model.info.dir,
@@ -251,9 +224,8 @@ async function trainLearn(
   const { train, val, test, zeroShotText } = feats;
   const data = { classNames: plan.classNames, dim, train, val, test, zeroShotText };
   const result = await trainWhereChosen(run.choice, source, data, learner, {
-    epochs,
+    ...trainerSchedule(schedule),
     seed: args.seed,
-    batchSize: args.batchSize,
     logitScale: model.info.logitScale,
     ...(kgLambda !== null ? { kgLambda } : {}),
     backend,
@@ -265,7 +237,7 @@ async function trainLearn(
     },
   });
   const predictions = testPredictions(learner, feats.test, dim, model.info.logitScale, run.src);
-  return { result, predictions, epochs, kgLambda };
+  return { result, predictions, epochs, schedule, kgLambda };
 }
 
 /** Runs `learn` on a known dataset and model: plan, embed, train, save (see the steps). */

@@ -9,8 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompareMethod } from '../../../shared/contract/methods';
+import type { ScheduleSettings } from '../../../shared/contract/train';
 import type { ClipModel } from '../clip/clip-model';
 import { PromptLearner } from '../train/prompt-learner';
+import { trainerSchedule } from '../train/schedule';
 import { CocoopLearner, trainCocoop } from '../train/cocoop';
 import type { EpochPoint, TrainData, TrainImage } from '../train/trainer';
 import { trainInEngine } from '../backends/training-backend';
@@ -36,6 +38,11 @@ interface PromptTrainingOptions {
 /** Options of {@link runPromptMethod}. */
 export interface PromptMethodOptions extends PromptTrainingOptions {
   method: Extract<CompareMethod, 'coop' | 'kgcoop'>;
+  /**
+   * The schedule `learn` would use for this split (its epochs are `epochs`); absent: CoOp's published recipe for
+   * `epochs` (batches of 32, SGD), which the research protocols (sweeps, base-to-new, domain shift) reproduce.
+   */
+  schedule?: ScheduleSettings;
   nCtx: number;
   kgLambda: number;
   /** Class-specific context (default: unified, as in `compare`). */
@@ -91,7 +98,7 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
   };
   const learner = new PromptLearner(encoder, o.model.tokenizer, o.prompts, options);
   const train = trainData(data, o);
-  const total = coopSteps(o.trainImages.length, o.epochs);
+  const total = o.schedule?.steps ?? coopSteps(o.trainImages.length, o.epochs);
   let steps = 0;
   try {
     const r = await trainInEngine(
@@ -100,7 +107,7 @@ export async function runPromptMethod(data: FewShotFeatures, o: PromptMethodOpti
       train,
       learner,
       {
-        epochs: o.epochs,
+        ...(o.schedule ? trainerSchedule(o.schedule) : { epochs: o.epochs }),
         seed: o.seed,
         logitScale: data.logitScale,
         backend: o.backend,

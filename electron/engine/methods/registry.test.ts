@@ -44,10 +44,19 @@ describe('methods registry', () => {
   it('gives a time estimate only where a method trains for minutes, and methods that need tfjs say so', () => {
     const slow = COMPARE_METHODS.filter((m) => METHOD_RUNNERS[m].steps);
     expect(slow.every((m) => METHODS[m].needsTfjs)).toBe(true);
-    const settings = { epochs: undefined, nCtx: 16, kgLambda: 8, tipfEpochs: 20, cocoopEpochs: 10 };
-    const split = { shots: 16, train: 64, val: 8, test: 100 };
-    // CoOp at 16 shots: 2 steps of 32 images per epoch, 200 epochs, plus a third of a step per epoch to score.
+    const settings = {
+      schedule: 'paper' as const,
+      epochs: undefined,
+      nCtx: 16,
+      kgLambda: 8,
+      tipfEpochs: 20,
+      cocoopEpochs: 10,
+    };
+    const split = { classes: 4, shots: 16, train: 64, val: 8, test: 100 };
+    // CoOp at 16 shots, paper schedule: 2 steps of 32 images per epoch, 200 epochs, plus a third of a step per epoch
+    // to score; the default for 4 classes (fast) takes the 64 images as one step per epoch.
     expect(METHOD_RUNNERS.coop.steps?.(split, settings)).toBeCloseTo(2 * 200 + 200 / 3, 9);
+    expect(METHOD_RUNNERS.coop.steps?.(split, { ...settings, schedule: undefined })).toBeCloseTo(200 + 200 / 3, 9);
     expect(METHOD_RUNNERS.cocoop.steps?.(split, settings)).toBeCloseTo(64 * 10 + 108 / 3, 9);
   });
 

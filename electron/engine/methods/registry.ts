@@ -7,12 +7,12 @@
  */
 import type { z } from 'zod';
 import type { CompareMethod, compareArgs } from '../../../shared/contract/methods';
-import { defaultEpochs } from '../../../shared/contract/train';
+import { defaultEpochs, resolveSchedule } from '../../../shared/contract/train';
 import type { ClipModel } from '../clip/clip-model';
 import { Rng } from '../train/splits';
 import type { TrainImage } from '../train/trainer';
 import { clipAdapter } from './clip-adapter';
-import { coopSteps, runCocoopMethod, runPromptMethod } from './coop-method';
+import { runCocoopMethod, runPromptMethod } from './coop-method';
 import { evaluateWeights } from './ensemble';
 import type { FewShotFeatures, MethodOutcome } from './evaluate';
 import { linearProbe } from './linear-probe';
@@ -23,7 +23,7 @@ import { tipAdapter, tipAdapterF } from './tip-adapter';
 /** The settings of one `compare` that methods read (hyper-parameters of the trained methods). */
 export type CompareSettings = Pick<
   z.output<typeof compareArgs>,
-  'epochs' | 'nCtx' | 'kgLambda' | 'tipfEpochs' | 'cocoopEpochs'
+  'schedule' | 'epochs' | 'nCtx' | 'kgLambda' | 'tipfEpochs' | 'cocoopEpochs'
 >;
 
 /** What every run of one `compare` shares: made once, before the first split. */
@@ -56,6 +56,7 @@ export interface MethodRun {
 
 /** The sizes of one split, for time estimates. */
 export interface SplitSize {
+  classes: number;
   shots: number;
   train: number;
   val: number;
@@ -75,31 +76,36 @@ export interface MethodEntry {
   steps?(split: SplitSize, settings: CompareSettings): number;
 }
 
-const coopEpochs = (s: CompareSettings, shots: number) => s.epochs ?? defaultEpochs(shots);
+/** The CoOp/KgCoOp schedule of one split, as `learn` resolves it for the same classes, shots and images. */
+const coopSchedule = (s: CompareSettings, classes: number, shots: number, trainImages: number) =>
+  resolveSchedule({ schedule: s.schedule, classes, shots, trainImages, epochs: s.epochs });
 
 /** The prompt methods trained by the CoOp loop (see [Note: compare CoOp]). */
 function promptMethod(method: 'coop' | 'kgcoop'): MethodEntry {
   return {
-    run: (data, r) =>
-      runPromptMethod(data, {
+    run: (data, r) => {
+      const schedule = coopSchedule(r.setup.settings, r.setup.prompts.length, r.shots, r.trainImages.length);
+      return runPromptMethod(data, {
         method,
         model: r.setup.model,
         backend: r.setup.backend,
         prompts: r.setup.prompts,
         zeroShotText: r.setup.zeroShotText,
         trainImages: r.trainImages,
-        epochs: coopEpochs(r.setup.settings, r.shots),
+        schedule,
+        epochs: schedule.epochs,
         nCtx: r.setup.settings.nCtx,
         kgLambda: r.setup.settings.kgLambda,
         seed: r.seed,
         ...(r.setup.signal ? { signal: r.setup.signal } : {}),
         onEpoch: r.onEpoch,
         onStep: r.onStep,
-      }),
+      });
+    },
     // One forward pass of the class prompts per epoch scores validation and test: a third of a step.
     steps: (s, settings) => {
-      const epochs = coopEpochs(settings, s.shots);
-      return coopSteps(s.train, epochs) + epochs / 3;
+      const schedule = coopSchedule(settings, s.classes, s.shots, s.train);
+      return schedule.steps + schedule.epochs / 3;
     },
   };
 }

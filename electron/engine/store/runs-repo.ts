@@ -317,6 +317,13 @@ export function toEpochPoint(m: MetricPoint): EpochPoint {
   };
 }
 
+/** What runs recorded before training schedules existed used: CoOp's paper recipe (SGD, lr 0.002). */
+const PRE_SCHEDULE_SETTINGS: Pick<LearnResult['settings'], 'schedule' | 'optimizer' | 'lr'> = {
+  schedule: 'paper',
+  optimizer: 'sgd',
+  lr: 0.002,
+};
+
 /**
  * One run in full (see `RunDetail`). A finished run's result is stored without its curve and predictions, which
  * live in `metrics` and `run_images`; this puts them back, so the result equals what `learn` returned.
@@ -352,6 +359,11 @@ export function getRunDetail(db: Db, runId: number): RunDetail {
     result: stored
       ? {
           ...stored,
+          // Runs recorded before training schedules existed used CoOp's paper recipe (SGD, lr 0.002).
+          settings: {
+            ...PRE_SCHEDULE_SETTINGS,
+            ...(stored.settings as Partial<LearnResult['settings']>),
+          } as LearnResult['settings'],
           curve,
           predictions: images.flatMap((i) =>
             i.split === 'test' && i.predicted !== null

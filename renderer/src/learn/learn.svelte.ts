@@ -7,12 +7,15 @@ import type { EngineClient } from '../../../shared/client';
 import type { InstalledModel, ProjectDetail } from '../../../shared/contract';
 import {
   DEFAULT_AUG_VIEWS,
-  defaultEpochs,
+  defaultSchedule,
   N_CTX_DEFAULT,
+  scheduleEpochs,
   type EpochPoint,
+  type LearnEstimate,
   type LearnProgress,
   type LearnResult,
   learnArgs,
+  type TrainSchedule,
 } from '../../../shared/contract/train';
 import type { AppErrorData } from '../../../shared/result';
 import { showError, valueOr } from '../app/errors.svelte';
@@ -23,7 +26,7 @@ import type { ProjectsController } from '../projects/projects.svelte';
 /** Arguments of `learn` as a caller passes them. */
 export type LearnArgs = z.input<typeof learnArgs>;
 
-/** CoOp options the Learn screen edits (the paper's defaults; epochs null = CoOp's count for the shots). */
+/** CoOp options the Learn screen edits (the paper's defaults; epochs null = the schedule's count for the shots). */
 export interface CoopOptions {
   model: string;
   shots: number;
@@ -34,6 +37,8 @@ export interface CoopOptions {
   ctxInit: string;
   epochs: number | null;
   augViews: number;
+  /** Null: the default for the project's class count (`defaultSchedule`). */
+  schedule: TrainSchedule | null;
 }
 
 /** One finished run kept for overlaying curves. */
@@ -52,6 +57,7 @@ export const OPTION_LABELS: Record<string, string> = {
   ctxInit: 'Initial words',
   epochs: 'Epochs',
   augViews: 'Augmented views',
+  schedule: 'Schedule',
 };
 
 /**
@@ -59,6 +65,12 @@ export const OPTION_LABELS: Record<string, string> = {
  * stays next to the Learn button: see [Note: errors stay on screen]).
  */
 export type RunState = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
+
+/** A duration in words: seconds, minutes or hours. */
+export function duration(s: number): string {
+  if (s < 90) return `${Math.max(1, Math.round(s))} s`;
+  return s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+}
 
 /** How many earlier runs' curves can be overlaid. */
 const HISTORY_RUNS = 5;
@@ -77,8 +89,9 @@ export class LearnController {
     csc: false,
     position: 'end',
     ctxInit: '',
-    epochs: 20,
+    epochs: null,
     augViews: DEFAULT_AUG_VIEWS,
+    schedule: null,
   });
   /** Installed models that can be used (the Model list). */
   models = $state<InstalledModel[]>([]);
@@ -100,6 +113,10 @@ export class LearnController {
   errors = $state<Record<string, string>>({});
   /** Zero-shot accuracy of the hand-written prompt on all of the project's images, measured before training. */
   estimate = $state<{ key: string; accuracy: number | null; total: number } | null>(null);
+  /** What the engine expects a run with the current settings to take (see [Note: learn estimate]). */
+  timeEstimate = $state<{ key: string; value: LearnEstimate | null; failed: string | null } | null>(null);
+  /** The same run under the other schedule, so the screen can say what switching costs or saves. */
+  otherEstimate = $state<{ key: string; value: LearnEstimate } | null>(null);
   private abort: AbortController | null = null;
   /** The project whose stored runs are shown (see [Note: runs come back]). */
   private shownProject: number | null = null;
@@ -185,9 +202,69 @@ export class LearnController {
     return this.result?.zeroShot.test.accuracy ?? this.curve[0]?.trainAccuracy ?? null;
   }
 
-  /** CoOp's epoch count for the chosen shots (what an empty Epochs field means; `defaultEpochs`). */
+  /** The schedule that is the default for the open project's class count (`defaultSchedule`). */
+  get defaultSchedule(): TrainSchedule {
+    return defaultSchedule(this.projects.current?.classList.length ?? 0);
+  }
+
+  /** The schedule a run would use: the one chosen, else the default. */
+  get schedule(): TrainSchedule {
+    return this.options.schedule ?? this.defaultSchedule;
+  }
+
+  /** The schedule's epoch count for the chosen shots (what an empty Epochs field means; `scheduleEpochs`). */
   get defaultEpochs(): number {
-    return defaultEpochs(this.options.shots);
+    return scheduleEpochs(this.schedule, this.options.shots);
+  }
+
+  /** What the expected time depends on: every option, the project and its images. */
+  timeKey(p: ProjectDetail): string {
+    return JSON.stringify([this.options, p.id, p.classList.map((c) => [c.prompt, c.images, c.excluded])]);
+  }
+
+  /**
+   * Asks the engine how long a run with the current settings would take, then the same run under the other
+   * schedule. The first call for a model and project times a few of its images and training steps (seconds); later
+   * calls reuse those timings. A failure (e.g. no image left for testing) is shown next to the estimate, not as an
+   * error: the run itself would say it again.
+   */
+  async estimateTime(projectId: number, key: string): Promise<void> {
+    if (this.timeEstimate?.key === key) return;
+    this.timeEstimate = { key, value: null, failed: null };
+    this.otherEstimate = null;
+    const args = this.args(projectId);
+    const r = await this.engine.call('estimateLearn', args);
+    if (this.timeEstimate.key !== key) return;
+    this.timeEstimate = r.ok ? { key, value: r.value, failed: null } : { key, value: null, failed: r.error.message };
+    if (!r.ok) return;
+    const other = await this.engine.call('estimateLearn', {
+      ...args,
+      schedule: r.value.schedule.schedule === 'fast' ? 'paper' : 'fast',
+    });
+    if (this.timeEstimate.key === key && other.ok) this.otherEstimate = { key, value: other.value };
+  }
+
+  /**
+   * The expected time in words: the total, what it is made of, and the other schedule's total where that trains
+   * differently (below two batches of training images `fast` is `paper` exactly).
+   */
+  get expectedTime(): { text: string; detail: string; other: string } {
+    const t = this.timeEstimate;
+    if (!t || (!t.value && !t.failed)) return { text: 'estimating…', detail: '', other: '' };
+    if (!t.value) return { text: 'unknown', detail: t.failed ?? '', other: '' };
+    const e = t.value;
+    const steps = `${e.schedule.steps} steps${e.msPerStep !== null ? ` of about ${Math.round(e.msPerStep)} ms` : ''}`;
+    const images = e.toEmbed > 0 ? `${e.toEmbed} images to embed, ` : '';
+    const alt = this.otherEstimate?.key === t.key ? this.otherEstimate.value : null;
+    const differs = alt && (alt.schedule.steps !== e.schedule.steps || alt.schedule.optimizer !== e.schedule.optimizer);
+    return {
+      text: e.seconds.total !== null ? `about ${duration(e.seconds.total)}` : 'measured once training starts',
+      detail: `${images}${steps} (${e.schedule.schedule} schedule${e.threads > 1 ? `, ${e.threads} threads` : ''})`,
+      other:
+        differs && alt.seconds.total !== null
+          ? `${alt.schedule.schedule} schedule: about ${duration(alt.seconds.total)} (${alt.schedule.steps} steps)`
+          : '',
+    };
   }
 
   /** The epoch count to show: the run's, else the one typed, else CoOp's for the shots. */
@@ -224,6 +301,7 @@ export class LearnController {
       ...(o.ctxInit.trim() ? { ctxInit: o.ctxInit.trim() } : {}),
       ...(o.epochs ? { epochs: o.epochs } : {}),
       augViews: o.augViews,
+      ...(o.schedule ? { schedule: o.schedule } : {}),
     };
   }
 

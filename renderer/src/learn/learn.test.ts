@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LearnProgress } from '../../../shared/contract/train';
+import { resolveSchedule, type LearnEstimate, type LearnProgress } from '../../../shared/contract/train';
 import { Studio } from '../app/studio';
 import { AppError } from '../../../shared/result';
 import { toasts } from '../app/errors.svelte';
@@ -109,7 +109,10 @@ describe('LearnController', () => {
     expect(studio.learn.curve).toHaveLength(3);
     expect(studio.learn.history.map((h) => h.label)).toEqual(['Run 3 (2 shots, M=4)']);
     expect(studio.nav.current).toBe('results');
-    expect(engine.argsOf('learn')[0]).toMatchObject({ project: 1, shots: 16, epochs: 20 });
+    // Epochs and schedule left to the engine: the schedule's count, the default schedule for the class count.
+    expect(engine.argsOf('learn')[0]).toMatchObject({ project: 1, shots: 16 });
+    expect(engine.argsOf('learn')[0]).not.toHaveProperty('epochs');
+    expect(engine.argsOf('learn')[0]).not.toHaveProperty('schedule');
   });
 
   it('refuses to start on a project without images, in words', async () => {
@@ -203,5 +206,55 @@ describe('LearnController', () => {
     expect(studio.learn.estimate).toEqual({ key, accuracy: 0.6, total: 10 });
     studio.learn.options.model = '/models/other';
     expect(studio.learn.estimateKey(studio.projects.current!)).not.toBe(key);
+  });
+
+  it('offers the default schedule for the class count, sends a chosen one, and counts its epochs', async () => {
+    const { studio } = studioWith();
+    await studio.projects.open(1);
+    const learn = studio.learn;
+    // Two classes: `fast` is the default (see defaultSchedule).
+    expect([learn.defaultSchedule, learn.schedule]).toEqual(['fast', 'fast']);
+    learn.options.schedule = 'paper';
+    learn.options.shots = 4;
+    expect([learn.schedule, learn.defaultEpochs]).toEqual(['paper', 100]);
+    expect(learn.args(1)).toMatchObject({ schedule: 'paper', shots: 4 });
+  });
+
+  it("says the expected time before the click, and the other schedule's beside it", async () => {
+    const { studio, engine } = studioWith();
+    const estimate = (schedule: 'fast' | 'paper', seconds: number): LearnEstimate => ({
+      classes: 2,
+      trainImages: 64,
+      evalImages: 10,
+      toEmbed: 74,
+      cached: 0,
+      schedule: resolveSchedule({ schedule, classes: 2, shots: 16, trainImages: 64 }),
+      threads: 1,
+      msPerImage: 10,
+      msPerStep: 250,
+      seconds: { features: 0.74, train: seconds, total: seconds + 0.74 },
+      basis: 'Timed training steps over the 2 classes on wasm.',
+    });
+    engine.on('estimateLearn', async (a) => estimate(a.schedule ?? 'fast', a.schedule === 'paper' ? 7200 : 50));
+    await studio.projects.open(1);
+    const learn = studio.learn;
+    expect(learn.expectedTime.text).toBe('estimating…');
+    const key = learn.timeKey(studio.projects.current!);
+    await learn.estimateTime(1, key);
+    expect(learn.expectedTime).toEqual({
+      text: 'about 51 s',
+      detail: '74 images to embed, 200 steps of about 250 ms (fast schedule)',
+      other: 'paper schedule: about 2.0 h (400 steps)',
+    });
+    expect(engine.argsOf('estimateLearn').map((a) => a.schedule)).toEqual([undefined, 'paper']);
+    // The same key asks nothing again; a failure is said in words next to the estimate.
+    await learn.estimateTime(1, key);
+    expect(engine.argsOf('estimateLearn')).toHaveLength(2);
+    engine.on('estimateLearn', async () => {
+      throw new Error('No image is left for testing.');
+    });
+    learn.options.shots = 40;
+    await learn.estimateTime(1, learn.timeKey(studio.projects.current!));
+    expect(learn.expectedTime).toMatchObject({ text: 'unknown', detail: 'No image is left for testing.', other: '' });
   });
 });

@@ -20,10 +20,12 @@ import {
 import {
   COCOOP_EPOCHS_DEFAULT,
   DEFAULT_EPOCHS_TEXT,
+  DEFAULT_SCHEDULE_RULE,
   KGCOOP_LAMBDA,
   N_CTX_DEFAULT,
   N_CTX_MAX,
   TRAIN_BACKENDS,
+  TRAIN_SCHEDULES,
   ZERO_SHOT_TEMPLATE,
 } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
@@ -183,11 +185,17 @@ export const compareCommand: CommandSpec = {
       description: 'Zero-shot template.',
       defaultText: ZERO_SHOT_TEMPLATE,
     },
+    schedule: {
+      type: 'string',
+      valueName: 'S',
+      description: `CoOp/KgCoOp training schedule, as in \`learn\`: ${TRAIN_SCHEDULES.join(' or ')}.`,
+      defaultText: DEFAULT_SCHEDULE_RULE,
+    },
     epochs: {
       type: 'string',
       valueName: 'N',
       description: 'CoOp/KgCoOp epochs.',
-      defaultText: DEFAULT_EPOCHS_TEXT,
+      defaultText: `the schedule's: ${DEFAULT_EPOCHS_TEXT}`,
     },
     'aug-views': {
       type: 'string',
@@ -230,6 +238,9 @@ export const compareCommand: CommandSpec = {
     const out = pathOpt(ctx, 'out');
     const template = str(ctx, 'template');
     const backend = backendOf(ctx);
+    const schedule = str(ctx, 'schedule');
+    if (schedule !== undefined && !(TRAIN_SCHEDULES as readonly string[]).includes(schedule))
+      throw new AppError('bad_args', `--schedule must be one of ${TRAIN_SCHEDULES.join(', ')}, got "${schedule}".`);
     const args = {
       ...source,
       ...(model ? { model } : {}),
@@ -239,6 +250,7 @@ export const compareCommand: CommandSpec = {
       ...(shots ? { shots } : {}),
       ...(seeds ? { seeds } : {}),
       ...(template ? { template } : {}),
+      ...(schedule !== undefined ? { schedule: schedule as (typeof TRAIN_SCHEDULES)[number] } : {}),
       ...(str(ctx, 'epochs') !== undefined ? { epochs: int(ctx, 'epochs', 0) } : {}),
       augViews: int(ctx, 'aug-views', 0),
       nCtx: int(ctx, 'n-ctx', N_CTX_DEFAULT),

@@ -1,9 +1,10 @@
 /**
  * @file CLI commands `learn`, `eval` and `demo`: CoOp prompt learning from the terminal (Node).
  *
- * [Note: demo settings] `coop-studio demo` is the app's main job without a window: CoOp's recipe as the paper gives it
- * for 16 shots (M = 16, unified context, class at the end, SGD with the warm-up cosine schedule, batch 32, 200
- * epochs) on the first sample task. On the demo model a step costs milliseconds, so the whole run takes seconds.
+ * [Note: demo settings] `coop-studio demo` is the app's main job without a window: CoOp for 16 shots (M = 16, unified
+ * context, class at the end, 200 epochs) on the first sample task, under the default schedule for its 5 classes
+ * (`fast`; `--schedule paper` for the paper's SGD with batches of 32). On the demo model a step costs milliseconds, so
+ * the whole run takes seconds.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,13 +14,16 @@ import {
   dataSourceProblem,
   DEFAULT_AUG_VIEWS,
   DEFAULT_EPOCHS_TEXT,
+  DEFAULT_SCHEDULE_RULE,
   KGCOOP_LAMBDA,
   LEARN_METHODS,
   MIN_CLASSES_PER_THREAD,
   N_CTX_DEFAULT,
   N_CTX_MAX,
+  SCHEDULE_DESCRIPTIONS,
   THREAD_SPLITS,
   TRAIN_BACKENDS,
+  TRAIN_SCHEDULES,
   ZERO_SHOT_TEMPLATE,
 } from '../../../../shared/contract/train';
 import { AppError, unwrap } from '../../../../shared/result';
@@ -155,7 +159,7 @@ function printLearnSummary(ctx: CommandContext, r: LearnResult): void {
   const on = r.project ? `project "${r.project.name}" (run ${r.project.runId})` : r.data.root;
   const method = r.settings.method === 'kgcoop' ? `KgCoOp (lambda ${r.settings.kgLambda ?? KGCOOP_LAMBDA})` : 'CoOp';
   ctx.print(
-    `${method} on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.epochs} epochs, ${r.settings.augViews} views`,
+    `${method} on ${on} with ${r.model.id} (${r.backend}): ${r.settings.shots} shots, seed ${r.settings.seed}, M=${r.settings.nCtx}${r.settings.csc ? ', class-specific' : ''}, class ${r.settings.position}, ${r.settings.schedule} schedule (${r.settings.epochs} epochs, batch ${r.settings.batchSize}, lr ${r.settings.lr}), ${r.settings.augViews} views`,
   );
   for (const n of r.notes) ctx.print(`Note: ${n.message}`);
   ctx.print(`Zero-shot ("${r.zeroShot.template}") test accuracy: ${pct(r.zeroShot.test.accuracy)}`);
@@ -195,7 +199,18 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
     defaultText: '1',
   },
   'aug-views': { type: 'string', valueName: 'N', description: 'Cached augmented views per training image (0 = none).' },
-  epochs: { type: 'string', valueName: 'N', description: 'Training epochs.' },
+  schedule: {
+    type: 'string',
+    valueName: 'S',
+    description: `Training schedule, ${TRAIN_SCHEDULES.join(' or ')}. ${TRAIN_SCHEDULES.map((s) => `${s}: ${SCHEDULE_DESCRIPTIONS[s]}.`).join(' ')}`,
+    defaultText: DEFAULT_SCHEDULE_RULE,
+  },
+  epochs: {
+    type: 'string',
+    valueName: 'N',
+    description: 'Training epochs.',
+    defaultText: `the schedule's: ${DEFAULT_EPOCHS_TEXT}`,
+  },
   backend: BACKEND_OPT,
   out: {
     type: 'string',
@@ -232,6 +247,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
   const out = pathOpt(ctx, 'out');
   const threads = str(ctx, 'threads') === undefined ? undefined : int(ctx, 'threads', 0);
   const split = oneOf(ctx, 'split', THREAD_SPLITS);
+  const schedule = oneOf(ctx, 'schedule', TRAIN_SCHEDULES);
   return {
     seed: int(ctx, 'seed', 1),
     augViews: int(ctx, 'aug-views', defaults.augViews),
@@ -242,6 +258,7 @@ function learnArgsFrom(ctx: CommandContext, defaults: { epochs?: number; augView
     ...(out ? { out } : {}),
     ...(threads !== undefined ? { threads } : {}),
     ...(split ? { split } : {}),
+    ...(schedule ? { schedule } : {}),
   };
 }
 
@@ -294,7 +311,7 @@ export const learnCommand: CommandSpec = {
       type: 'string',
       valueName: 'N',
       description: 'Training epochs.',
-      defaultText: DEFAULT_EPOCHS_TEXT,
+      defaultText: `the schedule's: ${DEFAULT_EPOCHS_TEXT}`,
     },
     'aug-views': { ...(RUN_OPTIONS['aug-views'] as OptionSpec), defaultText: String(DEFAULT_AUG_VIEWS) },
   },
@@ -407,8 +424,7 @@ export const demoCommand: CommandSpec = {
       defaultText: 'the first task in resources/samples',
     },
   },
-  details:
-    "CoOp's recipe for 16 shots (200 epochs, no augmented views: see `learn --help`) on the active model (--model picks another).",
+  details: `CoOp with 16 shots (no augmented views: see \`learn --help\`) on the active model (--model picks another); the schedule is ${DEFAULT_SCHEDULE_RULE} unless --schedule says otherwise.`,
   async run(ctx) {
     const data = pathOpt(ctx, 'data') ?? firstSampleTask();
     const args = { data, shots: 16, ...learnArgsFrom(ctx, { augViews: DEFAULT_AUG_VIEWS }) };
