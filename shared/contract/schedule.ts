@@ -10,9 +10,9 @@
  * batches of training images) `fast` would save nothing, so there it is `paper` exactly. The schedule study
  * (docs/schedule-study.md, `npm run study:schedule`) measured both on synthetic tasks of 5 to 100 classes and 1 to 16
  * shots, 3 seeds each; `fast` is the default where it came within 1 point of `paper` at every shot count of every
- * task: the tasks of 5 and 10 classes, so up to FAST_DEFAULT_MAX_CLASSES classes. On the harder tasks of 35 and 50
- * classes it fell 2-3 points short at 8 or 16 shots (where `paper` takes 8-25 times its steps), so above that `paper`
- * is the default and `fast` one choice away (the Learn screen shows the expected time of either before the click).
+ * task: the tasks of 5 and 10 classes, so up to FAST_DEFAULT_MAX_CLASSES classes. On the harder tasks of 35, 50 and
+ * 100 classes it fell 1.3-3.2 points short at some shot count, so above that `paper` is the default and `fast` one
+ * choice away (the Learn screen shows the expected time of both before the click).
  */
 
 /** Training schedules: the fast one of the schedule study, and CoOp's published recipe. */
