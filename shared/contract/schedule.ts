@@ -11,7 +11,7 @@
  * (docs/schedule-study.md, `npm run study:schedule`) measured both on synthetic tasks of 5 to 100 classes and 1 to 16
  * shots, 3 seeds each; `fast` is the default where it came within 1 point of `paper` at every shot count of every
  * task: the tasks of 5 and 10 classes, so up to FAST_DEFAULT_MAX_CLASSES classes. On the harder tasks of 35, 50 and
- * 100 classes it fell 1.3-3.2 points short at some shot count, so above that `paper` is the default and `fast` one
+ * 100 classes it fell 1.3-3.6 points short at some shot count, so above that `paper` is the default and `fast` one
  * choice away (the Learn screen shows the expected time of both before the click).
  */
 
