@@ -145,189 +145,277 @@ export function knowledgeDistance(raw: tf.Tensor2D, hand: tf.Tensor2D): tf.Scala
   return tf.tidy(() => tf.sub(1, tf.mean(tf.sum(tf.mul(l2normRows(raw), hand), 1))) as tf.Scalar);
 }
 
-/**
- * Trains `learner.ctx` with CoOp's recipe (SGD + warm-up cosine, batches of cached views) and evaluates before,
- * during and after. Deterministic for a given seed and backend; frees every tensor it made (the learner's own are
- * the caller's).
- */
-export async function trainCoop(data: TrainData, learner: TrainableLearner, opts: TrainOptions): Promise<TrainResult> {
-  const scale = opts.logitScale ?? CLIP_LOGIT_SCALE;
-  const batchSize = opts.batchSize ?? 32;
-  const schedule: ScheduleOptions = { ...(opts.schedule ?? COOP_SCHEDULE), epochs: opts.epochs };
-  const c = data.classNames.length;
+/** A finished epoch waiting for its evaluation (see [Note: deferred evaluation]). */
+type EpochDone = Omit<EpochPoint, 'valAccuracy' | 'testAccuracy'>;
+
+/** The latest evaluation of the context on the validation and test images. */
+interface Evaluation {
+  val: ClassificationReport | null;
+  test: ClassificationReport | null;
+}
+
+/** One step's images: indices into `data.train` and the view each one shows. */
+interface Batch {
+  indices: number[];
+  views: number[];
+}
+
+/** What one training run holds from start to end: made by {@link openRun}, freed by {@link closeRun}. */
+interface Run {
+  data: TrainData;
+  learner: TrainableLearner;
+  opts: TrainOptions;
+  scale: number;
+  classes: number;
+  batchSize: number;
+  stepsPerEpoch: number;
+  schedule: ScheduleOptions;
+  optimizer: Sgd | Adam;
+  rng: Rng;
+  valImages: tf.Tensor2D | null;
+  testImages: tf.Tensor2D | null;
+  zsText: tf.Tensor2D;
+  /** The hand-written prompt's normalised features when KgCoOp's term is on, else null. */
+  zsNormed: tf.Tensor2D | null;
+  curve: EpochPoint[];
+  clock: EtaClock;
+}
+
+function openRun(data: TrainData, learner: TrainableLearner, opts: TrainOptions): Run {
   if (data.train.length === 0) throw new AppError('invalid_data', 'There are no training images.');
   if (data.train.some((t) => t.views.length === 0)) throw new AppError('internal', 'A training image has no views.');
-  const rng = new Rng(opts.seed).fork('batches');
+  const batchSize = opts.batchSize ?? 32;
   // [Note: batches] Dassl drops the last incomplete batch when the set holds at least one full batch.
   const n = data.train.length;
   const stepsPerEpoch = n >= batchSize ? Math.floor(n / batchSize) : 1;
-  const totalSteps = stepsPerEpoch * opts.epochs;
-  const sgd =
-    opts.optimizer === 'adam'
-      ? new Adam(learner.ctx, opts.adam ?? ADAM_DEFAULTS)
-      : new Sgd(learner.ctx, opts.sgd ?? COOP_SGD);
-  const valImages = toTensor(data.val, data.dim);
-  const testImages = toTensor(data.test, data.dim);
+  const classes = data.classNames.length;
   const zsText = tf.tensor2d(
     data.zeroShotText.flatMap((f) => Array.from(f)),
-    [c, data.dim],
+    [classes, data.dim],
   );
-  const kgLambda = opts.kgLambda ?? 0;
-  const zsNormed = kgLambda > 0 ? l2normRows(zsText) : null;
-  const curve: EpochPoint[] = [];
-  try {
-    const t0 = performance.now();
-    const zsTrain = trainMetrics(data, zsText, scale);
-    const zsVal = evaluateSet(valImages, data.val, zsText, data.classNames, scale);
-    const zsTest = evaluateSet(testImages, data.test, zsText, data.classNames, scale);
-    const zeroPoint: EpochPoint = {
-      epoch: 0,
-      lr: null,
-      trainLoss: zsTrain.loss,
-      trainAccuracy: zsTrain.accuracy,
-      valAccuracy: zsVal?.accuracy ?? null,
-      testAccuracy: zsTest?.accuracy ?? null,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    curve.push(zeroPoint);
-    opts.onProgress?.({ kind: 'epoch', point: zeroPoint, epochs: opts.epochs, etaS: 0, backend: opts.backend });
+  return {
+    data,
+    learner,
+    opts,
+    scale: opts.logitScale ?? CLIP_LOGIT_SCALE,
+    classes,
+    batchSize,
+    stepsPerEpoch,
+    schedule: { ...(opts.schedule ?? COOP_SCHEDULE), epochs: opts.epochs },
+    optimizer:
+      opts.optimizer === 'adam'
+        ? new Adam(learner.ctx, opts.adam ?? ADAM_DEFAULTS)
+        : new Sgd(learner.ctx, opts.sgd ?? COOP_SGD),
+    rng: new Rng(opts.seed).fork('batches'),
+    valImages: toTensor(data.val, data.dim),
+    testImages: toTensor(data.test, data.dim),
+    zsText,
+    zsNormed: (opts.kgLambda ?? 0) > 0 ? l2normRows(zsText) : null,
+    curve: [],
+    clock: new EtaClock(stepsPerEpoch * opts.epochs, opts.epochs),
+  };
+}
 
-    const trainStart = performance.now();
-    const clock = new EtaClock(totalSteps, opts.epochs);
-    let stepsDone = 0;
-    let lastVal: ClassificationReport | null = null;
-    let lastTest: ClassificationReport | null = null;
-    // The finished epoch waiting for the features of the next step's forward pass (see [Note: deferred evaluation]).
-    let pending: Omit<EpochPoint, 'valAccuracy' | 'testAccuracy'> | null = null;
-    const evaluateEpoch = (text: tf.Tensor2D, done: Omit<EpochPoint, 'valAccuracy' | 'testAccuracy'>) => {
-      const t = performance.now();
-      lastVal = evaluateSet(valImages, data.val, text, data.classNames, scale);
-      lastTest = evaluateSet(testImages, data.test, text, data.classNames, scale);
-      const point: EpochPoint = {
-        ...done,
-        valAccuracy: lastVal?.accuracy ?? null,
-        testAccuracy: lastTest?.accuracy ?? null,
-      };
-      curve.push(point);
-      clock.evalDone(performance.now() - t);
-      opts.onProgress?.({ kind: 'epoch', point, epochs: opts.epochs, etaS: clock.etaS(), backend: opts.backend });
-    };
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const epochStart = performance.now();
-      const lr = learningRate(epoch, schedule);
-      const order = rng.shuffle(data.train.map((_, i) => i));
-      const viewOf = order.map((i) => rng.int(0, (data.train[i]?.views.length ?? 1) - 1));
-      let lossSum = 0;
-      let seen = 0;
-      let correct = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        throwIfCancelled(opts.signal);
-        const idx = order.slice(s * batchSize, (s + 1) * batchSize);
-        const flat = new Float32Array(idx.length * data.dim);
-        const labels: number[] = [];
-        idx.forEach((i, r) => {
-          const img = data.train[i] as TrainImage;
-          flat.set(img.views[viewOf[s * batchSize + r] ?? 0] as Float32Array, r * data.dim);
-          labels.push(img.label);
-        });
-        const images = tf.tensor2d(flat, [idx.length, data.dim]);
-        const labelT = tf.tensor1d(labels, 'int32');
-        let preds: Int32Array | Float32Array | Uint8Array | null = null;
-        let before: { data: Float32Array; width: number } | null = null;
-        try {
-          const { loss, grad } = await learner.step((features) => {
-            // The context has not moved since the last epoch ended: these are its features.
-            if (pending) before = { data: Float32Array.from(features.dataSync()), width: features.shape[1] };
-            const logits = clipLogits(images, features, scale);
-            // Training accuracy from the same forward pass, as Dassl does; argMax has no gradient.
-            const am = tf.argMax(logits, 1);
-            preds = am.dataSync();
-            am.dispose();
-            const ce = crossEntropy(logits, labelT, c);
-            return zsNormed ? tf.add(ce, tf.mul(knowledgeDistance(features, zsNormed), kgLambda)) : ce;
-          });
-          try {
-            sgd.step(grad, lr);
-          } finally {
-            grad.dispose();
-          }
-          lossSum += loss * idx.length;
-          seen += idx.length;
-          const p = preds as Int32Array | Float32Array | Uint8Array | null;
-          if (p) labels.forEach((y, r) => (correct += p[r] === y ? 1 : 0));
-          stepsDone++;
-          clock.stepDone();
-          const prev = before as { data: Float32Array; width: number } | null;
-          if (pending && prev) {
-            const text = tf.tensor2d(prev.data, [c, prev.width]);
-            try {
-              evaluateEpoch(text, pending);
-            } finally {
-              text.dispose();
-            }
-            pending = null;
-          }
-          opts.onProgress?.({
-            kind: 'step',
-            epoch: epoch + 1,
-            epochs: opts.epochs,
-            step: s + 1,
-            stepsPerEpoch,
-            loss,
-            lr,
-            etaS: clock.etaS(),
-            backend: opts.backend,
-          });
-        } finally {
-          images.dispose();
-          labelT.dispose();
-        }
-        await yieldToEventLoop();
-      }
-      if (pending) {
-        // A learner that never calls the loss with features (none does; kept for fakes) gets a forward pass.
-        const text = await learner.features();
-        try {
-          evaluateEpoch(text, pending);
-        } finally {
-          text.dispose();
-        }
-      }
-      pending = {
-        epoch: epoch + 1,
-        lr,
-        trainLoss: seen > 0 ? lossSum / seen : 0,
-        trainAccuracy: seen > 0 ? correct / seen : 0,
-        seconds: (performance.now() - epochStart) / 1000,
-      };
-    }
-    // The last epoch (or, with epochs = 0, the initial context as the "learned" prompt) needs a forward pass.
-    const text = await learner.features();
+function closeRun(run: Run): void {
+  run.optimizer.dispose();
+  run.zsNormed?.dispose();
+  run.valImages?.dispose();
+  run.testImages?.dispose();
+  run.zsText.dispose();
+}
+
+/** Evaluates `text` on the validation and test images. */
+function evaluate(run: Run, text: tf.Tensor2D): Evaluation {
+  const { data, scale } = run;
+  return {
+    val: evaluateSet(run.valImages, data.val, text, data.classNames, scale),
+    test: evaluateSet(run.testImages, data.test, text, data.classNames, scale),
+  };
+}
+
+/** The curve's epoch 0: the hand-written prompt on the training, validation and test images. */
+function zeroShotPoint(run: Run): Evaluation {
+  const t0 = performance.now();
+  const train = trainMetrics(run.data, run.zsText, run.scale);
+  const zs = evaluate(run, run.zsText);
+  const point: EpochPoint = {
+    epoch: 0,
+    lr: null,
+    trainLoss: train.loss,
+    trainAccuracy: train.accuracy,
+    valAccuracy: zs.val?.accuracy ?? null,
+    testAccuracy: zs.test?.accuracy ?? null,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  run.curve.push(point);
+  run.opts.onProgress?.({ kind: 'epoch', point, epochs: run.opts.epochs, etaS: 0, backend: run.opts.backend });
+  return zs;
+}
+
+/** Evaluates the context whose class features are `text` at the end of epoch `done`, adds the point and reports it. */
+function epochPoint(run: Run, text: tf.Tensor2D, done: EpochDone): Evaluation {
+  const t = performance.now();
+  const ev = evaluate(run, text);
+  const point: EpochPoint = { ...done, valAccuracy: ev.val?.accuracy ?? null, testAccuracy: ev.test?.accuracy ?? null };
+  run.curve.push(point);
+  run.clock.evalDone(performance.now() - t);
+  const { epochs, backend } = run.opts;
+  run.opts.onProgress?.({ kind: 'epoch', point, epochs, etaS: run.clock.etaS(), backend });
+  return ev;
+}
+
+/** An epoch's batches: the training images shuffled, one random view each, cut into `stepsPerEpoch` batches. */
+function epochBatches(run: Run): Batch[] {
+  const { data, rng, batchSize } = run;
+  const order = rng.shuffle(data.train.map((_, i) => i));
+  const viewOf = order.map((i) => rng.int(0, (data.train[i]?.views.length ?? 1) - 1));
+  return Array.from({ length: run.stepsPerEpoch }, (_, s) => ({
+    indices: order.slice(s * batchSize, (s + 1) * batchSize),
+    views: viewOf.slice(s * batchSize, (s + 1) * batchSize),
+  }));
+}
+
+/** What one step did; `before` holds the class features of the context before the step when asked for. */
+interface StepOutcome {
+  loss: number;
+  correct: number;
+  before: tf.Tensor2D | null;
+}
+
+/**
+ * One optimisation step on `batch` at learning rate `lr`. With `keepFeatures` it also returns the class features its
+ * forward pass computed: the context's before the update (see [Note: deferred evaluation]).
+ */
+async function trainStep(run: Run, batch: Batch, lr: number, keepFeatures: boolean): Promise<StepOutcome> {
+  const { data, scale, classes } = run;
+  const flat = new Float32Array(batch.indices.length * data.dim);
+  const labels = batch.indices.map((i, r) => {
+    const img = data.train[i] as TrainImage;
+    flat.set(img.views[batch.views[r] ?? 0] as Float32Array, r * data.dim);
+    return img.label;
+  });
+  const images = tf.tensor2d(flat, [labels.length, data.dim]);
+  const labelT = tf.tensor1d(labels, 'int32');
+  let preds: ArrayLike<number> = [];
+  let before: { data: Float32Array; width: number } | null = null;
+  try {
+    const { loss, grad } = await run.learner.step((features) => {
+      if (keepFeatures) before = { data: Float32Array.from(features.dataSync()), width: features.shape[1] };
+      const logits = clipLogits(images, features, scale);
+      // Training accuracy from the same forward pass, as Dassl does; argMax has no gradient.
+      const am = tf.argMax(logits, 1);
+      preds = am.dataSync();
+      am.dispose();
+      const ce = crossEntropy(logits, labelT, classes);
+      const kg = run.zsNormed;
+      return kg ? tf.add(ce, tf.mul(knowledgeDistance(features, kg), run.opts.kgLambda ?? 0)) : ce;
+    });
     try {
-      if (pending) evaluateEpoch(text, pending);
-      else {
-        lastVal = evaluateSet(valImages, data.val, text, data.classNames, scale);
-        lastTest = evaluateSet(testImages, data.test, text, data.classNames, scale);
-      }
+      run.optimizer.step(grad, lr);
     } finally {
-      text.dispose();
+      grad.dispose();
     }
-    const trainSeconds = (performance.now() - trainStart) / 1000;
-    const empty = classificationReport([], [], data.classNames);
+    const p = preds;
+    const kept = before as { data: Float32Array; width: number } | null;
     return {
-      curve,
-      zeroShot: { test: zsTest ?? empty, val: zsVal },
-      test: lastTest ?? empty,
-      val: lastVal,
-      steps: stepsDone,
-      trainSeconds,
-      msPerStep: stepsDone > 0 ? (trainSeconds * 1000) / stepsDone : 0,
+      loss,
+      correct: labels.filter((y, r) => p[r] === y).length,
+      before: kept ? tf.tensor2d(kept.data, [classes, kept.width]) : null,
     };
   } finally {
-    sgd.dispose();
-    zsNormed?.dispose();
-    valImages?.dispose();
-    testImages?.dispose();
-    zsText.dispose();
+    images.dispose();
+    labelT.dispose();
+  }
+}
+
+/**
+ * Trains epoch `epoch` (0-based). `pending` is the previous epoch, evaluated on the first step's forward pass; returns
+ * this epoch, to be evaluated likewise by the next one or by the final pass.
+ */
+async function trainEpoch(run: Run, epoch: number, pending: EpochDone | null): Promise<EpochDone> {
+  const epochStart = performance.now();
+  const lr = learningRate(epoch, run.schedule);
+  let waiting = pending;
+  let lossSum = 0;
+  let seen = 0;
+  let correct = 0;
+  for (const [s, batch] of epochBatches(run).entries()) {
+    throwIfCancelled(run.opts.signal);
+    const out = await trainStep(run, batch, lr, waiting !== null);
+    lossSum += out.loss * batch.indices.length;
+    seen += batch.indices.length;
+    correct += out.correct;
+    run.clock.stepDone();
+    if (waiting && out.before) {
+      try {
+        epochPoint(run, out.before, waiting);
+      } finally {
+        out.before.dispose();
+      }
+      waiting = null;
+    }
+    run.opts.onProgress?.({
+      kind: 'step',
+      epoch: epoch + 1,
+      epochs: run.opts.epochs,
+      step: s + 1,
+      stepsPerEpoch: run.stepsPerEpoch,
+      loss: out.loss,
+      lr,
+      etaS: run.clock.etaS(),
+      backend: run.opts.backend,
+    });
+    await yieldToEventLoop();
+  }
+  // A learner that never calls the loss with features (none does; kept for fakes) gets a forward pass.
+  const unevaluated = waiting;
+  if (unevaluated) await withFeatures(run, (text) => epochPoint(run, text, unevaluated));
+  return {
+    epoch: epoch + 1,
+    lr,
+    trainLoss: seen > 0 ? lossSum / seen : 0,
+    trainAccuracy: seen > 0 ? correct / seen : 0,
+    seconds: (performance.now() - epochStart) / 1000,
+  };
+}
+
+/** Runs `fn` on the learner's current class features (a forward pass of their own) and frees them. */
+async function withFeatures<T>(run: Run, fn: (text: tf.Tensor2D) => T): Promise<T> {
+  const text = await run.learner.features();
+  try {
+    return fn(text);
+  } finally {
+    text.dispose();
+  }
+}
+
+/**
+ * Trains `learner.ctx` with CoOp's recipe (SGD + warm-up cosine, batches of cached views, or the options' optimiser
+ * and batch) and evaluates before, during and after. Deterministic for a given seed and backend; frees every tensor it
+ * made (the learner's own are the caller's).
+ */
+export async function trainCoop(data: TrainData, learner: TrainableLearner, opts: TrainOptions): Promise<TrainResult> {
+  const run = openRun(data, learner, opts);
+  try {
+    const zeroShot = zeroShotPoint(run);
+    const trainStart = performance.now();
+    let pending: EpochDone | null = null;
+    for (let epoch = 0; epoch < opts.epochs; epoch++) pending = await trainEpoch(run, epoch, pending);
+    // The last epoch (or, with epochs = 0, the initial context as the "learned" prompt) needs a forward pass.
+    const last = await withFeatures(run, (text) => (pending ? epochPoint(run, text, pending) : evaluate(run, text)));
+    const trainSeconds = (performance.now() - trainStart) / 1000;
+    const steps = run.stepsPerEpoch * opts.epochs;
+    const empty = classificationReport([], [], data.classNames);
+    return {
+      curve: run.curve,
+      zeroShot: { test: zeroShot.test ?? empty, val: zeroShot.val },
+      test: last.test ?? empty,
+      val: last.val,
+      steps,
+      trainSeconds,
+      msPerStep: steps > 0 ? (trainSeconds * 1000) / steps : 0,
+    };
+  } finally {
+    closeRun(run);
   }
 }
