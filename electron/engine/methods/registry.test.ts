@@ -82,4 +82,22 @@ describe('methods registry', () => {
     expect(epochs).toBe(2);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('hands the job’s cancel signal to Tip-Adapter-F, which stops between batches', async () => {
+    const controller = new AbortController();
+    const setup = { signal: controller.signal, settings: { tipfEpochs: 20 } } as Partial<CompareSetup> as CompareSetup;
+    let epochs = 0;
+    const run: MethodRun = {
+      setup,
+      shots: 4,
+      seed: 1,
+      trainImages: [],
+      onEpoch: () => {
+        if (++epochs === 3) controller.abort();
+      },
+      onStep: () => {},
+    };
+    await expect(METHOD_RUNNERS.tipf.run(fewShotWorld(1, 4, 16, 4), run)).rejects.toMatchObject({ code: 'cancelled' });
+    expect(epochs).toBe(3);
+  });
 });

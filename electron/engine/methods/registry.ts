@@ -126,7 +126,12 @@ export const METHOD_RUNNERS: { readonly [M in CompareMethod]: MethodEntry } = {
   tipf: {
     run: async (data, r) => {
       const rng = new Rng(r.seed).fork('tipf');
-      return tipAdapterF(data, { epochs: r.setup.settings.tipfEpochs, random: () => rng.next() });
+      return tipAdapterF(data, {
+        epochs: r.setup.settings.tipfEpochs,
+        random: () => rng.next(),
+        ...(r.setup.signal ? { signal: r.setup.signal } : {}),
+        onEpoch: r.onEpoch,
+      });
     },
   },
   'clip-adapter': {
