@@ -22,6 +22,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EngineClient } from '../../../shared/client';
@@ -97,148 +98,190 @@ function protocolToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Starts the web transport on 127.0.0.1. */
-export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
-  const token = options.token ?? randomBytes(24).toString('hex');
-  const staticDir = resolve(options.staticDir);
-  const log = options.log ?? (() => {});
-  let port = 0;
-  const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
-  const allowedOrigins = () => allowedHosts().map((h) => `http://${h}`);
+const REFUSAL = 'Missing or wrong token. Open the URL that `coop-studio serve` printed.';
 
-  /** Host and Origin checks: an HTTP status to refuse with and why, or null when the request may proceed. */
-  function checkPeer(req: IncomingMessage): { status: number; why: string } | null {
-    if (!allowedHosts().includes(req.headers.host ?? '')) return { status: 403, why: 'Forbidden host.' };
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().includes(origin)) return { status: 403, why: 'Forbidden origin.' };
+/** What the steps of one server share: its options, token, renderer folder and log, and the port once bound. */
+interface ServerState {
+  readonly options: WebServerOptions;
+  readonly token: string;
+  readonly staticDir: string;
+  readonly log: (line: string) => void;
+  /** 0 until the server listens. */
+  port: number;
+}
+
+/** Host and Origin checks: an HTTP status to refuse with and why, or null when the request may proceed. */
+function checkPeer(state: ServerState, req: IncomingMessage): { status: number; why: string } | null {
+  const allowedHosts = [`127.0.0.1:${state.port}`, `localhost:${state.port}`];
+  if (!allowedHosts.includes(req.headers.host ?? '')) return { status: 403, why: 'Forbidden host.' };
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowedHosts.map((h) => `http://${h}`).includes(origin)) {
+    return { status: 403, why: 'Forbidden origin.' };
+  }
+  return null;
+}
+
+/** True when the request carries the token (query, bearer header, or WebSocket subprotocol; never a cookie). */
+function hasToken(state: ServerState, req: IncomingMessage, url: URL): boolean {
+  const offered = [
+    url.searchParams.get('token'),
+    req.headers.authorization?.replace(/^Bearer\s+/i, ''),
+    protocolToken(req),
+  ];
+  return offered.some((t) => typeof t === 'string' && t.length > 0 && safeEqual(t, state.token));
+}
+
+/** A renderer file: the asset itself, or the page shell (index.html) for any other path. */
+function staticFile(staticDir: string, pathname: string): { file: string; shell: boolean } | null {
+  let rel: string;
+  try {
+    rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+  } catch {
     return null;
   }
+  const file = resolve(staticDir, rel);
+  if (file !== staticDir && !file.startsWith(staticDir + sep)) return null;
+  const shell = join(staticDir, 'index.html');
+  if (existsSync(file) && statSync(file).isFile()) return { file, shell: file === shell };
+  return { file: shell, shell: true };
+}
 
-  /** True when the request carries the token (query, bearer header, or WebSocket subprotocol; never a cookie). */
-  function hasToken(req: IncomingMessage, url: URL): boolean {
-    const offered = [
-      url.searchParams.get('token'),
-      req.headers.authorization?.replace(/^Bearer\s+/i, ''),
-      protocolToken(req),
-    ];
-    return offered.some((t) => typeof t === 'string' && t.length > 0 && safeEqual(t, token));
+/** Serves a renderer file: 403 outside the build, 500 when the build is missing, 401 for the shell without token. */
+function serveStatic(state: ServerState, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  const found = staticFile(state.staticDir, url.pathname);
+  if (!found) {
+    res.writeHead(403).end('Forbidden path.');
+    return;
   }
-
-  const refusal = 'Missing or wrong token. Open the URL that `coop-studio serve` printed.';
-
-  /** A renderer file: the asset itself, or the page shell (index.html) for any other path. */
-  function staticFile(pathname: string): { file: string; shell: boolean } | null {
-    let rel: string;
-    try {
-      rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
-    } catch {
-      return null;
-    }
-    const file = resolve(staticDir, rel);
-    if (file !== staticDir && !file.startsWith(staticDir + sep)) return null;
-    const shell = join(staticDir, 'index.html');
-    if (existsSync(file) && statSync(file).isFile()) return { file, shell: file === shell };
-    return { file: shell, shell: true };
+  if (!existsSync(found.file)) {
+    res.writeHead(500, { 'content-type': 'text/plain' }).end('The renderer is not built. Run `npm run build`.');
+    return;
   }
-
-  function serveStatic(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const found = staticFile(url.pathname);
-    if (!found) {
-      res.writeHead(403).end('Forbidden path.');
-      return;
-    }
-    if (!existsSync(found.file)) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end('The renderer is not built. Run `npm run build`.');
-      return;
-    }
-    // See [Note: no token cookie]: the shell says 401 without a valid token in its URL, but still is the shell.
-    const status = found.shell && !hasToken(req, url) ? 401 : 200;
-    res.writeHead(status, {
-      'content-type': MIME[extname(found.file)] ?? 'application/octet-stream',
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'no-cache',
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(found.file).pipe(res);
-  }
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const peer = checkPeer(req);
-    if (peer) {
-      res.writeHead(peer.status, { 'content-type': 'text/plain; charset=utf-8' }).end(peer.why);
-      return;
-    }
-    void (async () => {
-      try {
-        const found = req.method === 'GET' || req.method === 'HEAD' ? staticFile(url.pathname) : null;
-        // Renderer assets are public (see [Note: no token cookie]); everything else needs the token.
-        if (found && !found.shell) {
-          serveStatic(req, res, url);
-          return;
-        }
-        if (!hasToken(req, url)) {
-          if (found) serveStatic(req, res, url);
-          else res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end(refusal);
-          return;
-        }
-        if (options.routes && (await options.routes(req, res, url))) return;
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
-          res.writeHead(405).end('Method not allowed.');
-          return;
-        }
-        serveStatic(req, res, url);
-      } catch (e) {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(e instanceof Error ? e.message : String(e));
-      }
-    })();
+  // See [Note: no token cookie]: the shell says 401 without a valid token in its URL, but still is the shell.
+  const status = found.shell && !hasToken(state, req, url) ? 401 : 200;
+  res.writeHead(status, {
+    'content-type': MIME[extname(found.file)] ?? 'application/octet-stream',
+    'content-security-policy': CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-cache',
   });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(found.file).pipe(res);
+}
+
+/** One HTTP request from a peer that passed the Host and Origin checks: public asset, token check, routes, shell. */
+async function routeRequest(state: ServerState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const found = req.method === 'GET' || req.method === 'HEAD' ? staticFile(state.staticDir, url.pathname) : null;
+  // Renderer assets are public (see [Note: no token cookie]); everything else needs the token.
+  if (found && !found.shell) {
+    serveStatic(state, req, res, url);
+    return;
+  }
+  if (!hasToken(state, req, url)) {
+    if (found) serveStatic(state, req, res, url);
+    else res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end(REFUSAL);
+    return;
+  }
+  if (state.options.routes && (await state.options.routes(req, res, url))) return;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405).end('Method not allowed.');
+    return;
+  }
+  serveStatic(state, req, res, url);
+}
+
+/** The HTTP request handler: refuses foreign peers, then routes; a thrown route error becomes a 500. */
+function handleRequest(state: ServerState, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const peer = checkPeer(state, req);
+  if (peer) {
+    res.writeHead(peer.status, { 'content-type': 'text/plain; charset=utf-8' }).end(peer.why);
+    return;
+  }
+  routeRequest(state, req, res, url).catch((e: unknown) => {
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end(e instanceof Error ? e.message : String(e));
+  });
+}
+
+/** The WebSocket upgrade: only `/api`, with the token, from our own peer; anything else is refused on the socket. */
+function handleUpgrade(
+  state: ServerState,
+  wss: WebSocketServer,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  // Node removes its own error listener from upgraded sockets: an ECONNRESET here would otherwise crash serve.
+  socket.on('error', () => socket.destroy());
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const peer = checkPeer(state, req);
+  const status = peer ? peer.status : !hasToken(state, req, url) ? 401 : url.pathname !== '/api' ? 404 : 0;
+  if (status !== 0) {
+    socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\n\r\n`);
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, state.options.client, state.log));
+}
+
+/** The HTTP server and its WebSocket server, wired to the handlers above (not yet listening). */
+function createServers(state: ServerState): { server: Server; wss: WebSocketServer } {
+  const server = createServer((req, res) => handleRequest(state, req, res));
   // A client that resets or sends garbage before a request is parsed must not take the server down.
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_MESSAGE_BYTES,
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
-  wss.on('error', (e) => log(`web socket server: ${e.message}`));
-  server.on('upgrade', (req, socket, head) => {
-    // Node removes its own error listener from upgraded sockets: an ECONNRESET here would otherwise crash serve.
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const peer = checkPeer(req);
-    const status = peer ? peer.status : !hasToken(req, url) ? 401 : url.pathname !== '/api' ? 404 : 0;
-    if (status !== 0) {
-      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\n\r\n`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, options.client, log));
-  });
+  wss.on('error', (e) => state.log(`web socket server: ${e.message}`));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    handleUpgrade(state, wss, req, socket, head),
+  );
+  return { server, wss };
+}
 
+/** Listens on 127.0.0.1 and resolves with the bound port. */
+async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+    server.listen(port, '127.0.0.1', () => resolveListen());
   });
-  port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  return (server.address() as AddressInfo).port;
+}
+
+/** Ends every WebSocket and HTTP connection and stops listening. */
+function closeServers(server: Server, wss: WebSocketServer): Promise<void> {
+  return new Promise<void>((done) => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    server.closeAllConnections();
+    server.close(() => done());
+  });
+}
+
+/** Starts the web transport on 127.0.0.1. */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const state: ServerState = {
+    options,
+    token: options.token ?? randomBytes(24).toString('hex'),
+    staticDir: resolve(options.staticDir),
+    log: options.log ?? (() => {}),
+    port: 0,
+  };
+  const { server, wss } = createServers(state);
+  state.port = await listen(server, options.port ?? 0);
+  const origin = `http://127.0.0.1:${state.port}`;
   return {
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/?token=${state.token}`,
     origin,
-    port,
-    token,
-    close: () =>
-      new Promise<void>((done) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close();
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
+    port: state.port,
+    token: state.token,
+    close: () => closeServers(server, wss),
   };
 }
 
