@@ -15,7 +15,7 @@ import { checkFiles, relinkFolder } from '../jobs/missing-files';
 import { exportProject } from '../jobs/portable';
 import { importProjectFile } from '../jobs/project-import';
 import { editClasses, nextUndo, undoClassEdit } from '../store/class-edit';
-import { storeDb } from '../store/db';
+import { storeDb, type Db } from '../store/db';
 import { recordModel } from '../store/embeddings-repo';
 import { listJobs } from '../store/jobs-repo';
 import {
@@ -44,11 +44,24 @@ async function modelRecord(embedder: ImageEmbedder, dir: string): Promise<Parame
   return { id: embedder.info.id, source: 'folder', dir: embedder.info.dir ?? dir, files };
 }
 
-/** Handlers for {@link projectsOps}. */
-export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps> {
-  // Opened on first use, so that engines which never touch projects never create the file.
-  const db = () => storeDb(env.dataDir);
-  const embedJobs = new JoinableJobs<EmbedReport, EmbedProgress>();
+type ProjectsHandlers = HandlersFor<typeof projectsOps>;
+/** The store of the data folder, opened on first use (so engines that never touch projects never create the file). */
+type OpenDb = () => Db;
+
+/** A project as a whole: create, list, show, rename, delete, and its portable file (export, import). */
+function projectRecordHandlers(
+  env: EngineEnv,
+  db: OpenDb,
+): Pick<
+  ProjectsHandlers,
+  | 'projectCreate'
+  | 'projectList'
+  | 'projectShow'
+  | 'projectDelete'
+  | 'projectExport'
+  | 'projectImportFile'
+  | 'projectRename'
+> {
   return {
     async projectCreate({ name, description, copyImages }) {
       const p = createProject(db(), name, description, null);
@@ -79,6 +92,28 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectDelete({ projectId }) {
       return { deleted: deleteProject(db(), projectId) };
     },
+    async projectExport({ projectId, file, includeImages }) {
+      return exportProject(db(), projectId, file, includeImages);
+    },
+    async projectImportFile({ file, name }) {
+      return importProjectFile(db(), env.dataDir, file, name);
+    },
+    async projectRename({ projectId, name }) {
+      return renameProject(db(), projectId, name);
+    },
+  };
+}
+
+/** A project's images: list, import, relink missing files, embed, and whether they are ready to learn from. */
+function projectImageHandlers(
+  env: EngineEnv,
+  db: OpenDb,
+): Pick<
+  ProjectsHandlers,
+  'projectImages' | 'projectImportData' | 'projectRelink' | 'projectEmbed' | 'projectReadiness'
+> {
+  const embedJobs = new JoinableJobs<EmbedReport, EmbedProgress>();
+  return {
     async projectImages({ projectId, classId, missingOnly, limit, offset }) {
       projectRow(db(), projectId);
       return listImages(db(), projectId, { classId, missingOnly, limit, offset });
@@ -86,15 +121,9 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectImportData({ projectId, sources, copy, thumbnails }, { progress, signal }) {
       return importData(db(), { projectId, sources, copy, thumbnails, dataDir: env.dataDir, progress, signal });
     },
-    async projectEditClasses({ projectId, edit }) {
+    async projectRelink({ projectId, folder }) {
       projectRow(db(), projectId);
-      editClasses(db(), projectId, edit);
-      return { classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
-    },
-    async projectUndo({ projectId }) {
-      projectRow(db(), projectId);
-      const undone = undoClassEdit(db(), projectId);
-      return { undone, classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
+      return relinkFolder(db(), projectId, folder);
     },
     async projectEmbed({ projectId, modelDir, views, batchSize }, caller) {
       projectRow(db(), projectId);
@@ -107,13 +136,31 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
         return embedProject(db(), { projectId, embedder, views, batchSize, progress, signal });
       });
     },
-    async projectRelink({ projectId, folder }) {
-      projectRow(db(), projectId);
-      return relinkFolder(db(), projectId, folder);
-    },
     async projectReadiness({ projectId, shots, seed }) {
       return projectReadiness(env.dataDir, projectId, shots, seed);
     },
+  };
+}
+
+/** A project's classes: edit, and undo the last edit. */
+function projectClassHandlers(db: OpenDb): Pick<ProjectsHandlers, 'projectEditClasses' | 'projectUndo'> {
+  return {
+    async projectEditClasses({ projectId, edit }) {
+      projectRow(db(), projectId);
+      editClasses(db(), projectId, edit);
+      return { classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
+    },
+    async projectUndo({ projectId }) {
+      projectRow(db(), projectId);
+      const undone = undoClassEdit(db(), projectId);
+      return { undone, classes: listClasses(db(), projectId), undo: nextUndo(db(), projectId) };
+    },
+  };
+}
+
+/** A project's runs: the list, and one run's detail. */
+function projectRunHandlers(db: OpenDb): Pick<ProjectsHandlers, 'projectRuns' | 'projectRun'> {
+  return {
     async projectRuns({ projectId, curves }) {
       projectRow(db(), projectId);
       return { runs: listRuns(db(), projectId, curves) };
@@ -121,14 +168,16 @@ export function projectsHandlers(env: EngineEnv): HandlersFor<typeof projectsOps
     async projectRun({ runId }) {
       return getRunDetail(db(), runId);
     },
-    async projectExport({ projectId, file, includeImages }) {
-      return exportProject(db(), projectId, file, includeImages);
-    },
-    async projectImportFile({ file, name }) {
-      return importProjectFile(db(), env.dataDir, file, name);
-    },
-    async projectRename({ projectId, name }) {
-      return renameProject(db(), projectId, name);
-    },
+  };
+}
+
+/** Handlers for {@link projectsOps}. */
+export function projectsHandlers(env: EngineEnv): ProjectsHandlers {
+  const db: OpenDb = () => storeDb(env.dataDir);
+  return {
+    ...projectRecordHandlers(env, db),
+    ...projectImageHandlers(env, db),
+    ...projectClassHandlers(db),
+    ...projectRunHandlers(db),
   };
 }
