@@ -65,8 +65,10 @@ function tallyZeroShot(
   for (const c of classes) c.accuracy = c.total > 0 ? c.correct / c.total : 0;
 }
 
-/** Handlers for {@link clipOps}. */
-export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
+type ClipHandlers = HandlersFor<typeof clipOps>;
+
+/** Tokens and embeddings: tokenize texts, embed texts, embed image files. */
+function encodeHandlers(env: EngineEnv): Pick<ClipHandlers, 'tokenize' | 'embedText' | 'embedImages'> {
   return {
     async tokenize({ model, texts, pad }) {
       const tok = await ClipTokenizer.fromModelDir(resolveModel(env.dataDir, model).dir);
@@ -102,7 +104,12 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
         normalized: args.normalize,
       };
     },
+  };
+}
 
+/** Zero-shot classification of a labelled image set by prompt template, scored per class. */
+function zeroShotHandlers(env: EngineEnv): Pick<ClipHandlers, 'zeroShot'> {
+  return {
     async zeroShot(args, { progress, signal }) {
       const dataset = await loadRunSource(args, env.dataDir);
       const { model, run } = await open(env.dataDir, args);
@@ -145,4 +152,9 @@ export function clipHandlers(env: EngineEnv): HandlersFor<typeof clipOps> {
       };
     },
   };
+}
+
+/** Handlers for {@link clipOps}. */
+export function clipHandlers(env: EngineEnv): ClipHandlers {
+  return { ...encodeHandlers(env), ...zeroShotHandlers(env) };
 }
