@@ -165,6 +165,110 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return hash.digest('hex');
 }
 
+/** One download in progress (see {@link downloadFile}): its settings and how far it got. */
+interface Transfer {
+  readonly opts: DownloadFileOptions;
+  /** `<dest>.part`, where the bytes land. */
+  readonly part: string;
+  readonly maxRetries: number;
+  readonly baseDelay: number;
+  readonly stallMs: number;
+  /** The file's size, once the caller or the server said it. */
+  expected: number | null;
+  /** Bytes of the file in `part`. */
+  offset: number;
+  /** Failed attempts in a row. */
+  failures: number;
+}
+
+/** What came of one attempt that did not throw. */
+type AttemptOutcome = 'complete' | 'retry' | 'streamed';
+
+/** Counts a failed attempt (reset by progress); throws once there were too many in a row, else waits with backoff. */
+async function failed(t: Transfer, before: number, error: AppError): Promise<void> {
+  t.failures = t.offset === before ? t.failures + 1 : 1;
+  if (t.failures > t.maxRetries) throw error;
+  await delay(t.baseDelay * 2 ** (t.failures - 1), t.opts.signal);
+}
+
+/** The headers of a GET: no compression, and the missing range (under `If-Range`) when part of the file is in. */
+function requestHeaders(offset: number, etag: string | null): Record<string, string> {
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+  if (offset > 0) {
+    headers['range'] = `bytes=${offset}-`;
+    if (etag) headers['if-range'] = etag;
+  }
+  return headers;
+}
+
+/** A 416: our part is not a prefix of the server's file (or already complete with an unknown size). */
+async function rangeNotSatisfiable(t: Transfer, res: Response): Promise<'complete' | 'retry'> {
+  await res.body?.cancel();
+  const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
+  if (t.expected === null && total !== undefined && Number(total) === t.offset) return 'complete';
+  await rm(t.part, { force: true });
+  t.offset = 0;
+  await failed(t, t.offset, new AppError('network', `The server refused to resume ${t.opts.remote.url}.`));
+  return 'retry';
+}
+
+/**
+ * Before a 200/206 body is written: a 206 to our range resumes (the others start from zero); a total other than
+ * the expected size discards the part and fails. Returns whether the body appends to the part.
+ */
+async function startBody(t: Transfer, res: Response): Promise<boolean> {
+  const resumed = res.status === 206 && t.offset > 0;
+  if (!resumed) t.offset = 0;
+  else t.opts.onResume?.(t.offset);
+  const total = announcedTotal(res);
+  if (t.expected !== null && total !== null && total !== t.expected) {
+    await res.body?.cancel();
+    await rm(t.part, { force: true });
+    throw new AppError(
+      'invalid_data',
+      `The server announced ${t.expected} bytes for ${t.opts.remote.url} but sends ${total}; the download was discarded.`,
+    );
+  }
+  t.expected ??= total;
+  return resumed;
+}
+
+/** One GET of the missing bytes into the part, under the attempt's watchdog. */
+async function attemptOnce(t: Transfer, attempt: Watchdog, before: number): Promise<AttemptOutcome> {
+  const { remote } = t.opts;
+  const headers = requestHeaders(t.offset, remote.etag);
+  const { res } = await fetchFollowing(remote.url, { method: 'GET', headers, signal: attempt.signal });
+  if (res.status === 416) return rangeNotSatisfiable(t, res);
+  if (!res.ok) {
+    await res.body?.cancel();
+    if (res.status < 500 && res.status !== 429) throw httpError(res.status, remote.url);
+    await failed(t, before, httpError(res.status, remote.url));
+    return 'retry';
+  }
+  const resumed = await startBody(t, res);
+  await streamBody(res, t.part, resumed, (n) => {
+    attempt.kick();
+    t.offset += n;
+    t.opts.onBytes(t.offset, n);
+    return t.expected === null || t.offset <= t.expected;
+  });
+  return 'streamed';
+}
+
+/** An attempt threw: cancellation and hard errors end the download; anything else is counted as a failure. */
+async function attemptFailed(t: Transfer, attempt: Watchdog, before: number, e: unknown): Promise<void> {
+  if (t.opts.signal.aborted) throw cancelled();
+  // A dropped or stalled connection: keep what arrived and resume (see [Note: resumable download]).
+  const transient = !(e instanceof AppError) || e.code === 'network' || e.code === 'cancelled';
+  if (!transient) throw e;
+  const reason = attempt.stalled() ? `no data for ${t.stallMs / 1000} s` : describeCause(e);
+  await failed(
+    t,
+    before,
+    new AppError('network', `Downloading ${t.opts.remote.url} kept failing (${reason}).`, String(e)),
+  );
+}
+
 /**
  * Downloads one file to `dest` (see [Note: resumable download]); resolves with its size and sha256.
  * Cancellation keeps the `.part` file; a verification failure deletes it.
@@ -172,82 +276,38 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
 export async function downloadFile(opts: DownloadFileOptions): Promise<{ bytes: number; sha256: string }> {
   const { remote, dest, signal } = opts;
   const part = `${dest}.part`;
-  const maxRetries = opts.maxRetries ?? 5;
-  const baseDelay = opts.retryDelayMs ?? 250;
-  const stallMs = opts.stallTimeoutMs ?? 30_000;
   await mkdir(dirname(dest), { recursive: true });
-  let expected = remote.size;
-  let offset = await resumableBytes(part, { url: remote.url, size: remote.size, etag: remote.etag });
-  let failures = 0;
-  /** Counts a failed attempt (reset by progress); throws once there were too many in a row. */
-  const failed = async (before: number, error: AppError) => {
-    failures = offset === before ? failures + 1 : 1;
-    if (failures > maxRetries) throw error;
-    await delay(baseDelay * 2 ** (failures - 1), signal);
+  const t: Transfer = {
+    opts,
+    part,
+    maxRetries: opts.maxRetries ?? 5,
+    baseDelay: opts.retryDelayMs ?? 250,
+    stallMs: opts.stallTimeoutMs ?? 30_000,
+    expected: remote.size,
+    offset: await resumableBytes(part, { url: remote.url, size: remote.size, etag: remote.etag }),
+    failures: 0,
   };
   for (;;) {
     if (signal.aborted) throw cancelled();
-    if (expected !== null && offset === expected) break;
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    if (offset > 0) {
-      headers['range'] = `bytes=${offset}-`;
-      if (remote.etag) headers['if-range'] = remote.etag;
-    }
-    const before = offset;
-    const attempt = watchdog(signal, stallMs);
+    if (t.expected !== null && t.offset === t.expected) break;
+    const before = t.offset;
+    const attempt = watchdog(signal, t.stallMs);
+    let outcome: AttemptOutcome;
     try {
-      const { res } = await fetchFollowing(remote.url, { method: 'GET', headers, signal: attempt.signal });
-      if (res.status === 416) {
-        // Our part is not a prefix of the server's file (or already complete with an unknown size).
-        await res.body?.cancel();
-        const total = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')?.[1];
-        if (expected === null && total !== undefined && Number(total) === offset) break;
-        await rm(part, { force: true });
-        offset = 0;
-        await failed(offset, new AppError('network', `The server refused to resume ${remote.url}.`));
-        continue;
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        if (res.status < 500 && res.status !== 429) throw httpError(res.status, remote.url);
-        await failed(before, httpError(res.status, remote.url));
-        continue;
-      }
-      const resumed = res.status === 206 && offset > 0;
-      if (!resumed) offset = 0;
-      else opts.onResume?.(offset);
-      const total = announcedTotal(res);
-      if (expected !== null && total !== null && total !== expected) {
-        await res.body?.cancel();
-        await rm(part, { force: true });
-        throw new AppError(
-          'invalid_data',
-          `The server announced ${expected} bytes for ${remote.url} but sends ${total}; the download was discarded.`,
-        );
-      }
-      expected ??= total;
-      await streamBody(res, part, resumed, (n) => {
-        attempt.kick();
-        offset += n;
-        opts.onBytes(offset, n);
-        return expected === null || offset <= expected;
-      });
+      outcome = await attemptOnce(t, attempt, before);
     } catch (e) {
-      if (signal.aborted) throw cancelled();
-      // A dropped or stalled connection: keep what arrived and resume (see [Note: resumable download]).
-      const transient = !(e instanceof AppError) || e.code === 'network' || e.code === 'cancelled';
-      if (!transient) throw e;
-      const reason = attempt.stalled() ? `no data for ${stallMs / 1000} s` : describeCause(e);
-      await failed(before, new AppError('network', `Downloading ${remote.url} kept failing (${reason}).`, String(e)));
+      await attemptFailed(t, attempt, before, e);
       continue;
     } finally {
       attempt.done();
     }
-    if (expected === null || offset >= expected) break;
+    if (outcome === 'complete') break;
+    if (outcome === 'retry') continue;
+    if (t.expected === null || t.offset >= t.expected) break;
     // The body ended early without an error (a proxy closed it): resume from where it stopped.
-    await failed(before, new AppError('network', `The server keeps ending ${remote.url} early.`));
+    await failed(t, before, new AppError('network', `The server keeps ending ${remote.url} early.`));
   }
-  return await verifyAndCommit(part, dest, remote, expected, signal);
+  return await verifyAndCommit(part, dest, remote, t.expected, signal);
 }
 
 /** Appends (or writes) a response body to `part`; `onChunk` returns false to stop early. */
@@ -298,6 +358,8 @@ function watchdog(job: AbortSignal, stallMs: number) {
     },
   };
 }
+
+type Watchdog = ReturnType<typeof watchdog>;
 
 async function verifyAndCommit(
   part: string,
