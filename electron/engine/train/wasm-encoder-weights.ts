@@ -163,13 +163,33 @@ export function kernelShapesOk(enc: TfTextEncoder): boolean {
 
 const KEY = 'wasm-kernels';
 
-/** The packed weights of `enc`, built on first use and freed with the encoder (see [Note: kernel memory]). */
-export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncoder {
-  const have = enc.derived.get(KEY) as PackedEncoder | undefined;
-  if (have?.ctx === ctx) return have;
-  // Packed for another wasm backend instance (another heap): pack again for this one.
-  have?.dispose();
-  const plan: { lin: TfLinear; T: boolean; off: number; biasOff: number; K: number; N: number }[] = [];
+/** Where a linear layer goes in the packed block (float offsets; no bias, -1, for the transposed copy). */
+interface LinearSlot {
+  lin: TfLinear;
+  T: boolean;
+  off: number;
+  biasOff: number;
+  K: number;
+  N: number;
+}
+
+/** Where every weight and scratch buffer goes in the packed block, and how many floats the block holds. */
+interface PackedLayout extends Pick<PackedEncoder, 'layers' | 'lnf' | 'proj' | 'projT'> {
+  linears: LinearSlot[];
+  /** Each layer norm with the float offsets of its gamma and beta. */
+  norms: [TfLayerNorm, number, number][];
+  /** Float offsets of the GEMM's A-packing scratch and partial-tile scratch. */
+  apack: number;
+  tile: number;
+  floats: number;
+}
+
+/**
+ * Lays the encoder out in one block of floats, each buffer starting on a 16-byte boundary: per layer its norms and
+ * its linear layers forward and transposed, the final norm and projection, then the GEMM's scratch.
+ */
+function layoutEncoder(enc: TfTextEncoder): PackedLayout {
+  const linears: LinearSlot[] = [];
   let floats = 0;
   const reserve = (n: number) => {
     const at = floats;
@@ -181,7 +201,7 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
     const [K, N] = T ? [N0, K0] : [K0, N0];
     const off = reserve(K * N);
     const biasOff = T ? -1 : reserve(N);
-    plan.push({ lin: l, T, off, biasOff, K, N });
+    linears.push({ lin: l, T, off, biasOff, K, N });
     return { b: off * 4, bias: biasOff < 0 ? -1 : biasOff * 4, K, N };
   };
   const norms: [TfLayerNorm, number, number][] = [];
@@ -207,24 +227,38 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
   const proj = lin(enc.projection, false);
   const projT = lin(enc.projection, true);
   // The GEMM's A-packing scratch: a row block (see gemmRowBlock) of the largest K, rounded up to whole tiles.
-  const maxK = Math.max(...plan.map((p) => p.K));
+  const maxK = Math.max(...linears.map((p) => p.K));
   const apack = reserve(GEMM_BLOCK_FLOATS + 2 * GEMM_MAX_ROWS * maxK);
   const tile = reserve(GEMM_MAX_ROWS * GEMM_PANEL);
-  // Kept out of any enclosing tidy: the packed weights live as long as the encoder.
-  const tensor = tf.keep(ctx.scratch(floats).t);
-  const base = ctx.addr(tensor) / 4;
-  for (const p of plan) {
+  return { linears, norms, layers, lnf, proj, projT, apack, tile, floats };
+}
+
+/** Copies the weights into the heap at the block's float address `base`: GEMM panels and biases, then the norms. */
+function writeWeights(ctx: WasmContext, base: number, layout: PackedLayout): void {
+  for (const p of layout.linears) {
     const w = p.lin.w.dataSync() as Float32Array;
     const heap = ctx.f32();
     packPanels(heap, base + p.off, w, p.T, p.K, p.N);
     if (p.biasOff >= 0) heap.set(p.lin.b.dataSync() as Float32Array, base + p.biasOff);
   }
-  for (const [n, g, b] of norms) {
+  for (const [n, g, b] of layout.norms) {
     const gamma = n.gamma.dataSync() as Float32Array;
     const beta = n.beta.dataSync() as Float32Array;
     ctx.f32().set(gamma, base + g);
     ctx.f32().set(beta, base + b);
   }
+}
+
+/** The packed weights of `enc`, built on first use and freed with the encoder (see [Note: kernel memory]). */
+export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncoder {
+  const have = enc.derived.get(KEY) as PackedEncoder | undefined;
+  if (have?.ctx === ctx) return have;
+  // Packed for another wasm backend instance (another heap): pack again for this one.
+  have?.dispose();
+  const layout = layoutEncoder(enc);
+  // Kept out of any enclosing tidy: the packed weights live as long as the encoder.
+  const tensor = tf.keep(ctx.scratch(layout.floats).t);
+  writeWeights(ctx, ctx.addr(tensor) / 4, layout);
   const l0 = enc.layerWeights[0] as TfTextEncoder['layerWeights'][number];
   const D = enc.width / enc.heads;
   const Wl = l0.qkv.w.shape[1] / 3;
@@ -237,12 +271,12 @@ export function packedEncoder(enc: TfTextEncoder, ctx: WasmContext): PackedEncod
     heads: Wl / D,
     D,
     out: enc.projectionDim,
-    layers,
-    lnf,
-    proj,
-    projT,
-    apack: apack * 4,
-    tile: tile * 4,
+    layers: layout.layers,
+    lnf: layout.lnf,
+    proj: layout.proj,
+    projT: layout.projT,
+    apack: layout.apack * 4,
+    tile: layout.tile * 4,
     pos: enc.positionalEmbedding.dataSync().slice() as Float32Array,
     dispose: () => tensor.dispose(),
   };
