@@ -149,6 +149,13 @@ export function nothingImported(r: RawImportReport): ImportWarning | null {
       why: 'all_duplicates',
       message: `Nothing new was imported: ${images === 1 ? 'the image is' : `all ${images} images are`} already in the project.`,
     };
+  const missing = r.failedFiles.filter((f) => plainProblem(f.reason).problem === 'missing').length;
+  if (r.failed === images && missing === images)
+    return {
+      code: 'nothing_imported',
+      why: 'all_failed',
+      message: `Nothing was imported: ${images === 1 ? 'the file the list names was' : `none of the ${images} files the list names was`} found.`,
+    };
   if (r.failed === images)
     return {
       code: 'nothing_imported',
