@@ -228,6 +228,7 @@ export const IMPORT_PROBLEMS = [
   'too_large',
   'empty',
   'not_a_file',
+  'missing',
   'unreadable',
 ] as const;
 /** One of {@link IMPORT_PROBLEMS}. */

@@ -99,8 +99,9 @@ describe('imports in web mode', () => {
   });
 
   it('imports a dropped .csv (path,label) with the images dropped beside it', async () => {
+    const list = 'path,label\npics/x.png,apple\npics/y.png,pear\npics/z.txt,pear\npics/gone.png,pear\n';
     const folder = await upload('session-csv-0001', [
-      ['labels.csv', new TextEncoder().encode('path,label\npics/x.png,apple\npics/y.png,pear\npics/z.txt,pear\n')],
+      ['labels.csv', new TextEncoder().encode(list)],
       ['pics/x.png', await imageBytes(5, { w: 32, h: 32 })],
       ['pics/y.png', await imageBytes(6, { w: 32, h: 32 })],
     ]);
@@ -109,6 +110,9 @@ describe('imports in web mode', () => {
     expect(r.imported).toBe(2);
     expect(r.classesCreated.sort()).toEqual(['apple', 'pear']);
     expect(r.skippedFiles.map((f) => [f.name, f.reason])).toContainEqual(['pics/z.txt', 'not an image']);
+    // A row naming a file that is not there: said as such, by the list's own name for it.
+    const gone = [...r.skippedFiles, ...r.failedFiles].find((f) => f.name === 'pics/gone.png');
+    expect(gone).toMatchObject({ problem: 'missing', reason: 'not found (a list names it, but there is no such file)' });
   });
 
   it('says when nothing was imported, and why: no images, or every image already in the project', async () => {

@@ -73,6 +73,7 @@ const PLAIN: Record<ImportProblem, string> = {
   too_large: 'too large',
   empty: 'empty file',
   not_a_file: 'not a regular file (a folder, device or pipe)',
+  missing: 'not found (a list names it, but there is no such file)',
   unreadable: 'cannot be read',
 };
 
@@ -82,17 +83,22 @@ const TRUNCATED = /\btruncated\b/i;
 /** A file (or zip entry) whose bytes are there but wrong: the archive's and the image checks' words for it. */
 const DAMAGED = /corrupt|damaged|checksum does not match/i;
 
+/** Node's words for a path with nothing behind it. */
+const MISSING = /\bENOENT\b|no such file or directory/i;
+
 /** The problem of a failure that is neither a scan's skip nor a decoder's. */
 const otherProblem = (detail: string): ImportProblem =>
   /^not a regular file/.test(detail)
     ? 'not_a_file'
-    : TOO_LARGE.test(detail)
-      ? 'too_large'
-      : TRUNCATED.test(detail)
-        ? 'truncated'
-        : DAMAGED.test(detail)
-          ? 'damaged'
-          : 'unreadable';
+    : MISSING.test(detail)
+      ? 'missing'
+      : TOO_LARGE.test(detail)
+        ? 'too_large'
+        : TRUNCATED.test(detail)
+          ? 'truncated'
+          : DAMAGED.test(detail)
+            ? 'damaged'
+            : 'unreadable';
 
 /** The problem behind a raw reason of the scan or the decoder, with the raw text as detail. */
 export function plainProblem(raw: string): { problem: ImportProblem; reason: string; detail?: string } {
@@ -142,6 +148,13 @@ export function nothingImported(r: RawImportReport): ImportWarning | null {
       code: 'nothing_imported',
       why: 'all_duplicates',
       message: `Nothing new was imported: ${images === 1 ? 'the image is' : `all ${images} images are`} already in the project.`,
+    };
+  const missing = r.failedFiles.filter((f) => plainProblem(f.reason).problem === 'missing').length;
+  if (r.failed === images && missing === images)
+    return {
+      code: 'nothing_imported',
+      why: 'all_failed',
+      message: `Nothing was imported: ${images === 1 ? 'the file the list names was' : `none of the ${images} files the list names was`} found.`,
     };
   if (r.failed === images)
     return {

@@ -2,6 +2,7 @@
  * @file What a learning run writes about itself: the split rows the store records, the test predictions, the run
  * folder's name, model file hashes, and the error when no test image is left (engine worker, plain Node).
  */
+import { count } from '../../../shared/words';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -84,7 +85,7 @@ export function noTestImages(src: RunSource, shots: number, testFolder: boolean)
     'invalid_data',
     testFolder
       ? 'The separate test folder has no images of the classes to learn, so nothing can be tested.'
-      : `No image is left for testing: with ${shots} shot${shots === 1 ? '' : 's'} and the validation images, every class is used up (a class needs ${MIN_IMAGES_PER_CLASS} usable images: one to learn from, one to validate, one to test).`,
+      : `No image is left for testing: with ${count(shots, 'shot')} and the validation images, every class is used up (a class needs ${MIN_IMAGES_PER_CLASS} usable images: one to learn from, one to validate, one to test).`,
     undefined,
     { reason: 'no_test_images', facts: { shots, perClass, minImagesPerClass: MIN_IMAGES_PER_CLASS, testFolder } },
   );

@@ -8,6 +8,7 @@
  * {@link UNDO_DEPTH} entries per project are kept. Folder names never change on rename: the prompt
  * text is what the model reads, the folder name is where the data came from.
  */
+import { count } from '../../../shared/words';
 import type { ClassEdit } from '../../../shared/contract/projects';
 import { AppError } from '../../../shared/result';
 import type { Db } from './db';
@@ -59,7 +60,7 @@ function nameOf(db: Db, classId: number): string {
   return r ? `"${r.prompt}"` : `class ${classId}`;
 }
 
-const images = (n: number) => `${n} image${n === 1 ? '' : 's'}`;
+const images = (n: number) => count(n, 'image');
 
 /**
  * [Note: undo labels] The label of an edit says what Undo will undo in the user's words, naming the classes as they

@@ -10,6 +10,7 @@
  * others down, and the run notes it. With a separate test folder the shots are what was asked for (classes with fewer
  * images train on all of them, as in the paper). Pinned images (see [Note: pinned splits]) stay where they are pinned.
  */
+import { count } from '../../../shared/words';
 import { MIN_IMAGES_PER_CLASS, minTestImages, SHOT_STEPS, type RunNote } from '../../../shared/contract/train';
 import { fewShotSplit, type FewShotSplit, type SplitOptions } from './splits';
 
@@ -79,7 +80,7 @@ export function shotNotes(plan: ShotPlan, labels: readonly string[], sizes: read
     const n = sizes[c] ?? 0;
     notes.push({
       code: 'shots_capped',
-      message: `${plan.shots} shot${plan.shots === 1 ? '' : 's'} per class instead of ${plan.requested}: "${name}" has ${n} usable images, and ${plan.requested} shots would leave too few of them for validation and testing.`,
+      message: `${count(plan.shots, 'shot')} per class instead of ${plan.requested}: "${name}" has ${n} usable images, and ${plan.requested} shots would leave too few of them for validation and testing.`,
       requested: plan.requested,
       used: plan.shots,
       smallestClass: name,

@@ -213,7 +213,7 @@ describe('the class editor on the Dataset screen', () => {
     parrots.dispatchEvent(Object.assign(new Event('dragover', { bubbles: true, cancelable: true }), { dataTransfer }));
     parrots.dispatchEvent(Object.assign(new Event('drop', { bubbles: true, cancelable: true }), { dataTransfer }));
     await vi.waitFor(() => expect(edits(engine).at(-1)).toEqual({ kind: 'move', imageIds: [11], toClassId: 4 }));
-    await vi.waitFor(() => expect(within(classItem('parrots')).getByText('1 images')).toBeTruthy());
+    await vi.waitFor(() => expect(within(classItem('parrots')).getByText('1 image')).toBeTruthy());
     expect(screen.getByRole('button', { name: 'Undo move 1 image to "parrots"' })).toBeTruthy();
   });
 

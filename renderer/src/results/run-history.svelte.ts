@@ -6,6 +6,7 @@
  * (or a URL named it: see [Note: routes] in app/routes.ts). `chosen` holds that other run; a new run, or another
  * project, goes back to the latest.
  */
+import { count } from '../../../shared/words';
 import type { EngineClient } from '../../../shared/client';
 import type { ProjectDetail, RunSummary } from '../../../shared/contract';
 import { COMPARE_METHODS, METHOD_LABELS, type CompareMethod } from '../../../shared/contract/methods';
@@ -21,7 +22,7 @@ export function methodLabel(method: string): string {
 
 /** "CoOp · 8 shots · seed 1": what a run learned, for labels. */
 export function runSettingsText(run: { method: string; shots: number; seed: number }): string {
-  return `${methodLabel(run.method)} · ${run.shots} shot${run.shots === 1 ? '' : 's'} · seed ${run.seed}`;
+  return `${methodLabel(run.method)} · ${count(run.shots, 'shot')} · seed ${run.seed}`;
 }
 
 /** A run's date and time as the reader's locale writes them (short). */
