@@ -112,7 +112,10 @@ describe('imports in web mode', () => {
     expect(r.skippedFiles.map((f) => [f.name, f.reason])).toContainEqual(['pics/z.txt', 'not an image']);
     // A row naming a file that is not there: said as such, by the list's own name for it.
     const gone = [...r.skippedFiles, ...r.failedFiles].find((f) => f.name === 'pics/gone.png');
-    expect(gone).toMatchObject({ problem: 'missing', reason: 'not found (a list names it, but there is no such file)' });
+    expect(gone).toMatchObject({
+      problem: 'missing',
+      reason: 'not found (a list names it, but there is no such file)',
+    });
   });
 
   it('says when nothing was imported, and why: no images, or every image already in the project', async () => {

@@ -112,8 +112,17 @@ export function markerPath(marker: SeriesMarker, x: number, y: number, r: number
   switch (marker) {
     case 'circle':
       return `M${f(x - r)},${f(y)} a${r},${r} 0 1,0 ${f(2 * r)},0 a${r},${r} 0 1,0 ${f(-2 * r)},0 Z`;
+    case 'rectRounded': {
+      // Drawn hollow (see markerIsStroke) with round corners, so it never reads as 'rect'.
+      const [s, c] = [r * 0.9, r * 0.45];
+      const [l, t, rt, b] = [x - s, y - s, x + s, y + s];
+      return (
+        `M${f(l + c)},${f(t)} L${f(rt - c)},${f(t)} Q${f(rt)},${f(t)} ${f(rt)},${f(t + c)} L${f(rt)},${f(b - c)} ` +
+        `Q${f(rt)},${f(b)} ${f(rt - c)},${f(b)} L${f(l + c)},${f(b)} Q${f(l)},${f(b)} ${f(l)},${f(b - c)} ` +
+        `L${f(l)},${f(t + c)} Q${f(l)},${f(t)} ${f(l + c)},${f(t)} Z`
+      );
+    }
     case 'rect':
-    case 'rectRounded':
       return poly([
         [x - r * 0.85, y - r * 0.85],
         [x + r * 0.85, y - r * 0.85],
@@ -154,9 +163,11 @@ export function markerPath(marker: SeriesMarker, x: number, y: number, r: number
   }
 }
 
-/** Whether a marker is drawn as lines only (stroked, not filled). */
+/** Whether a marker is drawn as lines only (stroked, not filled): the crosses and bars, and the hollow rounded square. */
 export function markerIsStroke(marker: SeriesMarker): boolean {
-  return marker === 'crossRot' || marker === 'cross' || marker === 'line' || marker === 'dash';
+  return (
+    marker === 'crossRot' || marker === 'cross' || marker === 'line' || marker === 'dash' || marker === 'rectRounded'
+  );
 }
 
 /** Calls `listener` whenever the theme changes (the Settings choice or the system's); returns the unsubscribe. */
