@@ -79,9 +79,18 @@ describe('the core flow by keyboard alone', () => {
 
     await step(page, 'import a folder with Choose folder', async () => {
       await tabTo(page, 'Choose folder');
-      const chooser = page.waitForEvent('filechooser');
+      const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
       await page.keyboard.press('Enter');
-      await (await chooser).setFiles(SAMPLE);
+      // Loud on failure: what had focus and whether the folder input was there when the dialog did not open.
+      const opened = await chooser.catch(async (e: unknown) => {
+        const state = await page.evaluate(() => ({
+          focused: document.activeElement?.textContent?.trim() ?? null,
+          disabled: (document.activeElement as HTMLButtonElement | null)?.disabled ?? null,
+          folderInputs: document.querySelectorAll('input[type=file][webkitdirectory]').length,
+        }));
+        throw new Error(`no file chooser after Enter on Choose folder (${JSON.stringify(state)}): ${String(e)}`);
+      });
+      await opened.setFiles(SAMPLE);
       const list = page.getByRole('list', { name: 'Classes' });
       await until(
         page,
