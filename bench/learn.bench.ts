@@ -16,7 +16,8 @@
  * runs only the app's estimate before the start (see [Note: estimate-only bench]), for sizes whose run takes hours,
  * and the table says so. Environment:
  * BENCH_CLASSES (default "10,100"), BENCH_PER_CLASS (images per class, default 80: 16 shots, 4 validation, 60 test),
- * BENCH_SEED (default 1). PyTorch is Debian's python3-torch (with OpenBLAS) at /usr/bin/python3; when it is missing
+ * BENCH_SEED (default 1), BENCH_TORCH (the PyTorch runs, default "cached,reference"; empty: the app alone).
+ * PyTorch is Debian's python3-torch (with OpenBLAS) at /usr/bin/python3; when it is missing
  * the bench installs it with apt (as root) or says how.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -41,6 +42,8 @@ const PER_CLASS = Number(process.env.BENCH_PER_CLASS ?? 80);
 const TORCH_STEPS = Number(process.env.BENCH_TORCH_STEPS ?? 20);
 const SCHEDULES = (process.env.BENCH_SCHEDULES ?? 'fast').split(',').filter(Boolean);
 const SEED = Number(process.env.BENCH_SEED ?? 1);
+/** The PyTorch runs: BENCH_TORCH (default "cached,reference"; empty for the app alone, e.g. to check its estimate). */
+const TORCH_MODES = (process.env.BENCH_TORCH ?? 'cached,reference').split(',').filter(Boolean);
 const SHOTS = 16;
 const root = resolve(import.meta.dirname, '..');
 
@@ -196,7 +199,7 @@ try {
       console.log(`  (${classes} classes: app ${schedule} ${took}, load ${l} -> ${load()})`);
     }
     const torch = new Map<string, TorchRun & { load: string }>();
-    for (const mode of ['cached', 'reference']) {
+    for (const mode of TORCH_MODES) {
       const l = load();
       const args = ['bench/coop_torch.py', '--model', modelDir, '--plan', planPath, '--mode', mode];
       const r = JSON.parse(

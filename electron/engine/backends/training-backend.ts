@@ -149,21 +149,22 @@ export async function trainWhereChosen(
 }
 
 /**
- * `trainCoop` in the engine on the active `backend`. On wasm with more than one core, an encoder wide enough and
- * enough classes for it to pay, the classes are split across shard threads (see [Note: sharded steps]); `split:
- * 'heads'` splits the encoder's heads instead (see [Note: head-parallel steps]; one thread per core unless told).
+ * Runs `fn` on the learner the engine trains `learner`'s prompts with on `backend`: `learner` itself, or, on wasm with
+ * more than one core, an encoder wide enough and enough classes for it to pay, shard threads splitting the classes
+ * (see [Note: sharded steps]) or, with `split: 'heads'`, the encoder's heads (see [Note: head-parallel steps]; one
+ * thread per core unless told). The threads are closed when `fn` ends. Training and the learn estimate's timed steps
+ * both go through here, so the estimate times the learner the run will use.
  */
-export async function trainInEngine(
+export async function withEngineLearner<T>(
   backend: string,
   source: TrainSource,
-  data: TrainData,
   learner: PromptLearner,
-  opts: TrainOptions,
-): Promise<TrainResult & { threads: number; split: ShardMode }> {
+  fn: (trainable: TrainableLearner, threads: number, split: ShardMode) => Promise<T>,
+): Promise<T> {
   const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
   const split = source.split ?? 'classes';
   const threads = backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads, undefined, split) : 1;
-  if (threads <= 1) return { ...(await trainCoop(data, learner, opts)), threads: 1, split };
+  if (threads <= 1) return fn(learner, 1, split);
   const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
   const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);
   const sharded = await ShardedLearner.start(
@@ -173,8 +174,23 @@ export async function trainInEngine(
     split,
   );
   try {
-    return { ...(await trainCoop(data, sharded, opts)), threads: sharded.threads, split };
+    return await fn(sharded, sharded.threads, split);
   } finally {
     await sharded.close();
   }
+}
+
+/** `trainCoop` in the engine on the active `backend`, on {@link withEngineLearner}'s learner. */
+export async function trainInEngine(
+  backend: string,
+  source: TrainSource,
+  data: TrainData,
+  learner: PromptLearner,
+  opts: TrainOptions,
+): Promise<TrainResult & { threads: number; split: ShardMode }> {
+  return withEngineLearner(backend, source, learner, async (trainable, threads, split) => ({
+    ...(await trainCoop(data, trainable, opts)),
+    threads,
+    split,
+  }));
 }
