@@ -63,7 +63,7 @@ describe('methods registry', () => {
   it.each([
     ['clip-adapter', 'CLIP-Adapter, which stops inside its training loop'],
     ['tipf', 'Tip-Adapter-F, which stops between batches'],
-  ] as const)('hands the job’s cancel signal to %s: %s', async (method) => {
+  ] as const)('hands the job’s cancel signal to %s: %s', async (method, _what) => {
     await tf.setBackend('cpu');
     const controller = new AbortController();
     const setup = { signal: controller.signal, settings: { tipfEpochs: 20 } } as Partial<CompareSetup> as CompareSetup;
