@@ -10,7 +10,7 @@
  */
 import { type FewShotFeatures, type LabelledFeatures, type MethodOutcome, classesOf, score } from './evaluate';
 import { matmulT, type Matrix } from './matrix';
-import { throwIfCancelled } from '../train/trainer';
+import { throwIfCancelled, yieldToEventLoop } from '../train/trainer';
 
 /** Tip-Adapter hyper-parameters. */
 export interface TipParams {
@@ -185,8 +185,6 @@ function rowsOf(m: Matrix, idx: readonly number[]): Matrix {
   idx.forEach((r, q) => out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), q * m.cols));
   return out;
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Tip-Adapter-F: fine-tunes the cache keys (AdamW, cosine lr, alpha and beta held at their first search), then

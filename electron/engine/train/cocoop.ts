@@ -22,7 +22,7 @@ import { COOP_SGD, Sgd } from './sgd';
 import { Rng } from './splits';
 import type { TfTextEncoder } from './text-encoder-core';
 import { fastForward } from './text-encoder-fast';
-import { throwIfCancelled, type FeatureSet, type TrainData } from './trainer';
+import { throwIfCancelled, yieldToEventLoop, type FeatureSet, type TrainData } from './trainer';
 
 /** Options of the CoCoOp learner. */
 export interface CocoopLearnerOptions {
@@ -266,7 +266,7 @@ export async function trainCocoop(data: TrainData, learner: CocoopLearner, opts:
           etaS: perStep * (total - steps),
           backend: opts.backend,
         });
-        await new Promise<void>((r) => setTimeout(r, 0));
+        await yieldToEventLoop();
       }
       const point: EpochPoint = {
         epoch: epoch + 1,

@@ -98,7 +98,8 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('cancelled', 'The job was cancelled.');
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/** Lets the event loop run (progress messages, a cancel) between steps of a long computation. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function toTensor(set: FeatureSet, dim: number): tf.Tensor2D | null {
   return set.labels.length > 0 ? tf.tensor2d(set.features, [set.labels.length, dim]) : null;
