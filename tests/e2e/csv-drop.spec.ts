@@ -10,37 +10,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeColourDataset } from '../helpers/colour-images';
-import { screenshot, step, until, useStudio } from './harness';
+import { dropFiles, screenshot, step, until, useStudio, type DroppedFile } from './harness';
 
 const work = mkdtempSync(join(tmpdir(), 'coop-csv-drop-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** A file to drop: its name and bytes. */
-interface Dropped {
-  name: string;
-  bytes: Buffer;
-}
-
-/** Drops files on a region the way a browser drop of loose files does (a DataTransfer with the files, no entries). */
-async function dropFiles(page: Page, region: string, files: Dropped[]): Promise<void> {
-  const dataTransfer = await page.evaluateHandle(
-    (list) => {
-      const dt = new DataTransfer();
-      for (const { name, b64 } of list) {
-        const raw = atob(b64);
-        const data = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i);
-        dt.items.add(new File([data], name));
-      }
-      return dt;
-    },
-    files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') })),
-  );
-  await page.getByRole('region', { name: region }).dispatchEvent('drop', { dataTransfer });
-}
 
 describe('a CSV list dropped in web mode', () => {
   const studio = useStudio();
@@ -50,10 +25,10 @@ describe('a CSV list dropped in web mode', () => {
     const groups = await writeColourDataset(join(work, 'made'), 7, 5, {
       classes: { red: [220, 30, 30], blue: [30, 40, 220] },
     });
-    const images: Dropped[] = groups.flatMap((paths, c) =>
+    const images: DroppedFile[] = groups.flatMap((paths, c) =>
       paths.map((p, i) => ({ name: `IMG_${c}${i}_${basename(p)}`, bytes: readFileSync(p) })),
     );
-    const stray = images.pop() as Dropped;
+    const stray = images.pop() as DroppedFile;
     const labelled = images.map((f) => `${f.name},${f.name.startsWith('IMG_0') ? 'ruby red' : 'deep blue'}`);
     const csv = ['path,label', ...labelled, 'IMG_missing.png,deep blue', ''].join('\n');
     const { page, pageErrors } = await studio.open({ width: 1024, height: 640 });

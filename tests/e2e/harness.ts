@@ -172,3 +172,31 @@ export async function until(page: Page, what: string, cond: () => Promise<boolea
 export async function screenTitle(page: Page): Promise<string | null> {
   return page.getByRole('heading', { level: 1 }).textContent();
 }
+
+/** A file a spec drops: its name, bytes and (optionally) MIME type. */
+export interface DroppedFile {
+  name: string;
+  bytes: Buffer;
+  type?: string;
+}
+
+/**
+ * Drops files on the region named `region` the way a browser drop of loose files does: a DataTransfer with the files
+ * and no file-system entries (the renderer's file-list fallback).
+ */
+export async function dropFiles(page: Page, region: string, files: DroppedFile[]): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    (list) => {
+      const dt = new DataTransfer();
+      for (const { name, b64, type } of list) {
+        const raw = atob(b64);
+        const data = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i);
+        dt.items.add(new File([data], name, type ? { type } : {}));
+      }
+      return dt;
+    },
+    files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64'), type: f.type ?? '' })),
+  );
+  await page.getByRole('region', { name: region }).dispatchEvent('drop', { dataTransfer });
+}

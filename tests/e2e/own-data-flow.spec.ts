@@ -22,7 +22,7 @@ import { decodeModel } from '../../electron/engine/onnx/onnx-proto';
 import { demoModelDir } from '../../electron/engine/settings/paths';
 import { writeColourDataset } from '../helpers/colour-images';
 import { checkPage } from './axe';
-import { screenshot, screenTitle, step, until, useStudio } from './harness';
+import { dropFiles, screenshot, screenTitle, step, until, useStudio } from './harness';
 
 /** Five colour classes any CLIP-like encoder can tell apart, 20 images each (made by the test, never a fixture). */
 const CLASSES: Record<string, [number, number, number]> = {
@@ -58,22 +58,6 @@ async function makeDataset(): Promise<{ zip: Buffer; files: Record<string, strin
     for (const p of paths) entries[`${cls}/${p.split('/').pop() ?? ''}`] = readFileSync(p);
   });
   return { zip: Buffer.from(zipSync(entries)), files };
-}
-
-/** Drops a file on an element the way a browser drop of one file does (a DataTransfer with the file, no entries). */
-async function dropFile(page: Page, region: string, name: string, bytes: Buffer): Promise<void> {
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, b64 }) => {
-      const raw = atob(b64);
-      const data = new Uint8Array(raw.length);
-      for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i);
-      const dt = new DataTransfer();
-      dt.items.add(new File([data], name, { type: 'application/zip' }));
-      return dt;
-    },
-    { name, b64: bytes.toString('base64') },
-  );
-  await page.getByRole('region', { name: region }).dispatchEvent('drop', { dataTransfer });
 }
 
 /** Chooses a format in the Export dialog, downloads it, and returns the browser's download. */
@@ -121,7 +105,7 @@ describe('the flow a new user walks with their own data (web mode)', () => {
       });
 
       await step(page, 'drop the dataset as a .zip', async () => {
-        await dropFile(page, 'Drop a dataset', 'colours.zip', zip);
+        await dropFiles(page, 'Drop a dataset', [{ name: 'colours.zip', bytes: zip, type: 'application/zip' }]);
         await until(page, 'five imported classes', async () => (await classRows.count()) === 5, 120_000);
         expect(await page.getByRole('heading', { name: `5 classes · ${5 * PER_CLASS} images` }).count()).toBe(1);
         // Ready before Learn: 16 shots asked for, 8 taken so that every class keeps a test set (the engine's rule).
