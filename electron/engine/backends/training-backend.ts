@@ -149,6 +149,20 @@ export async function trainWhereChosen(
 }
 
 /**
+ * Threads the engine trains `classes` classes of a `width`-wide text encoder with on `backend`: shard threads on wasm
+ * (see defaultShardCount: `requested` when given), one elsewhere.
+ */
+export function engineThreads(
+  backend: string,
+  classes: number,
+  width: number,
+  requested: number | undefined,
+  split: ShardMode,
+): number {
+  return backend === 'wasm' ? defaultShardCount(classes, width, requested, undefined, split) : 1;
+}
+
+/**
  * Runs `fn` on the learner the engine trains `learner`'s prompts with on `backend`: `learner` itself, or, on wasm with
  * more than one core, an encoder wide enough and enough classes for it to pay, shard threads splitting the classes
  * (see [Note: sharded steps]) or, with `split: 'heads'`, the encoder's heads (see [Note: head-parallel steps]; one
@@ -163,7 +177,7 @@ export async function withEngineLearner<T>(
 ): Promise<T> {
   const width = learner.ctx.shape[learner.ctx.shape.length - 1] ?? 0;
   const split = source.split ?? 'classes';
-  const threads = backend === 'wasm' ? defaultShardCount(learner.nClasses, width, source.threads, undefined, split) : 1;
+  const threads = engineThreads(backend, learner.nClasses, width, source.threads, split);
   if (threads <= 1) return fn(learner, 1, split);
   const { weights } = readTextWeights(new Uint8Array(readFileSync(textModelFile(source.modelDir))), source.heads);
   const tokens = tokenTable(source.tokenizer, source.prompts, source.options.ctxInit);

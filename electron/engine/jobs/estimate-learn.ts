@@ -23,13 +23,13 @@ import { readFolderDataset } from '../data/folder-dataset';
 import { openModel } from '../models/open-model';
 import { storeDb } from '../store/db';
 import { embeddingStore } from '../store/embeddings-repo';
-import { prepareRunBackend, withEngineLearner } from '../backends/training-backend';
+import { engineThreads, prepareRunBackend, withEngineLearner } from '../backends/training-backend';
 import { embedAll, whichCached, type EmbeddingStore, type EmbedRequest } from '../features/features';
 import { clipLogits, crossEntropy } from '../train/metrics';
 import { DEFAULT_CHUNK_SIZE, PromptLearner, type PromptLearnerOptions } from '../train/prompt-learner';
 import { learnerOptionsOf, planRequests, planSplit, promptsOf, requireTwoClasses } from './run-plan';
 import { loadRunSource } from './run-source';
-import { defaultShardCount, type ShardMode } from '../train/sharded-learner';
+import type { ShardMode } from '../train/sharded-learner';
 import type { TrainableLearner } from '../train/trainer';
 import { textEncoderFor } from '../train/text-encoder';
 
@@ -145,7 +145,7 @@ async function stepCost(spec: LearnerSpec): Promise<StepCost> {
     cost = { a: t.step, b: 0, fa: t.forward, fb: 0, measuredAt: prompts.length };
   } else {
     // The same threads for both counts as for the run's.
-    const same = { ...spec, threads: spec.threads > 0 ? spec.threads : threadsFor(spec, prompts.length) };
+    const same = { ...spec, threads: threadsFor(spec, prompts.length) };
     const s = await timePrompts(same, evenly(prompts, SAMPLE_CLASSES));
     const l = await timePrompts(same, evenly(prompts, 2 * SAMPLE_CLASSES));
     const b = Math.max(0, (l.step - s.step) / SAMPLE_CLASSES);
@@ -162,12 +162,15 @@ async function stepCost(spec: LearnerSpec): Promise<StepCost> {
   return cost;
 }
 
-/** The shard threads the engine uses for `classes` classes of the spec's model (1 off wasm). */
-function threadsFor(spec: LearnerSpec, classes: number): number {
-  if (spec.backend !== 'wasm') return 1;
-  const width = spec.model.info.config.text.width;
-  return defaultShardCount(classes, width, spec.threads > 0 ? spec.threads : undefined, undefined, spec.split);
-}
+/** The threads the engine trains `classes` classes of the spec's model with. */
+const threadsFor = (spec: LearnerSpec, classes: number) =>
+  engineThreads(
+    spec.backend,
+    classes,
+    spec.model.info.config.text.width,
+    spec.threads > 0 ? spec.threads : undefined,
+    spec.split,
+  );
 
 /** Milliseconds of a step over `classes` classes and of a forward pass over all of them (the threads are timed in). */
 function predict(cost: StepCost, classes: number, threads: number): { step: number; forward: number } {
