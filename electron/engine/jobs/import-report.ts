@@ -17,6 +17,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
+import { count } from '../../../shared/words';
 import type { ImportFileIssue, ImportProblem, ImportReport, ImportWarning } from '../../../shared/contract/projects';
 import { UPLOADS_FOLDER } from '../../../shared/files';
 
@@ -129,11 +130,10 @@ export function plainProblem(raw: string): { problem: ImportProblem; reason: str
   return { problem, reason: PLAIN[problem], ...(detail ? { detail } : {}) };
 }
 
-/** The warning of an import that imported nothing, or null. */
-export function nothingImported(r: RawImportReport): ImportWarning | null {
+/** The warning of an import that imported nothing, or null; `failedFiles` are the report's, with their problems. */
+function nothingImported(r: RawImportReport, failedFiles: readonly ImportFileIssue[]): ImportWarning | null {
   if (r.imported > 0) return null;
   const images = r.total - r.skipped;
-  const s = (n: number) => (n === 1 ? '' : 's');
   if (images <= 0)
     return {
       code: 'nothing_imported',
@@ -141,7 +141,7 @@ export function nothingImported(r: RawImportReport): ImportWarning | null {
       message:
         r.total === 0
           ? 'Nothing was imported: no files were found.'
-          : `Nothing was imported: none of the ${r.skipped} file${s(r.skipped)} is an image.`,
+          : `Nothing was imported: none of the ${count(r.skipped, 'file')} is an image.`,
     };
   if (r.duplicates === images)
     return {
@@ -149,7 +149,7 @@ export function nothingImported(r: RawImportReport): ImportWarning | null {
       why: 'all_duplicates',
       message: `Nothing new was imported: ${images === 1 ? 'the image is' : `all ${images} images are`} already in the project.`,
     };
-  const missing = r.failedFiles.filter((f) => plainProblem(f.reason).problem === 'missing').length;
+  const missing = failedFiles.filter((f) => f.problem === 'missing').length;
   if (r.failed === images && missing === images)
     return {
       code: 'nothing_imported',
@@ -165,7 +165,7 @@ export function nothingImported(r: RawImportReport): ImportWarning | null {
   return {
     code: 'nothing_imported',
     why: 'mixed',
-    message: `Nothing was imported: ${r.duplicates} image${s(r.duplicates)} already in the project, ${r.failed} could not be read, ${r.skipped} skipped.`,
+    message: `Nothing was imported: ${count(r.duplicates, 'image')} already in the project, ${r.failed} could not be read, ${r.skipped} skipped.`,
   };
 }
 
@@ -177,11 +177,12 @@ export function userReport(r: RawImportReport, sources: readonly string[], dataD
     name: name(f.path),
     ...plainProblem(f.reason),
   });
+  const failedFiles = r.failedFiles.map(issue);
   return {
     ...r,
     skippedFiles: r.skippedFiles.map(issue),
-    failedFiles: r.failedFiles.map(issue),
+    failedFiles,
     duplicateFiles: r.duplicateFiles.map((d) => ({ ...d, name: name(d.path), sameAsName: name(d.sameAs) })),
-    warning: nothingImported(r),
+    warning: nothingImported(r, failedFiles),
   };
 }
