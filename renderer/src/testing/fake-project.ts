@@ -2,6 +2,7 @@
  * @file An in-memory project behind the fake engine's project operations (show, list, images, class edits with undo,
  * runs), so screens can be tested the way a user drives them (renderer tests only).
  */
+import { count as counted } from '../../../shared/words';
 import type { ClassEdit, ClassInfo, Handlers, ImageInfo, ProjectDetail, RunSummary } from '../../../shared/contract';
 import { AppError } from '../../../shared/result';
 
@@ -99,7 +100,7 @@ export class FakeProject {
         c.excluded = this.images.filter((img) => img.classId === c.id && img.excluded).length;
       }
     };
-    const n = (k: number) => `${k} image${k === 1 ? '' : 's'}`;
+    const n = (k: number) => counted(k, 'image');
     if (edit.kind === 'rename') {
       const c = cls(edit.classId);
       free(edit.prompt, c.id);
