@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CHEAP_METHODS, type CompareProgress } from '../../../shared/contract/methods';
 import { Studio } from '../app/studio';
 import { toasts } from '../app/errors.svelte';
-import { FakeEngine } from '../testing/fake-engine';
+import { FakeEngine, untilAborted } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { compareResult } from '../testing/fixtures';
 import { errorToasts, fakePlatform, resetToasts } from '../testing/harness';
@@ -131,10 +131,7 @@ describe('CompareController', () => {
 
   it('cancels the job', async () => {
     const { studio, engine } = setup();
-    engine.on(
-      'compare',
-      (_a, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stop')))),
-    );
+    engine.on('compare', (_a, { signal }) => untilAborted(signal));
     await studio.projects.open(1);
     const job = studio.compare.start();
     expect(studio.compare.running).toBe(true);

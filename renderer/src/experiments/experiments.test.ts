@@ -4,7 +4,7 @@ import { experimentCsv, experimentReport } from '../../../shared/experiment-repo
 import { Studio } from '../app/studio';
 import { toasts } from '../app/errors.svelte';
 import { baseToNewResult, sweepResult } from '../testing/experiment-fixtures';
-import { FakeEngine } from '../testing/fake-engine';
+import { FakeEngine, untilAborted } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { errorToasts, fakePlatform, resetToasts } from '../testing/harness';
 import { progressText } from './experiment-kinds';
@@ -228,10 +228,7 @@ describe('ExperimentsController', () => {
 
   it('cancels the job', async () => {
     const { studio, engine } = setup();
-    engine.on(
-      'sweep',
-      (_a, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stop')))),
-    );
+    engine.on('sweep', (_a, { signal }) => untilAborted(signal));
     await studio.projects.open(1);
     const job = studio.experiments.start();
     expect(studio.experiments.running).toBe(true);

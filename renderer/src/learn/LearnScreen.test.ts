@@ -4,7 +4,7 @@ import { AppError } from '../../../shared/result';
 import type { LearnProgress } from '../../../shared/contract/train';
 import { epochPoint, learnResult } from '../testing/fixtures';
 import { defaultEpochs } from '../../../shared/contract/train';
-import { FakeEngine } from '../testing/fake-engine';
+import { FakeEngine, untilAborted } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { errorToasts, renderWithStudio, resetToasts } from '../testing/harness';
 import LearnScreen from './LearnScreen.svelte';
@@ -39,7 +39,7 @@ function learnUntilCancelled(engine: FakeEngine) {
     progress({ kind: 'epoch', point: epochPoint(0, 0.5), epochs: 20, backend: 'wasm', etaS: 4 } as LearnProgress);
     progress({ kind: 'epoch', point: epochPoint(1, 0.6), epochs: 20, backend: 'wasm', etaS: 2 } as LearnProgress);
     progress(step as LearnProgress);
-    await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    await untilAborted(signal);
     return learnResult();
   });
 }

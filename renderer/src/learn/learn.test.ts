@@ -3,7 +3,7 @@ import { resolveSchedule, type LearnEstimate, type LearnProgress } from '../../.
 import { Studio } from '../app/studio';
 import { AppError } from '../../../shared/result';
 import { toasts } from '../app/errors.svelte';
-import { FakeEngine } from '../testing/fake-engine';
+import { FakeEngine, untilAborted } from '../testing/fake-engine';
 import { FakeProject } from '../testing/fake-project';
 import { learnResult } from '../testing/fixtures';
 import { errorToasts, fakePlatform, resetToasts } from '../testing/harness';
@@ -147,11 +147,7 @@ describe('LearnController', () => {
 
   it('cancels a running job', async () => {
     const { studio, engine } = studioWith();
-    engine.on(
-      'learn',
-      (_args, { signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
-    );
+    engine.on('learn', (_args, { signal }) => untilAborted(signal));
     await studio.projects.open(1);
     const running = studio.learn.start();
     studio.learn.cancel();

@@ -2,7 +2,7 @@ import { screen, within } from '@testing-library/svelte';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SIMILARITY_MAP_NOTE } from '../../../shared/contract/similarity-map';
 import { similarityMapResult } from '../testing/experiment-fixtures';
-import { FakeEngine } from '../testing/fake-engine';
+import { FakeEngine, untilAborted } from '../testing/fake-engine';
 import { learnResult } from '../testing/fixtures';
 import { errorToasts, fakePlatform, renderWithStudio, resetToasts } from '../testing/harness';
 import ResultsScreen from '../results/ResultsScreen.svelte';
@@ -90,8 +90,7 @@ describe('Where the model looks', () => {
 
   it('closing while the maps are drawn cancels the job without an error', async () => {
     const engine = new FakeEngine({
-      similarityMap: (_a, { signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stop')))),
+      similarityMap: (_a, { signal }) => untilAborted(signal),
     });
     const { user, studio } = await openCard(engine);
     await user.click(screen.getByRole('button', { name: 'Show where the model looks' }));

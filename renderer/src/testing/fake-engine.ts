@@ -66,3 +66,8 @@ export class FakeEngine implements EngineClient {
 
   async close(): Promise<void> {}
 }
+
+/** A handler's work that never finishes by itself: it ends, rejected, when the UI cancels the call (`signal`). */
+export function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+}
