@@ -162,6 +162,16 @@ describe('studio flow in web mode', () => {
     const seen = new Set<number>();
     let learningShot = '';
     await step(page, 'learn a prompt and watch the curve grow', async () => {
+      // Every row count the curve's table shows, recorded by the page as it renders: polling alone can miss the
+      // growth when the run is quick (a quiet machine trains the demo model's 200 fast steps in seconds).
+      await page.evaluate(() => {
+        const counts = new Set<number>();
+        (window as unknown as { curveRowCounts: Set<number> }).curveRowCounts = counts;
+        new MutationObserver(() => {
+          const n = document.querySelectorAll('table[aria-label="Learning curve"] tbody tr').length;
+          if (n > 0) counts.add(n);
+        }).observe(document.body, { childList: true, subtree: true });
+      });
       await page.getByRole('button', { name: 'Learn prompt' }).click();
       await page.getByRole('button', { name: 'Cancel' }).waitFor({ timeout: 15_000 });
       await until(
@@ -176,6 +186,10 @@ describe('studio flow in web mode', () => {
         },
         420_000,
       );
+      const rendered = await page.evaluate(() => [
+        ...(window as unknown as { curveRowCounts: Set<number> }).curveRowCounts,
+      ]);
+      for (const n of rendered) seen.add(n);
       // The curve grew epoch by epoch while training: several distinct row counts were on screen.
       expect([...seen].length, `curve row counts seen while training: ${[...seen].join(', ')}`).toBeGreaterThanOrEqual(
         2,
